@@ -1,0 +1,67 @@
+# elf — build the book, run the tests, compute the dataset.  `make` lists the targets.
+SHELL := /bin/bash
+PYTHON_SYS ?= python3
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+PIP := $(PYTHON) -m pip
+PROFILE ?= default
+NOTEBOOKS := $(sort $(wildcard book/[a-z]*.py))
+EXECUTED := $(patsubst book/%.py,book/_executed/%.ipynb,$(NOTEBOOKS))
+APT_DEPS := build-essential libxc-dev libopenblas-dev libfftw3-dev
+BROWSER_DEPS := chromium
+
+.PHONY: help venv gpaw browser test test-fast notebooks book book-smoke linkcheck screenshots data data-fixtures bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
+
+venv: $(VENV)/.installed  ## create .venv and install elfutils with the book and test extras
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PYTHON) || $(PYTHON_SYS) -m venv $(VENV)
+	$(PIP) install -q -U pip
+	$(PIP) install -q -e '.[book,test]'
+	touch $@
+
+gpaw: $(VENV)/.gpaw  ## build GPAW (serial, libxc/OpenBLAS/FFTW) into .venv; installs the Debian build deps as root
+
+$(VENV)/.gpaw: $(VENV)/.installed scripts/gpaw-siteconfig.py
+	dpkg -s $(APT_DEPS) >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_DEPS); }
+	GPAW_CONFIG=$(CURDIR)/scripts/gpaw-siteconfig.py $(PIP) install -q -e '.[dft]'
+	touch $@
+
+browser:  ## headless Chromium for the rendered-book checks (Debian package)
+	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_DEPS); }
+
+test: venv gpaw  ## run the whole test suite (installs what it needs)
+	$(PYTHON) -m pytest -q
+
+test-fast: venv  ## the tests that need neither GPAW nor a browser
+	$(PYTHON) -m pytest -q -m "not dft and not browser"
+
+book/_executed/%.ipynb: book/%.py $(VENV)/.installed
+	@mkdir -p book/_executed
+	$(PYTHON) -m elfutils.notebooks execute $< $@ --profile $(PROFILE)
+
+notebooks: $(EXECUTED)  ## execute every notebook with papermill (PROFILE=default|smoke|retrain)
+
+book: venv  ## execute the notebooks (cached stages are reused) and build the HTML book in _build/html
+	$(MAKE) notebooks PROFILE=$(PROFILE)
+	$(PYTHON) -m jupyter_book build . -W -n --keep-going
+
+book-smoke:  ## the whole book in the tiny smoke profile (minutes)
+	$(MAKE) book PROFILE=smoke
+
+linkcheck: ## check internal links of the built book
+	$(PYTHON) -m elfutils.notebooks linkcheck _build/html
+
+data: gpaw  ## compute (or resume) the DFT dataset: data/bands/gpaw-pbe.elfstore
+	$(VENV)/bin/elf dft --fixtures
+	$(VENV)/bin/elf dft
+
+bench: venv  ## speed benchmarks (renderer, training); prints figures and ratios
+	$(PYTHON) benchmarks/bench_render.py
+	$(PYTHON) benchmarks/bench_training.py
+
+clean:  ## remove build products (keeps .venv and the cache)
+	rm -rf _build book/_executed

@@ -1,0 +1,3 @@
+"""elf: electronic band-structure fingerprints from a convolutional autoencoder."""
+
+__version__ = "0.1.0"

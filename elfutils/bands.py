@@ -1,0 +1,199 @@
+"""One immutable band-structure record, whatever the source (2Dmatpedia JSON, Materials Project, VASP, DFT).
+
+Shapes: ``nk`` k-points along the path, ``nb`` bands, ``ns`` spin channels (1 or 2).
+Energies are in eV, absolute (the Fermi level ``efermi`` is stored beside them); ``relative_energies()``
+gives them relative to E_F, which is what the images show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+
+from elfutils.errors import BandDataError
+
+GAMMA_LABELS = {"\\Gamma", "Γ", "G", "GAMMA", "Gamma", "\\mathrm{\\Gamma}"}
+
+
+def pretty_label(label: str) -> str:
+    """'\\Gamma' -> 'Γ', 'X_1' -> 'X₁' (for plots and path strings)."""
+    if label in GAMMA_LABELS:
+        return "Γ"
+    subscripts = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+    if "_" in label:
+        head, _, tail = label.partition("_")
+        return head + tail.strip("{}").translate(subscripts)
+    return label
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A continuous piece of the k-path: indices ``start..end`` inclusive, from one label to another."""
+
+    start: int
+    end: int
+    start_label: str
+    end_label: str
+
+
+@dataclass(frozen=True, eq=False)
+class BandStructure:
+    """A band structure along a high-symmetry path.
+
+    Attributes:
+        material_id: e.g. ``2dm-1``.
+        formula: reduced formula, e.g. ``IrF2``.
+        kpoints: (nk, 3) fractional reciprocal coordinates.
+        distances: (nk,) cumulative path length in 1/Å; a point repeated at a branch boundary has the same
+            distance twice.
+        branches: continuous path pieces in order; a jump (``X|Y``) is a boundary whose labels differ.
+        energies: (ns, nb, nk) eigenvalues in eV (absolute).
+        efermi: the energy zero used for the images, in eV.
+        source: where the record came from (file name or description).
+        metadata: free provenance (DFT settings, band gap, ...), read-only.
+    """
+
+    material_id: str
+    formula: str
+    kpoints: np.ndarray
+    distances: np.ndarray
+    branches: tuple[Branch, ...]
+    energies: np.ndarray
+    efermi: float
+    source: str = ""
+    metadata: Mapping = field(default_factory=dict)
+
+    def __post_init__(self):
+        src = self.source or self.material_id
+        kpoints = np.asarray(self.kpoints, dtype=float)
+        distances = np.asarray(self.distances, dtype=float)
+        energies = np.asarray(self.energies, dtype=float)
+        if energies.ndim == 2:
+            energies = energies[None]
+        if energies.ndim != 3 or energies.shape[0] not in (1, 2):
+            raise BandDataError(f"expected (spin, band, k) energies, got shape {energies.shape}", src, "bands")
+        nk = energies.shape[2]
+        if nk < 2:
+            raise BandDataError(f"a band path needs at least 2 k-points, got {nk}", src, "kpoints")
+        if energies.shape[1] == 0:
+            raise BandDataError("no bands", src, "bands")
+        if kpoints.shape != (nk, 3):
+            raise BandDataError(f"kpoints shape {kpoints.shape} does not match {nk} k-points", src, "kpoints")
+        if distances.shape != (nk,):
+            raise BandDataError(f"distances shape {distances.shape} does not match {nk} k-points", src, "kpoints")
+        if not np.all(np.isfinite(energies)):
+            raise BandDataError("energies contain NaN or infinite values", src, "bands")
+        if not (np.all(np.isfinite(kpoints)) and np.all(np.isfinite(distances))):
+            raise BandDataError("k-points contain NaN or infinite values", src, "kpoints")
+        if not np.isfinite(self.efermi):
+            raise BandDataError(f"Fermi level is {self.efermi}", src, "efermi")
+        if not self.branches:
+            raise BandDataError("no path branches", src, "branches")
+        for b in self.branches:
+            if not (0 <= b.start < b.end < nk):
+                raise BandDataError(
+                    f"branch {b.start_label}-{b.end_label} spans k-indices {b.start}..{b.end} of {nk}; "
+                    "each branch needs at least 2 k-points",
+                    src,
+                    "branches",
+                )
+        for arr in (kpoints, distances, energies):
+            arr.setflags(write=False)
+        object.__setattr__(self, "kpoints", kpoints)
+        object.__setattr__(self, "distances", distances)
+        object.__setattr__(self, "energies", energies)
+        object.__setattr__(self, "efermi", float(self.efermi))
+        object.__setattr__(self, "branches", tuple(self.branches))
+        object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
+
+    def __reduce__(self):  # picklable (worker processes send records): the read-only mapping goes as a dict
+        return (
+            BandStructure,
+            (self.material_id, self.formula, self.kpoints, self.distances, self.branches, self.energies,
+             self.efermi, self.source, dict(self.metadata)),
+        )
+
+    # --- shape -----------------------------------------------------------------------------------------
+    @property
+    def nspin(self) -> int:
+        return self.energies.shape[0]
+
+    @property
+    def nbands(self) -> int:
+        return self.energies.shape[1]
+
+    @property
+    def nkpoints(self) -> int:
+        return self.energies.shape[2]
+
+    @property
+    def is_spin_polarized(self) -> bool:
+        return self.nspin == 2
+
+    # --- energies ----------------------------------------------------------------------------------------
+    def relative_energies(self) -> np.ndarray:
+        """(ns, nb, nk) energies relative to the Fermi level, in eV."""
+        return self.energies - self.efermi
+
+    def energy_range(self) -> tuple[float, float]:
+        """Lowest and highest eigenvalue relative to E_F (eV)."""
+        rel = self.relative_energies()
+        return float(rel.min()), float(rel.max())
+
+    def band_gap(self) -> float:
+        """Gap between the highest state below E_F and the lowest above it (0 for a metal), eV.
+
+        A band that crosses E_F anywhere in any spin channel makes the material a metal.
+        """
+        rel = self.relative_energies().reshape(-1, self.nkpoints)
+        crosses = (rel.min(axis=1) < 0) & (rel.max(axis=1) > 0)
+        if crosses.any():
+            return 0.0
+        below, above = rel[rel <= 0], rel[rel > 0]
+        if below.size == 0 or above.size == 0:
+            return 0.0
+        return float(above.min() - below.max())
+
+    # --- path --------------------------------------------------------------------------------------------
+    def labels(self) -> list[tuple[int, str]]:
+        """(k-index, label) of every branch end, in path order."""
+        out = []
+        for b in self.branches:
+            out.append((b.start, b.start_label))
+            out.append((b.end, b.end_label))
+        return out
+
+    def path_string(self) -> str:
+        """E.g. 'Γ-K-M-Γ', with '|' where the path jumps ('X|Y')."""
+        parts = [pretty_label(self.branches[0].start_label)]
+        prev_end = self.branches[0].start_label
+        for b in self.branches:
+            if b.start_label != prev_end:
+                parts[-1] += "|" + pretty_label(b.start_label)
+            parts.append(pretty_label(b.end_label))
+            prev_end = b.end_label
+        return "-".join(parts)
+
+    def summary(self) -> dict:
+        """Plain facts for `elf info`."""
+        lo, hi = self.energy_range()
+        return {
+            "material_id": self.material_id,
+            "formula": self.formula,
+            "spin_polarized": self.is_spin_polarized,
+            "nkpoints": self.nkpoints,
+            "nbands": self.nbands,
+            "path": self.path_string(),
+            "efermi_eV": round(self.efermi, 4),
+            "energy_min_eV": round(lo, 3),
+            "energy_max_eV": round(hi, 3),
+            "band_gap_eV": round(self.band_gap(), 3),
+            "source": self.source,
+        }
+
+
+def branches_from_segments(segments: list[tuple[int, int, str, str]]) -> tuple[Branch, ...]:
+    return tuple(Branch(int(s), int(e), str(a), str(b)) for s, e, a, b in segments)

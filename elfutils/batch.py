@@ -1,0 +1,53 @@
+"""Run one function over many inputs: bad ones are skipped with a reason, never silently lost."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from elfutils.errors import BandDataError
+
+
+@dataclass
+class BatchReport:
+    """What a batch did: results in input order, and what it skipped with the reason."""
+
+    results: list = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """Non-zero only when nothing could be processed."""
+        return 0 if self.results or not self.skipped else 1
+
+    def write_skipped(self, path: str | Path) -> None:
+        """Write the skipped inputs (item, reason) as CSV."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["item", "reason"])
+            writer.writerows(self.skipped)
+
+    def print_skipped(self, stream=sys.stderr) -> None:
+        if self.skipped:
+            print(f"skipped {len(self.skipped)} input(s):", file=stream)
+            for item, reason in self.skipped:
+                print(f"  {item}: {reason}", file=stream)
+
+
+def run_batch(items: Iterable, func: Callable, desc: str = "processing", progress: bool = True) -> BatchReport:
+    """Apply ``func`` to each item; a BandDataError (or OSError) skips the item and records why."""
+    report = BatchReport()
+    items = list(items)
+    for item in tqdm(items, desc=desc, disable=not progress or len(items) < 2):
+        try:
+            report.results.append(func(item))
+        except (BandDataError, OSError) as exc:
+            report.skipped.append((str(item), str(exc)))
+    return report

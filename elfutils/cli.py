@@ -1,0 +1,35 @@
+"""The `elf` command. Each subcommand lives in ``elfutils/commands/<name>.py`` and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` (called with the parsed args, returns an exit
+code). Heavy imports (torch, pymatgen, gpaw) happen inside the commands, so `elf --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = [
+    "elfutils.commands.info",
+    "elfutils.commands.render",
+    "elfutils.commands.dft",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="elf", description="elf: band-structure fingerprints with a convolutional autoencoder."
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module_name in COMMANDS:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,522 @@
+"""The paper's multi-stage clustering module (Results and Methods, "Multi-stage clustering module"; Fig. 2, 3).
+
+1. HDBSCAN on the 98-number fingerprints with the Minkowski distance, p = 0.2 (Nc = 5, Ns = 2).
+2. UMAP of the same distances to 2-D (NN = 10, MD = 0.1); t-SNE as the alternative embedding.
+3. DBSCAN on the UMAP coordinates of the materials HDBSCAN clustered (S_min = 5) for the shaded groups.
+
+Why a precomputed distance matrix everywhere: Minkowski with p < 1 is not a metric (the triangle inequality
+fails), so the KD-/ball-tree algorithms hdbscan picks for ``metric='minkowski'`` prune with bounds that do not
+hold. With p = 0.2 they run without complaint but give different probabilities, and on spread-out data no
+clusters at all where the exact computation finds them (checked against hdbscan 0.8.44). The exact pairwise
+matrix (scipy ``pdist``, ~4 s for 2000 x 98) costs little at this size and is reused by UMAP, t-SNE, DBCV and
+the parameter study, so every stage sees the same distances.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from elfutils.constants import (
+    DBSCAN_MIN_SAMPLES,
+    FINGERPRINT_LENGTH,
+    HDBSCAN_MIN_CLUSTER_SIZE,
+    HDBSCAN_MIN_SAMPLES,
+    MINKOWSKI_P,
+    SEED,
+    UMAP_MIN_DIST,
+    UMAP_N_NEIGHBORS,
+)
+from elfutils.fingerprints import as_matrix, write_table
+
+
+# --- distances ---------------------------------------------------------------------------------------------
+def minkowski_distances(X, Y=None, p: float = MINKOWSKI_P) -> np.ndarray:
+    """Pairwise Minkowski distances ``(sum_k |x_k - y_k|^p)^(1/p)``.
+
+    Parameters
+    ----------
+    X : array, shape (N, d)
+    Y : array, shape (M, d), optional
+        Without it, the symmetric ``(N, N)`` matrix of X with itself (computed once per pair).
+    p : float > 0
+
+    Returns
+    -------
+    ndarray, shape (N, N) or (N, M)
+    """
+    from scipy.spatial.distance import cdist, pdist, squareform
+
+    if not p > 0:
+        raise ValueError(f"p (Minkowski exponent) must be > 0, got {p}")
+    X = np.asarray(X, dtype=np.float64)
+    if Y is None:
+        return squareform(pdist(X, "minkowski", p=p))
+    return cdist(X, np.asarray(Y, dtype=np.float64), "minkowski", p=p)
+
+
+def _check_distances(D, n: int) -> np.ndarray:
+    D = np.asarray(D, dtype=np.float64)
+    if D.shape != (n, n):
+        raise ValueError(f"distances must be a ({n}, {n}) matrix for {n} materials; got shape {D.shape}")
+    if not np.isfinite(D).all():
+        raise ValueError("distances contain NaN or inf")
+    return D
+
+
+# --- HDBSCAN -----------------------------------------------------------------------------------------------
+class FingerprintHDBSCAN:
+    """HDBSCAN on fingerprints with the Minkowski distance, estimator-style.
+
+    Parameters
+    ----------
+    min_cluster_size : int >= 2
+        Nc, the smallest group HDBSCAN calls a cluster (paper: 5).
+    min_samples : int >= 1
+        Ns, neighbours defining a point's core distance (paper: 2).
+    p : float > 0
+        Minkowski exponent (paper: 0.2).
+    cluster_selection_method : {"eom", "leaf"}
+        hdbscan's default "eom" (excess of mass); the paper does not say otherwise.
+    n_features : int or None
+        Required fingerprint length (98); ``None`` for other vectors (structural fingerprints).
+
+    Attributes
+    ----------
+    labels_ : ndarray (N,) int, cluster per material, -1 unclassified
+    probabilities_ : ndarray (N,) membership probability (0 for unclassified)
+    n_clusters_, n_unclassified_ : int
+    condensed_tree_ : hdbscan CondensedTree (Fig. 2a; see :func:`cluster_tree_table`)
+    core_distances_ : ndarray (N,) distance to the Ns-th nearest other material
+    distances_ : ndarray (N, N) the Minkowski distances used
+    mean_intra_distance_ : ndarray (N,) mean distance to the other members of the own cluster (NaN if noise);
+        breaks ties of equal probability in :func:`exemplar_table`
+    material_ids_, formulas_ : ndarray (N,) when fitted on a table, else None
+    """
+
+    def __init__(
+        self,
+        min_cluster_size: int = HDBSCAN_MIN_CLUSTER_SIZE,
+        min_samples: int = HDBSCAN_MIN_SAMPLES,
+        p: float = MINKOWSKI_P,
+        cluster_selection_method: str = "eom",
+        n_features: int | None = FINGERPRINT_LENGTH,
+    ):
+        self.min_cluster_size = min_cluster_size
+        self.min_samples = min_samples
+        self.p = p
+        self.cluster_selection_method = cluster_selection_method
+        self.n_features = n_features
+
+    def _check_params(self) -> None:
+        problems = []
+        if not _is_int(self.min_cluster_size) or self.min_cluster_size < 2:
+            problems.append(f"min_cluster_size (Nc) must be an integer >= 2, got {self.min_cluster_size!r}")
+        if not _is_int(self.min_samples) or self.min_samples < 1:
+            problems.append(f"min_samples (Ns) must be an integer >= 1, got {self.min_samples!r}")
+        if not isinstance(self.p, (int, float, np.number)) or not self.p > 0:
+            problems.append(f"p (Minkowski exponent) must be > 0, got {self.p!r}")
+        if self.cluster_selection_method not in ("eom", "leaf"):
+            problems.append(
+                f"cluster_selection_method must be 'eom' or 'leaf', got {self.cluster_selection_method!r}"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def fit(self, X, distances=None) -> FingerprintHDBSCAN:
+        """Cluster.
+
+        Parameters
+        ----------
+        X : DataFrame (fingerprint table) or array, shape (N, n_features)
+        distances : array (N, N), optional
+            Precomputed Minkowski distances of X (the parameter study passes them to avoid recomputing).
+        """
+        import hdbscan
+
+        self._check_params()
+        table = X if isinstance(X, pd.DataFrame) else None
+        X = as_matrix(X, self.n_features)
+        n = len(X)
+        if n <= self.min_samples:
+            raise ValueError(f"need more than min_samples={self.min_samples} materials, got {n}")
+        D = minkowski_distances(X, p=self.p) if distances is None else _check_distances(distances, n)
+
+        model = hdbscan.HDBSCAN(
+            min_cluster_size=int(self.min_cluster_size),
+            min_samples=int(self.min_samples),
+            metric="precomputed",  # see module docstring: p < 1 breaks the tree algorithms
+            cluster_selection_method=self.cluster_selection_method,
+        ).fit(D)
+
+        self.labels_ = model.labels_.astype(int)
+        self.probabilities_ = model.probabilities_.astype(float)
+        self.n_clusters_ = int(self.labels_.max() + 1) if (self.labels_ >= 0).any() else 0
+        self.n_unclassified_ = int((self.labels_ < 0).sum())
+        self.condensed_tree_ = model.condensed_tree_
+        self.hdbscan_ = model
+        self.distances_ = D
+        self.X_ = X
+        # hdbscan's own convention for precomputed input: the Ns-th smallest distance to another point
+        k = min(n - 1, int(self.min_samples))
+        self.core_distances_ = np.partition(D, k, axis=1)[:, k]
+        self.material_ids_ = table["material_id"].astype(str).to_numpy() if table is not None else None
+        self.formulas_ = table["formula"].astype(str).to_numpy() if table is not None else None
+        self.mean_intra_distance_ = _mean_intra_distance(D, self.labels_)
+        self._prepare_prediction()
+        return self
+
+    def fit_predict(self, X, distances=None) -> np.ndarray:
+        return self.fit(X, distances).labels_
+
+    # -- assignment of new points ---------------------------------------------------------------------------
+    def _prepare_prediction(self) -> None:
+        raw = self.condensed_tree_._raw_tree
+        n = len(self.labels_)
+        points = raw[raw["child"] < n]
+        self._point_parent = np.empty(n, dtype=np.int64)
+        self._point_lambda = np.empty(n)
+        self._point_parent[points["child"]] = points["parent"]
+        self._point_lambda[points["child"]] = points["lambda_val"]
+        clusters = raw[raw["child_size"] > 1]
+        self._cluster_parent = {int(c): (int(p), float(lam)) for p, c, lam in
+                                zip(clusters["parent"], clusters["child"], clusters["lambda_val"])}
+        self._root = int(raw["parent"].min()) if len(raw) else n
+        # condensed-tree cluster id -> final label. The selected cluster of label c is the ancestor of its
+        # points whose subtree holds exactly the c points (a condensed-tree node's size is its subtree's).
+        # Derived from labels_ rather than CondensedTree._select_clusters(), whose Python re-implementation
+        # can break stability ties differently from the fit (seen with Nc = 2).
+        size = {int(c): int(s) for c, s in zip(clusters["child"], clusters["child_size"])}
+        size[self._root] = n
+        self._selected = []
+        for c in range(self.n_clusters_):
+            members = np.flatnonzero(self.labels_ == c)
+            node = int(self._point_parent[members[0]])
+            while size[node] < len(members) and node != self._root:
+                node = self._cluster_parent[node][0]
+            self._selected.append(node)
+        children: dict[int, list[int]] = {}
+        for child, (parent, _) in self._cluster_parent.items():
+            children.setdefault(parent, []).append(child)
+        node_label: dict[int, int] = {}
+        for label, node in enumerate(self._selected):
+            stack = [node]
+            while stack:
+                current = stack.pop()
+                node_label[current] = label
+                stack.extend(children.get(current, []))
+        self._node_label = node_label
+        clustered = self.labels_ >= 0
+        mapped = np.array([node_label.get(int(c), -1) for c in self._point_parent[clustered]])
+        if len(self._selected) != self.n_clusters_ or not np.array_equal(mapped, self.labels_[clustered]):
+            raise RuntimeError("hdbscan's condensed tree does not match its labels; cannot build predict()")
+        self._max_lambda = np.array(
+            [self._point_lambda[self.labels_ == c].max() for c in range(self.n_clusters_)]
+        )
+
+    def predict(self, X_new) -> tuple[np.ndarray, np.ndarray]:
+        """Assign new fingerprints to the fitted clusters without refitting.
+
+        hdbscan's ``approximate_predict`` needs a KD/ball tree and refuses ``metric='precomputed'``, so this
+        is the same rule done by brute force on exact distances: the new point's core distance is its
+        distance to the Ns-th nearest fitted material; it attaches to the fitted material at the smallest
+        mutual-reachability distance m, i.e. at density lambda = 1/m. It joins that neighbour's cluster if the
+        cluster (or one of its ancestors that is a selected cluster) still exists at lambda -- walking up the
+        condensed tree while a cluster was born at a lambda above the new point's -- and is noise if the walk
+        ends above every selected cluster. Probability = min(lambda, lambda_max) / lambda_max of the cluster,
+        as in hdbscan. Unlike hdbscan it also maps points of sub-clusters below a selected non-leaf cluster
+        to that cluster (hdbscan's version returns noise there).
+
+        Parameters
+        ----------
+        X_new : array (M, n_features) or fingerprint table
+
+        Returns
+        -------
+        labels : ndarray (M,) int, -1 for noise
+        probabilities : ndarray (M,)
+        """
+        if not hasattr(self, "labels_"):
+            raise RuntimeError("FingerprintHDBSCAN is not fitted; call fit first")
+        Q = as_matrix(X_new, self.X_.shape[1])
+        D = minkowski_distances(Q, self.X_, p=self.p)
+        k = min(int(self.min_samples), D.shape[1]) - 1
+        core_q = np.partition(D, k, axis=1)[:, k]
+        mr = np.maximum(np.maximum(D, core_q[:, None]), self.core_distances_[None, :])
+        labels = np.full(len(Q), -1)
+        probs = np.zeros(len(Q))
+        for i, nn in enumerate(mr.argmin(axis=1)):
+            m = mr[i, nn]
+            lam = 1.0 / m if m > 0 else np.inf
+            node = int(self._point_parent[nn])
+            if self._point_lambda[nn] > lam:
+                # the neighbour stays in `node` to a higher density than the new point reaches: go up to the
+                # cluster that still exists at the new point's density
+                while node != self._root:
+                    parent, birth_lambda = self._cluster_parent[node]
+                    if birth_lambda < lam:
+                        break
+                    node = parent
+            label = self._node_label.get(node, -1)
+            if label >= 0:
+                lam_max = self._max_lambda[label]
+                labels[i] = label
+                probs[i] = min(lam, lam_max) / lam_max if lam_max > 0 else 1.0
+        return labels, probs
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+
+
+def _mean_intra_distance(D: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    out = np.full(len(labels), np.nan)
+    for c in np.unique(labels[labels >= 0]):
+        idx = np.flatnonzero(labels == c)
+        out[idx] = D[np.ix_(idx, idx)].sum(axis=1) / max(len(idx) - 1, 1)
+    return out
+
+
+# --- results as tables -------------------------------------------------------------------------------------
+def cluster_tree_table(model: FingerprintHDBSCAN) -> pd.DataFrame:
+    """The cluster-level condensed tree (Fig. 2a) as a tidy table, one row per cluster split.
+
+    Returns
+    -------
+    DataFrame with columns
+        parent, child : condensed-tree node ids (the root is the smallest parent)
+        lambda : 1/distance at which ``child`` splits off ``parent``
+        distance : 1/lambda (Minkowski distance scale of the split)
+        size : number of materials in ``child``
+        selected : whether ``child`` is one of the final clusters
+        label : the final cluster label of ``child`` (-1 for nodes above the selected clusters)
+    """
+    raw = model.condensed_tree_._raw_tree
+    rows = raw[raw["child_size"] > 1]
+    selected = set(model._selected)
+    lam = rows["lambda_val"].astype(float)
+    with np.errstate(divide="ignore"):
+        dist = np.where(lam > 0, 1.0 / np.where(lam > 0, lam, 1.0), np.inf)
+    return pd.DataFrame(
+        {
+            "parent": rows["parent"].astype(int),
+            "child": rows["child"].astype(int),
+            "lambda": lam,
+            "distance": dist,
+            "size": rows["child_size"].astype(int),
+            "selected": [int(c) in selected for c in rows["child"]],
+            "label": [model._node_label.get(int(c), -1) for c in rows["child"]],
+        }
+    )
+
+
+def exemplar_table(model: FingerprintHDBSCAN, material_ids=None, formulas=None) -> pd.DataFrame:
+    """Materials of each cluster ordered by membership probability: rank 1 is the cluster's top exemplar.
+
+    Equal probabilities (hdbscan gives 1.0 to every point that stays until the cluster dissolves) are
+    ordered by mean distance to the other members, smallest first, then by material id.
+
+    Parameters
+    ----------
+    material_ids, formulas : sequences (N,), optional; default those of the fitted table (or row numbers)
+
+    Returns
+    -------
+    DataFrame with columns cluster, rank, material_id, formula, probability (unclassified left out)
+    """
+    n = len(model.labels_)
+    ids = material_ids if material_ids is not None else model.material_ids_
+    ids = np.asarray(ids if ids is not None else [str(i) for i in range(n)]).astype(str)
+    forms = formulas if formulas is not None else model.formulas_
+    forms = np.asarray(forms if forms is not None else [""] * n).astype(str)
+    table = pd.DataFrame(
+        {
+            "cluster": model.labels_,
+            "material_id": ids,
+            "formula": forms,
+            "probability": model.probabilities_,
+            "_spread": model.mean_intra_distance_,
+        }
+    )
+    table = table[table["cluster"] >= 0].sort_values(
+        ["cluster", "probability", "_spread", "material_id"], ascending=[True, False, True, True]
+    )
+    table.insert(1, "rank", table.groupby("cluster").cumcount() + 1)
+    return table.drop(columns="_spread").reset_index(drop=True)
+
+
+def write_exemplars(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write an exemplar table as CSV (atomically)."""
+    return write_table(table, Path(path))
+
+
+# --- embeddings --------------------------------------------------------------------------------------------
+def umap_embedding(
+    distances,
+    n_neighbors: int = UMAP_N_NEIGHBORS,
+    min_dist: float = UMAP_MIN_DIST,
+    random_state: int = SEED,
+) -> np.ndarray:
+    """UMAP of a precomputed distance matrix to 2-D (Fig. 2: NN = 10, MD = 0.1).
+
+    Passing the Minkowski-0.2 matrix makes UMAP use the same metric as HDBSCAN. A fixed ``random_state``
+    makes UMAP single-threaded and reproducible.
+
+    Returns
+    -------
+    ndarray, shape (N, 2)
+    """
+    import umap
+
+    D = np.asarray(distances, dtype=np.float64)
+    if not _is_int(n_neighbors) or n_neighbors < 2:
+        raise ValueError(f"n_neighbors (NN) must be an integer >= 2, got {n_neighbors!r}")
+    if not min_dist >= 0:
+        raise ValueError(f"min_dist (MD) must be >= 0, got {min_dist!r}")
+    if len(D) <= n_neighbors:
+        raise ValueError(f"UMAP needs more than n_neighbors={n_neighbors} materials, got {len(D)}")
+    reducer = umap.UMAP(
+        n_neighbors=n_neighbors, min_dist=min_dist, metric="precomputed", random_state=random_state,
+        n_components=2,
+    )
+    import warnings
+
+    with warnings.catch_warnings():
+        # "using precomputed metric; inverse_transform will be unavailable" and the random_state/n_jobs note
+        warnings.simplefilter("ignore", UserWarning)
+        return reducer.fit_transform(D).astype(float)
+
+
+def tsne_embedding(distances, perplexity: float = 30.0, random_state: int = SEED) -> np.ndarray:
+    """t-SNE of a precomputed distance matrix to 2-D (Methods: the alternative to UMAP; Supplementary Note 1).
+
+    Distances are divided by their median first: t-SNE's per-point bandwidth search makes the result
+    independent of the scale, but Minkowski-0.2 distances of ~1e10 start that search far out of range.
+    Perplexity is capped at (N - 1) / 3 for small sets.
+
+    Returns
+    -------
+    ndarray, shape (N, 2)
+    """
+    from sklearn.manifold import TSNE
+
+    D = np.asarray(distances, dtype=np.float64)
+    positive = D[D > 0]
+    D = D / (np.median(positive) if positive.size else 1.0)
+    perplexity = float(min(perplexity, max((len(D) - 1) / 3.0, 1.0)))
+    tsne = TSNE(
+        n_components=2, metric="precomputed", init="random", perplexity=perplexity, random_state=random_state
+    )
+    return tsne.fit_transform(D).astype(float)
+
+
+# --- DBSCAN on the UMAP plane ------------------------------------------------------------------------------
+def k_distances(coords, min_samples: int = DBSCAN_MIN_SAMPLES) -> np.ndarray:
+    """Sorted distance of each point to its (min_samples - 1)-th other neighbour (DBSCAN counts the point).
+
+    Returns
+    -------
+    ndarray, shape (N,), ascending
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    coords = np.asarray(coords, dtype=float)
+    if len(coords) < min_samples:
+        raise ValueError(f"need at least min_samples={min_samples} points for the k-distance curve")
+    dist, _ = NearestNeighbors(n_neighbors=min_samples).fit(coords).kneighbors(coords)
+    return np.sort(dist[:, -1])
+
+
+def knee_eps(coords, min_samples: int = DBSCAN_MIN_SAMPLES) -> float:
+    """Data-driven DBSCAN eps: the knee of the sorted k-distance curve.
+
+    The paper's two values (eps = 0.8 in Results, 25 in Methods) are in the units of their own UMAP plot and
+    cannot carry over to another embedding. The knee is the standard choice (Ester et al. 1996; Kneedle):
+    both axes of the ascending k-distance curve are scaled to [0, 1] and the knee is the point farthest
+    below the straight line joining its ends -- where the slowly rising in-group distances turn into the
+    steep rise of the between-group ones.
+    """
+    y = k_distances(coords, min_samples)
+    if y[-1] == y[0]:
+        return float(y[0]) if y[0] > 0 else 1.0
+    x = np.linspace(0.0, 1.0, len(y))
+    yn = (y - y[0]) / (y[-1] - y[0])
+    return float(y[np.argmax(x - yn)])
+
+
+def dbscan_groups(
+    coords, clustered=None, eps: float | str = "knee", min_samples: int = DBSCAN_MIN_SAMPLES
+) -> tuple[np.ndarray, float]:
+    """DBSCAN on the UMAP plane, on the materials HDBSCAN clustered only (Results).
+
+    Parameters
+    ----------
+    coords : array (N, 2)
+    clustered : bool array (N,), optional; default all
+    eps : float or "knee" (see :func:`knee_eps`)
+    min_samples : int, S_min (paper: 5)
+
+    Returns
+    -------
+    groups : ndarray (N,) int, -1 for DBSCAN noise and for materials left out
+    eps : float, the eps used
+    """
+    from sklearn.cluster import DBSCAN
+
+    coords = np.asarray(coords, dtype=float)
+    mask = np.ones(len(coords), bool) if clustered is None else np.asarray(clustered, bool)
+    if not _is_int(min_samples) or min_samples < 1:
+        raise ValueError(f"min_samples (S_min) must be an integer >= 1, got {min_samples!r}")
+    groups = np.full(len(coords), -1)
+    if mask.sum() < min_samples:
+        return groups, float("nan")
+    if isinstance(eps, str):
+        if eps != "knee":
+            raise ValueError(f"eps must be a positive number or 'knee', got {eps!r}")
+        eps = knee_eps(coords[mask], min_samples)
+    elif not eps > 0:
+        raise ValueError(f"eps must be a positive number or 'knee', got {eps!r}")
+    groups[mask] = DBSCAN(eps=float(eps), min_samples=min_samples).fit_predict(coords[mask])
+    return groups, float(eps)
+
+
+# --- the whole module --------------------------------------------------------------------------------------
+def fit_pipeline(
+    df: pd.DataFrame,
+    min_cluster_size: int = HDBSCAN_MIN_CLUSTER_SIZE,
+    min_samples: int = HDBSCAN_MIN_SAMPLES,
+    p: float = MINKOWSKI_P,
+    n_neighbors: int = UMAP_N_NEIGHBORS,
+    min_dist: float = UMAP_MIN_DIST,
+    eps: float | str = "knee",
+    dbscan_min_samples: int = DBSCAN_MIN_SAMPLES,
+    random_state: int = SEED,
+    return_model: bool = False,
+):
+    """HDBSCAN -> UMAP -> DBSCAN on a fingerprint table (Fig. 2).
+
+    Returns
+    -------
+    DataFrame (N rows) with material_id, formula, hdbscan_label, probability, umap_x, umap_y, dbscan_group
+    (-1: DBSCAN noise or not clustered by HDBSCAN). ``table.attrs`` holds ``dbscan_eps``, ``n_clusters``,
+    ``n_unclassified``. With ``return_model=True``, ``(table, model)`` with the fitted
+    :class:`FingerprintHDBSCAN` (for :func:`exemplar_table`, :func:`cluster_tree_table`, ``predict``).
+    """
+    model = FingerprintHDBSCAN(min_cluster_size, min_samples, p).fit(df)
+    xy = umap_embedding(model.distances_, n_neighbors, min_dist, random_state)
+    groups, used_eps = dbscan_groups(xy, model.labels_ >= 0, eps, dbscan_min_samples)
+    table = pd.DataFrame(
+        {
+            "material_id": model.material_ids_,
+            "formula": model.formulas_,
+            "hdbscan_label": model.labels_,
+            "probability": model.probabilities_,
+            "umap_x": xy[:, 0],
+            "umap_y": xy[:, 1],
+            "dbscan_group": groups,
+        }
+    )
+    table.attrs.update(dbscan_eps=used_eps, n_clusters=model.n_clusters_, n_unclassified=model.n_unclassified_)
+    return (table, model) if return_model else table

@@ -1,0 +1,1 @@
+"""Subcommands of the `elf` CLI (see elfutils.cli)."""

@@ -1,0 +1,73 @@
+"""`elf dft`: compute band structures with GPAW for a list of materials (resumable batch)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("dft", help="compute band structures with GPAW LCAO-PBE (resumable batch)")
+    p.add_argument("ids", nargs="*", help="material ids (default: the 2002 flat-band materials with structures)")
+    p.add_argument("--ids-file", type=Path, help="a text file with one material id per line")
+    p.add_argument("--store", type=Path, help="band store to fill (default: data/bands/gpaw-pbe.elfstore)")
+    p.add_argument("--fixtures", action="store_true",
+                   help="compute the 12 materials with real 2Dmatpedia band files, on the files' own k-points, "
+                        "into data/bands/gpaw-pbe-fixtures.elfstore")
+    p.add_argument("--workers", type=int, default=os.cpu_count(), help="worker processes (default: cores)")
+    p.add_argument("--time-limit", type=float, default=1800.0, help="seconds per material and attempt")
+    p.add_argument("--limit", type=int, help="compute at most this many new materials")
+    p.add_argument("--retry-failed", action="store_true", help="also retry materials that failed twice before")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=run)
+
+
+def _record_from_band_file(path) -> dict:
+    """A structures.jsonl-like record from the structure inside a 2Dmatpedia band file."""
+    import json
+
+    structure = json.loads(Path(path).read_text())["structure"]
+    from pymatgen.core import Structure
+
+    s = Structure.from_dict(structure)
+    return {"material_id": path.stem, "lattice": s.lattice.matrix.tolist(),
+            "species": [str(x) for x in s.species], "frac_coords": s.frac_coords.tolist()}
+
+
+def run(args) -> int:
+    os.environ["OMP_NUM_THREADS"] = "1"  # before numpy/GPAW load: one thread per worker process
+    from elfutils.dataset import data_dir, dft_store_path, flat_band_ids, real_band_files, structure_records
+    from elfutils.dft import START_MOMENTS
+    from elfutils.dft_batch import Job, final_failures, run_dft_batch
+    from elfutils.store import BandStore
+
+    records = structure_records()
+    if args.fixtures:
+        store = args.store or data_dir() / "bands/gpaw-pbe-fixtures.elfstore"
+        # the band file's own structure and k-points: the closest possible comparison with 2Dmatpedia's VASP
+        jobs = [Job(p.stem, _record_from_band_file(p), kpoints_from=str(p)) for p in real_band_files()]
+    else:
+        store = args.store or dft_store_path()
+        ids = list(args.ids)
+        if args.ids_file:
+            ids += [line.strip() for line in args.ids_file.read_text().splitlines() if line.strip()]
+        ids = ids or flat_band_ids()
+        unknown = [i for i in ids if i not in records]
+        for mid in unknown:
+            print(f"skipped {mid}: no structure in data/2dmatpedia-structures")
+        # cheapest first (atoms, doubled for spin), so coverage grows fastest if the batch is stopped
+        def cost(mid):
+            species = records[mid]["species"]
+            return len(species) * (2 if any(s in START_MOMENTS for s in species) else 1)
+
+        jobs = [Job(mid, records[mid]) for mid in sorted((i for i in ids if i in records), key=cost)]
+    if args.limit is not None:
+        done = set(BandStore(store).ids())
+        jobs = [j for j in jobs if j.material_id not in done][: args.limit]
+    counts = run_dft_batch(jobs, store, workers=args.workers, time_limit_s=args.time_limit,
+                           retry_failed=args.retry_failed, progress=not args.no_progress)
+    print(f"store {store}: {len(BandStore(store))} materials; this run: {counts}")
+    failed = final_failures(store)
+    if failed:
+        print(f"{len(failed)} material(s) failed twice (see {Path(store) / 'failures.jsonl'})")
+    return 0 if counts["done"] or not jobs or counts["skipped_done"] else 1

@@ -1,0 +1,85 @@
+"""Image stacks on disk: many binary band-structure images with their material ids and formulas.
+
+In memory: ``images`` uint8 (N, S, S) with values 0/1 (1 = band-line pixel), plus parallel ``ids`` and
+``formulas`` (length N). On disk: one ``.npz`` with
+
+    images        uint8 (N, S, ceil(S/8))  np.packbits along the last axis (8x smaller than raw)
+    material_ids  unicode (N,)
+    formulas      unicode (N,)
+    image_size    int64 scalar             S, to undo the padding of packbits
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from elfutils.errors import BandDataError
+
+
+def save_image_stack(path: str | Path, images: np.ndarray, ids: Sequence[str], formulas: Sequence[str]) -> Path:
+    """Write an image stack atomically (temporary file in the same folder, then os.replace). Returns the path."""
+    path = Path(path)
+    images = np.asarray(images)
+    if images.ndim != 3 or images.shape[1] != images.shape[2]:
+        raise ValueError(f"images must have shape (N, S, S), not {images.shape}")
+    if len(ids) != len(images) or len(formulas) != len(images):
+        raise ValueError(f"{len(images)} images but {len(ids)} ids and {len(formulas)} formulas")
+    if images.size and (images.min() < 0 or images.max() > 1):
+        raise ValueError("images must hold only 0 and 1")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez_compressed(
+                fh,
+                images=np.packbits(images.astype(np.uint8), axis=-1),
+                material_ids=np.asarray(list(ids), dtype=str),
+                formulas=np.asarray(list(formulas), dtype=str),
+                image_size=np.int64(images.shape[-1]),
+            )
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_packed_stack(path: str | Path) -> tuple[np.ndarray, list[str], list[str], int]:
+    """Read a stack without unpacking: (packed uint8 (N, S, ceil(S/8)), ids, formulas, S)."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            packed = data["images"]
+            ids = [str(x) for x in data["material_ids"]]
+            formulas = [str(x) for x in data["formulas"]]
+            size = int(data["image_size"]) if "image_size" in data else packed.shape[-1] * 8
+    except FileNotFoundError:
+        raise
+    except KeyError as exc:
+        raise BandDataError(f"not an image stack: missing key {exc}", source=path) from exc
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise BandDataError(f"unreadable image stack: {exc}", source=path) from exc
+    if packed.dtype != np.uint8 or packed.ndim != 3 or packed.shape[-1] != (size + 7) // 8:
+        raise BandDataError(f"images have shape {packed.shape} / {packed.dtype}, not (N, {size}, {(size + 7) // 8}) uint8",
+                            source=path, field="images")  # fmt: skip
+    if not len(ids) == len(formulas) == len(packed):
+        raise BandDataError(f"{len(packed)} images but {len(ids)} ids and {len(formulas)} formulas", source=path)
+    return packed, ids, formulas, size
+
+
+def load_image_stack(path: str | Path) -> tuple[np.ndarray, list[str], list[str]]:
+    """Read a stack written by save_image_stack: (images uint8 (N, S, S) 0/1, ids, formulas)."""
+    packed, ids, formulas, size = load_packed_stack(path)
+    return unpack_images(packed, size), ids, formulas
+
+
+def unpack_images(packed: np.ndarray, size: int | None = None) -> np.ndarray:
+    """Packed uint8 (N, S, ceil(S/8)) -> uint8 (N, S, S) 0/1. ``size`` defaults to the packed rows, S."""
+    size = packed.shape[-2] if size is None else size
+    return np.unpackbits(packed, axis=-1, count=size)

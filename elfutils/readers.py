@@ -1,0 +1,199 @@
+"""Band structures in, one record out.
+
+Supported inputs (parsing is pymatgen's; this module only validates and converts):
+
+* 2Dmatpedia ``bands/2dm-N.json`` (plain or ``.json.gz``) = pymatgen ``BandStructureSymmLine.as_dict()``;
+* Materials Project band-structure JSON (the same dict, possibly wrapped in ``{"band_structure": ...}``);
+* a pymatgen ``BandStructureSymmLine`` object (:func:`from_pymatgen`);
+* VASP ``vasprun.xml`` (line-mode run; the KPOINTS file beside it gives the labels);
+* the project's compact store (:mod:`elfutils.store`), one record per material.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from elfutils.bands import BandStructure, Branch
+from elfutils.errors import BandDataError
+
+REQUIRED_KEYS = ("bands", "efermi", "kpoints", "labels_dict", "lattice_rec")
+WRAPPER_KEYS = ("band_structure", "bandstructure", "bs", "data")
+
+
+def from_pymatgen(bs, material_id: str = "", formula: str | None = None, source: str = "") -> BandStructure:
+    """Convert a pymatgen ``BandStructureSymmLine`` into a :class:`BandStructure`."""
+    from pymatgen.electronic_structure.core import Spin
+
+    src = source or material_id or "<BandStructureSymmLine>"
+    spins = [Spin.up, Spin.down] if bs.is_spin_polarized else [Spin.up]
+    try:
+        energies = np.stack([np.asarray(bs.bands[s], dtype=float) for s in spins])
+    except KeyError as exc:
+        raise BandDataError(f"spin channel {exc} missing", src, "bands") from exc
+    kpoints = np.array([k.frac_coords for k in bs.kpoints], dtype=float)
+    distances = np.asarray(bs.distance, dtype=float)
+    branches = tuple(
+        Branch(int(b["start_index"]), int(b["end_index"]), *_split_branch_name(b["name"])) for b in bs.branches
+    )
+    if formula is None:
+        formula = bs.structure.composition.reduced_formula if bs.structure is not None else ""
+    return BandStructure(
+        material_id=material_id,
+        formula=formula,
+        kpoints=kpoints,
+        distances=distances,
+        branches=branches,
+        energies=energies,
+        efermi=float(bs.efermi),
+        source=src,
+    )
+
+
+def _split_branch_name(name: str) -> tuple[str, str]:
+    start, sep, end = name.partition("-")
+    return (start, end) if sep else (name, name)
+
+
+def _unwrap(data, source) -> dict:
+    if not isinstance(data, dict):
+        raise BandDataError(f"expected a JSON object, got {type(data).__name__}", source)
+    for key in WRAPPER_KEYS:
+        if key in data and isinstance(data[key], dict) and "bands" in data[key]:
+            return data[key]
+    return data
+
+
+def _material_id_from_path(path: Path) -> str:
+    name = path.name
+    for suffix in (".gz", ".json", ".xml"):
+        name = name.removesuffix(suffix)
+    return name
+
+
+def read_band_json(path: str | Path, material_id: str | None = None) -> BandStructure:
+    """Read a 2Dmatpedia / Materials Project band-structure JSON (optionally gzipped)."""
+    path = Path(path)
+    try:
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (json.JSONDecodeError, UnicodeDecodeError, EOFError, gzip.BadGzipFile) as exc:
+        raise BandDataError(f"not valid JSON ({exc})", path) from exc
+    data = _unwrap(data, path)
+    return band_structure_from_dict(data, source=path, material_id=material_id or _material_id_from_path(path))
+
+
+def band_structure_from_dict(data: dict, source="<dict>", material_id: str = "") -> BandStructure:
+    """Validate a ``BandStructureSymmLine.as_dict()`` dict and convert it."""
+    from pymatgen.electronic_structure.bandstructure import BandStructureSymmLine
+
+    for key in REQUIRED_KEYS:
+        if key not in data:
+            raise BandDataError("missing", source, key)
+    _check_bands_field(data["bands"], source)
+    try:
+        efermi = float(data["efermi"])
+    except (TypeError, ValueError) as exc:
+        raise BandDataError(f"not a number: {data['efermi']!r}", source, "efermi") from exc
+    if not np.isfinite(efermi):
+        raise BandDataError(f"not finite: {efermi}", source, "efermi")
+    kpoints = data["kpoints"]
+    if not isinstance(kpoints, list) or len(kpoints) < 2:
+        n = len(kpoints) if isinstance(kpoints, list) else "no list of"
+        raise BandDataError(f"a band path needs at least 2 k-points, got {n}", source, "kpoints")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            bs = BandStructureSymmLine.from_dict(data)
+    except BandDataError:
+        raise
+    except Exception as exc:  # pymatgen raises many types on malformed dicts
+        raise BandDataError(f"pymatgen could not parse it: {type(exc).__name__}: {exc}", source) from exc
+    formula = ""
+    if bs.structure is not None:
+        formula = bs.structure.composition.reduced_formula
+    return from_pymatgen(bs, material_id=material_id, formula=formula, source=str(source))
+
+
+def _check_bands_field(bands, source) -> None:
+    if not isinstance(bands, dict) or not bands:
+        raise BandDataError("expected a non-empty {spin: [[energies per k-point] per band]} mapping", source, "bands")
+    for spin, values in bands.items():
+        if spin not in ("1", "-1", 1, -1):
+            raise BandDataError(f"unknown spin key {spin!r} (expected '1' or '-1')", source, "bands")
+        try:
+            arr = np.asarray(values, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise BandDataError(f"spin {spin}: not a numeric band x k-point array", source, "bands") from exc
+        if arr.ndim != 2 or arr.size == 0:
+            raise BandDataError(f"spin {spin}: expected a band x k-point array, got shape {arr.shape}", source, "bands")
+        if not np.all(np.isfinite(arr)):
+            raise BandDataError(f"spin {spin}: NaN or infinite energies", source, "bands")
+
+
+def read_vasprun(path: str | Path, material_id: str | None = None) -> BandStructure:
+    """Read a line-mode VASP ``vasprun.xml`` (the KPOINTS file beside it supplies the labels)."""
+    from pymatgen.io.vasp.outputs import Vasprun
+
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            run = Vasprun(str(path), parse_projected_eigen=False, parse_potcar_file=False)
+            kpoints_file = path.parent / "KPOINTS"
+            bs = run.get_band_structure(
+                kpoints_filename=str(kpoints_file) if kpoints_file.exists() else None, line_mode=True
+            )
+    except Exception as exc:
+        raise BandDataError(f"pymatgen could not read the VASP run: {type(exc).__name__}: {exc}", path) from exc
+    if not hasattr(bs, "branches"):
+        raise BandDataError("not a line-mode band structure (no KPOINTS labels found)", path, "kpoints")
+    mid = material_id or path.parent.name
+    return from_pymatgen(bs, material_id=mid, source=str(path))
+
+
+def file_kind(path: str | Path) -> str:
+    """'json', 'vasprun' or 'store'; anything else raises BandDataError."""
+    path = Path(path)
+    name = path.name.lower()
+    if path.is_dir() or name.endswith(".elfstore"):
+        return "store"
+    if name.endswith((".json", ".json.gz")):
+        return "json"
+    if re.match(r"vasprun.*\.xml(\.gz)?$", name):
+        return "vasprun"
+    raise BandDataError(
+        "unknown file type (expected .json, .json.gz, vasprun*.xml or a .elfstore folder)", path
+    )
+
+
+def read_band_file(path: str | Path) -> BandStructure:
+    """Read one band structure from any supported single-structure file."""
+    path = Path(path)
+    if not path.exists():
+        raise BandDataError("no such file", path)
+    kind = file_kind(path)
+    if kind == "json":
+        return read_band_json(path)
+    if kind == "vasprun":
+        return read_vasprun(path)
+    raise BandDataError("a store holds many band structures: use iter_band_structures()", path)
+
+
+def iter_band_structures(paths) -> Iterator[BandStructure]:
+    """Yield records from files and stores alike (a store yields all of its materials)."""
+    from elfutils.store import BandStore
+
+    for path in paths:
+        path = Path(path)
+        if path.exists() and file_kind(path) == "store":
+            yield from BandStore(path)
+        else:
+            yield read_band_file(path)

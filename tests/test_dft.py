@@ -1,0 +1,106 @@
+"""Real GPAW calculations on tiny cells (seconds each) and the resumable batch."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from elfutils.dft import GAP_ZERO_OFFSET_EV, energy_zero, slab_atoms, structure_from_record
+from elfutils.dft_batch import Job, final_failures, read_failures, run_dft_batch
+from elfutils.dataset import structure_records
+from elfutils.store import BandStore
+
+pytestmark = pytest.mark.dft
+TINY = ["2dm-1799", "2dm-3775", "2dm-1453"]  # MgF2, TlF, SrCl2: 2-3 atoms, spin-paired
+
+
+def test_energy_zero_follows_2dmatpedia_convention():
+    valence = np.array([[-3.0, -2.0, -1.0]])
+    conduction = np.array([[1.0, 1.5, 2.0]])
+    path = np.stack([valence, conduction], axis=1)  # (spin, band, k)
+    zero, gap = energy_zero(path, path, fermi=0.0)
+    assert gap == pytest.approx(2.0)
+    assert zero == pytest.approx(-1.0 + GAP_ZERO_OFFSET_EV)  # just above the VBM, not mid-gap
+    metal = np.stack([np.array([[-1.0, 0.5, 1.0]]), conduction], axis=1)
+    zero, gap = energy_zero(metal, metal, fermi=0.1)
+    assert gap is None and zero == 0.1
+
+
+def test_slab_is_contiguous_and_orthogonal():
+    rec = dict(structure_records()["2dm-22"])  # Li2O: tilted c in the source cell
+    rec["frac_coords"] = [[x, y, (z + 0.8) % 1.0] for x, y, z in rec["frac_coords"]]  # straddle the boundary
+    atoms = slab_atoms(structure_from_record(rec), vacuum=6.0)
+    cell = atoms.cell.array
+    assert cell[0, 2] == 0 and cell[1, 2] == 0 and cell[2, 0] == 0 and cell[2, 1] == 0
+    z = atoms.positions[:, 2]
+    assert z.min() == pytest.approx(6.0)
+    assert z.max() - z.min() < 3.0  # one thin layer, not two halves far apart
+    assert cell[2, 2] == pytest.approx(z.max() - z.min() + 12.0)
+    # in-plane lattice preserved
+    src = structure_from_record(rec).lattice
+    assert np.linalg.norm(cell[0]) == pytest.approx(src.a, rel=1e-9)
+    assert np.linalg.norm(cell[1]) == pytest.approx(src.b, rel=1e-9)
+
+
+def test_gpaw_band_structure_of_a_tiny_insulator():
+    from elfutils.dft import compute_band_structure
+
+    bs = compute_band_structure(structure_from_record(structure_records()["2dm-1799"]), "2dm-1799")
+    assert bs.formula == "MgF2" and bs.path_string() == "Γ-X-M-Γ"  # a square lattice
+    assert bs.nkpoints == 63 and not bs.is_spin_polarized
+    assert bs.metadata["energy_zero"] == "vbm+offset"
+    assert bs.band_gap() > 4.0  # MgF2 is a wide-gap insulator
+    rel = bs.relative_energies()
+    assert -GAP_ZERO_OFFSET_EV - 1e-6 <= rel[rel <= 0].max() <= 0  # the zero sits just above the VBM
+    assert bs.metadata["scf_iterations"] and bs.metadata["gpaw_version"]
+
+
+def test_batch_records_failures_and_retries(tmp_path):
+    records = structure_records()
+    broken = dict(records["2dm-1799"], species=["Mg", "F"])  # one species short: cannot build the cell
+    jobs = [Job("broken", broken), Job("2dm-1799", records["2dm-1799"])]
+    counts = run_dft_batch(jobs, tmp_path / "s.elfstore", workers=1, progress=False)
+    assert counts["done"] == 1 and counts["failed"] == 1
+    fails = read_failures(tmp_path / "s.elfstore")
+    assert [f["attempt"] for f in fails] == [1, 2] and fails[1]["final"]
+    assert fails[1]["settings"]["smearing_eV"] > fails[0]["settings"]["smearing_eV"]  # safer retry
+    assert "broken" in final_failures(tmp_path / "s.elfstore")
+    # a second run computes nothing again
+    again = run_dft_batch(jobs, tmp_path / "s.elfstore", workers=1, progress=False)
+    assert again == {"done": 0, "failed": 0, "skipped_done": 1, "skipped_failed": 1}
+
+
+def test_time_limit_kills_and_records(tmp_path):
+    jobs = [Job("2dm-1799", structure_records()["2dm-1799"])]
+    counts = run_dft_batch(jobs, tmp_path / "t.elfstore", workers=1, time_limit_s=0.3, progress=False)
+    assert counts["failed"] == 1
+    assert all("time limit" in f["reason"] for f in read_failures(tmp_path / "t.elfstore"))
+
+
+def test_resume_after_kill_9(tmp_path):
+    store_path = tmp_path / "k.elfstore"
+    cmd = [sys.executable, "-m", "elfutils.cli", "dft", *TINY, "--store", str(store_path), "--workers", "1",
+           "--no-progress"]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline and not list(store_path.glob("part-*.npz")):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the batch and its worker, mid-flight
+    proc.wait()
+    first = BandStore(store_path)
+    assert 1 <= len(first) < len(TINY), "kill came too late to test resumption"
+    kept = {m["material_id"]: m["wall_time_s"] for m in first.metadata()}
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    final = BandStore(store_path)
+    assert sorted(final.ids()) == sorted(TINY)
+    for mid, wall in kept.items():  # finished materials were not recomputed
+        assert final.get(mid).metadata["wall_time_s"] == wall
+    assert f"'done': {len(TINY) - len(kept)}" in result.stdout
