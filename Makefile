@@ -10,7 +10,7 @@ EXECUTED := $(patsubst book/%.py,book/_executed/%.ipynb,$(NOTEBOOKS))
 APT_DEPS := build-essential libxc-dev libopenblas-dev libfftw3-dev
 BROWSER_DEPS := chromium
 
-.PHONY: help venv gpaw browser test test-fast notebooks book book-smoke linkcheck screenshots data data-fixtures bench clean
+.PHONY: help venv gpaw browser test test-fast notebooks book book-smoke linkcheck data tc-setup bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -58,6 +58,9 @@ linkcheck: ## check internal links of the built book
 data: gpaw  ## compute (or resume) the DFT dataset: data/bands/gpaw-pbe.elfstore
 	$(VENV)/bin/elf dft --fixtures
 	$(VENV)/bin/elf dft
+
+tc-setup: gpaw  ## regenerate the technetium PAW setup and basis in data/gpaw-setups (gpaw-data has none)
+	OMP_NUM_THREADS=1 $(PYTHON) scripts/make_tc_setup.py
 
 bench: venv  ## speed benchmarks (renderer, training); prints figures and ratios
 	$(PYTHON) benchmarks/bench_render.py

@@ -111,11 +111,23 @@ def slab_atoms(structure, vacuum: float):
     return Atoms(symbols=[str(s) for s in structure.species], positions=cart, cell=cell, pbc=[True, True, False])
 
 
+def _use_project_setups() -> None:
+    """Put data/gpaw-setups (the Tc dataset gpaw-data lacks; scripts/make_tc_setup.py) first on GPAW's path."""
+    from gpaw import setup_paths
+
+    from elfutils.paths import data_dir
+
+    extra = str(data_dir() / "gpaw-setups")
+    if extra not in map(str, setup_paths):
+        setup_paths.insert(0, extra)
+
+
 def _basis_for(symbols, settings: DFTSettings):
-    lanthanides = sorted(set(symbols) & LANTHANIDES)
-    if not lanthanides:
+    """szp(dzp) everywhere, but full dzp for lanthanides and for Tc (its generated basis file is dzp)."""
+    full = sorted(set(symbols) & (LANTHANIDES | {"Tc"}))
+    if not full:
         return settings.basis
-    return {"default": settings.basis, **{el: settings.lanthanide_basis for el in lanthanides}}
+    return {"default": settings.basis, **{el: settings.lanthanide_basis for el in full}}
 
 
 def _scf_iterations(calc) -> int | None:
@@ -155,6 +167,7 @@ def compute_band_structure(
     from gpaw import GPAW, FermiDirac, Mixer, MixerSum
 
     settings = settings or DFTSettings()
+    _use_project_setups()
     start = time.perf_counter()
     kpath = kpath or kpath_2d(structure)
     atoms = slab_atoms(structure, settings.vacuum)
@@ -170,6 +183,7 @@ def compute_band_structure(
         h=settings.grid_spacing,
         occupations=FermiDirac(settings.smearing_eV),
         maxiter=settings.maxiter,
+        nbands="nao",  # every orbital: free in LCAO, and a Fermi level even when few bands are empty
         txt=txt,
     )
     if settings.symmetry == "off":

@@ -48,14 +48,42 @@ class KPath:
 
 
 def in_plane_points(structure) -> tuple[dict[str, np.ndarray], list[list[str]]]:
-    """Setyawan-Curtarolo points with k_z = 0 for a pymatgen Structure, and the SC 3D path."""
+    """Setyawan-Curtarolo points with k_z = 0 for a pymatgen Structure, and the SC 3D path.
+
+    pymatgen gives no path for some non-standard cells (about 7% of the flat-band set, mostly oblique cells
+    whose unique angle is gamma); those get :func:`fallback_points` from the in-plane lattice alone.
+    """
     from pymatgen.symmetry.bandstructure import HighSymmKpath
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         kp = HighSymmKpath(structure, path_type="setyawan_curtarolo", symprec=0.01)
+    if kp.kpath is None:
+        return fallback_points(structure), []
     points = {k: np.asarray(v, dtype=float) for k, v in kp.kpath["kpoints"].items() if abs(v[2]) < 1e-8}
     return points, kp.kpath["path"]
+
+
+def fallback_points(structure, angle_tol: float = 0.5, length_tol: float = 1e-3) -> dict[str, np.ndarray]:
+    """High-symmetry points of the 2D Bravais lattice of the in-plane cell (a, b, gamma), 2Dmatpedia's labels.
+
+    square -> Γ, X, M; hexagonal -> Γ, K, M; rectangular -> Γ, X, S, Y; anything else -> oblique Γ, X, Y, L
+    (the triclinic labels of the real files). Coordinates are fractional in this cell's reciprocal basis.
+    """
+    a, b, gamma = structure.lattice.a, structure.lattice.b, structure.lattice.gamma
+    equal = abs(a - b) / max(a, b) < length_tol
+    pts = {G: (0.0, 0.0)}
+    if equal and abs(gamma - 90) < angle_tol:
+        pts |= {"X": (0.0, 0.5), "M": (0.5, 0.5)}
+    elif equal and abs(gamma - 120) < angle_tol:
+        pts |= {"K": (1 / 3, 1 / 3), "M": (0.5, 0.0)}
+    elif equal and abs(gamma - 60) < angle_tol:
+        pts |= {"K": (2 / 3, 1 / 3), "M": (0.5, 0.0)}
+    elif abs(gamma - 90) < angle_tol:
+        pts |= {"X": (0.5, 0.0), "S": (0.5, 0.5), "Y": (0.0, 0.5)}
+    else:
+        pts |= {"X": (0.0, -0.5), "Y": (0.5, 0.0), "L": (0.5, -0.5)}
+    return {k: np.array([x, y, 0.0]) for k, (x, y) in pts.items()}
 
 
 def loop_for(points: dict[str, np.ndarray], structure, sc_path: list[list[str]]) -> tuple[str, ...]:

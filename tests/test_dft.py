@@ -104,3 +104,17 @@ def test_resume_after_kill_9(tmp_path):
     for mid, wall in kept.items():  # finished materials were not recomputed
         assert final.get(mid).metadata["wall_time_s"] == wall
     assert f"'done': {len(TINY) - len(kept)}" in result.stdout
+
+
+def test_project_tc_dataset_is_found():
+    """gpaw-data lacks technetium; data/gpaw-setups (scripts/make_tc_setup.py) supplies setup and basis."""
+    from gpaw.setup import create_setup
+
+    from elfutils.dft import _use_project_setups
+
+    from elfutils.paths import data_dir
+
+    _use_project_setups()
+    setup = create_setup("Tc", "PBE")
+    assert setup.Z == 43 and setup.Nv == 15  # [Ar]3d core: 4s2 4p6 4d5 5s2 in valence
+    assert (data_dir() / "gpaw-setups/Tc.dzp.basis.gz").stat().st_size > 1000

@@ -49,3 +49,35 @@ def test_21_points_per_segment_and_distances_continuous():
     assert d[20] == pytest.approx(d[21])
     # |Γ-K| = 4π/(3a) for a hexagonal lattice
     assert d[20] == pytest.approx(4 * np.pi / (3 * 3.2), rel=1e-6)
+
+
+def test_fallback_when_pymatgen_has_no_path():
+    """2dm-3162's cell (oblique, unique angle gamma) gets no SC path from pymatgen: the 2D fallback applies."""
+    from elfutils.dft import structure_from_record
+
+    s = structure_from_record(structure_records()["2dm-3162"])
+    kp = kpath_2d(s)
+    assert kp.labels == ("X", "\\Gamma", "Y", "L", "X")
+    assert len(kp.kpoints) == 4 * 21
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "gamma", "labels", "corner"),
+    [
+        (3.0, 3.0, 120.0, ("\\Gamma", "K", "M", "\\Gamma"), "K"),
+        (3.0, 3.0, 60.0, ("\\Gamma", "K", "M", "\\Gamma"), "K"),
+        (3.0, 3.0, 90.0, ("\\Gamma", "X", "M", "\\Gamma"), "M"),
+        (3.0, 4.0, 90.0, ("\\Gamma", "X", "S", "Y", "\\Gamma"), "S"),
+    ],
+)
+def test_fallback_points_are_zone_corners(a, b, gamma, labels, corner):
+    """The fallback's corner point is equidistant from Γ and its nearest reciprocal lattice vectors."""
+    from elfutils.kpath import fallback_points, loop_for
+
+    s = Structure(Lattice.from_parameters(a, b, 20.0, 90, 90, gamma), ["C"], [[0, 0, 0.5]])
+    pts = fallback_points(s)
+    assert loop_for(pts, s, []) == labels
+    rec = s.lattice.reciprocal_lattice.matrix
+    k = pts[corner] @ rec
+    dists = sorted(np.linalg.norm(k - np.array([i, j, 0]) @ rec) for i in (-1, 0, 1) for j in (-1, 0, 1))
+    assert dists[0] == pytest.approx(dists[1], rel=1e-6)  # on a Brillouin-zone boundary
