@@ -34,7 +34,8 @@ class BatchReport:
             writer.writerow(["item", "reason"])
             writer.writerows(self.skipped)
 
-    def print_skipped(self, stream=sys.stderr) -> None:
+    def print_skipped(self, stream=None) -> None:
+        stream = stream or sys.stderr
         if self.skipped:
             print(f"skipped {len(self.skipped)} input(s):", file=stream)
             for item, reason in self.skipped:

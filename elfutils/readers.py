@@ -15,6 +15,7 @@ import gzip
 import json
 import re
 import warnings
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +38,8 @@ def from_pymatgen(bs, material_id: str = "", formula: str | None = None, source:
         energies = np.stack([np.asarray(bs.bands[s], dtype=float) for s in spins])
     except KeyError as exc:
         raise BandDataError(f"spin channel {exc} missing", src, "bands") from exc
+    except ValueError as exc:  # the two spin channels differ in shape
+        raise BandDataError(f"spin channels do not match ({exc})", src, "bands") from exc
     kpoints = np.array([k.frac_coords for k in bs.kpoints], dtype=float)
     distances = np.asarray(bs.distance, dtype=float)
     branches = tuple(
@@ -84,7 +87,7 @@ def read_band_json(path: str | Path, material_id: str | None = None) -> BandStru
         opener = gzip.open if path.name.endswith(".gz") else open
         with opener(path, "rt", encoding="utf-8") as fh:
             data = json.load(fh)
-    except (json.JSONDecodeError, UnicodeDecodeError, EOFError, gzip.BadGzipFile) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise BandDataError(f"not valid JSON ({exc})", path) from exc
     data = _unwrap(data, path)
     return band_structure_from_dict(data, source=path, material_id=material_id or _material_id_from_path(path))
@@ -108,6 +111,13 @@ def band_structure_from_dict(data: dict, source="<dict>", material_id: str = "")
     if not isinstance(kpoints, list) or len(kpoints) < 2:
         n = len(kpoints) if isinstance(kpoints, list) else "no list of"
         raise BandDataError(f"a band path needs at least 2 k-points, got {n}", source, "kpoints")
+    try:
+        kshape = np.asarray(kpoints, dtype=float).shape
+    except (TypeError, ValueError) as exc:
+        raise BandDataError("expected a list of [k1, k2, k3] coordinates", source, "kpoints") from exc
+    if len(kshape) != 2 or kshape[1] != 3:
+        raise BandDataError(f"expected a list of [k1, k2, k3] coordinates, got shape {kshape}", source,
+                            "kpoints")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

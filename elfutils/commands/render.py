@@ -1,0 +1,149 @@
+"""`elf render`: band files and stores -> one image stack (the autoencoder's input)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    from elfutils.constants import ENERGY_WINDOW_EV, IMAGE_SIZE
+
+    p = subparsers.add_parser(
+        "render",
+        help="render band structures as binary 224x224 images into an image stack (.npz)",
+        description="Render every band structure in the inputs as a binary image (bands within ±4 eV of E_F, "
+        "1 = line pixel) and write them as one image stack. Inputs that cannot be read or rendered are "
+        "skipped with a message and listed in <out stem>.skipped.csv beside the stack; the exit code is "
+        "non-zero only when nothing could be rendered.",
+    )
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUTS",
+                   help="band files (.json, .json.gz, vasprun*.xml) or .elfstore folders")
+    p.add_argument("--out", type=Path, required=True, metavar="STACK.npz", help="the image stack to write")
+    p.add_argument("--x-axis", choices=("index", "distance"), default="index",
+                   help="index: equal width per path branch, as the 2Dmatpedia plots (default); "
+                        "distance: real k-distance")
+    p.add_argument("--png-dir", type=Path, metavar="DIR",
+                   help="also write each image as DIR/<material id>.png (black lines on white)")
+    p.add_argument("--engine", choices=("fast", "matplotlib"), default="fast",
+                   help="fast: numpy rasteriser (default); matplotlib: the Agg reference (slow)")
+    p.add_argument("--size", type=int, default=IMAGE_SIZE,
+                   help=f"image side in pixels (default {IMAGE_SIZE})")
+    p.add_argument("--window", type=float, default=ENERGY_WINDOW_EV,
+                   help=f"energy half-range around E_F in eV (default {ENERGY_WINDOW_EV:g})")
+    p.add_argument("--line-width", type=float, default=None, help="line width in pixels (default 2.0)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)  # fmt: skip
+
+
+def skipped_path(out: Path) -> Path:
+    """Where the skipped list goes: ``STACK.npz`` -> ``STACK.skipped.csv`` beside it."""
+    return out.with_name(out.name.removesuffix(".npz") + ".skipped.csv")
+
+
+def _open_stores(inputs) -> dict:
+    """{path: BandStore} for the inputs that are stores (opened once: counted, then read)."""
+    from elfutils.errors import BandDataError
+    from elfutils.readers import file_kind
+    from elfutils.store import BandStore
+
+    stores = {}
+    for path in inputs:
+        try:
+            if path.exists() and file_kind(path) == "store":
+                stores[path] = BandStore(path)
+        except (BandDataError, OSError):
+            pass  # reported when read
+    return stores
+
+
+def _count(inputs, stores) -> int:
+    """Number of records the inputs should yield (a store counts its materials), for the progress bar."""
+    from elfutils.errors import BandDataError
+
+    n = 0
+    for path in inputs:
+        try:
+            n += len(stores[path]) if path in stores else 1
+        except (BandDataError, OSError):
+            n += 1
+    return n
+
+
+def _records(inputs, stores, report):
+    """Yield (label, record) for every readable input; an unreadable one goes to report.skipped and yields
+    (label, None), so that the progress bar still advances."""
+    from elfutils.errors import BandDataError
+    from elfutils.readers import read_band_file
+
+    for path in inputs:
+        try:
+            if path not in stores:
+                yield str(path), read_band_file(path)
+                continue
+            store = stores[path]
+            ids = store.ids()
+            if not ids:
+                raise BandDataError("the store holds no band structures", path)
+        except (BandDataError, OSError) as exc:
+            report.skipped.append((str(path), str(exc)))
+            yield str(path), None
+            continue
+        for mid in ids:
+            try:
+                yield f"{path}:{mid}", store.get(mid)
+            except (BandDataError, OSError) as exc:
+                report.skipped.append((f"{path}:{mid}", str(exc)))
+                yield f"{path}:{mid}", None
+
+
+def run(args) -> int:
+    import sys
+
+    import numpy as np
+    from tqdm.auto import tqdm
+
+    from elfutils.batch import BatchReport
+    from elfutils.errors import BandDataError
+    from elfutils.imagestack import save_image_stack
+    from elfutils.render import LINE_WIDTH_PX, render_band_image, save_png
+
+    line_width = LINE_WIDTH_PX if args.line_width is None else args.line_width
+    report = BatchReport()
+    images, ids, formulas, seen = [], [], [], {}
+    if args.png_dir:
+        args.png_dir.mkdir(parents=True, exist_ok=True)
+    stores = _open_stores(args.inputs)
+    bar = tqdm(total=_count(args.inputs, stores), desc="rendering", unit="image", disable=args.no_progress)
+    for label, bs in _records(args.inputs, stores, report):
+        bar.update(1)
+        if bs is None:  # unreadable, already in report.skipped
+            continue
+        if bs.material_id in seen:
+            report.skipped.append((label, f"duplicate material id {bs.material_id} (already rendered from "
+                                          f"{seen[bs.material_id]})"))  # fmt: skip
+            continue
+        try:
+            img = render_band_image(bs, size=args.size, window=args.window, x_axis=args.x_axis,
+                                    line_width=line_width, engine=args.engine)  # fmt: skip
+        except BandDataError as exc:
+            report.skipped.append((label, str(exc)))
+            continue
+        seen[bs.material_id] = label
+        images.append(img)
+        ids.append(bs.material_id)
+        formulas.append(bs.formula)
+        if args.png_dir:
+            name = (bs.material_id or Path(label).stem).replace("/", "_").replace("\\", "_")
+            save_png(img, args.png_dir / f"{name}.png")
+    bar.close()
+    report.results = ids
+    skipped_csv = skipped_path(args.out)
+    report.write_skipped(skipped_csv)
+    report.print_skipped(sys.stderr)
+    if not images:
+        print(f"nothing could be rendered; no stack written (reasons in {skipped_csv})", file=sys.stderr)
+        return 1
+    save_image_stack(args.out, np.stack(images), ids, formulas)
+    print(f"wrote {len(images)} image(s) to {args.out}" + (f"; skipped {len(report.skipped)}, listed in "
+                                                             f"{skipped_csv}" if report.skipped else ""))
+    return report.exit_code
