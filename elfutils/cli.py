@@ -12,7 +12,12 @@ import sys
 COMMANDS = [
     "elfutils.commands.info",
     "elfutils.commands.render",
+    "elfutils.commands.train",
+    "elfutils.commands.encode",
     "elfutils.commands.dft",
+    "elfutils.commands.cluster",
+    "elfutils.commands.duplicates",
+    "elfutils.commands.similar",
 ]
 
 

@@ -1,4 +1,5 @@
-"""The paper's multi-stage clustering module (Results and Methods, "Multi-stage clustering module"; Fig. 2, 3).
+"""The paper's multi-stage clustering module (Results and Methods, "Multi-stage clustering module";
+Fig. 2, 3).
 
 1. HDBSCAN on the 98-number fingerprints with the Minkowski distance, p = 0.2 (Nc = 5, Ns = 2).
 2. UMAP of the same distances to 2-D (NN = 10, MD = 0.1); t-SNE as the alternative embedding.
@@ -162,8 +163,8 @@ class FingerprintHDBSCAN:
         # hdbscan's own convention for precomputed input: the Ns-th smallest distance to another point
         k = min(n - 1, int(self.min_samples))
         self.core_distances_ = np.partition(D, k, axis=1)[:, k]
-        self.material_ids_ = table["material_id"].astype(str).to_numpy() if table is not None else None
-        self.formulas_ = table["formula"].astype(str).to_numpy() if table is not None else None
+        self.material_ids_ = _column(table, "material_id")
+        self.formulas_ = _column(table, "formula")
         self.mean_intra_distance_ = _mean_intra_distance(D, self.labels_)
         self._prepare_prediction()
         return self
@@ -263,8 +264,53 @@ class FingerprintHDBSCAN:
             if label >= 0:
                 lam_max = self._max_lambda[label]
                 labels[i] = label
-                probs[i] = min(lam, lam_max) / lam_max if lam_max > 0 else 1.0
+                if np.isinf(lam_max):  # exact duplicates inside the cluster
+                    probs[i] = 1.0 if np.isinf(lam) else 0.0
+                else:
+                    probs[i] = min(lam, lam_max) / lam_max if lam_max > 0 else 1.0
         return labels, probs
+
+    # -- persistence ----------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Pickle the fitted model for later ``predict`` calls (written atomically).
+
+        The (N, N) distance matrix, which the hdbscan object also holds, is dropped to keep the file small
+        (~N x 98 numbers plus the tree); ``distances_`` is None after :meth:`load`. Only load files you wrote:
+        pickle runs code on load.
+        """
+        import os
+        import pickle
+        import tempfile
+
+        if not hasattr(self, "labels_"):
+            raise RuntimeError("FingerprintHDBSCAN is not fitted; call fit first")
+        state = dict(self.__dict__)
+        state["distances_"] = None
+        state["hdbscan_"] = None
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(state, fh)
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> FingerprintHDBSCAN:
+        """A model written by :meth:`save`."""
+        import pickle
+
+        with open(path, "rb") as fh:
+            state = pickle.load(fh)
+        model = cls.__new__(cls)
+        model.__dict__.update(state)
+        return model
+
+
+def _column(table: pd.DataFrame | None, name: str) -> np.ndarray | None:
+    if table is None or name not in table.columns:
+        return None
+    return table[name].astype(str).to_numpy()
 
 
 def _is_int(x) -> bool:
@@ -389,12 +435,14 @@ def umap_embedding(
         return reducer.fit_transform(D).astype(float)
 
 
-def tsne_embedding(distances, perplexity: float = 30.0, random_state: int = SEED) -> np.ndarray:
+def tsne_embedding(
+    distances, perplexity: float = 30.0, random_state: int = SEED, max_iter: int = 1000
+) -> np.ndarray:
     """t-SNE of a precomputed distance matrix to 2-D (Methods: the alternative to UMAP; Supplementary Note 1).
 
     Distances are divided by their median first: t-SNE's per-point bandwidth search makes the result
     independent of the scale, but Minkowski-0.2 distances of ~1e10 start that search far out of range.
-    Perplexity is capped at (N - 1) / 3 for small sets.
+    Perplexity is capped at (N - 1) / 3 for small sets; ``max_iter`` is sklearn's (>= 250).
 
     Returns
     -------
@@ -407,7 +455,12 @@ def tsne_embedding(distances, perplexity: float = 30.0, random_state: int = SEED
     D = D / (np.median(positive) if positive.size else 1.0)
     perplexity = float(min(perplexity, max((len(D) - 1) / 3.0, 1.0)))
     tsne = TSNE(
-        n_components=2, metric="precomputed", init="random", perplexity=perplexity, random_state=random_state
+        n_components=2,
+        metric="precomputed",
+        init="random",
+        perplexity=perplexity,
+        random_state=random_state,
+        max_iter=max_iter,
     )
     return tsne.fit_transform(D).astype(float)
 
@@ -518,5 +571,7 @@ def fit_pipeline(
             "dbscan_group": groups,
         }
     )
-    table.attrs.update(dbscan_eps=used_eps, n_clusters=model.n_clusters_, n_unclassified=model.n_unclassified_)
+    table.attrs.update(
+        dbscan_eps=used_eps, n_clusters=model.n_clusters_, n_unclassified=model.n_unclassified_
+    )
     return (table, model) if return_model else table

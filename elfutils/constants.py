@@ -36,6 +36,7 @@ PAPER_N_UNCLASSIFIED = 1662
 PAPER_N_CNNF_CLUSTERS = 45  # Fig. 5
 PAPER_N_CNNF_LOCALISED = 18  # "18 form localized groups of more than 5 materials"
 PAPER_MAX_DUPLICATES = 40  # "up to 40 potential duplicate entries"
+CNNF_LOCALISED_MIN_MEMBERS = 6  # Results, "Comparison to structure fingerprints": "localized groups of more than 5"
 
 # Table 1: duplicate pairs the paper lists (formula -> pair of 2Dmatpedia ids)
 PAPER_TABLE1_DUPLICATES = {

@@ -1,4 +1,5 @@
-"""Cluster-validity indices and the HDBSCAN parameter study of Fig. 7 (Methods, "Multi-stage clustering module").
+"""Cluster-validity indices and the HDBSCAN parameter study of Fig. 7
+(Methods, "Multi-stage clustering module").
 
 DBCV (Moulavi et al. 2014): higher is better, in [-1, 1]. Computed here rather than with
 ``hdbscan.validity.validity_index`` because that function forms ``(1/distance)**d`` directly: with d = 98 and
@@ -26,7 +27,8 @@ from elfutils.constants import FINGERPRINT_LENGTH, MINKOWSKI_P, PARAMETER_STUDY_
 def all_points_core_distance(distances: np.ndarray, d: float) -> np.ndarray:
     """DBCV's all-points core distance of each member of one cluster, computed in log space.
 
-    ``core_i = ( sum_{j != i, D_ij > 0} D_ij^(-d) / (n - 1) )^(-1/d)`` (zero distances skipped, as hdbscan does).
+    ``core_i = ( sum_{j != i, D_ij > 0} D_ij^(-d) / (n - 1) )^(-1/d)``
+    (zero distances skipped, as hdbscan does).
 
     Parameters
     ----------

@@ -1,0 +1,67 @@
+"""`elf similar`: the materials whose band structures are most like a query's, and the cluster it would
+join."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_TABLE_SUFFIXES = (".parquet", ".pq", ".csv")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "similar",
+        help="find the materials with the most similar band structures to a query",
+        description="Encode the query band file(s) with the trained model (or read query fingerprints from a "
+        "table), then list the k nearest materials of the fingerprint table (Minkowski p=0.2) and the "
+        "HDBSCAN cluster each query would join.",
+    )
+    p.add_argument("queries", nargs="+", type=Path, metavar="QUERY_FILE",
+                   help="band file(s) (.json, .json.gz, vasprun.xml), "
+                        "or one fingerprint table (.parquet/.csv)")
+    p.add_argument("--fingerprints", type=Path, required=True, metavar="TABLE",
+                   help="fingerprint table to search")
+    p.add_argument("--model", type=Path, metavar="MODEL", help="trained elf model (needed for band files)")
+    p.add_argument("--k", type=int, default=10, help="neighbours per query (default 10)")
+    p.add_argument("--device", help="torch device for the encoder (default: ELF_DEVICE, else CUDA if present)")
+    p.add_argument("--no-cluster", action="store_true", help="skip fitting HDBSCAN for the query's cluster")
+    p.add_argument("--out", type=Path, metavar="CSV", help="also write the result table")
+    p.set_defaults(func=run)  # fmt: skip
+
+
+def run(args) -> int:
+    import sys
+
+    from elfutils.errors import BandDataError
+    from elfutils.fingerprints import read_fingerprints, write_table
+    from elfutils.similar import encode_band_files, find_similar
+
+    try:
+        table = read_fingerprints(args.fingerprints)
+        if len(args.queries) == 1 and args.queries[0].suffix.lower() in _TABLE_SUFFIXES:
+            queries = read_fingerprints(args.queries[0])
+        else:
+            if args.model is None:
+                raise ValueError("--model is needed to encode band files")
+            from elfutils.checkpoint import CheckpointError  # imports torch: only when encoding
+
+            try:
+                queries = encode_band_files(args.queries, args.model, device=args.device)
+            except CheckpointError as exc:
+                raise ValueError(str(exc)) from None
+        clusterer = None
+        if not args.no_cluster:
+            from elfutils.cluster import FingerprintHDBSCAN
+
+            clusterer = FingerprintHDBSCAN().fit(table)
+        result = find_similar(queries, table, k=args.k, clusterer=clusterer)
+    except (ValueError, FileNotFoundError, BandDataError) as exc:
+        print(f"elf similar: {exc}", file=sys.stderr)
+        return 2
+    if args.out:
+        write_table(result, args.out)
+    import pandas as pd
+
+    with pd.option_context("display.width", 120, "display.max_rows", 500):
+        print(result.to_string(index=False))
+    return 0

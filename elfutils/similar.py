@@ -1,0 +1,112 @@
+"""Similarity search in fingerprint space (Results: candidates flagged by their similarity to well-studied
+exemplars, e.g. ZnMoO4 and Tl2SiSe3 next to Bi2O3 in cluster 46).
+
+Nearest materials by the same Minkowski distance (p = 0.2) the clustering uses, plus the HDBSCAN cluster a
+query would join (:meth:`elfutils.cluster.FingerprintHDBSCAN.predict`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from elfutils.constants import FINGERPRINT_LENGTH, MINKOWSKI_P
+from elfutils.fingerprints import as_matrix, fingerprint_matrix
+
+
+def find_similar(
+    queries,
+    table: pd.DataFrame,
+    k: int = 10,
+    p: float = MINKOWSKI_P,
+    clusterer=None,
+    query_ids=None,
+    exclude_ids: bool = True,
+) -> pd.DataFrame:
+    """The k nearest materials of each query fingerprint.
+
+    Parameters
+    ----------
+    queries : array (98,) or (M, 98), or a fingerprint table (its ``material_id`` names the queries)
+    table : fingerprint table to search (material_id, formula, f0..f97; an ``hdbscan_label`` column, e.g.
+        from :func:`elfutils.cluster.fit_pipeline` merged in, is carried along)
+    k : number of neighbours per query
+    clusterer : fitted :class:`elfutils.cluster.FingerprintHDBSCAN` on ``table``, optional; adds the cluster
+        each query would join and its membership probability
+    query_ids : names of the queries (default the table's ids, else "query0", ...)
+    exclude_ids : leave a query's own material out of its neighbours when it is in ``table``
+
+    Returns
+    -------
+    DataFrame with M * k rows: query, rank (1 = nearest), material_id, formula, distance
+    [, hdbscan_label] [, query_cluster, query_probability], ordered by query then rank.
+    """
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"k must be an integer >= 1, got {k!r}")
+    if isinstance(queries, pd.DataFrame):
+        if query_ids is None and "material_id" in queries.columns:
+            query_ids = queries["material_id"].astype(str).tolist()
+        Q = fingerprint_matrix(queries)
+    else:
+        Q = np.asarray(queries, dtype=np.float64)
+        Q = as_matrix(Q[None, :] if Q.ndim == 1 else Q, FINGERPRINT_LENGTH)
+    if query_ids is None:
+        query_ids = [f"query{i}" for i in range(len(Q))]
+    query_ids = [str(q) for q in query_ids]
+    if len(query_ids) != len(Q):
+        raise ValueError(f"{len(query_ids)} query ids for {len(Q)} query fingerprints")
+
+    from elfutils.cluster import minkowski_distances
+
+    X = fingerprint_matrix(table)
+    ids = table["material_id"].astype(str).to_numpy()
+    D = minkowski_distances(Q, X, p=p)
+    if exclude_ids:
+        D[np.asarray(query_ids)[:, None] == ids[None, :]] = np.inf
+    k_eff = min(k, len(X))
+    nearest = np.argsort(D, axis=1, kind="stable")[:, :k_eff]
+    rows = []
+    for qi, order in enumerate(nearest):
+        order = order[np.isfinite(D[qi, order])]
+        rows.append(
+            pd.DataFrame(
+                {
+                    "query": query_ids[qi],
+                    "rank": np.arange(1, len(order) + 1),
+                    "material_id": ids[order],
+                    "formula": table["formula"].astype(str).to_numpy()[order],
+                    "distance": D[qi, order],
+                }
+            )
+        )
+        if "hdbscan_label" in table.columns:
+            rows[-1]["hdbscan_label"] = table["hdbscan_label"].to_numpy()[order]
+    result = pd.concat(rows, ignore_index=True)
+    if clusterer is not None:
+        labels, probs = clusterer.predict(Q)
+        by_query = dict(zip(query_ids, zip(labels, probs)))
+        result["query_cluster"] = [int(by_query[q][0]) for q in result["query"]]
+        result["query_probability"] = [float(by_query[q][1]) for q in result["query"]]
+    return result
+
+
+def encode_band_files(paths, model_path, device: str | None = None) -> pd.DataFrame:
+    """Band files -> fingerprint table, through the renderer and the trained encoder.
+
+    Calls ``elfutils.readers.read_band_file``, ``elfutils.training.load_model`` (-> model, config, card),
+    ``elfutils.render.render_band_image`` at the model's image size (224) and
+    ``elfutils.training.encode_images`` (uint8 images ``(M, 224, 224)`` -> ``(M, 98)``).
+    """
+    from elfutils.fingerprints import make_table
+    from elfutils.paths import default_device
+    from elfutils.readers import read_band_file
+    from elfutils.render import render_band_image
+    from elfutils.training import encode_images, load_model
+
+    records = [read_band_file(p) for p in paths]
+    model, config, _ = load_model(model_path, device=device or default_device())
+    images = np.stack([render_band_image(bs, size=config.image_size) for bs in records])
+    fingerprints = np.asarray(encode_images(model, images), dtype=np.float64).reshape(len(records), -1)
+    ids = [getattr(bs, "material_id", "") or str(p) for bs, p in zip(records, paths)]
+    formulas = [getattr(bs, "formula", "") or "" for bs in records]
+    return make_table(ids, formulas, fingerprints)

@@ -1,0 +1,106 @@
+"""Similarity search in fingerprint space."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.spatial.distance import cdist
+
+from elfutils.cluster import FingerprintHDBSCAN
+from elfutils.constants import MINKOWSKI_P
+from elfutils.fingerprints import fingerprint_matrix, make_table, synthetic_fingerprints, write_fingerprints
+from elfutils.similar import encode_band_files, find_similar
+
+
+@pytest.fixture(scope="module")
+def planted():
+    return synthetic_fingerprints(3, 12, n_noise=6, seed=5)
+
+
+def _near(table, truth, group, scale=0.005, seed=0):
+    X = fingerprint_matrix(table)
+    member = np.flatnonzero(truth == group)[0]
+    return X[member] + np.random.default_rng(seed).normal(scale=scale, size=X.shape[1])
+
+
+def test_nearest_are_the_querys_group(planted):
+    table, truth = planted
+    result = find_similar(_near(table, truth, 1), table, k=5)
+    assert list(result.columns) == ["query", "rank", "material_id", "formula", "distance"]
+    assert result["rank"].tolist() == [1, 2, 3, 4, 5]
+    assert result["distance"].is_monotonic_increasing
+    assert set(result["formula"]) == {"G1"}
+    X = fingerprint_matrix(table)
+    expected = cdist(_near(table, truth, 1)[None], X, "minkowski", p=MINKOWSKI_P)[0]
+    index = {m: i for i, m in enumerate(table["material_id"])}
+    np.testing.assert_allclose(result["distance"], expected[[index[m] for m in result["material_id"]]])
+
+
+def test_several_queries_and_cluster_they_join(planted):
+    table, truth = planted
+    model = FingerprintHDBSCAN().fit(table)
+    queries = np.vstack([_near(table, truth, g, seed=g) for g in range(3)])
+    result = find_similar(queries, table, k=3, clusterer=model, query_ids=["a", "b", "c"])
+    assert len(result) == 9 and result["query"].tolist() == ["a"] * 3 + ["b"] * 3 + ["c"] * 3
+    for g, q in enumerate("abc"):
+        rows = result[result["query"] == q]
+        expected_cluster = model.labels_[np.flatnonzero(truth == g)[0]]
+        assert (rows["query_cluster"] == expected_cluster).all() and (rows["query_probability"] > 0).all()
+
+
+def test_table_query_excludes_itself_and_carries_labels(planted):
+    table, _ = planted
+    labelled = table.assign(hdbscan_label=np.arange(len(table)) % 3)
+    result = find_similar(table.iloc[:2], labelled, k=4)
+    assert set(result["query"]) == {"m0", "m1"}
+    assert not (result["query"] == result["material_id"]).any()
+    assert "hdbscan_label" in result.columns
+
+
+def test_invalid_queries(planted):
+    table, _ = planted
+    with pytest.raises(ValueError, match="must have 98 numbers per material; got 5"):
+        find_similar(np.zeros(5), table)
+    with pytest.raises(ValueError, match="k must be an integer >= 1, got 0"):
+        find_similar(np.zeros(98), table, k=0)
+
+
+def test_cli_similar_with_query_table(tmp_path, planted, capsys):
+    from elfutils.cli import main
+
+    table, truth = planted
+    src = write_fingerprints(table, tmp_path / "fp.parquet")
+    query = write_fingerprints(make_table(["q"], ["G2"], _near(table, truth, 2)[None]), tmp_path / "q.csv")
+    out = tmp_path / "similar.csv"
+    assert main(["similar", str(query), "--fingerprints", str(src), "--k", "4", "--out", str(out)]) == 0
+    result = pd.read_csv(out)
+    assert len(result) == 4 and set(result["formula"]) == {"G2"}
+    assert result["query_cluster"].nunique() == 1 and result["query_cluster"].iloc[0] >= 0
+    assert main(["similar", str(tmp_path / "x.json"), "--fingerprints", str(src)]) == 2  # no model given
+
+
+def test_encode_band_files_plumbing(monkeypatch, fixture_files):
+    """Real band file -> real renderer -> a stand-in encoder (the trained model is tested elsewhere)."""
+    seen = {}
+
+    def load_model(path, device="cpu"):
+        seen["model"], seen["device"] = path, device
+        return "model", types.SimpleNamespace(image_size=224), {}
+
+    def encode_images(model, images):
+        seen["images"] = images
+        return np.ones((len(images), 98)) * images.reshape(len(images), -1).mean(axis=1, keepdims=True)
+
+    fake = types.ModuleType("elfutils.training")
+    fake.load_model, fake.encode_images = load_model, encode_images
+    monkeypatch.setitem(sys.modules, "elfutils.training", fake)
+    path = [p for p in fixture_files if p.stem == "2dm-1"][0]
+    table = encode_band_files([path], "model.safetensors", device="cpu")
+    assert seen["model"] == "model.safetensors" and seen["device"] == "cpu"
+    assert seen["images"].shape == (1, 224, 224) and seen["images"].dtype == np.uint8
+    assert table["material_id"].tolist() == ["2dm-1"] and table["formula"].tolist() == ["IrF2"]
+    assert fingerprint_matrix(table).shape == (1, 98)
