@@ -10,7 +10,7 @@ EXECUTED := $(patsubst book/%.py,book/_executed/%.ipynb,$(NOTEBOOKS))
 APT_DEPS := build-essential libxc-dev libopenblas-dev libfftw3-dev
 BROWSER_DEPS := chromium
 
-.PHONY: help venv gpaw browser test test-fast notebooks book book-smoke linkcheck data tc-setup bench clean
+.PHONY: help venv gpaw browser test test-fast notebooks book book-smoke linkcheck screenshots data tc-setup bench clean FORCE
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -33,27 +33,36 @@ $(VENV)/.gpaw: $(VENV)/.installed scripts/gpaw-siteconfig.py
 browser:  ## headless Chromium for the rendered-book checks (Debian package)
 	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_DEPS); }
 
-test: venv gpaw  ## run the whole test suite (installs what it needs)
+test: venv gpaw browser  ## run the whole test suite (installs what it needs)
 	$(PYTHON) -m pytest -q
 
 test-fast: venv  ## the tests that need neither GPAW nor a browser
 	$(PYTHON) -m pytest -q -m "not dft and not browser"
 
-book/_executed/%.ipynb: book/%.py $(VENV)/.installed
+# FORCE + --if-changed: a notebook re-executes exactly when its source, the profile, elfutils or the data changed
+book/_executed/%.ipynb: book/%.py $(VENV)/.installed FORCE
 	@mkdir -p book/_executed
-	$(PYTHON) -m elfutils.notebooks execute $< $@ --profile $(PROFILE)
+	$(PYTHON) -m elfutils.notebooks execute $< $@ --profile $(PROFILE) --if-changed
+
+# the reproducibility page reports this build's timings: run it last
+book/_executed/reproducibility.ipynb: $(filter-out book/_executed/reproducibility.ipynb,$(EXECUTED))
+
+FORCE:
 
 notebooks: $(EXECUTED)  ## execute every notebook with papermill (PROFILE=default|smoke|retrain)
 
 book: venv  ## execute the notebooks (cached stages are reused) and build the HTML book in _build/html
 	$(MAKE) notebooks PROFILE=$(PROFILE)
-	$(PYTHON) -m jupyter_book build . -W -n --keep-going
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
 book-smoke:  ## the whole book in the tiny smoke profile (minutes)
 	$(MAKE) book PROFILE=smoke
 
 linkcheck: ## check internal links of the built book
 	$(PYTHON) -m elfutils.notebooks linkcheck _build/html
+
+screenshots: browser  ## load every chapter of the built book in headless Chromium and save screenshots/
+	$(PYTHON) -m elfutils.notebooks browse _build/html --out screenshots
 
 data: gpaw  ## compute (or resume) the DFT dataset: data/bands/gpaw-pbe.elfstore
 	$(VENV)/bin/elf dft --fixtures

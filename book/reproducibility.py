@@ -1,0 +1,133 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # Reproducibility: what built this book
+#
+# The commit, parameter profile, package versions and machine this book was built with; how long each
+# cached stage took when it was last computed and how long each chapter took to execute; the model the
+# chapters used; and the speed benchmarks of the renderer and the training loop where they have been run.
+
+# %% tags=["parameters"]
+profile = "default"  # parameter profile (elfutils.profiles): default, smoke or retrain
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import Markdown, display
+
+from elfutils import pipeline
+from elfutils.notebooks import (benchmark_table, git_state, glue_values, machine_info,
+                                package_versions)
+from elfutils.profiles import get_profile
+
+settings = get_profile(profile)
+
+# %% [markdown]
+# ## Build
+
+# %%
+git = git_state()
+state = {None: "unknown", True: "with uncommitted changes", False: "clean"}[git["dirty"]]
+glue_values(profile_name=settings.name, profile_description=settings.description,
+            git_commit=git["commit"], git_state=state, built_at=time.strftime("%Y-%m-%d %H:%M %Z"))
+
+# %% [markdown]
+# This book was executed with the {glue:text}`profile_name` profile ({glue:text}`profile_description`)
+# from commit {glue:text}`git_commit` ({glue:text}`git_state` working tree) on {glue:text}`built_at`.
+# The full profile:
+
+# %%
+profile_table = {k: str(v) for k, v in settings.to_dict().items()}
+pd.Series(profile_table, name="value").rename_axis("setting").to_frame()
+
+# %% [markdown]
+# ## Software
+
+# %%
+pd.Series(package_versions(), name="version").rename_axis("package").to_frame()
+
+# %% [markdown]
+# ## Machine
+
+# %%
+machine = machine_info()
+glue_values(**{f"machine_{k}": v for k, v in machine.items()})
+pd.Series(machine, name="").astype(str).to_frame()
+
+# %% [markdown]
+# The network ran on {glue:text}`machine_device` ({glue:text}`machine_cores` CPU cores,
+# {glue:text}`machine_cpu`; GPU: {glue:text}`machine_gpu`).
+
+# %% [markdown]
+# ## Time per stage
+#
+# Each cached stage of `elfutils.pipeline` logs its wall time when it is computed (`timings.json` in the
+# cache folder). "last use" says whether the latest build computed the stage or reused the cache, so the
+# seconds below are the cost of computing each stage from its inputs, whichever build paid it.
+
+# %%
+stages = pipeline.timings_table()
+stages = stages[stages.profile == settings.name].drop(columns="profile")
+notebooks = pd.DataFrame(pipeline.read_timings().get("notebooks", {}).values(),
+                         columns=["profile", "notebook", "seconds", "executed_at"])
+notebooks = notebooks[notebooks.profile == settings.name].drop(columns="profile")
+glue_values(stage_total_s=float(pd.to_numeric(stages.seconds, errors="coerce").sum()),
+            notebook_total_s=float(notebooks.seconds.sum()), n_notebooks_timed=len(notebooks))
+stages.set_index("stage") if len(stages) else Markdown("No stage has run with this profile yet.")
+
+# %%
+fig, (ax_stage, ax_nb) = plt.subplots(1, 2, figsize=(11, 3.4))
+timed = stages.dropna(subset=["seconds"])
+ax_stage.barh(timed.stage, timed.seconds.astype(float), color="0.35")
+ax_stage.set(xlabel="seconds (last computation)", title="cached stages")
+ax_nb.barh(notebooks.notebook, notebooks.seconds, color="0.35")
+ax_nb.set(xlabel="seconds (last execution)", title="chapters")
+fig.tight_layout()
+
+# %% [markdown]
+# Computing the cached stages took {glue:text}`stage_total_s:.0f` s in all; executing the
+# {glue:text}`n_notebooks_timed` chapters that have run with this profile took
+# {glue:text}`notebook_total_s:.0f` s at their last execution (a chapter executed after this one shows
+# its previous time).
+
+# %%
+notebooks.set_index("notebook") if len(notebooks) else Markdown("No chapter has been timed yet.")
+
+# %% [markdown]
+# ## The model
+#
+# The default profile uses the model committed in `models/` when its card's data hash equals the hash of
+# the images this build rendered; any other profile, or a mismatch, trains into the cache.
+
+# %%
+model = pipeline.model_summary(settings)
+glue_values(model_source=model["source"])
+pd.Series(model, name="").astype(str).to_frame()
+
+# %% [markdown]
+# Model used by this build: {glue:text}`model_source`.
+
+# %% [markdown]
+# ## Speed benchmarks
+#
+# `make bench` measures the renderer and the training loop against plain baselines on the machine it
+# runs on and writes `benchmarks/results/*.json`; the figures found there are shown as recorded (with the
+# machine they came from), not re-run while building the book.
+
+# %%
+bench = benchmark_table()
+if len(bench):
+    display(Markdown("Speed-ups against the baselines:"))
+    display(bench[bench.measure.str.contains("speedup|ratio")].set_index(["benchmark", "measure"]))
+    display(Markdown("Every recorded figure:"))
+    display(bench.set_index(["benchmark", "measure"]))
+else:
+    display(Markdown("No benchmark results yet (`make bench` writes them)."))

@@ -1,0 +1,334 @@
+"""Our GPAW dataset, described and set against 2Dmatpedia's VASP results (the book's data chapter).
+
+* :func:`dataset_card` -- what the band store holds: materials done and failed (with reasons), spin, metals,
+  time per material, element coverage, DFT settings.
+* :func:`image_agreement` -- how alike two binary band images are: IoU of the line pixels, and the fraction of
+  line pixels lying within ``tolerance_px`` of a line of the other image (a one-pixel shift of a band costs
+  IoU a lot and the tolerant measure nothing).
+* :func:`fixture_comparison` -- our band structures against the 12 real 2Dmatpedia band files, material by
+  material: metal or not, gap, image agreement.
+* :func:`gap_comparison`, :func:`gap_summary` -- our gaps against 2Dmatpedia's for many materials.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+METAL_GAP_EV = 0.02  # below this a gap counts as zero (as elfutils.dft.METAL_GAP_EV decides for our runs)
+GAP_OUTLIER_EV = 0.5  # |our gap - 2Dmatpedia's| above this is listed as an outlier in the data chapter
+TOLERANCE_PX = 2
+
+
+# --- images ------------------------------------------------------------------------------------------------
+def image_agreement(a, b, tolerance_px: float = TOLERANCE_PX) -> dict:
+    """Agreement of two binary images of the same shape (non-zero = line pixel).
+
+    Returns:
+        ``iou``: |a ∩ b| / |a ∪ b| (1.0 when both are empty);
+        ``within_tolerance_fraction``: of all line pixels of both images, the share lying within
+        ``tolerance_px`` (Euclidean, pixel centres) of a line pixel of the other image (1.0 when both are
+        empty, 0.0 when only one is);
+        ``a_within_b``, ``b_within_a``: the same share for each image alone (NaN for an empty image).
+
+    Raises:
+        ValueError: shapes differ, an image is not 2-D, or the tolerance is negative.
+    """
+    from scipy.ndimage import distance_transform_edt
+
+    a, b = np.asarray(a) != 0, np.asarray(b) != 0
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError(f"need two 2-D images of the same shape, got {a.shape} and {b.shape}")
+    if not tolerance_px >= 0:
+        raise ValueError(f"tolerance_px must be >= 0, got {tolerance_px!r}")
+    na, nb = int(a.sum()), int(b.sum())
+    union = int((a | b).sum())
+    iou = 1.0 if union == 0 else float((a & b).sum() / union)
+    if na + nb == 0:
+        return {"iou": 1.0, "within_tolerance_fraction": 1.0, "a_within_b": float("nan"),
+                "b_within_a": float("nan")}
+
+    def near(src, ref):  # line pixels of src within tolerance of a line pixel of ref
+        if not ref.any():
+            return 0
+        return int((distance_transform_edt(~ref)[src] <= tolerance_px).sum())
+
+    a_near, b_near = near(a, b), near(b, a)
+    return {
+        "iou": iou,
+        "within_tolerance_fraction": (a_near + b_near) / (na + nb),
+        "a_within_b": a_near / na if na else float("nan"),
+        "b_within_a": b_near / nb if nb else float("nan"),
+    }
+
+
+def overlay(ours, reference) -> np.ndarray:
+    """RGB picture of two binary images: both = black, ours only = red, reference only = blue, else white."""
+    a, b = np.asarray(ours) != 0, np.asarray(reference) != 0
+    rgb = np.ones((*a.shape, 3))
+    rgb[a & ~b] = (0.85, 0.1, 0.1)
+    rgb[b & ~a] = (0.1, 0.3, 0.9)
+    rgb[a & b] = (0.0, 0.0, 0.0)
+    return rgb
+
+
+# --- gaps ---------------------------------------------------------------------------------------------------
+def gap_comparison(ours: Mapping[str, float], reference: Mapping[str, float],
+                   metal_below: float = METAL_GAP_EV) -> pd.DataFrame:
+    """Our gaps against reference gaps (eV) for the materials present in both, in the order of ``ours``.
+
+    Columns: material_id, gap_ours, gap_reference, difference (ours - reference), abs_difference, metal_ours,
+    metal_reference, same_kind (both metals or both gapped). NaN or missing gaps are left out.
+    """
+    rows = []
+    for mid, g in ours.items():
+        r = reference.get(mid)
+        if g is None or r is None or not np.isfinite(g) or not np.isfinite(r):
+            continue
+        g, r = float(g), float(r)
+        rows.append((mid, g, r, g - r, abs(g - r), g < metal_below, r < metal_below))
+    df = pd.DataFrame(rows, columns=["material_id", "gap_ours", "gap_reference", "difference",
+                                     "abs_difference", "metal_ours", "metal_reference"])
+    df["same_kind"] = df["metal_ours"] == df["metal_reference"]
+    return df
+
+
+def gap_summary(df: pd.DataFrame, outlier_ev: float = GAP_OUTLIER_EV) -> dict:
+    """Numbers for the text: n, median |Δ| (all; both gapped), mean Δ (gapped), kind agreement, outliers."""
+    both_gapped = df[~df.metal_ours & ~df.metal_reference]
+    nan, gapped = float("nan"), len(both_gapped) > 0
+    return {
+        "n": len(df),
+        "median_abs_difference": float(df.abs_difference.median()) if len(df) else nan,
+        "median_abs_difference_gapped": float(both_gapped.abs_difference.median()) if gapped else nan,
+        "mean_difference_gapped": float(both_gapped.difference.mean()) if gapped else nan,
+        "n_both_metal": int((df.metal_ours & df.metal_reference).sum()),
+        "n_both_gapped": len(both_gapped),
+        "n_kind_differs": int((~df.same_kind).sum()),
+        "kind_agreement": float(df.same_kind.mean()) if len(df) else float("nan"),
+        "n_outliers": int((df.abs_difference > outlier_ev).sum()),
+        "outlier_ev": outlier_ev,
+    }
+
+
+def gap_outliers(df: pd.DataFrame, outlier_ev: float = GAP_OUTLIER_EV) -> pd.DataFrame:
+    """The rows with |Δgap| > ``outlier_ev``, largest first."""
+    out = df[df.abs_difference > outlier_ev].sort_values("abs_difference", ascending=False)
+    return out.reset_index(drop=True)
+
+
+def reference_gaps() -> dict[str, float]:
+    """2Dmatpedia's PBE gap of every material in ``structures.jsonl`` (eV), by id."""
+    from elfutils.dataset import structure_records
+
+    return {mid: rec["bandgap"] for mid, rec in structure_records().items() if rec.get("bandgap") is not None}
+
+
+# --- the dataset card ---------------------------------------------------------------------------------------
+def store_table(store_path: str | Path) -> pd.DataFrame:
+    """One row per material in a band store: its metadata flattened (settings.* columns), without energies."""
+    import time
+
+    from elfutils.errors import BandDataError
+    from elfutils.store import BandStore
+
+    for attempt in range(5):  # a running DFT batch may merge (and delete) parts while we read them
+        try:
+            meta = BandStore(store_path).metadata()
+            break
+        except (FileNotFoundError, BandDataError):
+            if attempt == 4:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    if not meta:
+        return pd.DataFrame(columns=["material_id", "formula", "band_gap", "wall_time_s", "spin_polarized"])
+    return pd.json_normalize(meta)
+
+
+def failure_table(store_path: str | Path) -> pd.DataFrame:
+    """Materials whose every attempt failed: material_id, formula, attempts, error (exception), reason."""
+    from elfutils.dataset import structure_records
+    from elfutils.dft_batch import final_failures, read_failures
+
+    final = final_failures(store_path)
+    attempts = Counter(r["material_id"] for r in read_failures(store_path))
+    records = structure_records()
+    rows = []
+    for mid, rec in final.items():
+        reason = str(rec.get("reason", ""))
+        error = reason.split(":", 1)[0].strip() if ":" in reason else reason.split(" [", 1)[0]
+        rows.append((mid, records.get(mid, {}).get("formula_pretty", ""), attempts[mid], error, reason))
+    return pd.DataFrame(rows, columns=["material_id", "formula", "attempts", "error", "reason"])
+
+
+def element_counts(formulas) -> pd.Series:
+    """How many materials contain each element (descending)."""
+    from elfutils.dataset import elements_of
+
+    counts = Counter(el for f in formulas for el in elements_of(str(f)))
+    return pd.Series(counts, dtype=int).sort_values(ascending=False)
+
+
+def dataset_card(store_path: str | Path, n_target: int | None = None) -> dict:
+    """The numbers of the dataset card.
+
+    Returns a dict: n_done, n_target, n_failed, n_pending, n_spin_polarized, n_spin_runs, n_metals,
+    n_gapped, n_retried, time_median_s, time_p95_s, time_total_h, natoms_median, natoms_max, n_elements,
+    gpaw_versions, plus DataFrames ``materials`` (:func:`store_table`), ``failures`` (:func:`failure_table`)
+    and Series ``elements`` (:func:`element_counts`).
+    """
+    from elfutils.dataset import flat_band_ids
+
+    table = store_table(store_path)
+    failures = failure_table(store_path)
+    n_target = len(flat_band_ids()) if n_target is None else n_target
+
+    def numbers(col):
+        if col not in table or not len(table):
+            return pd.Series([], dtype=float)
+        return pd.to_numeric(table[col], errors="coerce")
+
+    wall, gaps, natoms = numbers("wall_time_s").dropna(), numbers("band_gap"), numbers("natoms").dropna()
+    elements = element_counts(table["formula"]) if len(table) else pd.Series([], dtype=int)
+
+    def count(col):
+        return int(table[col].fillna(False).astype(bool).sum()) if col in table else 0
+
+    return {
+        "n_done": len(table),
+        "n_target": n_target,
+        "n_failed": len(failures),
+        "n_pending": max(n_target - len(table) - len(failures), 0),
+        "n_spin_polarized": count("spin_polarized"),
+        "n_spin_runs": count("spin_polarized_run"),
+        "n_metals": int((gaps < METAL_GAP_EV).sum()),
+        "n_gapped": int((gaps >= METAL_GAP_EV).sum()),
+        "n_retried": int((numbers("attempt") > 1).sum()),
+        "time_median_s": float(wall.median()) if len(wall) else float("nan"),
+        "time_p95_s": float(wall.quantile(0.95)) if len(wall) else float("nan"),
+        "time_total_h": float(wall.sum() / 3600) if len(wall) else 0.0,
+        "natoms_median": float(natoms.median()) if len(natoms) else float("nan"),
+        "natoms_max": int(natoms.max()) if len(natoms) else 0,
+        "n_elements": len(elements),
+        "gpaw_versions": sorted(set(table["gpaw_version"].dropna())) if "gpaw_version" in table else [],
+        "materials": table,
+        "failures": failures,
+        "elements": elements,
+    }
+
+
+# --- ours vs 2Dmatpedia's VASP on the fixture materials -----------------------------------------------------
+def fixture_comparison(store_path: str | Path, band_files, tolerance_px: float = TOLERANCE_PX,
+                       **render_kwargs) -> tuple[pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Our band structures against real 2Dmatpedia band files of the same materials.
+
+    Both are rendered the same way (:func:`elfutils.render.render_band_image`, ``render_kwargs``) and their
+    gaps taken the same way (:meth:`BandStructure.band_gap` along the shared k-path). Files whose material is
+    not in the store are left out.
+
+    Returns:
+        table: material_id, formula, spin_ours, spin_vasp, gap_ours, gap_vasp, gap_difference, metal_ours,
+            metal_vasp, same_kind, iou, within_tolerance_fraction;
+        images: material_id -> (our image, VASP image).
+    """
+    from elfutils.readers import read_band_file
+    from elfutils.render import render_band_image
+    from elfutils.store import BandStore
+
+    store = BandStore(store_path)
+    rows, images = [], {}
+    for path in band_files:
+        ref = read_band_file(path)
+        if ref.material_id not in store:
+            continue
+        ours = store.get(ref.material_id)
+        img_ours = render_band_image(ours, **render_kwargs)
+        img_ref = render_band_image(ref, **render_kwargs)
+        agreement = image_agreement(img_ours, img_ref, tolerance_px)
+        g_ours, g_ref = ours.band_gap(), ref.band_gap()
+        rows.append({
+            "material_id": ref.material_id, "formula": ref.formula or ours.formula,
+            "spin_ours": ours.is_spin_polarized, "spin_vasp": ref.is_spin_polarized,
+            "gap_ours": g_ours, "gap_vasp": g_ref, "gap_difference": g_ours - g_ref,
+            "metal_ours": g_ours < METAL_GAP_EV, "metal_vasp": g_ref < METAL_GAP_EV,
+            "iou": agreement["iou"], "within_tolerance_fraction": agreement["within_tolerance_fraction"],
+        })
+        images[ref.material_id] = (img_ours, img_ref)
+    table = pd.DataFrame(rows, columns=["material_id", "formula", "spin_ours", "spin_vasp", "gap_ours",
+                                        "gap_vasp", "gap_difference", "metal_ours", "metal_vasp", "iou",
+                                        "within_tolerance_fraction"])
+    table.insert(9, "same_kind", table["metal_ours"] == table["metal_vasp"])
+    return table, images
+
+
+# --- figures of the data chapter ----------------------------------------------------------------------------
+def card_figure(card: dict, top: int = 40):
+    """Element coverage (the ``top`` most frequent) and the wall time per material, side by side."""
+    import matplotlib.pyplot as plt
+
+    fig, (ax_el, ax_t) = plt.subplots(1, 2, figsize=(12, 3.6), gridspec_kw={"width_ratios": [2.2, 1]})
+    elements = card["elements"].head(top)
+    ax_el.bar(elements.index, elements.values, color="0.35")
+    ax_el.set_ylabel("materials containing it")
+    ax_el.set_title(f"elements (the {len(elements)} most frequent)")
+    ax_el.tick_params(axis="x", labelsize=8, rotation=90)
+    wall = pd.to_numeric(card["materials"].get("wall_time_s"), errors="coerce").dropna()
+    if len(wall):
+        ax_t.hist(wall, bins=np.geomspace(max(wall.min(), 0.5), wall.max() * 1.01, 25), color="0.35")
+    ax_t.set_xscale("log")
+    ax_t.set_xlabel("wall time per material (s, one core)")
+    ax_t.set_ylabel("materials")
+    ax_t.set_title("cost of one band structure")
+    fig.tight_layout()
+    return fig
+
+
+def fixture_figure(table: pd.DataFrame, images: dict, per_row: int = 2):
+    """For each material: our image, the VASP image and their :func:`overlay`, ``per_row`` materials a row."""
+    import matplotlib.pyplot as plt
+
+    ids = [m for m in table.material_id if m in images]
+    rows = max((len(ids) + per_row - 1) // per_row, 1)
+    fig, axes = plt.subplots(rows, 3 * per_row, figsize=(12, 2.1 * rows), squeeze=False)
+    by_id = table.set_index("material_id")
+    for k, mid in enumerate(ids):
+        ours, vasp = images[mid]
+        row = by_id.loc[mid]
+        panels = [(1 - ours, f"{row.formula} ({mid})\nours (GPAW)"), (1 - vasp, "2Dmatpedia (VASP)"),
+                  (overlay(ours, vasp),
+                   f"overlay; within {TOLERANCE_PX} px: {row.within_tolerance_fraction:.2f}")]
+        for j, (img, title) in enumerate(panels):
+            ax = axes[k // per_row, 3 * (k % per_row) + j]
+            ax.imshow(img, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            ax.set_title(title, fontsize=8)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def gap_figure(gaps: pd.DataFrame):
+    """Our gap against the reference gap (metal in one code only: red), and the differences of the gapped."""
+    import matplotlib.pyplot as plt
+
+    fig, (ax_s, ax_h) = plt.subplots(1, 2, figsize=(11, 4.2))
+    same, differs = gaps[gaps.same_kind], gaps[~gaps.same_kind]
+    ax_s.scatter(same.gap_reference, same.gap_ours, s=8, color="0.3", label="both metal or both gapped")
+    ax_s.scatter(differs.gap_reference, differs.gap_ours, s=14, color="tab:red",
+                 label="metal in one code only")
+    top = float(max(gaps.gap_reference.max(), gaps.gap_ours.max(), 1.0)) if len(gaps) else 1.0
+    ax_s.plot([0, top], [0, top], color="tab:blue", lw=0.8)
+    ax_s.set_xlabel("2Dmatpedia gap (eV, VASP PBE)")
+    ax_s.set_ylabel("our gap (eV, GPAW PBE)")
+    ax_s.legend(loc="upper left", fontsize=8)
+    both = gaps[~gaps.metal_ours & ~gaps.metal_reference]
+    ax_h.hist(both.difference, bins=40, color="0.35")
+    ax_h.set_xlabel("our gap - 2Dmatpedia gap (eV), both gapped")
+    ax_h.set_ylabel("materials")
+    fig.tight_layout()
+    return fig

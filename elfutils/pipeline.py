@@ -1,0 +1,688 @@
+"""The book's expensive stages, cached on disk and keyed by everything they depend on.
+
+    load_dataset -> images -> model -> fingerprints -> clustering (+ cluster tree, exemplars)
+                                                     -> parameter_study, tsne
+    structural_fingerprints (CNNF of the flat-band sublattices; independent of the network)
+
+Every stage takes a :class:`~elfutils.profiles.Profile` (or its name). A stage's cache key is a hash of
+
+* its inputs' keys -- the dataset's content hash (the band energies, k-points and labels of the selected
+  materials, so compacting the store or adding unrelated materials changes nothing), the images' data hash,
+  the model's weights hash ...,
+* its own settings from the profile (render parameters, the model config, the clustering parameters),
+* the source of the elfutils module that computes it (``render``, ``training``, ``cluster`` ...),
+
+so a changed dataset or config recomputes exactly the stages downstream of the change, and a second
+``make book`` reuses everything. Results live under ``elfutils.paths.cache_dir()/<stage>/<key>.*`` and are
+written atomically (temporary file + ``os.replace``); a per-key file lock makes notebooks executed in
+parallel (``make -j``) wait for one computation instead of repeating it. Each stage appends its wall time to
+``cache_dir()/timings.json`` (:func:`read_timings`), which the reproducibility chapter shows.
+
+The model stage prefers the trained model committed in ``models/<profile.committed_model>/`` when the
+profile allows it and the model card's data hash equals the images' hash; otherwise it trains (resuming an
+interrupted run) into the cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib.util
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from elfutils.bands import BandStructure
+from elfutils.paths import cache_dir, default_device, models_dir
+from elfutils.profiles import Profile, get_profile
+
+CACHE_FORMAT = 1  # bump to invalidate every cached stage at once
+TIMINGS_FILE = "timings.json"
+_MEMORY: dict[tuple, object] = {}  # in-process results: (cache dir, stage, key) -> value
+
+
+# --- small helpers -----------------------------------------------------------------------------------------
+def _hash(obj) -> str:
+    text = json.dumps(obj, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def stage_key(stage: str, inputs: dict) -> str:
+    """The cache key of a stage: 16 hex digits of sha256 over the stage name, format and inputs."""
+    return _hash({"stage": stage, "format": CACHE_FORMAT, **inputs})[:16]
+
+
+def code_hash(module: str) -> str:
+    """sha256 (12 hex digits) of an elfutils module's source; "missing" when it does not exist (yet)."""
+    spec = importlib.util.find_spec(f"elfutils.{module}")
+    if spec is None or not spec.origin or not Path(spec.origin).is_file():
+        return "missing"
+    return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()[:12]
+
+
+def file_hash(path: str | Path) -> str:
+    """sha256 (hex) of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to a temporary file beside ``path`` and move it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; cache files are for everyone who builds the book
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_json(path: Path, obj) -> Path:
+    return atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True, default=str) + "\n").encode())
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    df = df.copy()
+    df.attrs = {}  # attrs may hold numpy scalars that parquet's JSON metadata cannot take; stored apart
+    try:
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+@contextlib.contextmanager
+def _locked(name: str) -> Iterator[None]:
+    """An exclusive lock across processes (``cache_dir()/locks/<name>.lock``)."""
+    path = cache_dir() / "locks" / f"{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def clear_memory() -> None:
+    """Forget in-process results (the disk cache stays)."""
+    _MEMORY.clear()
+
+
+def _profile(profile: str | Profile) -> Profile:
+    return get_profile(profile)
+
+
+# --- timings -----------------------------------------------------------------------------------------------
+def record_timing(group: str, name: str, entry: dict) -> None:
+    """Merge ``entry`` into ``timings.json`` under ``group`` / ``name`` (atomic, locked)."""
+    path = cache_dir() / TIMINGS_FILE
+    with _locked("timings"):
+        data = read_timings()
+        data.setdefault(group, {}).setdefault(name, {}).update(entry)
+        atomic_write_json(path, data)
+
+
+def read_timings() -> dict:
+    """The timings log: ``{"stages": {"<profile>/<stage>": {...}}, "notebooks": {...}}`` ({} when absent)."""
+    path = cache_dir() / TIMINGS_FILE
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def timings_table() -> pd.DataFrame:
+    """The stage timings as a table: profile, stage, seconds (last computation), computed_at, last_use ..."""
+    rows = [{"entry": k, **v} for k, v in read_timings().get("stages", {}).items()]
+    cols = ["profile", "stage", "seconds", "computed_at", "last_use", "n_items", "key"]
+    df = pd.DataFrame(rows)
+    for col in cols:
+        if col not in df:
+            df[col] = None
+    return df[cols].sort_values(["profile", "stage"]).reset_index(drop=True) if len(df) else df[cols]
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _cached_stage(
+    stage: str,
+    profile: Profile,
+    key: str,
+    exists: Callable[[], bool],
+    load: Callable[[], object],
+    compute: Callable[[], object],
+    n_items: Callable[[object], int] | None = None,
+):
+    """Memory, then disk, then compute under a lock (re-checking the disk once the lock is held)."""
+    memo = (str(cache_dir()), stage, key)
+    if memo in _MEMORY:
+        return _MEMORY[memo]
+    name = f"{profile.name}/{stage}"
+    if not exists():
+        with _locked(f"{stage}-{key}"):
+            if not exists():
+                start = time.perf_counter()
+                value = compute()
+                seconds = time.perf_counter() - start
+                entry = {"profile": profile.name, "stage": stage, "key": key, "seconds": round(seconds, 3),
+                         "computed_at": _now(), "last_use": "computed"}
+                if n_items is not None:
+                    entry["n_items"] = int(n_items(value))
+                record_timing("stages", name, entry)
+                _MEMORY[memo] = value
+                return value
+    value = load()
+    record_timing("stages", name, {"profile": profile.name, "stage": stage, "key": key, "last_use": "cached",
+                                   "used_at": _now()})
+    _MEMORY[memo] = value
+    return value
+
+
+# --- dataset -----------------------------------------------------------------------------------------------
+def _files_signature(paths) -> list:
+    out = []
+    for p in paths:
+        st = Path(p).stat()
+        out.append([str(p), st.st_size, st.st_mtime_ns])
+    return out
+
+
+def _read_dataset(profile: Profile) -> list[BandStructure]:
+    """The profile's materials: the 12 real band files first (if asked), then the store in id order."""
+    from elfutils.store import BandStore
+
+    records: list[BandStructure] = []
+    if profile.include_fixture_files:
+        from elfutils.dataset import real_band_files
+        from elfutils.readers import read_band_file
+
+        records = [read_band_file(p) for p in real_band_files()]
+    seen = {r.material_id for r in records}
+    store = BandStore(profile.store_path())
+    for mid in store.ids():
+        if profile.max_materials is not None and len(records) >= profile.max_materials:
+            break
+        if mid not in seen:
+            records.append(store.get(mid))
+            seen.add(mid)
+    if profile.max_materials is not None:
+        records = records[: profile.max_materials]
+    return records
+
+
+def dataset_hash(records: list[BandStructure]) -> str:
+    """Content hash of band records (ids, formulas, E_F, k-points, branches, energies); metadata excluded."""
+    digest = hashlib.sha256()
+    for bs in records:
+        digest.update(f"{bs.material_id}\n{bs.formula}\n{bs.efermi!r}\n".encode())
+        digest.update(repr([(b.start, b.end, b.start_label, b.end_label) for b in bs.branches]).encode())
+        for arr in (bs.kpoints, bs.distances, bs.energies):
+            digest.update(str(arr.shape).encode())
+            digest.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+    return digest.hexdigest()
+
+
+def _dataset_signature(profile: Profile) -> str:
+    from elfutils.store import BandStore
+
+    files = BandStore(profile.store_path()).part_paths()
+    if profile.include_fixture_files:
+        from elfutils.dataset import real_band_files
+
+        files = [*real_band_files(), *files]
+    return _hash({"profile": [profile.store_path(), profile.max_materials, profile.include_fixture_files],
+                  "files": _files_signature(files)})
+
+
+def _dataset(profile: Profile, attempts: int = 5) -> tuple[list[BandStructure], str]:
+    """(records, content hash), memoised per store state. A DFT batch may merge the store's parts while we
+    read (its compaction deletes the small parts it merged): a vanished part means "read again"."""
+    from elfutils.errors import BandDataError
+
+    for attempt in range(attempts):
+        try:
+            return _dataset_once(profile)
+        except (FileNotFoundError, BandDataError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _dataset_once(profile: Profile) -> tuple[list[BandStructure], str]:
+    memo = ("dataset", _dataset_signature(profile))
+    if memo not in _MEMORY:
+        start = time.perf_counter()
+        records = _read_dataset(profile)
+        digest = dataset_hash(records)
+        record_timing("stages", f"{profile.name}/dataset", {
+            "profile": profile.name, "stage": "dataset", "key": digest[:16],
+            "seconds": round(time.perf_counter() - start, 3), "computed_at": _now(), "last_use": "computed",
+            "n_items": len(records)})
+        _MEMORY[memo] = (records, digest)
+    return _MEMORY[memo]
+
+
+def load_dataset(profile: str | Profile = "default") -> list[BandStructure]:
+    """The profile's band structures (read from the store each new process; fast)."""
+    return _dataset(_profile(profile))[0]
+
+
+def data_key(profile: str | Profile = "default") -> str:
+    """The dataset's content hash (sha256 hex) for this profile."""
+    return _dataset(_profile(profile))[1]
+
+
+# --- images ------------------------------------------------------------------------------------------------
+def _render(records, params: dict, skipped: list):
+    """Seam for tests: render the records (elfutils.render.render_many)."""
+    from elfutils.render import render_many
+
+    return render_many(records, progress=False, skipped=skipped, **params)
+
+
+def images_key(profile: str | Profile = "default") -> str:
+    p = _profile(profile)
+    return stage_key("images", {"data": data_key(p), "render": p.render_params(),
+                                "code": code_hash("render")})
+
+
+def images(profile: str | Profile = "default") -> tuple[np.ndarray, list[str], list[str]]:
+    """Binary band images of the profile's materials: (uint8 (N, S, S) 0/1, ids, formulas).
+
+    Materials that cannot be rendered (no band within the window) are left out; :func:`skipped_images`
+    lists them with the reason.
+    """
+    from elfutils.imagestack import load_image_stack, save_image_stack
+
+    p = _profile(profile)
+    key = images_key(p)
+    path = cache_dir() / "images" / f"{key}.npz"
+
+    def compute():
+        skipped: list = []
+        stack, ids, formulas = _render(load_dataset(p), p.render_params(), skipped)
+        atomic_write_json(path.with_suffix(".skipped.json"), [list(s) for s in skipped])
+        save_image_stack(path, stack, ids, formulas)
+        return stack, list(ids), list(formulas)
+
+    return _cached_stage("images", p, key, path.exists, lambda: load_image_stack(path), compute,
+                         n_items=lambda v: len(v[1]))
+
+
+def skipped_images(profile: str | Profile = "default") -> list[tuple[str, str]]:
+    """(material id, reason) of the materials :func:`images` could not render."""
+    images(profile)
+    path = cache_dir() / "images" / f"{images_key(profile)}.skipped.json"
+    return [tuple(s) for s in json.loads(path.read_text())] if path.exists() else []
+
+
+def image_data_hash(profile: str | Profile = "default") -> str:
+    """The images' data hash as model cards record it (:func:`elfutils.checkpoint.data_hash`)."""
+    from elfutils.checkpoint import data_hash
+
+    p = _profile(profile)
+    memo = ("image_data_hash", str(cache_dir()), images_key(p))
+    if memo not in _MEMORY:
+        stack, ids, _ = images(p)
+        _MEMORY[memo] = data_hash(np.packbits(stack, axis=-1), ids)
+    return _MEMORY[memo]
+
+
+# --- model -------------------------------------------------------------------------------------------------
+ARCHITECTURE_FIELDS = ("backbone", "image_size", "in_channels", "latent_channels")
+
+
+def committed_model_path(profile: str | Profile = "default") -> Path:
+    return models_dir() / _profile(profile).committed_model
+
+
+def committed_model_status(profile: str | Profile = "default") -> tuple[Path | None, str]:
+    """(model file or None, why): whether the committed model can stand in for training this profile."""
+    from elfutils.checkpoint import CheckpointError, read_card, resolve_model_path
+
+    p = _profile(profile)
+    if not p.use_committed_model:
+        return None, f"profile {p.name!r} trains its own model"
+    folder = committed_model_path(p)
+    try:
+        path = resolve_model_path(folder)
+        card = read_card(path)
+    except CheckpointError as exc:
+        return None, f"no usable committed model: {exc}"
+    want = p.elf_config().to_dict()
+    have = card.get("config", {})
+    differs = [f for f in ARCHITECTURE_FIELDS if have.get(f) != want.get(f)]
+    if differs:
+        return None, f"committed model {path} has another architecture ({', '.join(differs)})"
+    if card.get("data_hash") != image_data_hash(p):
+        return None, f"committed model {path} was trained on other images (data hash differs)"
+    shown = path.relative_to(models_dir().parent) if path.is_relative_to(models_dir().parent) else path
+    return path, f"committed model {shown}"
+
+
+def _train(images_: np.ndarray, ids: list[str], config, out_dir: Path) -> None:
+    """Seam for tests: train into ``out_dir`` with elfutils.training.train, resuming an interrupted run there.
+
+    No progress output: in a notebook it would land in the book; the per-epoch history is in the model card.
+    """
+    from elfutils.training import train
+
+    train(images_, config, out_dir, resume=True, ids=ids, progress=False)
+
+
+def _load_model(path: Path):
+    """Seam for tests: (model, config, card) from a model file or training folder."""
+    from elfutils.checkpoint import load_model
+
+    return load_model(path, device=default_device())
+
+
+def model_key(profile: str | Profile = "default") -> str:
+    p = _profile(profile)
+    return stage_key("model", {"config": p.elf_config().to_dict(), "data": image_data_hash(p),
+                               "architecture": code_hash("model")})
+
+
+def model_file(profile: str | Profile = "default") -> tuple[Path, str]:
+    """(model file, source) for the profile, training into the cache first when needed.
+
+    ``source`` says where it came from: the committed model, or the cache folder (and whether it was trained
+    in this call).
+    """
+    from elfutils.checkpoint import resolve_model_path
+
+    p = _profile(profile)
+    committed, why = committed_model_status(p)
+    if committed is not None:
+        card_seconds = _card_seconds(committed)
+        record_timing("stages", f"{p.name}/model", {
+            "profile": p.name, "stage": "model", "key": model_key(p), "last_use": "committed",
+            "used_at": _now(), "seconds": card_seconds,
+            "note": "training time from the committed model card"})
+        return committed, why
+    key = model_key(p)
+    out = cache_dir() / "models" / key
+    done = out / "COMPLETE.json"
+
+    def compute():
+        stack, ids, _ = images(p)
+        _train(stack, ids, p.elf_config(), out)
+        atomic_write_json(done, {"key": key, "profile": p.name, "finished_at": _now()})
+        return resolve_model_path(out)
+
+    path = _cached_stage("model", p, key, done.exists, lambda: resolve_model_path(out), compute)
+    return Path(path), f"trained into the cache ({why})"
+
+
+def _card_seconds(path: Path):
+    from elfutils.checkpoint import read_card
+
+    card = read_card(path)
+    for k in ("wall_time_s", "train_seconds", "wall_time"):
+        if isinstance(card.get(k), int | float):
+            return card[k]
+    return None
+
+
+def model(profile: str | Profile = "default"):
+    """The profile's trained autoencoder: (model in eval mode, ElfConfig, model card).
+
+    The card gains ``pipeline_source`` (committed model or cache) and ``pipeline_file``.
+    """
+    path, source = model_file(profile)
+    memo = ("model", str(path), file_hash(path))
+    if memo not in _MEMORY:
+        net, config, card = _load_model(path)
+        card = {**card, "pipeline_source": source, "pipeline_file": str(path)}
+        _MEMORY[memo] = (net, config, card)
+    return _MEMORY[memo]
+
+
+def model_summary(profile: str | Profile = "default") -> dict:
+    """Which model the profile uses, without training one: source ("committed", "trained into the cache" or
+    "not built yet"), file, why, and the scalar fields of its model card (epochs, wall time, device ...)."""
+    from elfutils.checkpoint import CheckpointError, read_card, resolve_model_path
+
+    p = _profile(profile)
+    committed, why = committed_model_status(p)
+    path, source = committed, "committed"
+    trained = cache_dir() / "models" / model_key(p)
+    if path is None:
+        source = "not built yet"
+        if (trained / "COMPLETE.json").exists():
+            path, source = resolve_model_path(trained), "trained into the cache"
+    out = {"source": source, "file": str(path) if path else "", "why": why}
+    if path is not None:
+        try:
+            card = read_card(path)
+        except CheckpointError as exc:
+            return {**out, "why": str(exc)}
+        out.update({k: v for k, v in card.items() if isinstance(v, str | int | float) and k != "format"})
+    return out
+
+
+# --- fingerprints ------------------------------------------------------------------------------------------
+def _encode(net, images_: np.ndarray) -> np.ndarray:
+    """Seam for tests: (N, 98) fingerprints of images (elfutils.training.encode_images)."""
+    from elfutils.training import encode_images
+
+    return np.asarray(encode_images(net, images_), dtype=np.float64)
+
+
+def _model_identity(profile: Profile) -> dict:
+    """What identifies the weights without training them: the committed file's hash, else the model key."""
+    committed, _ = committed_model_status(profile)
+    return {"committed": file_hash(committed)} if committed is not None else {"trained": model_key(profile)}
+
+
+def fingerprints_key(profile: str | Profile = "default") -> str:
+    p = _profile(profile)
+    return stage_key("fingerprints", {"model": _model_identity(p), "images": images_key(p),
+                                      "code": code_hash("training")})
+
+
+def fingerprints(profile: str | Profile = "default") -> pd.DataFrame:
+    """The fingerprint table: material_id, formula, f0..f97 (one row per image)."""
+    from elfutils.fingerprints import make_table, read_fingerprints, write_fingerprints
+
+    p = _profile(profile)
+    key = fingerprints_key(p)
+    path = cache_dir() / "fingerprints" / f"{key}.parquet"
+
+    def compute():
+        stack, ids, formulas = images(p)
+        net, _, _ = model(p)
+        table = make_table(ids, formulas, _encode(net, stack))
+        write_fingerprints(table, path)
+        return table
+
+    return _cached_stage("fingerprints", p, key, path.exists, lambda: read_fingerprints(path), compute,
+                         n_items=len).copy()
+
+
+# --- clustering --------------------------------------------------------------------------------------------
+def _fit_clustering(table: pd.DataFrame, params: dict) -> dict:
+    """Seam for tests: elfutils.cluster.fit_pipeline and the tables derived from the fitted model.
+
+    Returns {"table", "tree", "exemplars", "fitted"}.
+    """
+    from elfutils.cluster import cluster_tree_table, exemplar_table, fit_pipeline
+
+    clusters, fitted = fit_pipeline(table, return_model=True, **params)
+    return {"table": clusters, "tree": cluster_tree_table(fitted),
+            "exemplars": exemplar_table(fitted, fitted.material_ids_, fitted.formulas_), "fitted": fitted}
+
+
+def clustering_key(profile: str | Profile = "default") -> str:
+    p = _profile(profile)
+    return stage_key("clustering", {"fingerprints": fingerprints_key(p), "params": p.cluster_params(),
+                                    "code": code_hash("cluster")})
+
+
+def _clustering_files(profile: Profile) -> dict[str, Path]:
+    base = cache_dir() / "clustering" / clustering_key(profile)
+    return {"table": base / "clusters.parquet", "tree": base / "tree.parquet",
+            "exemplars": base / "exemplars.parquet", "attrs": base / "attrs.json"}
+
+
+def _clustering_all(profile: str | Profile) -> dict[str, object]:
+    p = _profile(profile)
+    key = clustering_key(p)
+    files = _clustering_files(p)
+
+    def load():
+        out = {name: pd.read_parquet(files[name]) for name in ("table", "tree", "exemplars")}
+        out["table"].attrs.update(json.loads(files["attrs"].read_text()))
+        return out
+
+    def compute():
+        fit = _fit_clustering(fingerprints(p), p.cluster_params())
+        _MEMORY[("hdbscan", str(cache_dir()), key)] = fit["fitted"]
+        for name in ("tree", "exemplars", "table"):
+            _write_parquet(fit[name], files[name])
+        attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in fit["table"].attrs.items()}
+        atomic_write_json(files["attrs"], attrs)  # last: its presence marks a complete entry
+        return {name: fit[name] for name in ("table", "tree", "exemplars")}
+
+    return _cached_stage("clustering", p, key, files["attrs"].exists, load, compute,
+                         n_items=lambda v: len(v["table"]))
+
+
+def clustering(profile: str | Profile = "default") -> pd.DataFrame:
+    """HDBSCAN -> UMAP -> DBSCAN (Fig. 2): material_id, formula, hdbscan_label, probability, umap_x, umap_y,
+    dbscan_group; ``attrs``: dbscan_eps, n_clusters, n_unclassified."""
+    table = _clustering_all(profile)["table"]
+    out = table.copy()
+    out.attrs = dict(table.attrs)
+    return out
+
+
+def cluster_tree(profile: str | Profile = "default") -> pd.DataFrame:
+    """The condensed tree (:func:`elfutils.cluster.cluster_tree_table`; Fig. 2a)."""
+    return _clustering_all(profile)["tree"].copy()
+
+
+def exemplars(profile: str | Profile = "default") -> pd.DataFrame:
+    """Every cluster's members by membership probability (:func:`elfutils.cluster.exemplar_table`; Fig. 3)."""
+    return _clustering_all(profile)["exemplars"].copy()
+
+
+def hdbscan_model(profile: str | Profile = "default"):
+    """The fitted :class:`elfutils.cluster.FingerprintHDBSCAN` (refitted in-process when the table came from
+    the disk cache: seconds; needed for ``predict`` in the similarity search)."""
+    from elfutils.cluster import FingerprintHDBSCAN
+
+    p = _profile(profile)
+    _clustering_all(p)
+    memo = ("hdbscan", str(cache_dir()), clustering_key(p))
+    if memo not in _MEMORY:
+        fitted = FingerprintHDBSCAN(p.min_cluster_size, p.min_samples, p.minkowski_p)
+        _MEMORY[memo] = fitted.fit(fingerprints(p))
+    return _MEMORY[memo]
+
+
+# --- parameter study, t-SNE ---------------------------------------------------------------------------------
+def _run_parameter_study(table: pd.DataFrame, profile: Profile) -> pd.DataFrame:
+    """Seam for tests: elfutils.validity.parameter_study over the profile's grid."""
+    from elfutils.validity import parameter_study as study
+
+    return study(table, profile.study_min_cluster_sizes, profile.study_min_samples, p=profile.minkowski_p,
+                 progress=False)
+
+
+def parameter_study(profile: str | Profile = "default") -> pd.DataFrame:
+    """Fig. 7: one row per (Nc, Ns) with n_clusters, n_unclassified, dbcv, s_dbw."""
+    p = _profile(profile)
+    key = stage_key("parameter_study", {
+        "fingerprints": fingerprints_key(p), "nc": p.study_min_cluster_sizes, "ns": p.study_min_samples,
+        "p": p.minkowski_p, "code": [code_hash("validity"), code_hash("cluster")]})
+    path = cache_dir() / "parameter_study" / f"{key}.parquet"
+
+    def compute():
+        df = _run_parameter_study(fingerprints(p), p)
+        _write_parquet(df, path)
+        return df
+
+    return _cached_stage("parameter_study", p, key, path.exists, lambda: pd.read_parquet(path), compute,
+                         n_items=len).copy()
+
+
+def tsne(profile: str | Profile = "default") -> pd.DataFrame:
+    """Supplementary Note 1: t-SNE of the Minkowski distances: material_id, formula, tsne_x, tsne_y."""
+    p = _profile(profile)
+    key = stage_key("tsne", {"fingerprints": fingerprints_key(p), "p": p.minkowski_p,
+                             "perplexity": p.tsne_perplexity, "seed": p.seed, "code": code_hash("cluster")})
+    path = cache_dir() / "tsne" / f"{key}.parquet"
+
+    def compute():
+        from elfutils.cluster import minkowski_distances, tsne_embedding
+        from elfutils.fingerprints import fingerprint_matrix
+
+        table = fingerprints(p)
+        xy = tsne_embedding(minkowski_distances(fingerprint_matrix(table), p=p.minkowski_p),
+                            perplexity=p.tsne_perplexity, random_state=p.seed)
+        df = pd.DataFrame({"material_id": table["material_id"], "formula": table["formula"],
+                           "tsne_x": xy[:, 0], "tsne_y": xy[:, 1]})
+        _write_parquet(df, path)
+        return df
+
+    return _cached_stage("tsne", p, key, path.exists, lambda: pd.read_parquet(path), compute,
+                         n_items=len).copy()
+
+
+# --- structural fingerprints (Fig. 5) -----------------------------------------------------------------------
+def structural_fingerprints(profile: str | Profile = "default") -> pd.DataFrame:
+    """CNNF fingerprints of the flat-band sublattices of the profile's materials (index material_id).
+
+    Materials missing from the sublattice file or that CrystalNN cannot fingerprint are left out. A shared
+    per-material parquet under the cache (keyed by the sublattice file and the featuriser code) accumulates
+    across profiles, so the smoke profile's work is reused by the default one.
+    """
+    from elfutils import structure as st
+    from elfutils.paths import data_dir
+
+    p = _profile(profile)
+    source = data_dir() / st.SUBLATTICE_FILE
+    base_key = stage_key("cnnf_rows", {"file": file_hash(source), "code": code_hash("structure")})
+    rows_cache = cache_dir() / "cnnf" / f"{base_key}-rows.parquet"
+    ids = list(dict.fromkeys(r.material_id for r in load_dataset(p)))
+    key = stage_key("cnnf", {"base": base_key, "ids": ids})
+    path = cache_dir() / "cnnf" / f"{key}.parquet"
+
+    def compute():
+        entries = [e for e in st.read_sublattice_structures(source).results if e.material_id in set(ids)]
+        with _locked(f"cnnf-rows-{base_key}"):
+            table, _ = st.cnnf_fingerprints({e.material_id: e.structure for e in entries}, progress=False,
+                                            cache=rows_cache)
+        _write_parquet(table.reset_index(), path)
+        return table
+
+    return _cached_stage("structural_fingerprints", p, key, path.exists,
+                         lambda: pd.read_parquet(path).set_index("material_id"), compute, n_items=len).copy()
+
+
+STAGES = ("dataset", "images", "model", "fingerprints", "clustering", "parameter_study", "tsne",
+          "structural_fingerprints")

@@ -1,0 +1,224 @@
+"""The book's notebooks run in the smoke profile and produce their figures and glued numbers; the book tooling
+(elfutils.notebooks: execute, linkcheck, TOC) behaves.
+
+To add a chapter to CI, add its source name to ``NOTEBOOKS`` with the least number of figures it must draw and
+the glue names the checks should insist on (every glue name its text uses is checked anyway).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from elfutils import notebooks
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOK = ROOT / "book"
+
+# source name -> (minimum number of image/png outputs, glue names that must exist)
+NOTEBOOKS = {
+    "data": (3, ("n_pool", "n_structures", "card_n_done", "fixture_iou_median", "gaps_n")),
+    "reproducibility": (1, ("git_commit", "profile_name", "machine_device")),
+}
+
+GLUE_ROLE = re.compile(r"\{glue(?::(?:text|any|md|math))?\}`([^`]+)`")
+GLUE_DIRECTIVE = re.compile(r"```\{glue(?::(?:any|figure|math|md))?\}\s+(\S+)")
+
+
+def glue_names_used(source: Path) -> set[str]:
+    """Glue keys a jupytext source's markdown takes from itself (format specs stripped; ``other::key``
+    references to other chapters left out)."""
+    text = source.read_text()
+    has_spec = re.compile(r"[^:]:[^:]*[a-zA-Z%]$")
+    names = {m.rsplit(":", 1)[0] if has_spec.search(m) else m for m in GLUE_ROLE.findall(text)}
+    names |= set(GLUE_DIRECTIVE.findall(text))
+    return {n for n in names if "::" not in n}
+
+
+def glued(nb) -> dict[str, dict]:
+    """Glued values of an executed notebook: name -> mime bundle (MyST-NB glue / papermill record outputs)."""
+    out = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            meta = output.get("metadata", {}).get("scrapbook", {})
+            if meta.get("name"):
+                prefix = meta.get("mime_prefix", "")
+                out[meta["name"]] = {k.removeprefix(prefix): v for k, v in output.get("data", {}).items()}
+    return out
+
+
+def figures(nb) -> int:
+    return sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+
+
+@pytest.fixture(scope="session")
+def book_cache(tmp_path_factory):
+    """One cache for every notebook of the session (a smoke model is trained once, not per notebook)."""
+    return tmp_path_factory.mktemp("elf-cache")
+
+
+@pytest.fixture(scope="session")
+def executed(tmp_path_factory, book_cache):
+    """Execute each notebook once per session, through the command line the Makefile uses."""
+    out_dir = tmp_path_factory.mktemp("executed")
+    done: dict[str, Path] = {}
+
+    def run(name: str) -> Path:
+        if name not in done:
+            dst = out_dir / f"{name}.ipynb"
+            env = {**os.environ, "ELF_CACHE_DIR": str(book_cache)}
+            proc = subprocess.run(
+                [sys.executable, "-m", "elfutils.notebooks", "execute", str(BOOK / f"{name}.py"), str(dst),
+                 "--profile", "smoke"], capture_output=True, text=True, env=env, timeout=1800)
+            assert proc.returncode == 0, f"{name} failed:\n{proc.stdout}\n{proc.stderr}"
+            done[name] = dst
+        return done[name]
+
+    return run
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(NOTEBOOKS))
+def test_notebook_runs_in_smoke_profile(name, executed):
+    min_figures, required = NOTEBOOKS[name]
+    nb = nbformat.read(str(executed(name)), as_version=4)
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
+    assert figures(nb) >= min_figures, f"{name}: {figures(nb)} figure(s), expected at least {min_figures}"
+    values = glued(nb)
+    missing = (set(required) | glue_names_used(BOOK / f"{name}.py")) - set(values)
+    assert not missing, f"{name}: text uses glue names that the notebook never glues: {sorted(missing)}"
+    assert all("text/plain" in v for v in values.values())
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and "smoke" in injected[0].source
+    assert nb.metadata["elf"]["profile"] == "smoke"
+    assert nb.metadata["kernelspec"]["name"] == notebooks.KERNEL_NAME
+
+
+def test_every_notebook_source_has_one_parameters_cell():
+    for source in sorted(BOOK.glob("[a-z]*.py")):
+        nb = notebooks.read_source(source)
+        params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert "profile" in params[0].source, f"{source.name}: the parameters cell must define profile"
+        assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), \
+            f"{source.name}: must open with an H1 title"
+
+
+def test_toc_lists_existing_sources_and_pages():
+    pages = notebooks.toc_pages()
+    assert pages[0] == "book/intro" and (ROOT / "book" / "intro.md").exists()
+    for source in notebooks.toc_sources():
+        assert source.exists(), f"_toc.yml lists {source.stem}, but {source.relative_to(ROOT)} does not exist"
+    assert {p.stem for p in notebooks.toc_sources()} >= set(NOTEBOOKS)
+
+
+# --- execute: failures and skipping -------------------------------------------------------------------------
+def _source(tmp_path, body: str) -> Path:
+    src = tmp_path / "nb.py"
+    src.write_text('# %% [markdown]\n# # Title\n\n# %% tags=["parameters"]\nprofile = "default"\n\n' + body)
+    return src
+
+
+@pytest.mark.slow
+def test_execute_fails_on_a_cell_error_and_keeps_the_failed_notebook(tmp_path):
+    src = _source(tmp_path, "# %%\nraise ValueError(f'bad {profile}')\n")
+    dst = tmp_path / "out" / "nb.ipynb"
+    env = {**os.environ, "ELF_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.run([sys.executable, "-m", "elfutils.notebooks", "execute", str(src), str(dst),
+                           "--profile", "smoke"], capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 1
+    assert "ValueError" in proc.stderr and "bad smoke" in proc.stderr
+    assert not dst.exists(), "a failed notebook must not land where make would take it as done"
+    assert (tmp_path / "out" / "nb.failed.ipynb").exists()
+
+
+@pytest.mark.slow
+def test_execute_injects_the_profile_and_skips_when_up_to_date(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ELF_CACHE_DIR", str(tmp_path / "cache"))  # the timings log goes there
+    src = _source(tmp_path, "# %%\nimport sys\nprint(profile, sys.executable)\n")
+    dst = tmp_path / "nb.ipynb"
+    notebooks.execute(src, dst, profile="smoke")
+    nb = nbformat.read(str(dst), as_version=4)
+    assert nb.cells[-1].outputs[0]["text"].strip() == f"smoke {sys.executable}"
+    notebooks.execute(src, dst, profile="smoke", if_changed=True)
+    assert "up to date" in capsys.readouterr().out
+    assert not notebooks.is_up_to_date(dst, notebooks.execution_signature(src, "default"))
+    assert "smoke/nb" in json.loads((tmp_path / "cache" / "timings.json").read_text())["notebooks"]
+
+
+def test_execute_rejects_bad_sources_and_profiles(tmp_path):
+    no_params = tmp_path / "x.py"
+    no_params.write_text("# %%\nprint(1)\n")
+    with pytest.raises(notebooks.NotebookError, match="exactly one cell tagged 'parameters'"):
+        notebooks.read_source(no_params)
+    with pytest.raises(notebooks.NotebookError, match="no such notebook source"):
+        notebooks.read_source(tmp_path / "missing.py")
+    with pytest.raises(ValueError, match="unknown profile"):
+        notebooks.execute(_source(tmp_path, ""), tmp_path / "o.ipynb", profile="huge")
+
+
+def test_kernel_runs_this_interpreter():
+    spec = notebooks.kernel_spec()
+    assert spec["argv"][0] == sys.executable and spec["language"] == "python"
+    assert notebooks.ensure_kernel() == notebooks.KERNEL_NAME
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    assert KernelSpecManager().get_kernel_spec(notebooks.KERNEL_NAME).argv[0] == sys.executable
+
+
+# --- link check ---------------------------------------------------------------------------------------------
+def test_linkcheck_reports_missing_files_and_anchors(tmp_path):
+    site = tmp_path / "html"
+    (site / "book" / "_images").mkdir(parents=True)
+    (site / "book" / "_images" / "fig.png").write_bytes(b"png")
+    (site / "_static" / "scripts").mkdir(parents=True)
+    (site / "_static" / "scripts" / "app.js").write_text("")
+    (site / "_static" / "macros.html").write_text('<link href="{{ pathto(x) }}">')  # theme template: ignored
+    (site / "book" / "b.html").write_text('<h2 id="sec">x</h2><a name="old"></a>')
+    (site / "book" / "a.html").write_text(
+        '<a href="b.html#sec">ok</a> <a href="b.html#old">ok</a> <a href="#top">self</a> <p id="top"></p>'
+        '<img src="_images/fig.png"> <script src="../_static/scripts/app.js?v=1"></script>'
+        '<a href="https://example.org/x">external</a> <a href="mailto:a@b.c">mail</a> <a href="./">dir</a>'
+        '<a href="b.html#nope">bad anchor</a> <img src="_images/gone.png"> <a href="c.html">missing</a>'
+        '<a href="../../outside.html">outside</a>'
+    )
+    (site / "book" / "index.html").write_text("<p>index</p>")
+    broken = notebooks.check_links(site)
+    assert len(broken) == 4, broken
+    assert any("no anchor #nope" in b for b in broken)
+    assert any("gone.png" in b for b in broken) and any("c.html" in b for b in broken)
+    assert any("outside the built site" in b for b in broken)
+    assert notebooks.main(["linkcheck", str(site)]) == 1
+    (site / "book" / "a.html").write_text('<a href="b.html#sec">ok</a>')
+    assert notebooks.main(["linkcheck", str(site)]) == 0
+
+
+def test_linkcheck_needs_a_built_book(tmp_path):
+    with pytest.raises(notebooks.NotebookError, match="build the book first"):
+        notebooks.check_links(tmp_path / "nothing")
+
+
+def test_sphinx_extension_adds_plotly_only_where_needed_and_drops_duplicate_scripts():
+    from sphinx.builders.html._assets import _JavaScript
+
+    added = []
+
+    class App:
+        def add_js_file(self, name, **kwargs):
+            added.append(name)
+
+    thebe = {"body": "const THEBE_JS_URL = 1"}
+    context = {"body": "<p>no plot</p>", "script_files": [
+        _JavaScript(None, **thebe), _JavaScript("_static/a.js"), _JavaScript("", **thebe),
+        _JavaScript("_static/a.js"), _JavaScript("_static/b.js", **{"async": "async"})]}
+    notebooks._page_context(App(), "p", "page.html", context, None)
+    assert added == [] and len(context["script_files"]) == 3
+    notebooks._page_context(App(), "p", "page.html", {"body": '<div class="plotly-graph-div">'}, None)
+    assert added == [notebooks.PLOTLY_JS]

@@ -1,0 +1,147 @@
+"""elfutils.compare: image agreement, gap comparison and the dataset card."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from elfutils import compare
+from elfutils.readers import read_band_file
+from elfutils.store import BandStore
+
+
+def band(row: int, size: int = 32) -> np.ndarray:
+    img = np.zeros((size, size), np.uint8)
+    img[row, :] = 1
+    return img
+
+
+# --- image agreement ----------------------------------------------------------------------------------------
+def test_identical_images_agree_fully():
+    a = band(10)
+    out = compare.image_agreement(a, a.copy())
+    assert out["iou"] == 1.0 and out["within_tolerance_fraction"] == 1.0
+    assert out["a_within_b"] == out["b_within_a"] == 1.0
+
+
+@pytest.mark.parametrize("shift, within", [(1, 1.0), (2, 1.0), (3, 0.0), (10, 0.0)])
+def test_shifted_band_iou_zero_tolerance_by_distance(shift, within):
+    out = compare.image_agreement(band(10), band(10 + shift), tolerance_px=2)
+    assert out["iou"] == 0.0
+    assert out["within_tolerance_fraction"] == within
+
+
+def test_partial_overlap_is_counted_per_pixel():
+    a = band(5)
+    b = band(5)
+    b[20, :] = 1  # a second band only in b, far away
+    out = compare.image_agreement(a, b)
+    assert out["iou"] == pytest.approx(0.5)
+    assert out["a_within_b"] == 1.0 and out["b_within_a"] == pytest.approx(0.5)
+    assert out["within_tolerance_fraction"] == pytest.approx((32 + 32) / (32 + 64))
+
+
+def test_diagonal_distance_is_euclidean():
+    a, b = np.zeros((9, 9)), np.zeros((9, 9))
+    a[4, 4], b[6, 6] = 1, 1  # 2*sqrt(2) = 2.83 px apart
+    assert compare.image_agreement(a, b, tolerance_px=2)["within_tolerance_fraction"] == 0.0
+    assert compare.image_agreement(a, b, tolerance_px=3)["within_tolerance_fraction"] == 1.0
+
+
+def test_empty_images():
+    empty = np.zeros((8, 8))
+    assert compare.image_agreement(empty, empty)["iou"] == 1.0
+    out = compare.image_agreement(band(3, 8), empty)
+    assert out["iou"] == 0.0 and out["within_tolerance_fraction"] == 0.0 and np.isnan(out["b_within_a"])
+
+
+@pytest.mark.parametrize("a, b, tol, message", [
+    (np.zeros((4, 4)), np.zeros((4, 5)), 2, "same shape"),
+    (np.zeros(4), np.zeros(4), 2, "2-D"),
+    (np.zeros((4, 4)), np.zeros((4, 4)), -1, "tolerance_px"),
+])
+def test_image_agreement_rejects_bad_input(a, b, tol, message):
+    with pytest.raises(ValueError, match=message):
+        compare.image_agreement(a, b, tolerance_px=tol)
+
+
+def test_overlay_colours():
+    a, b = band(1, 4), band(1, 4)
+    a[3, 0], b[2, 0] = 1, 1
+    rgb = compare.overlay(a, b)
+    assert rgb.shape == (4, 4, 3)
+    assert (rgb[1, 0] == 0).all() and rgb[3, 0, 0] > rgb[3, 0, 2] and rgb[2, 0, 2] > rgb[2, 0, 0]
+    assert (rgb[0, 0] == 1).all()
+
+
+# --- gaps ---------------------------------------------------------------------------------------------------
+def test_gap_comparison_and_summary():
+    ours = {"a": 1.0, "b": 0.0, "c": 2.0, "d": 0.5, "e": float("nan"), "only-ours": 3.0}
+    ref = {"a": 1.2, "b": 0.0, "c": 3.0, "d": 0.0, "e": 1.0}
+    df = compare.gap_comparison(ours, ref)
+    assert list(df.material_id) == ["a", "b", "c", "d"]
+    differences = df.set_index("material_id").difference.round(6).to_dict()
+    assert differences == {"a": -0.2, "b": 0.0, "c": -1.0, "d": 0.5}
+    assert list(df.same_kind) == [True, True, True, False]
+    s = compare.gap_summary(df, outlier_ev=0.5)
+    assert s["n"] == 4 and s["n_both_metal"] == 1 and s["n_both_gapped"] == 2 and s["n_kind_differs"] == 1
+    assert s["median_abs_difference_gapped"] == pytest.approx(0.6)
+    assert s["kind_agreement"] == 0.75 and s["n_outliers"] == 1
+    assert list(compare.gap_outliers(df, 0.4).material_id) == ["c", "d"]
+
+
+def test_gap_comparison_of_nothing():
+    df = compare.gap_comparison({}, {"a": 1.0})
+    assert len(df) == 0 and compare.gap_summary(df)["n"] == 0
+
+
+# --- the dataset card and the fixture comparison ------------------------------------------------------------
+@pytest.fixture
+def small_store(tmp_path, fixture_files):
+    store = BandStore(tmp_path / "s.elfstore")
+    records = []
+    for i, path in enumerate(fixture_files[:3]):
+        bs = read_band_file(path)
+        meta = {"band_gap": bs.band_gap(), "wall_time_s": 10.0 * (i + 1), "spin_polarized_run": True,
+                "spin_polarized": bs.is_spin_polarized, "gpaw_version": "x", "natoms": 3,
+                "attempt": 1 + (i == 2)}
+        records.append(dataclasses.replace(bs, metadata=meta))
+    store.append(records)
+    failures = [
+        {"material_id": "2dm-99", "attempt": 1, "final": False, "reason": "KohnShamConvergenceError: no"},
+        {"material_id": "2dm-99", "attempt": 2, "final": True, "reason": "KohnShamConvergenceError: no [x]"},
+        {"material_id": fixture_files[0].stem, "attempt": 2, "final": True, "reason": "old failure"},
+    ]
+    (store.path / "failures.jsonl").write_text("".join(json.dumps(f) + "\n" for f in failures) + '{"torn')
+    return store
+
+
+def test_dataset_card(small_store, fixture_files):
+    card = compare.dataset_card(small_store.path, n_target=10)
+    assert (card["n_done"], card["n_failed"], card["n_pending"]) == (3, 1, 6)
+    assert card["failures"].iloc[0].to_dict() | {"reason": ""} == {
+        "material_id": "2dm-99", "formula": card["failures"].iloc[0].formula, "attempts": 2,
+        "error": "KohnShamConvergenceError", "reason": ""}
+    assert card["time_median_s"] == 20.0 and card["time_total_h"] == pytest.approx(60 / 3600)
+    assert card["n_retried"] == 1 and card["n_spin_runs"] == 3 and card["gpaw_versions"] == ["x"]
+    assert card["n_metals"] + card["n_gapped"] == 3
+    assert card["elements"].sum() >= 3 and card["n_elements"] == len(card["elements"])
+
+
+def test_dataset_card_of_an_empty_store(tmp_path):
+    card = compare.dataset_card(tmp_path / "none.elfstore", n_target=5)
+    assert card["n_done"] == 0 and card["n_pending"] == 5 and np.isnan(card["time_median_s"])
+
+
+def test_fixture_comparison_against_itself(small_store, fixture_files):
+    table, images = compare.fixture_comparison(small_store.path, fixture_files[:4], size=64)
+    assert list(table.material_id) == [p.stem for p in fixture_files[:3]]  # the 4th is not in the store
+    # the store keeps energies as float16 relative to E_F: the images agree up to a pixel
+    assert (table.within_tolerance_fraction > 0.99).all() and (table.iou > 0.8).all()
+    assert table.same_kind.all() and (table.gap_difference.abs() < 0.01).all()
+    assert images[table.material_id[0]][0].shape == (64, 64)
+    assert isinstance(table, pd.DataFrame)

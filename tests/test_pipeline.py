@@ -1,0 +1,337 @@
+"""The book's cached stages (elfutils.pipeline) and parameter profiles (elfutils.profiles).
+
+The expensive computations are replaced by tiny counting stubs (the seams ``_render``, ``_train``,
+``_load_model``, ``_encode``, ``_fit_clustering``, ``_run_parameter_study``), so these tests check the caching
+logic itself: reuse on the second call (in-process and from disk), recomputation of exactly the stages
+downstream of a changed setting or dataset, the committed-model shortcut, and the timings log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from elfutils import constants, pipeline
+from elfutils.profiles import PROFILES, Profile, get_profile
+from elfutils.readers import read_band_file
+from elfutils.store import BandStore
+
+SIZE = 32  # tiny images: a multiple of 32, as ElfConfig requires
+
+
+# --- profiles ----------------------------------------------------------------------------------------------
+def test_profiles_named_and_paper_defaults():
+    assert set(PROFILES) == {"default", "smoke", "retrain"}
+    default = get_profile("default")
+    assert (default.image_size, default.epochs) == (constants.IMAGE_SIZE, constants.EPOCHS)
+    assert (default.min_cluster_size, default.min_samples) == (5, 2)
+    assert default.minkowski_p == constants.MINKOWSKI_P
+    assert default.study_min_cluster_sizes == tuple(range(2, 12)) == default.study_min_samples
+    assert default.use_committed_model and not get_profile("retrain").use_committed_model
+    assert get_profile("retrain").elf_config() == default.elf_config()
+
+
+def test_smoke_profile_is_small():
+    smoke = get_profile("smoke")
+    assert smoke.max_materials <= 48 and smoke.include_fixture_files
+    assert smoke.epochs <= 2
+    assert len(smoke.study_min_cluster_sizes) * len(smoke.study_min_samples) <= 8
+    assert smoke.image_size == constants.IMAGE_SIZE  # the latent stays 7 x 7 x 2 = 98 numbers
+
+
+def test_unknown_profile_names_the_known_ones():
+    with pytest.raises(ValueError, match="unknown profile 'fast'.*default, smoke, retrain"):
+        get_profile("fast")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [({"image_size": 100}, "multiple of 32"), ({"epochs": 0}, "epochs"),
+     ({"max_materials": 0}, "max_materials"), ({"dbscan_eps": -1.0}, "dbscan_eps"), ({"name": ""}, "name")],
+)
+def test_invalid_profile_values(change, message):
+    with pytest.raises(ValueError, match=message):
+        get_profile("default", **change)
+
+
+def test_profile_is_frozen_and_replace_makes_a_copy():
+    smoke = get_profile("smoke")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        smoke.epochs = 5
+    assert smoke.replace(epochs=1).epochs == 1 and smoke.epochs == 2
+    assert get_profile(smoke) is smoke
+
+
+# --- fixtures ----------------------------------------------------------------------------------------------
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ELF_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(pipeline, "models_dir", lambda: tmp_path / "models")
+    pipeline.clear_memory()
+    yield tmp_path / "cache"
+    pipeline.clear_memory()
+
+
+def _renamed(bs, i):
+    return dataclasses.replace(bs, material_id=f"t-{i}")
+
+
+@pytest.fixture
+def store(tmp_path, fixture_files):
+    """A tiny store of 4 records (the fixture band files under new ids)."""
+    st = BandStore(tmp_path / "tiny.elfstore")
+    st.append([_renamed(read_band_file(p), i) for i, p in enumerate(fixture_files[:4])])
+    return st
+
+
+def profile_for(store, **changes) -> Profile:
+    base = dict(name="test", store=str(store.path), image_size=SIZE, epochs=1, max_materials=None,
+                include_fixture_files=False, use_committed_model=False)
+    return Profile(**{**base, **changes})
+
+
+@pytest.fixture
+def stubs(monkeypatch):
+    """Counting stand-ins for the expensive computations."""
+    calls = Counter()
+
+    def render(records, params, skipped):
+        calls["render"] += 1
+        size = params["size"]
+        images = np.zeros((len(records), size, size), np.uint8)
+        for i in range(len(records)):
+            images[i, (3 * i) % size, :] = 1
+        return images, [r.material_id for r in records], [r.formula for r in records]
+
+    def train(images, ids, config, out_dir):
+        calls["train"] += 1
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "best.safetensors").write_bytes(json.dumps([config.to_dict(), ids]).encode())
+
+    def load_model(path):
+        calls["load"] += 1
+        return "net", None, {"config": {}, "data_hash": "x"}
+
+    def encode(net, images):
+        calls["encode"] += 1
+        rng = np.random.default_rng(int(images.sum()))
+        return rng.normal(size=(len(images), constants.FINGERPRINT_LENGTH))
+
+    def fit(table, params):
+        calls["cluster"] += 1
+        clusters = table[["material_id", "formula"]].assign(
+            hdbscan_label=np.arange(len(table)) % 2, probability=1.0, umap_x=0.0, umap_y=0.0, dbscan_group=-1)
+        clusters.attrs.update(n_clusters=np.int64(2), n_unclassified=0, dbscan_eps=0.5)
+        tree = pd.DataFrame({"parent": [4, 4], "child": [0, 1], "lambda_val": [0.1, 0.2],
+                             "child_size": [2, 2]})
+        exemplars = clusters[["material_id", "formula", "hdbscan_label", "probability"]]
+        return {"table": clusters, "tree": tree, "exemplars": exemplars, "fitted": None}
+
+    def study(table, profile):
+        calls["study"] += 1
+        return pd.DataFrame({"min_cluster_size": [2], "min_samples": [1], "n_clusters": [1]})
+
+    monkeypatch.setattr(pipeline, "_render", render)
+    monkeypatch.setattr(pipeline, "_train", train)
+    monkeypatch.setattr(pipeline, "_load_model", load_model)
+    monkeypatch.setattr(pipeline, "_encode", encode)
+    monkeypatch.setattr(pipeline, "_fit_clustering", fit)
+    monkeypatch.setattr(pipeline, "_run_parameter_study", study)
+    return calls
+
+
+def _fresh_process():
+    """What a new notebook kernel sees: nothing in memory, everything on disk."""
+    pipeline.clear_memory()
+
+
+# --- dataset ------------------------------------------------------------------------------------------------
+def test_load_dataset_reads_the_store_in_id_order(cache, store):
+    records = pipeline.load_dataset(profile_for(store))
+    assert [r.material_id for r in records] == ["t-0", "t-1", "t-2", "t-3"]
+
+
+def test_smoke_selection_fixture_files_first_then_store(cache, store, fixture_files):
+    records = pipeline.load_dataset(profile_for(store, include_fixture_files=True, max_materials=14))
+    ids = [r.material_id for r in records]
+    assert ids[:12] == [p.stem for p in fixture_files] and ids[12:] == ["t-0", "t-1"]
+    assert len(pipeline.load_dataset(profile_for(store, include_fixture_files=True, max_materials=5))) == 5
+
+
+def test_dataset_hash_follows_content_not_files(cache, store, fixture_files):
+    p = profile_for(store)
+    before = pipeline.data_key(p)
+    store.compact(max_small=0, min_part_size=10)  # same materials, other part files
+    _fresh_process()
+    assert pipeline.data_key(p) == before
+    store.append([_renamed(read_band_file(fixture_files[5]), 9)])
+    _fresh_process()
+    assert pipeline.data_key(p) != before
+
+
+# --- images -------------------------------------------------------------------------------------------------
+def test_images_cached_in_memory_and_on_disk(cache, store, stubs):
+    p = profile_for(store)
+    images, ids, formulas = pipeline.images(p)
+    assert images.shape == (4, SIZE, SIZE) and ids == ["t-0", "t-1", "t-2", "t-3"] and len(formulas) == 4
+    pipeline.images(p)
+    _fresh_process()
+    again, ids_again, _ = pipeline.images(p)
+    assert stubs["render"] == 1
+    assert np.array_equal(again, images) and ids_again == ids
+    assert not list(cache.rglob("*.tmp")), "atomic writes leave no temporary files"
+
+
+def test_images_recomputed_when_render_settings_or_data_change(cache, store, stubs, fixture_files):
+    pipeline.images(profile_for(store))
+    pipeline.images(profile_for(store, line_width=3.0))
+    assert stubs["render"] == 2
+    pipeline.images(profile_for(store, epochs=5, min_cluster_size=7))  # not render settings
+    assert stubs["render"] == 2
+    store.append([_renamed(read_band_file(fixture_files[6]), 7)])
+    _fresh_process()
+    images, ids, _ = pipeline.images(profile_for(store))
+    assert stubs["render"] == 3 and len(ids) == 5
+
+
+# --- model --------------------------------------------------------------------------------------------------
+def test_model_trained_once_then_reused(cache, store, stubs):
+    p = profile_for(store)
+    net, _, card = pipeline.model(p)
+    assert net == "net" and "trained into the cache" in card["pipeline_source"]
+    _fresh_process()
+    pipeline.model(p)
+    assert stubs["train"] == 1 and stubs["render"] == 1
+
+
+def test_model_retrained_when_config_changes_images_reused(cache, store, stubs):
+    pipeline.model(profile_for(store))
+    pipeline.model(profile_for(store, epochs=2))
+    assert stubs["train"] == 2 and stubs["render"] == 1
+
+
+def test_failed_training_leaves_no_cache_entry(cache, store, stubs, monkeypatch):
+    def interrupted(images, ids, config, out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "last.safetensors").write_bytes(b"partial")
+        raise KeyboardInterrupt
+
+    p = profile_for(store)
+    monkeypatch.setattr(pipeline, "_train", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.model_file(p)
+    resumed = []
+
+    def train(images, ids, config, out_dir):
+        resumed.append((out_dir / "last.safetensors").read_bytes())
+        (out_dir / "best.safetensors").write_bytes(b"done")
+
+    monkeypatch.setattr(pipeline, "_train", train)
+    _fresh_process()
+    path, _ = pipeline.model_file(p)
+    assert resumed == [b"partial"], "an interrupted training is resumed in its folder, not taken as finished"
+    assert path.name == "best.safetensors"
+
+
+def _commit_model(folder, config, data_hash):
+    """A stand-in committed model: a safetensors file whose metadata carries an elf model card."""
+    import torch
+    from safetensors.torch import save_file
+
+    from elfutils.checkpoint import MODEL_FORMAT
+
+    folder.mkdir(parents=True, exist_ok=True)
+    card = {"format": MODEL_FORMAT, "config": config.to_dict(), "data_hash": data_hash, "wall_time_s": 12.5}
+    save_file({"w": torch.zeros(1)}, str(folder / "best.safetensors"),
+              metadata={"elf_card": json.dumps(card)})
+    return folder / "best.safetensors"
+
+
+def test_committed_model_used_when_its_data_hash_matches(cache, store, stubs, tmp_path):
+    p = profile_for(store, use_committed_model=True)
+    folder = tmp_path / "models" / p.committed_model
+    committed = _commit_model(folder, p.elf_config(), pipeline.image_data_hash(p))
+    path, why = pipeline.model_file(p)
+    assert path == committed and "committed model" in why
+    _, _, card = pipeline.model(p)
+    assert stubs["train"] == 0 and card["pipeline_file"] == str(committed)
+    assert pipeline.read_timings()["stages"]["test/model"]["seconds"] == 12.5
+
+
+def test_committed_model_ignored_for_other_images_or_architecture(cache, store, stubs, tmp_path):
+    p = profile_for(store, use_committed_model=True)
+    _commit_model(tmp_path / "models" / p.committed_model, p.elf_config(), "0" * 64)
+    path, why = pipeline.model_file(p)
+    assert "data hash differs" in why and stubs["train"] == 1
+    _commit_model(tmp_path / "models" / p.committed_model, p.replace(backbone="resnet34").elf_config(),
+                  pipeline.image_data_hash(p))
+    assert "architecture" in pipeline.committed_model_status(p)[1]
+    assert pipeline.committed_model_status(profile_for(store))[0] is None  # the profile says train
+
+
+# --- fingerprints, clustering, parameter study --------------------------------------------------------------
+def test_fingerprint_and_clustering_chain(cache, store, stubs):
+    p = profile_for(store)
+    fp = pipeline.fingerprints(p)
+    assert list(fp.columns[:2]) == ["material_id", "formula"]
+    assert fp.shape == (4, 2 + constants.FINGERPRINT_LENGTH)
+    clusters = pipeline.clustering(p)
+    assert clusters.attrs["n_clusters"] == 2 and len(pipeline.cluster_tree(p)) == 2
+    assert len(pipeline.exemplars(p)) == 4
+    _fresh_process()
+    assert pipeline.clustering(p).attrs["n_unclassified"] == 0
+    pd.testing.assert_frame_equal(pipeline.fingerprints(p), fp)
+    assert (stubs["encode"], stubs["cluster"], stubs["train"], stubs["load"]) == (1, 1, 1, 1)
+
+
+def test_clustering_setting_reclusters_without_reencoding(cache, store, stubs):
+    pipeline.clustering(profile_for(store))
+    pipeline.clustering(profile_for(store, min_cluster_size=3))
+    pipeline.clustering(profile_for(store, umap_min_dist=0.3))
+    assert stubs["cluster"] == 3 and stubs["encode"] == 1 and stubs["train"] == 1
+
+
+def test_new_data_recomputes_everything_downstream(cache, store, stubs, fixture_files):
+    p = profile_for(store)
+    pipeline.clustering(p)
+    pipeline.parameter_study(p)
+    store.append([_renamed(read_band_file(fixture_files[7]), 8)])
+    _fresh_process()
+    assert len(pipeline.clustering(p)) == 5
+    pipeline.parameter_study(p)
+    assert stubs == Counter(render=2, train=2, load=2, encode=2, cluster=2, study=2)
+
+
+def test_parameter_study_grid_is_part_of_its_key(cache, store, stubs):
+    pipeline.parameter_study(profile_for(store))
+    pipeline.parameter_study(profile_for(store))
+    pipeline.parameter_study(profile_for(store, study_min_samples=(1, 2, 3)))
+    assert stubs["study"] == 2 and stubs["encode"] == 1
+
+
+# --- timings ------------------------------------------------------------------------------------------------
+def test_each_stage_logs_its_wall_time(cache, store, stubs):
+    p = profile_for(store)
+    pipeline.clustering(p)
+    _fresh_process()
+    pipeline.images(p)
+    stages = pipeline.read_timings()["stages"]
+    for stage in ("dataset", "images", "model", "fingerprints", "clustering"):
+        entry = stages[f"test/{stage}"]
+        assert entry["seconds"] >= 0 and entry["computed_at"]
+    assert stages["test/images"]["last_use"] == "cached" and stages["test/images"]["n_items"] == 4
+    table = pipeline.timings_table()
+    assert {"dataset", "images", "model", "fingerprints", "clustering"} <= set(table.stage)
+
+
+def test_stage_key_depends_on_every_input():
+    base = pipeline.stage_key("images", {"data": "a", "render": {"size": 224}})
+    assert base == pipeline.stage_key("images", {"render": {"size": 224}, "data": "a"})
+    assert base != pipeline.stage_key("images", {"data": "b", "render": {"size": 224}})
+    assert base != pipeline.stage_key("images", {"data": "a", "render": {"size": 96}})
+    assert base != pipeline.stage_key("model", {"data": "a", "render": {"size": 224}})
