@@ -1,0 +1,237 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # How to: find the materials whose band structures look like yours
+#
+# Beyond the paper: the paper {cite}`pentz2025elf` flags candidate materials by their closeness in
+# fingerprint space to well-studied ones (Results: ZnMoO4 and Tl2SiSe3 beside Bi2O3 in one cluster). This
+# chapter does the same for a band-structure file *you* bring: encode it with the trained network, list its
+# nearest materials with the Minkowski ($p = 0.2$) distance the clustering uses, show their band images
+# beside yours, and say which HDBSCAN cluster it would join. The example file is one of the real
+# 2Dmatpedia VASP band files shipped with the project; where our own GPAW band structure of the same material
+# is in the dataset, the two computations of one material should find each other.
+
+# %% tags=["parameters"]
+profile = "default"  # parameter profile (elfutils.profiles): default, smoke or retrain
+
+# %%
+import contextlib
+import json
+import shlex
+import shutil
+import tempfile
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython.display import Markdown
+
+from elfutils import constants, pipeline, report
+from elfutils.cli import main as elf
+from elfutils.cluster import minkowski_distances
+from elfutils.dataset import real_band_files
+from elfutils.duplicates import find_duplicates, nearest_neighbour_distances
+from elfutils.fingerprints import fingerprint_matrix, write_fingerprints
+from elfutils.notebooks import glue_values
+from elfutils.paths import PROJECT_ROOT
+from elfutils.profiles import get_profile
+from elfutils.readers import read_band_file
+from elfutils.render import render_band_image
+from elfutils.similar import encode_band_files, find_similar
+
+settings = get_profile(profile)
+k = 5  # neighbours to list
+table = pipeline.fingerprints(settings)
+clusters = pipeline.clustering(settings)
+model_path, _ = pipeline.model_file(settings)
+
+# %% [markdown]
+# ## The query: a band file of your own
+#
+# {glue:text}`query_why`
+
+# %%
+query = report.choose_query(real_band_files(), pipeline.load_dataset(settings))
+workdir = Path(tempfile.mkdtemp(prefix="elf-similar-"))
+user_file = Path(shutil.copy(query["path"], workdir / "my-material.json"))
+record = read_band_file(user_file)
+if query["twin_in_dataset"] and not query["twin_is_same_file"]:
+    why = (f"our GPAW band structure of the same material, {query['material_id']}, is in the dataset "
+           f"(record source `{query['twin_source']}`); the VASP file should find it")
+elif query["twin_in_dataset"]:
+    why = (f"this profile's dataset holds this very VASP file as {query['material_id']}, so the search "
+           "must find it at distance 0 (no GPAW twin of any of the real band files is in this dataset)")
+else:
+    why = (f"no computation of {query['material_id']} is in this profile's dataset, so there is no twin to "
+           "find")
+glue_values(query_id=query["material_id"], query_formula=record.formula, query_file=query["path"].name,
+            n_materials=len(table), k=k,
+            query_why=f"We take 2Dmatpedia's `{query['path'].name}` ({record.formula}) and copy it to "
+                      f"`my-material.json`, as a file of yours would be named: {why}.")
+path = " | ".join(f"{b.start_label}-{b.end_label}" for b in record.branches)
+Markdown(f"`{user_file.name}`: {record.formula}, {record.energies.shape[-2]} bands, "
+         f"{len(record.kpoints)} k-points along {path}")
+
+# %% [markdown]
+# `elf similar` names a query after its file and leaves a dataset material of that name out of the
+# results (so that a dataset material does not find itself); a file of yours has no 2Dmatpedia id, hence the
+# neutral name.
+
+# %% [markdown]
+# ## From the command line
+#
+# `elf similar` encodes the file(s) with the model, searches a fingerprint table and fits HDBSCAN on it
+# with the paper's $N_c$ = {glue:text}`cli_nc`, $N_s$ = {glue:text}`cli_ns` to say which cluster the query
+# would join (so where a profile clusters with other values, as the smoke profile does, its cluster numbers
+# are not the book's). The fingerprint table is the one every chapter of this book uses
+# ({glue:text}`n_materials` materials), written to a file first.
+
+# %%
+write_fingerprints(table, workdir / "fingerprints.parquet")
+shown_model = model_path.relative_to(PROJECT_ROOT) if model_path.is_relative_to(PROJECT_ROOT) else model_path
+argv = ["similar", "my-material.json", "--fingerprints", "fingerprints.parquet", "--model", str(model_path),
+        "--k", str(k)]
+print("$ elf " + shlex.join([str(shown_model) if a == str(model_path) else a for a in argv]))
+with contextlib.chdir(workdir):
+    exit_code = elf(argv)
+glue_values(cli_exit_code=exit_code, cli_nc=constants.HDBSCAN_MIN_CLUSTER_SIZE,
+            cli_ns=constants.HDBSCAN_MIN_SAMPLES)
+
+# %% [markdown]
+# ## The same in Python
+#
+# `elfutils.similar.encode_band_files` renders and encodes any band files (the same renderer and model as
+# the dataset); `find_similar` ranks the dataset. Passing the book's fitted HDBSCAN model (the
+# {glue:text}`profile_name` profile's $N_c$ = {glue:text}`nc`, $N_s$ = {glue:text}`ns`) adds the cluster
+# the query would join and its membership probability, and merging the cluster labels in adds each
+# neighbour's cluster.
+
+# %%
+query_fp = encode_band_files([user_file], model_path)
+labelled = table.merge(clusters[["material_id", "hdbscan_label"]], on="material_id")
+hdbscan = pipeline.hdbscan_model(settings)
+nearest = find_similar(query_fp, labelled, k=k, clusterer=hdbscan)
+glue_values(profile_name=settings.name, nc=settings.min_cluster_size, ns=settings.min_samples)
+nearest.round({"distance": 1, "query_probability": 3})
+
+# %% [markdown]
+# ## Where the other computation of the material lands
+#
+# The whole dataset ranked by distance from the query: {glue:text}`twin_text`
+
+# %%
+ranked = find_similar(query_fp, labelled, k=len(labelled))
+twin_rank, twin_distance = report.rank_of(ranked, query["material_id"])
+distances = ranked.distance.to_numpy()
+if twin_rank is None:
+    twin_text = f"{query['material_id']} is not in this profile's dataset, so there is no twin to rank."
+else:
+    share = float(np.mean(distances < twin_distance))
+    twin_text = (f"{query['material_id']} comes at rank {twin_rank} of {len(ranked)} (distance "
+                 f"{twin_distance:.3g}; {share:.1%} of the dataset is closer).")
+glue_values(twin_text=twin_text, twin_rank=twin_rank if twin_rank is not None else "none",
+            twin_distance=twin_distance)
+
+# %% [markdown]
+# ## Your band structure beside its nearest materials
+#
+# The query's image (framed) as the network sees it, then its {glue:text}`k` nearest materials with their
+# distance and HDBSCAN cluster (-1: unclassified).
+
+# %%
+stack, ids, _ = pipeline.images(settings)
+position = {m: i for i, m in enumerate(ids)}
+pictures = [render_band_image(record, **settings.render_params())]
+titles = [f"query: {record.formula}\n(my-material.json)"]
+for row in nearest.itertuples():
+    pictures.append(stack[position[row.material_id]])
+    titles.append(f"{row.rank}. {row.material_id} {row.formula}\n"
+                  f"d = {row.distance:.3g}, cluster {row.hdbscan_label}")
+report.band_images_figure(pictures, titles, ncols=len(pictures))
+plt.show()
+
+# %% [markdown]
+# ## The cluster it would join
+#
+# {glue:text}`cluster_text`
+
+# %%
+joined, probability = int(nearest.query_cluster.iloc[0]), float(nearest.query_probability.iloc[0])
+if joined >= 0:
+    members = pipeline.exemplars(settings).query("cluster == @joined")
+    cluster_text = (f"The query would join HDBSCAN cluster {joined} ({len(members)} materials) with "
+                    f"membership probability {probability:.2f}; its top exemplars are listed below.")
+    shown = members.head(k)
+else:
+    cluster_text = ("The query would stay unclassified: it attaches to no cluster at a density where the "
+                    "cluster still exists. Its neighbours' clusters are in the table above.")
+    shown = Markdown("(no cluster)")
+glue_values(cluster_text=cluster_text, query_cluster=joined, query_probability=probability)
+shown
+
+# %% [markdown]
+# ## Other inputs: Materials Project JSON and vasprun.xml
+#
+# `elf similar` reads any band file `elfutils.readers.read_band_file` reads:
+#
+# - **2Dmatpedia or Materials Project band JSON**: pymatgen's `BandStructureSymmLine.as_dict()`, plain or
+#   gzipped, bare or wrapped in a `band_structure` (or `bandstructure`, `bs`, `data`) field, as Materials
+#   Project documents are. The cell below wraps the example file that way and reads it back.
+# - **VASP `vasprun.xml`** of a line-mode (band-path) run, with its `KPOINTS` file beside it for the labels;
+#   the material is named after the folder. The project ships no VASP run, so this is not executed here:
+#
+#   ```bash
+#   elf similar runs/MoS2/vasprun.xml --fingerprints fingerprints.parquet --model MODEL --k 5
+#   ```
+#
+# - **From the Materials Project API** (needs the network and an API key, so not run here): fetch the band
+#   structure with `mp-api` and save it as JSON, then search as above:
+#
+#   ```python
+#   from mp_api.client import MPRester
+#   with MPRester(API_KEY) as mpr:
+#       bs = mpr.get_bandstructure_by_material_id("mp-2815")
+#   Path("mp-2815.json").write_text(json.dumps({"band_structure": bs.as_dict()}))
+#   ```
+#
+# Keep the convention of the dataset in mind: 2Dmatpedia's band paths are the 2D ones
+# (`elfutils.kpath`), and the images show $\pm$ {glue:text}`window:g` eV around the file's Fermi energy
+# (`efermi`); a 3D band path gives an image the network never saw.
+
+# %%
+wrapped = workdir / "mp-style.json"
+wrapped.write_text(json.dumps({"task_id": "mp-0000", "band_structure": json.loads(user_file.read_text())}))
+same_record = read_band_file(wrapped)
+same = bool(np.array_equal(same_record.energies, record.energies))
+glue_values(window=settings.energy_window)
+Markdown(f"`{wrapped.name}` (wrapped in `band_structure`) reads as {same_record.formula}, "
+         f"{'the same energies as' if same else 'other energies than'} `{user_file.name}`.")
+
+# %% [markdown]
+# ## Against the paper
+#
+# The paper gives no numbers for a similarity search; its closest use of fingerprint distance is duplicate
+# detection (Table 1), which flags two entries of the same formula closer than a threshold. Ours
+# (`elfutils.duplicates`, from the distribution of nearest-neighbour distances) is
+# {glue:text}`duplicate_threshold:.3g`; the median distance from a material to its nearest neighbour is
+# {glue:text}`median_nn:.3g`. {glue:text}`twin_vs_threshold`
+
+# %%
+D = minkowski_distances(fingerprint_matrix(table), p=settings.minkowski_p)
+threshold = find_duplicates(table, p=settings.minkowski_p, distances=D).threshold
+if twin_rank is None:
+    verdict = "With no twin in the dataset there is no pair to test."
+else:
+    flagged = twin_distance <= threshold
+    verdict = (f"The query and {query['material_id']} are {twin_distance:.3g} apart: "
+               + ("within the threshold: the two would be flagged as duplicates." if flagged
+                  else "outside the threshold: they would not be flagged as duplicates."))
+glue_values(duplicate_threshold=threshold, median_nn=float(np.median(nearest_neighbour_distances(D))),
+            twin_vs_threshold=verdict)
+shutil.rmtree(workdir)

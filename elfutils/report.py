@@ -1,0 +1,902 @@
+"""Helpers of the book's analysis chapters: the Fig. 7 choice rule, embedding agreement (Supplementary
+Note 1), the similarity-search example, and the "paper vs this reproduction" table.
+
+* :func:`apply_selection_rule` / :func:`suggest_parameters` -- the paper's reasoning for Nc = 5, Ns = 2
+  (Methods, "Multi-stage clustering module": "a relatively large DBCV index while minimising the number of
+  unclassified materials and keeping the number of clusters bounded") written as an explicit rule.
+* :func:`embedding_agreement` -- how faithfully a 2-D embedding (UMAP, t-SNE) keeps the fingerprint-space
+  neighbourhoods: trustworthiness, share of k nearest neighbours kept, and whether a clustered material's
+  nearest neighbour on the map is in its own HDBSCAN cluster.
+* :func:`choose_query`, :func:`rank_of` -- the similarity-search how-to's example query and its twin.
+* :class:`Outcomes`, :func:`collect`, :func:`paper_vs_ours` -- every number the paper quotes
+  (``elfutils.constants.PAPER_*`` and the parameters it fixes) beside ours, with the reason for each
+  difference. :func:`collect` calls the cached stages of :mod:`elfutils.pipeline`; :func:`paper_vs_ours` only
+  reads an :class:`Outcomes`, so it is tested on stubbed stage outputs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from elfutils import constants as C
+
+def number_text(value, fmt: str = ".3g", missing: str = "undefined") -> str:
+    """``value`` formatted for the book's text; ``missing`` for None or NaN (e.g. DBCV with < 2 clusters, or
+    a grid point the study lacks)."""
+    if value is None:
+        return missing
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return missing if not np.isfinite(number) else format(number, fmt)
+
+
+# --- Fig. 7: the choice of Nc and Ns -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SelectionRule:
+    """The paper's reasoning for (Nc, Ns) as a rule over a parameter-study grid
+    (:func:`apply_selection_rule`).
+
+    A grid point is a *candidate* when it
+
+    1. gives at least ``min_clusters`` clusters and a finite DBCV (DBCV needs two clusters);
+    2. has a "relatively large DBCV": at or above the ``dbcv_quantile`` quantile of the DBCV over the
+       grid points of step 1 (0.5: the better half);
+    3. keeps "the number of clusters bounded": at most the ``cluster_quantile`` quantile of the cluster
+       counts of step 1 (0.5: not more than the median grid point).
+
+    Of the candidates, the one with the fewest unclassified materials is chosen ("minimising the number of
+    unclassified"); ties go to the higher DBCV, then to the smaller Nc and Ns.
+    """
+
+    dbcv_quantile: float = 0.5
+    cluster_quantile: float = 0.5
+    min_clusters: int = 2
+
+    def __post_init__(self):
+        for name in ("dbcv_quantile", "cluster_quantile"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise ValueError(f"{name} must lie in [0, 1], got {value!r}")
+        if self.min_clusters < 2:
+            raise ValueError(
+                f"min_clusters must be >= 2 (DBCV needs two clusters), got {self.min_clusters!r}")
+
+    def describe(self) -> str:
+        """The rule in one sentence, for the book's text."""
+
+        def q(x):
+            return "median" if x == 0.5 else f"{100 * x:.0f}th percentile"
+
+        return (
+            f"among the settings with at least {self.min_clusters} clusters, keep those whose DBCV is at or "
+            f"above the grid's {q(self.dbcv_quantile)} and whose cluster count is at or below the grid's "
+            f"{q(self.cluster_quantile)}; of these, take the one with the fewest unclassified materials "
+            "(ties: higher DBCV, then smaller Nc and Ns)"
+        )
+
+
+def apply_selection_rule(study: pd.DataFrame, rule: SelectionRule | None = None) -> pd.DataFrame:
+    """The parameter study with the rule's verdict on every grid point.
+
+    Parameters
+    ----------
+    study : :func:`elfutils.pipeline.parameter_study` table (min_cluster_size, min_samples, n_clusters,
+        n_unclassified, dbcv, s_dbw)
+    rule : :class:`SelectionRule` (default: the medians)
+
+    Returns
+    -------
+    A copy with boolean columns ``valid`` (step 1), ``large_dbcv``, ``bounded``, ``candidate``, ``chosen``
+    and ``order`` (1 = chosen, then the other candidates in the rule's order; NaN for non-candidates).
+    ``attrs``: ``dbcv_threshold`` and ``cluster_bound`` (NaN when no grid point is valid), ``rule``.
+    """
+    rule = rule or SelectionRule()
+    required = {"min_cluster_size", "min_samples", "n_clusters", "n_unclassified", "dbcv"}
+    missing = required - set(study.columns)
+    if missing:
+        raise ValueError(f"parameter study lacks column(s) {sorted(missing)}")
+    out = study.copy().reset_index(drop=True)
+    dbcv = pd.to_numeric(out["dbcv"], errors="coerce")
+    out["valid"] = (out["n_clusters"] >= rule.min_clusters) & np.isfinite(dbcv)
+    valid = out[out["valid"]]
+    if len(valid):
+        dbcv_threshold = float(np.quantile(valid["dbcv"].astype(float), rule.dbcv_quantile))
+        cluster_bound = float(np.quantile(valid["n_clusters"].astype(float), rule.cluster_quantile))
+    else:
+        dbcv_threshold = cluster_bound = float("nan")
+    out["large_dbcv"] = out["valid"] & (dbcv >= dbcv_threshold)
+    out["bounded"] = out["valid"] & (out["n_clusters"] <= cluster_bound)
+    out["candidate"] = out["large_dbcv"] & out["bounded"]
+    ranked = out[out["candidate"]].assign(_neg_dbcv=-dbcv[out["candidate"]]).sort_values(
+        ["n_unclassified", "_neg_dbcv", "min_cluster_size", "min_samples"]
+    )
+    out["order"] = np.nan
+    out.loc[ranked.index, "order"] = np.arange(1, len(ranked) + 1)
+    out["chosen"] = out["order"] == 1
+    out.attrs.update(dbcv_threshold=dbcv_threshold, cluster_bound=cluster_bound, rule=rule.describe())
+    return out
+
+
+def suggest_parameters(study: pd.DataFrame, rule: SelectionRule | None = None) -> pd.Series | None:
+    """The grid point the rule chooses (a row of :func:`apply_selection_rule`); None when none qualifies."""
+    judged = apply_selection_rule(study, rule)
+    chosen = judged[judged["chosen"]]
+    return None if chosen.empty else chosen.iloc[0]
+
+
+def grid_point(study: pd.DataFrame, nc: int, ns: int) -> pd.Series | None:
+    """The study's row for (Nc, Ns), or None when the grid does not hold it."""
+    rows = study[(study["min_cluster_size"] == nc) & (study["min_samples"] == ns)]
+    return None if rows.empty else rows.iloc[0]
+
+
+STUDY_PANELS = {  # column -> (title, colour map, number format); bright = better for the two indices
+    "n_clusters": ("number of clusters", "viridis", "{:.0f}"),
+    "n_unclassified": ("number unclassified", "magma", "{:.0f}"),
+    "dbcv": ("DBCV (higher is better)", "cividis", "{:.2f}"),
+    "s_dbw": ("S_Dbw (lower is better)", "cividis_r", "{:.2f}"),
+}
+
+
+def study_heatmap(judged: pd.DataFrame, column: str, ax=None,
+                  paper=(C.HDBSCAN_MIN_CLUSTER_SIZE, C.HDBSCAN_MIN_SAMPLES), legend: bool = False):
+    """One panel of Fig. 7: ``column`` over the Nc x Ns grid, every cell labelled with its value, the
+    paper's choice outlined (solid) and the rule's (:func:`apply_selection_rule`) too (dashed, smaller).
+
+    The colour maps (:data:`STUDY_PANELS`) put "better" at the bright end for both DBCV (higher) and S_Dbw
+    (lower); cells where an index is undefined (fewer than 2 clusters) are grey and hatched.
+
+    Parameters
+    ----------
+    judged : :func:`apply_selection_rule` output (a plain study works too; then no circle)
+    column : one of :data:`STUDY_PANELS`
+    ax : matplotlib Axes (default: a new 5 x 4 inch figure)
+    legend : add a legend of the markers (when any is drawn)
+
+    Returns
+    -------
+    the Axes
+    """
+    import matplotlib.pyplot as plt
+
+    if column not in STUDY_PANELS:
+        raise ValueError(f"column must be one of {', '.join(STUDY_PANELS)}, got {column!r}")
+    title, cmap, fmt = STUDY_PANELS[column]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.4, 4.2), constrained_layout=True)
+    ncs = sorted(int(v) for v in judged["min_cluster_size"].unique())
+    nss = sorted(int(v) for v in judged["min_samples"].unique())
+    grid = judged.pivot(index="min_samples", columns="min_cluster_size", values=column)
+    grid = grid.reindex(index=nss, columns=ncs).astype(float).to_numpy()
+    values = np.ma.masked_invalid(grid)
+    ax.set_facecolor("0.88")
+    im = None
+    if values.count():
+        im = ax.imshow(values, origin="lower", cmap=cmap, aspect="auto")
+        ax.figure.colorbar(im, ax=ax, shrink=0.9)
+    else:
+        ax.set_xlim(-0.5, len(ncs) - 0.5)
+        ax.set_ylim(-0.5, len(nss) - 0.5)
+    for (i, j), v in np.ndenumerate(grid):
+        if np.isfinite(v):
+            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7 if len(ncs) > 6 else 9,
+                    color="w" if im is not None and _is_dark(im, v) else "k")
+        else:
+            ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="//", ec="0.65", lw=0))
+    _mark(ax, ncs, nss, paper, "s", "the paper's choice")  # square: cell outline; circle: corner dot
+    if "chosen" in judged and judged["chosen"].any():
+        row = judged[judged["chosen"]].iloc[0]
+        _mark(ax, ncs, nss, (row["min_cluster_size"], row["min_samples"]), "o", "the rule's choice")
+    ax.set_xticks(range(len(ncs)), [str(v) for v in ncs])
+    ax.set_yticks(range(len(nss)), [str(v) for v in nss])
+    ax.set_xlabel("minimum cluster size $N_c$")
+    ax.set_ylabel("minimum samples $N_s$")
+    ax.set_title(title)
+    if legend and ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8, frameon=False,
+                  handleheight=1.2)
+    return ax
+
+
+def study_extremes(study: pd.DataFrame, column: str) -> dict:
+    """Where a metric of the parameter study is smallest and largest:
+    {min, min_nc, min_ns, max, max_nc, max_ns} (NaN and "-" when it is undefined everywhere)."""
+    values = study.dropna(subset=[column])
+    if values.empty:
+        return {"min": float("nan"), "min_nc": "-", "min_ns": "-",
+                "max": float("nan"), "max_nc": "-", "max_ns": "-"}
+    lo, hi = values.loc[values[column].idxmin()], values.loc[values[column].idxmax()]
+    return {"min": float(lo[column]), "min_nc": int(lo["min_cluster_size"]), "min_ns": int(lo["min_samples"]),
+            "max": float(hi[column]), "max_nc": int(hi["min_cluster_size"]), "max_ns": int(hi["min_samples"])}
+
+
+def paper_choice_verdict(judged: pd.DataFrame,
+                         paper=(C.HDBSCAN_MIN_CLUSTER_SIZE, C.HDBSCAN_MIN_SAMPLES)) -> str:
+    """One sentence: how the paper's (Nc, Ns) fares under the rule on this study
+    (:func:`apply_selection_rule` output)."""
+    at = grid_point(judged, *paper)
+    if at is None:
+        return "Our grid does not hold the paper's choice."
+    if bool(at["chosen"]):
+        return "The rule picks the paper's choice on our data too."
+    if bool(at["candidate"]):
+        return (f"The paper's choice passes the rule, as candidate {int(at['order'])} of "
+                f"{int(judged['candidate'].sum())}.")
+    if not bool(at["valid"]):
+        return (f"On our data the paper's choice gives {int(at['n_clusters'])} cluster(s), fewer than the "
+                "rule needs for a DBCV.")
+    why = [w for w, ok in (("its DBCV is below the threshold", at["large_dbcv"]),
+                           ("it gives more clusters than the bound", at["bounded"])) if not ok]
+    return "On our data the paper's choice fails the rule: " + " and ".join(why) + "."
+
+
+def parameter_study_figure(judged: pd.DataFrame, paper=(C.HDBSCAN_MIN_CLUSTER_SIZE, C.HDBSCAN_MIN_SAMPLES)):
+    """Fig. 7 in one figure: the four :func:`study_heatmap` panels (clusters, unclassified, DBCV, S_Dbw)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(10, 8.4), constrained_layout=True)
+    for ax, column in zip(axes.ravel(), STUDY_PANELS):
+        study_heatmap(judged, column, ax, paper)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncol=len(handles), frameon=False)
+    return fig
+
+
+def _is_dark(im, value) -> bool:
+    r, g, b, _ = im.cmap(im.norm(value))
+    return 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+
+
+def _mark(ax, ncs, nss, point, marker, label):
+    """Mark grid cell ``point``: "s" outlines the cell with a solid line, "o" with a dashed, smaller one
+    (black under white, visible on any colour). Skipped when the grid does not hold the point."""
+    import matplotlib.pyplot as plt
+
+    nc, ns = (int(v) for v in point)
+    if nc not in ncs or ns not in nss:
+        return
+    x, y = ncs.index(nc), nss.index(ns)
+    half, style = (0.47, "-") if marker == "s" else (0.36, (0, (3, 2)))
+    box = dict(xy=(x - half, y - half), width=2 * half, height=2 * half, fill=False)
+    ax.add_patch(plt.Rectangle(**box, ec="k", lw=3.5, ls="-" if marker == "s" else style, label=label))
+    ax.add_patch(plt.Rectangle(**box, ec="w", lw=1.5, ls=style))
+
+
+# --- Supplementary Note 1: how well an embedding keeps the fingerprint neighbourhoods ----------------------
+
+
+def _check_square(distances) -> np.ndarray:
+    D = np.asarray(distances, dtype=np.float64)
+    if D.ndim != 2 or D.shape[0] != D.shape[1]:
+        raise ValueError(f"distances must be a square (N, N) matrix, got shape {D.shape}")
+    return D
+
+
+def effective_k(n: int, k: int) -> int:
+    """k capped so that trustworthiness is defined (scikit-learn needs k < N / 2); at least 1."""
+    if n < 4:
+        raise ValueError(f"need at least 4 materials to compare neighbourhoods, got {n}")
+    return max(1, min(int(k), math.ceil(n / 2) - 1))
+
+
+def knn_indices(distances, k: int) -> np.ndarray:
+    """(N, k) indices of each point's k nearest other points (ties broken by index)."""
+    D = _check_square(distances).copy()
+    np.fill_diagonal(D, np.inf)
+    return np.argsort(D, axis=1, kind="stable")[:, :k]
+
+
+def _pairwise(embedding) -> np.ndarray:
+    from scipy.spatial.distance import cdist
+
+    E = np.asarray(embedding, dtype=np.float64)
+    return cdist(E, E)
+
+
+def knn_preserved(distances, embedding, k: int = C.UMAP_N_NEIGHBORS) -> float:
+    """Mean share of each material's k nearest neighbours in fingerprint space (``distances``) that are also
+    among its k nearest on the embedding (1 = every neighbourhood kept; ~k/N for a random map)."""
+    D = _check_square(distances)
+    E = np.asarray(embedding, dtype=np.float64)
+    if len(E) != len(D):
+        raise ValueError(f"{len(E)} embedded points for {len(D)} materials")
+    a, b = knn_indices(D, k), knn_indices(_pairwise(E), k)
+    return float(np.mean([len(set(x) & set(y)) / k for x, y in zip(a, b)]))
+
+
+def same_cluster_neighbour(distances, labels) -> float:
+    """Share of the clustered materials (label >= 0) whose nearest other material under ``distances`` has
+    the same label; NaN when nothing is clustered."""
+    D = _check_square(distances)
+    labels = np.asarray(labels)
+    nearest = knn_indices(D, 1)[:, 0]
+    clustered = labels >= 0
+    if not clustered.any():
+        return float("nan")
+    return float(np.mean(labels[nearest[clustered]] == labels[clustered]))
+
+
+def embedding_agreement(distances, embeddings: dict, labels=None,
+                        k: int = C.UMAP_N_NEIGHBORS) -> pd.DataFrame:
+    """How well each 2-D embedding keeps the fingerprint-space neighbourhoods.
+
+    Parameters
+    ----------
+    distances : array (N, N), fingerprint distances (Minkowski p = 0.2)
+    embeddings : {name: array (N, 2)}, same row order
+    labels : array (N,) HDBSCAN labels (-1 unclassified), optional
+    k : neighbourhood size (capped by :func:`effective_k`)
+
+    Returns
+    -------
+    DataFrame indexed by name, with a first row "fingerprint space" (the reference: 1, 1, and the share for
+    the distances themselves): trustworthiness (scikit-learn; 1 = no false neighbours on the map),
+    knn_preserved (:func:`knn_preserved`), same_cluster_neighbour (:func:`same_cluster_neighbour`, when
+    labels are given). ``attrs['k']`` is the k used.
+    """
+    from sklearn.manifold import trustworthiness
+
+    D = _check_square(distances)
+    k = effective_k(len(D), k)
+    rows = {"fingerprint space": {"trustworthiness": 1.0, "knn_preserved": 1.0}}
+    if labels is not None:
+        rows["fingerprint space"]["same_cluster_neighbour"] = same_cluster_neighbour(D, labels)
+    for name, E in embeddings.items():
+        E = np.asarray(E, dtype=np.float64)
+        if E.shape != (len(D), 2):
+            raise ValueError(f"embedding {name!r} must have shape ({len(D)}, 2), got {E.shape}")
+        row = {"trustworthiness": float(trustworthiness(D, E, n_neighbors=k, metric="precomputed")),
+               "knn_preserved": knn_preserved(D, E, k)}
+        if labels is not None:
+            row["same_cluster_neighbour"] = same_cluster_neighbour(_pairwise(E), labels)
+        rows[name] = row
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.attrs["k"] = k
+    return table
+
+
+def agreement_by_k(distances, embeddings: dict, ks=(5, 10, 20, 50)) -> pd.DataFrame:
+    """Trustworthiness and share of neighbours kept for several neighbourhood sizes.
+
+    Returns
+    -------
+    Tidy DataFrame: k, embedding, trustworthiness, knn_preserved (k values above :func:`effective_k` are
+    dropped; duplicates after capping too)
+    """
+    from sklearn.manifold import trustworthiness
+
+    D = _check_square(distances)
+    usable = sorted({effective_k(len(D), k) for k in ks})
+    rows = []
+    for k in usable:
+        for name, E in embeddings.items():
+            E = np.asarray(E, dtype=np.float64)
+            rows.append({"k": k, "embedding": name,
+                         "trustworthiness": float(trustworthiness(D, E, n_neighbors=k, metric="precomputed")),
+                         "knn_preserved": knn_preserved(D, E, k)})
+    return pd.DataFrame(rows)
+
+
+def neighbour_overlap(a, b, k: int = C.UMAP_N_NEIGHBORS) -> float:
+    """Mean share of k nearest neighbours two embeddings of the same points have in common."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"embeddings differ in shape: {a.shape} vs {b.shape}")
+    k = effective_k(len(a), k)
+    return knn_preserved(_pairwise(a), b, k)
+
+
+def cluster_colours(labels) -> dict:
+    """A colour per HDBSCAN label, the same in every panel: tab10 without its grey, then tab20b and tab20c
+    without theirs (59 colours, cycled); light grey for -1."""
+    import matplotlib as mpl
+
+    tab10 = [c for i, c in enumerate(mpl.colormaps["tab10"].colors) if i != 7]
+    palette = tab10 + list(mpl.colormaps["tab20b"].colors) + list(mpl.colormaps["tab20c"].colors[:16])
+    return {int(c): ("0.75" if c < 0 else palette[int(c) % len(palette)]) for c in np.unique(labels)}
+
+
+def embeddings_figure(labels, embeddings: dict, titles: dict | None = None):
+    """Side-by-side 2-D embeddings coloured by the same cluster labels (unclassified: small grey dots).
+
+    Parameters
+    ----------
+    labels : array (N,) HDBSCAN labels
+    embeddings : {name: array (N, 2)}
+    titles : {name: panel title}, optional
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    import matplotlib.pyplot as plt
+
+    labels = np.asarray(labels)
+    colours = cluster_colours(labels)
+    fig, axes = plt.subplots(1, len(embeddings), figsize=(5.6 * len(embeddings), 5.2),
+                             constrained_layout=True, squeeze=False)
+    noise = labels < 0
+    for ax, (name, E) in zip(axes[0], embeddings.items()):
+        E = np.asarray(E, dtype=float)
+        ax.scatter(E[noise, 0], E[noise, 1], s=6, c="0.8", lw=0, label="unclassified")
+        clustered = np.flatnonzero(~noise)
+        ax.scatter(E[clustered, 0], E[clustered, 1], s=18, c=[colours[int(c)] for c in labels[clustered]],
+                   lw=0.3, edgecolors="k")
+        ax.set_title((titles or {}).get(name, name))
+        if noise.any() and ax is axes[0, 0]:
+            ax.legend(loc="best", fontsize=8, markerscale=2)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_aspect("equal", adjustable="datalim")
+    return fig
+
+
+# --- the similarity-search how-to --------------------------------------------------------------------------
+
+
+def choose_query(files, records) -> dict:
+    """The example query of the similarity-search chapter: one of the real 2Dmatpedia band files.
+
+    Preference: a file whose material is in the dataset as a *different* calculation (our GPAW band
+    structure: the VASP and GPAW versions should land near each other); else one whose material is in the
+    dataset as this very file; else the first file.
+
+    Parameters
+    ----------
+    files : paths of the band files (``elfutils.dataset.real_band_files()``)
+    records : the dataset's band structures (``elfutils.pipeline.load_dataset(profile)``)
+
+    Returns
+    -------
+    dict: path, material_id, twin_in_dataset (bool), twin_source (the dataset record's ``source``, "" when
+    absent), twin_is_same_file (bool)
+    """
+    files = [Path(f) for f in files]
+    if not files:
+        raise ValueError("no band files to choose a query from")
+    by_id = {r.material_id: r for r in records}
+
+    def same_file(path, record):
+        try:
+            return Path(record.source).resolve() == path.resolve()
+        except (OSError, TypeError, ValueError):
+            return False
+
+    def entry(path):
+        mid = path.name.removesuffix(".gz").removesuffix(".json")
+        record = by_id.get(mid)
+        return {"path": path, "material_id": mid, "twin_in_dataset": record is not None,
+                "twin_source": getattr(record, "source", "") if record is not None else "",
+                "twin_is_same_file": record is not None and same_file(path, record)}
+
+    entries = [entry(f) for f in files]
+    for wanted in (lambda e: e["twin_in_dataset"] and not e["twin_is_same_file"],
+                   lambda e: e["twin_in_dataset"]):
+        found = [e for e in entries if wanted(e)]
+        if found:
+            return found[0]
+    return entries[0]
+
+
+def band_images_figure(images, titles, ncols: int = 6, highlight: int | None = 0):
+    """Band-structure images in a grid (line pixels black), one title per image.
+
+    Parameters
+    ----------
+    images : sequence of uint8 (S, S) 0/1 images
+    titles : sequence of str, same length
+    ncols : images per row
+    highlight : index of an image to frame in red (the query), or None
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    import matplotlib.pyplot as plt
+
+    images = list(images)
+    if len(images) != len(titles):
+        raise ValueError(f"{len(images)} images but {len(titles)} titles")
+    if not images:
+        raise ValueError("no images to show")
+    ncols = max(1, min(ncols, len(images)))
+    nrows = math.ceil(len(images) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.2 * ncols, 2.55 * nrows), squeeze=False,
+                             constrained_layout=True)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for i, (image, title) in enumerate(zip(images, titles)):
+        ax = axes.ravel()[i]
+        ax.axis("on")
+        ax.imshow(np.asarray(image), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(title, fontsize=8)
+        if highlight is not None and i == highlight:
+            for spine in ax.spines.values():
+                spine.set(color="tab:red", lw=2.5)
+    return fig
+
+
+def rank_of(result: pd.DataFrame, material_id: str) -> tuple[int | None, float]:
+    """(rank, distance) of a material in a :func:`elfutils.similar.find_similar` result of one query;
+    (None, NaN) when it is not listed."""
+    rows = result[result["material_id"].astype(str) == str(material_id)]
+    if rows.empty:
+        return None, float("nan")
+    return int(rows["rank"].iloc[0]), float(rows["distance"].iloc[0])
+
+
+# --- paper vs this reproduction ----------------------------------------------------------------------------
+
+
+def constant_bce(pixel_fraction: float) -> float:
+    """BCE (nats per pixel) of always predicting ``pixel_fraction`` -- what a network that learned nothing
+    but the share of line pixels scores: the entropy ``-q ln q - (1 - q) ln(1 - q)``."""
+    q = float(pixel_fraction)
+    if not 0 <= q <= 1:
+        raise ValueError(f"pixel_fraction must lie in [0, 1], got {q!r}")
+    if q in (0.0, 1.0):
+        return 0.0
+    return float(-(q * math.log(q) + (1 - q) * math.log(1 - q)))
+
+
+@dataclass
+class Outcomes:
+    """Everything :func:`paper_vs_ours` compares, as the cached stages return it (:func:`collect`).
+
+    profile : the :class:`elfutils.profiles.Profile` used
+    n_materials : materials encoded (rows of the fingerprint table)
+    n_pool, n_structures, n_computed : flat-band pool size, pool materials with a structure here, materials
+        our DFT batch has computed (None when unknown)
+    model_card : the model card (config, history, n_val ...), None when unknown
+    pixel_fraction : mean of the training images (share of line pixels), None when unknown
+    clustering : :func:`elfutils.pipeline.clustering` table (``attrs``: n_clusters, n_unclassified,
+        dbscan_eps)
+    study : :func:`elfutils.pipeline.parameter_study` table, optional
+    duplicates : :class:`elfutils.duplicates.DuplicateResult`, optional
+    cnnf_labels : CNNF cluster per material (Series, index material_id), optional
+    cnnf_localisation : :func:`elfutils.structure.localised_structural_clusters` table, optional
+    embeddings : :func:`embedding_agreement` table with "UMAP" and "t-SNE" rows, optional
+    """
+
+    profile: object
+    n_materials: int
+    clustering: pd.DataFrame
+    n_pool: int | None = None
+    n_structures: int | None = None
+    n_computed: int | None = None
+    model_card: dict | None = None
+    pixel_fraction: float | None = None
+    study: pd.DataFrame | None = None
+    duplicates: object | None = None
+    cnnf_labels: pd.Series | None = None
+    cnnf_localisation: pd.DataFrame | None = None
+    embeddings: pd.DataFrame | None = None
+
+
+COLUMNS = ["section", "quantity", "constant", "paper", "ours", "explanation"]
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(np.isclose(float(a), float(b)))
+    except (TypeError, ValueError):
+        return a == b
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _nc_ns_row(o: Outcomes):
+    p = o.profile
+    paper = (C.HDBSCAN_MIN_CLUSTER_SIZE, C.HDBSCAN_MIN_SAMPLES)
+    ours = (p.min_cluster_size, p.min_samples)
+    if ours == paper:
+        why = "same"
+    else:
+        why = f"set by the {p.name} profile" + (f" ({p.description})" if p.description else "")
+    return ("Clustering", "HDBSCAN (Nc, Ns)", "HDBSCAN_MIN_CLUSTER_SIZE, HDBSCAN_MIN_SAMPLES",
+            f"({paper[0]}, {paper[1]})", f"({ours[0]}, {ours[1]})", why)
+
+
+def _rule_row(o: Outcomes):
+    paper = (C.HDBSCAN_MIN_CLUSTER_SIZE, C.HDBSCAN_MIN_SAMPLES)
+    quantity = "(Nc, Ns) by the paper's reasoning applied to the Fig. 7 grid"
+    if o.study is None or o.study.empty:
+        return ("Clustering", quantity, "", f"({paper[0]}, {paper[1]})", "not computed", "no parameter study")
+    judged = apply_selection_rule(o.study)
+    chosen = judged[judged["chosen"]]
+    ncs, nss = sorted(judged["min_cluster_size"].unique()), sorted(judged["min_samples"].unique())
+    grid = f"Nc {ncs[0]}..{ncs[-1]} x Ns {nss[0]}..{nss[-1]}"
+    if chosen.empty:
+        return ("Clustering", quantity, "", f"({paper[0]}, {paper[1]})", "none qualifies",
+                f"no setting of the grid ({grid}) gives two or more clusters with a DBCV")
+    row = chosen.iloc[0]
+    ours = f"({int(row['min_cluster_size'])}, {int(row['min_samples'])})"
+    verdict = paper_choice_verdict(judged, paper)
+    verdict = verdict[0].lower() + verdict[1:].rstrip(".")
+    return ("Clustering", quantity, "", f"({paper[0]}, {paper[1]})", ours,
+            f"rule: {judged.attrs['rule']}; {verdict}")
+
+
+def _training_rows(o: Outcomes):
+    card, rows = o.model_card, []
+    if not card or not card.get("history"):
+        missing = "no model card"
+        return [("Network", "training BCE after the last epoch", "PAPER_TRAIN_BCE", C.PAPER_TRAIN_BCE,
+                 "not computed", missing),
+                ("Network", "validation BCE within 5% of training", "PAPER_VALIDATION_TOLERANCE",
+                 f"within {_pct(C.PAPER_VALIDATION_TOLERANCE)}", "not computed", missing)]
+    history = card["history"]
+    config = card.get("config", {})
+    last = history[-1]
+    epochs = len(history)
+    why = []
+    if o.pixel_fraction is not None:
+        why.append(f"BCE depends on how much of an image is line: {_pct(o.pixel_fraction)} of our pixels "
+                   f"are, and always predicting that share scores {constant_bce(o.pixel_fraction):.3f}; the "
+                   "paper's images (VASP bands, their line width) are not available to measure theirs")
+    if epochs < C.EPOCHS:
+        why.append(f"trained for {epochs} epoch(s), not {C.EPOCHS}")
+    rows.append(("Network", "training BCE after the last epoch", "PAPER_TRAIN_BCE", C.PAPER_TRAIN_BCE,
+                 round(float(last["train_bce"]), 3), "; ".join(why) or "same"))
+    val = last.get("val_bce")
+    if val is None:
+        rows.append(("Network", "validation BCE within 5% of training", "PAPER_VALIDATION_TOLERANCE",
+                     f"within {_pct(C.PAPER_VALIDATION_TOLERANCE)}", "no validation set",
+                     "validation_fraction = 0"))
+    else:
+        rel = (float(val) - float(last["train_bce"])) / float(last["train_bce"])
+        within = abs(rel) <= C.PAPER_VALIDATION_TOLERANCE
+        n_val = card.get("n_val")
+        detail = (f"last epoch: validation {float(val):.3f} vs training {float(last['train_bce']):.3f} "
+                  f"(noised inputs, as in training){f' on {n_val} held-out images' if n_val else ''}")
+        if rel < 0:
+            detail += ("; validation below training, in part because the training BCE is averaged over an "
+                       "epoch during which the weights still improve")
+        rows.append(("Network", "validation BCE within 5% of training", "PAPER_VALIDATION_TOLERANCE",
+                     f"within {_pct(C.PAPER_VALIDATION_TOLERANCE)}",
+                     f"{'within' if within else 'outside'}: {rel:+.1%}", detail))
+    rows.insert(0, ("Network", "epochs", "EPOCHS", C.EPOCHS, epochs,
+                    "same" if epochs == C.EPOCHS
+                    else f"the {o.profile.name} profile trains {config.get('epochs', epochs)}"))
+    side = int(config.get("image_size", o.profile.image_size)) // 32
+    length = int(config.get("latent_channels", C.LATENT_CHANNELS)) * side * side
+    rows.insert(0, ("Network", "fingerprint length", "FINGERPRINT_LENGTH", C.FINGERPRINT_LENGTH, length,
+                    "same" if length == C.FINGERPRINT_LENGTH else "another latent size"))
+    size = int(config.get("image_size", o.profile.image_size))
+    rows.insert(0, ("Network", "image size (px)", "IMAGE_SIZE", C.IMAGE_SIZE, size,
+                    "same" if size == C.IMAGE_SIZE else "another image size"))
+    return rows
+
+
+def paper_vs_ours(o: Outcomes) -> pd.DataFrame:
+    """Every number the paper quotes beside ours, with the reason for each difference.
+
+    Returns
+    -------
+    DataFrame with columns section, quantity, constant (the name in :mod:`elfutils.constants`, "" for a
+    claim the paper makes in words), paper, ours, explanation ("same" when they agree).
+    """
+    p = o.profile
+    n = int(o.n_materials)
+    rows = []
+
+    # --- data
+    bits = []
+    if o.n_pool is not None:
+        bits.append(f"the flat-band pool holds {o.n_pool}")
+    if o.n_structures is not None:
+        bits.append(f"{o.n_structures} of them have a 2Dmatpedia structure here (the others are f-element "
+                    "and Xe compounds missing from our structure source)")
+    if o.n_computed is not None:
+        bits.append(f"our GPAW batch has computed {o.n_computed} so far")
+    bits.append(f"the {p.name} profile encodes {n}" + (f" ({p.description})" if p.name != "default" else ""))
+    rows.append(("Data", "flat-band materials encoded", "PAPER_N_MATERIALS", C.PAPER_N_MATERIALS, n,
+                 "same" if n == C.PAPER_N_MATERIALS else "; ".join(bits)))
+
+    rows.extend(_training_rows(o))
+
+    # --- clustering
+    rows.append(_nc_ns_row(o))
+    rows.append(("Clustering", "Minkowski exponent p", "MINKOWSKI_P", C.MINKOWSKI_P, p.minkowski_p,
+                 "same" if _same(p.minkowski_p, C.MINKOWSKI_P) else f"the {p.name} profile's choice"))
+    rows.append(_rule_row(o))
+    attrs = o.clustering.attrs
+    labels = o.clustering["hdbscan_label"].to_numpy() if "hdbscan_label" in o.clustering else np.array([])
+    n_clusters = int(attrs.get("n_clusters", int(labels.max()) + 1 if (labels >= 0).any() else 0))
+    n_unclassified = int(attrs.get("n_unclassified", int((labels < 0).sum())))
+    scale = (f"HDBSCAN's cluster count grows with the number of materials: per 1000 materials the paper has "
+             f"{1000 * C.PAPER_N_CLUSTERS / C.PAPER_N_MATERIALS:.1f}, we have "
+             f"{1000 * n_clusters / max(n, 1):.1f}")
+    if (p.min_cluster_size, p.min_samples) != (C.HDBSCAN_MIN_CLUSTER_SIZE, C.HDBSCAN_MIN_SAMPLES):
+        scale += f", with Nc = {p.min_cluster_size}, Ns = {p.min_samples}"
+    rows.append(("Clustering", "HDBSCAN clusters", "PAPER_N_CLUSTERS", C.PAPER_N_CLUSTERS, n_clusters,
+                 "same" if n_clusters == C.PAPER_N_CLUSTERS else scale))
+    paper_share = C.PAPER_N_UNCLASSIFIED / C.PAPER_N_MATERIALS
+    ours_share = n_unclassified / max(n, 1)
+    rows.append(("Clustering", "unclassified materials", "PAPER_N_UNCLASSIFIED", C.PAPER_N_UNCLASSIFIED,
+                 n_unclassified, "same" if n_unclassified == C.PAPER_N_UNCLASSIFIED else
+                 f"as a share of the materials: paper {_pct(paper_share)}, ours {_pct(ours_share)}"))
+    rows.append(("Clustering", "UMAP (NN, MD)", "UMAP_N_NEIGHBORS, UMAP_MIN_DIST",
+                 f"({C.UMAP_N_NEIGHBORS}, {C.UMAP_MIN_DIST})", f"({p.umap_n_neighbors}, {p.umap_min_dist})",
+                 "same" if (p.umap_n_neighbors, p.umap_min_dist) == (C.UMAP_N_NEIGHBORS, C.UMAP_MIN_DIST)
+                 else f"the {p.name} profile's choice"))
+    eps = attrs.get("dbscan_eps", float("nan"))
+    eps_text = f"{eps:.3g}" if isinstance(eps, int | float) and np.isfinite(eps) else "undefined"
+    rows.append(("Clustering", "DBSCAN eps on the UMAP plane", "DBSCAN_EPS_RESULTS, DBSCAN_EPS_METHODS",
+                 f"{C.DBSCAN_EPS_RESULTS} (Results) / {C.DBSCAN_EPS_METHODS:g} (Methods)", eps_text,
+                 "the paper's two values are in the units of its own UMAP plot and contradict each other; we "
+                 "take the knee of the k-distance curve of our embedding (elfutils.cluster.knee_eps)"
+                 if p.dbscan_eps == "knee" else f"set by the {p.name} profile"))
+    rows.append(("Clustering", "DBSCAN minimum samples", "DBSCAN_MIN_SAMPLES", C.DBSCAN_MIN_SAMPLES,
+                 p.dbscan_min_samples, "same" if p.dbscan_min_samples == C.DBSCAN_MIN_SAMPLES
+                 else f"the {p.name} profile's choice"))
+    rows.append(_embedding_row(o))
+
+    # --- structure
+    rows.extend(_cnnf_rows(o))
+
+    # --- duplicates
+    rows.extend(_duplicate_rows(o))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _embedding_row(o: Outcomes):
+    quantity = "t-SNE vs UMAP (trustworthiness, k nearest neighbours kept)"
+    paper = "no significant improvement with t-SNE"
+    e = o.embeddings
+    if e is None or not {"UMAP", "t-SNE"} <= set(e.index):
+        return ("Embeddings", quantity, "", paper, "not computed", "no embeddings")
+    u, t = e.loc["UMAP"], e.loc["t-SNE"]
+    ours = (f"trustworthiness UMAP {u['trustworthiness']:.3f}, t-SNE {t['trustworthiness']:.3f}; kept "
+            f"UMAP {u['knn_preserved']:.2f}, t-SNE {t['knn_preserved']:.2f}")
+    better = "t-SNE" if t["trustworthiness"] > u["trustworthiness"] else "UMAP"
+    why = (f"the paper gives no measure; ours (k = {e.attrs.get('k', '?')}) favours {better} by "
+           f"{abs(t['trustworthiness'] - u['trustworthiness']):.3f} in trustworthiness")
+    return ("Embeddings", quantity, "", paper, ours, why)
+
+
+def _cnnf_rows(o: Outcomes):
+    if o.cnnf_labels is None:
+        return [("Structure (Fig. 5)", "CNNF clusters", "PAPER_N_CNNF_CLUSTERS", C.PAPER_N_CNNF_CLUSTERS,
+                 "not computed", "no structural fingerprints"),
+                ("Structure (Fig. 5)", "CNNF clusters localised on the elf map", "PAPER_N_CNNF_LOCALISED",
+                 C.PAPER_N_CNNF_LOCALISED, "not computed", "no structural fingerprints")]
+    labels = np.asarray(o.cnnf_labels)
+    n_cnnf = int(len(np.unique(labels[labels >= 0])))
+    n_with = len(labels)
+    p = o.profile
+    rows = [("Structure (Fig. 5)", "CNNF clusters", "PAPER_N_CNNF_CLUSTERS", C.PAPER_N_CNNF_CLUSTERS, n_cnnf,
+             "same" if n_cnnf == C.PAPER_N_CNNF_CLUSTERS else
+             f"{n_with} of our materials have a sublattice CNNF (paper: {C.PAPER_N_MATERIALS}); HDBSCAN with "
+             f"Nc = {p.min_cluster_size}, Ns = {p.min_samples}, Euclidean (the paper does not give its "
+             "settings for this step)")]
+    loc = o.cnnf_localisation
+    if loc is None:
+        rows.append(("Structure (Fig. 5)", "CNNF clusters localised on the elf map", "PAPER_N_CNNF_LOCALISED",
+                     C.PAPER_N_CNNF_LOCALISED, "not computed", "no elf map"))
+        return rows
+    n_loc = int(loc["localised"].sum()) if len(loc) else 0
+    radius = loc.attrs.get("radius", float("nan"))
+    rows.append(("Structure (Fig. 5)", "CNNF clusters localised on the elf map", "PAPER_N_CNNF_LOCALISED",
+                 f"{C.PAPER_N_CNNF_LOCALISED} of {C.PAPER_N_CNNF_CLUSTERS}", f"{n_loc} of {len(loc)}",
+                 f"criterion (the paper's is by eye): at least {C.CNNF_LOCALISED_MIN_MEMBERS} members of a "
+                 f"CNNF cluster linked on the UMAP within {radius:.3g} (5% of the map's extent); "
+                 f"{_pct(n_loc / len(loc)) if len(loc) else 'n/a'} of ours vs "
+                 f"{_pct(C.PAPER_N_CNNF_LOCALISED / C.PAPER_N_CNNF_CLUSTERS)} of the paper's"))
+    return rows
+
+
+def _duplicate_rows(o: Outcomes):
+    n_pairs = len(C.PAPER_TABLE1_DUPLICATES)
+    d = o.duplicates
+    if d is None:
+        return [("Duplicates (Table 1)", "candidate duplicate pairs", "PAPER_MAX_DUPLICATES",
+                 f"up to {C.PAPER_MAX_DUPLICATES}", "not computed", "no duplicate search"),
+                ("Duplicates (Table 1)", "Table 1 pairs found", "PAPER_TABLE1_DUPLICATES", n_pairs,
+                 "not computed", "no duplicate search")]
+    n_cand = len(d.candidates)
+    n_same = len(d.all_pairs) if getattr(d, "all_pairs", None) is not None else None
+    rule = d.threshold_rule  # elfutils.duplicates.nn_threshold's one-line description
+    rows = [("Duplicates (Table 1)", "candidate duplicate pairs", "PAPER_MAX_DUPLICATES",
+             f"up to {C.PAPER_MAX_DUPLICATES}", n_cand,
+             f"same formula and fingerprint distance <= {d.threshold:.3g}, {rule} (the paper gives no "
+             f"threshold)" + (f"; {n_same} same-formula pairs in our data" if n_same is not None else ""))]
+    t1 = d.table1
+    present = int(t1["present"].sum())
+    found = int(t1["found"].sum())
+    why = (f"{present} of the {n_pairs} pairs have both materials in our data"
+           + (f"; absent: {', '.join(t1.loc[~t1['present'], 'formula'])}" if present < n_pairs else ""))
+    if present:
+        missed = t1[t1["present"] & ~t1["found"]]
+        if len(missed):
+            why += f"; present but not within the threshold: {', '.join(missed['formula'])}"
+    rows.append(("Duplicates (Table 1)", "Table 1 pairs found", "PAPER_TABLE1_DUPLICATES",
+                 f"{n_pairs} pairs", f"{found} of {present} present", why))
+    return rows
+
+
+def section_rows(comparison: pd.DataFrame, section: str) -> pd.DataFrame:
+    """The rows of one section of :func:`paper_vs_ours`, indexed by quantity, for display."""
+    if section not in set(comparison["section"]):
+        raise ValueError(f"no section {section!r}; the table has {', '.join(comparison['section'].unique())}")
+    return comparison[comparison["section"] == section].drop(columns="section").set_index("quantity")
+
+
+def training_card(path) -> dict:
+    """The model card of a model file, with the history of the whole training run: a training folder's
+    ``best.safetensors`` records the epochs up to the best one only, ``last.safetensors`` beside it all."""
+    from elfutils.checkpoint import CheckpointError, read_card
+
+    path = Path(path)
+    card = read_card(path)
+    last = path.with_name("last.safetensors")
+    if path.name != last.name and last.is_file():
+        try:
+            history = read_card(last).get("history") or []
+        except CheckpointError:
+            history = []
+        if len(history) > len(card.get("history") or []):
+            card = {**card, "history": history}
+    return card
+
+
+def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS) -> Outcomes:
+    """Run (or load) the cached stages and gather what :func:`paper_vs_ours` compares."""
+    from elfutils import pipeline
+    from elfutils.cluster import minkowski_distances
+    from elfutils.dataset import flat_band_pool
+    from elfutils.duplicates import find_duplicates
+    from elfutils.fingerprints import fingerprint_matrix
+    from elfutils.profiles import get_profile
+    from elfutils.store import BandStore
+
+    p = get_profile(profile)
+    table = pipeline.fingerprints(p)
+    clusters = pipeline.clustering(p)
+    stack, _, _ = pipeline.images(p)
+    D = minkowski_distances(fingerprint_matrix(table), p=p.minkowski_p)
+    pool = flat_band_pool()
+    outcomes = Outcomes(
+        profile=p, n_materials=len(table), clustering=clusters, n_pool=len(pool),
+        n_structures=int(pool["has_structure"].sum()), n_computed=len(BandStore(p.store_path()).ids()),
+        model_card=training_card(pipeline.model_file(p)[0]), pixel_fraction=float(stack.mean()),
+        study=pipeline.parameter_study(p), duplicates=find_duplicates(table, p=p.minkowski_p, distances=D),
+    )
+    tsne = pipeline.tsne(p)
+    if tsne["material_id"].tolist() == clusters["material_id"].tolist():
+        maps = {"UMAP": clusters[["umap_x", "umap_y"]].to_numpy(),
+                "t-SNE": tsne[["tsne_x", "tsne_y"]].to_numpy()}
+        outcomes.embeddings = embedding_agreement(D, maps, clusters["hdbscan_label"].to_numpy(), k)
+    outcomes.cnnf_labels, outcomes.cnnf_localisation = structural_clusters(p, clusters)
+    return outcomes
+
+
+def structural_clusters(profile, clusters: pd.DataFrame):
+    """(CNNF cluster per material as a Series indexed by material_id, localisation table) for a profile,
+    clustered with the profile's Nc and Ns; (None, None) when no material has a structural fingerprint."""
+    from elfutils import pipeline
+    from elfutils.profiles import get_profile
+    from elfutils.structure import cluster_structures, cnnf_on_elf_map
+
+    p = get_profile(profile)
+    cnnf = pipeline.structural_fingerprints(p)
+    if len(cnnf) <= p.min_samples:
+        return None, None
+    fitted = cluster_structures(cnnf, p.min_cluster_size, p.min_samples)
+    labels = pd.Series(fitted.labels_, index=cnnf.index.astype(str), name="cnnf_cluster")
+    _, localisation = cnnf_on_elf_map(clusters, labels)  # the whole map sets the length scale
+    return labels, localisation

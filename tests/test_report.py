@@ -1,0 +1,330 @@
+"""elfutils.report: the Fig. 7 choice rule, embedding agreement, the similarity-search helpers, and the
+"paper vs this reproduction" table on stubbed stage outputs."""
+
+from __future__ import annotations
+
+import math
+import types
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.spatial.distance import cdist
+
+from elfutils import constants, report
+from elfutils.profiles import get_profile
+
+
+# --- Fig. 7 rule -------------------------------------------------------------------------------------------
+def study(rows) -> pd.DataFrame:
+    cols = ["min_cluster_size", "min_samples", "n_clusters", "n_unclassified", "dbcv", "s_dbw"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+@pytest.fixture
+def grid():
+    # Nc 2..5 x Ns 2..3. Many clusters at small Nc; DBCV best around Nc 4..5; unclassified grows with Ns.
+    return study([
+        (2, 2, 90, 100, 0.10, 0.5), (2, 3, 80, 150, 0.12, 0.5),
+        (3, 2, 60, 120, 0.20, 0.6), (3, 3, 50, 170, 0.22, 0.6),
+        (4, 2, 40, 140, 0.35, 0.7), (4, 3, 35, 190, 0.40, 0.7),
+        (5, 2, 30, 160, 0.30, 0.8), (5, 3, 1, 400, np.nan, np.nan),
+    ])
+
+
+def test_rule_keeps_large_dbcv_and_bounded_counts_then_fewest_unclassified(grid):
+    judged = report.apply_selection_rule(grid)
+    valid = grid.dropna()
+    assert judged.attrs["dbcv_threshold"] == pytest.approx(np.median(valid.dbcv))
+    assert judged.attrs["cluster_bound"] == pytest.approx(np.median(valid.n_clusters))
+    assert judged.valid.tolist() == [True] * 7 + [False]
+    # candidates: DBCV >= 0.22 and clusters <= 50 -> (3,3) 170, (4,2) 140, (4,3) 190, (5,2) 160
+    candidates = judged[judged.candidate].sort_values("order")
+    assert list(zip(candidates.min_cluster_size, candidates.min_samples)) == [(4, 2), (5, 2), (3, 3), (4, 3)]
+    chosen = report.suggest_parameters(grid)
+    assert (chosen.min_cluster_size, chosen.min_samples) == (4, 2)
+    assert "fewest unclassified" in judged.attrs["rule"]
+
+
+def test_rule_ties_go_to_higher_dbcv_then_smaller_parameters():
+    tied = study([(2, 2, 3, 10, 0.5, 1), (3, 2, 3, 10, 0.6, 1), (4, 2, 3, 10, 0.6, 1), (5, 2, 3, 50, 0.9, 1)])
+    chosen = report.suggest_parameters(tied, report.SelectionRule(dbcv_quantile=0.0, cluster_quantile=1.0))
+    assert (chosen.min_cluster_size, chosen.min_samples) == (3, 2)
+
+
+def test_rule_without_any_valid_point_suggests_nothing():
+    flat = study([(2, 1, 1, 5, np.nan, np.nan), (3, 1, 0, 48, np.nan, np.nan)])
+    judged = report.apply_selection_rule(flat)
+    assert not judged.candidate.any() and math.isnan(judged.attrs["dbcv_threshold"])
+    assert report.suggest_parameters(flat) is None
+    assert report.paper_choice_verdict(judged) == "Our grid does not hold the paper's choice."
+
+
+def test_rule_rejects_bad_settings_and_tables(grid):
+    with pytest.raises(ValueError, match=r"dbcv_quantile must lie in \[0, 1\], got 1.5"):
+        report.SelectionRule(dbcv_quantile=1.5)
+    with pytest.raises(ValueError, match="min_clusters must be >= 2"):
+        report.SelectionRule(min_clusters=1)
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['dbcv'\]"):
+        report.apply_selection_rule(grid.drop(columns="dbcv"))
+
+
+def test_verdict_on_the_papers_choice(grid):
+    assert "candidate 2 of 4" in report.paper_choice_verdict(report.apply_selection_rule(grid))
+    judged = report.apply_selection_rule(grid)
+    assert report.paper_choice_verdict(judged, paper=(4, 2)).startswith("The rule picks")
+    few = grid.copy()
+    few.loc[(few.min_cluster_size == 5) & (few.min_samples == 2), ["n_clusters", "dbcv"]] = [1, np.nan]
+    assert "gives 1 cluster(s)" in report.paper_choice_verdict(report.apply_selection_rule(few))
+    assert "DBCV is below" in report.paper_choice_verdict(report.apply_selection_rule(grid), paper=(2, 2))
+
+
+def test_extremes_grid_point_and_number_text(grid):
+    ext = report.study_extremes(grid, "dbcv")
+    assert (ext["max"], ext["max_nc"], ext["max_ns"]) == (0.40, 4, 3)
+    assert (ext["min"], ext["min_nc"], ext["min_ns"]) == (0.10, 2, 2)
+    assert math.isnan(report.study_extremes(grid.assign(dbcv=np.nan), "dbcv")["min"])
+    assert report.grid_point(grid, 9, 9) is None
+    assert report.number_text(np.nan) == "undefined" and report.number_text(None) == "undefined"
+    assert report.number_text(0.12345, ".2f") == "0.12" and report.number_text(np.int64(3), ".0f") == "3"
+
+
+def test_figures_draw_every_panel_with_undefined_cells(grid):
+    judged = report.apply_selection_rule(grid)
+    fig = report.parameter_study_figure(judged)
+    assert len(fig.axes) >= 4
+    ax = report.study_heatmap(judged, "s_dbw", legend=True)
+    assert ax.get_title() == "S_Dbw (lower is better)"
+    assert {t.get_text() for t in ax.texts} >= {"0.50", "0.80"}
+    assert ax.get_legend() is not None
+    empty = report.study_heatmap(judged.assign(dbcv=np.nan), "dbcv")  # nothing to colour: still a panel
+    assert not empty.texts
+    with pytest.raises(ValueError, match="column must be one of"):
+        report.study_heatmap(judged, "silhouette")
+    plt.close("all")
+
+
+# --- embeddings -------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def blobs():
+    rng = np.random.default_rng(0)
+    centres = np.array([[0, 0], [10, 0], [0, 10]])
+    X = np.vstack([c + rng.normal(size=(15, 2)) for c in centres])
+    return X, np.repeat([0, 1, 2], 15)
+
+
+def test_a_faithful_map_scores_one_and_a_shuffled_one_does_not(blobs):
+    X, labels = blobs
+    D = cdist(X, X)
+    shuffled = np.random.default_rng(1).permutation(X)
+    table = report.embedding_agreement(D, {"same": X, "scaled": 3 * X + 7, "shuffled": shuffled}, labels, k=5)
+    assert table.attrs["k"] == 5
+    assert list(table.index) == ["fingerprint space", "same", "scaled", "shuffled"]
+    for name in ("same", "scaled"):
+        assert table.loc[name, "trustworthiness"] == pytest.approx(1.0)
+        assert table.loc[name, "knn_preserved"] == pytest.approx(1.0)
+        assert table.loc[name, "same_cluster_neighbour"] == pytest.approx(1.0)
+    assert table.loc["shuffled", "knn_preserved"] < 0.3
+    assert table.loc["shuffled", "trustworthiness"] < 0.75
+    assert report.neighbour_overlap(X, 2 * X) == pytest.approx(1.0)
+
+
+def test_neighbourhood_helpers(blobs):
+    X, labels = blobs
+    D = cdist(X, X)
+    assert report.effective_k(45, 100) == 22  # scikit-learn needs k < N / 2
+    with pytest.raises(ValueError, match="at least 4 materials"):
+        report.effective_k(3, 2)
+    assert report.knn_indices(np.array([[0, 1, 5], [1, 0, 2], [5, 2, 0]]), 1)[:, 0].tolist() == [1, 0, 1]
+    assert math.isnan(report.same_cluster_neighbour(D, np.full(len(X), -1)))
+    with pytest.raises(ValueError, match=r"embedding 'bad' must have shape \(45, 2\)"):
+        report.embedding_agreement(D, {"bad": X[:10]})
+    with pytest.raises(ValueError, match="square"):
+        report.knn_preserved(D[:5], X)
+    by_k = report.agreement_by_k(D, {"same": X}, ks=(3, 5, 500))
+    assert by_k.k.tolist() == [3, 5, 22] and (by_k.trustworthiness > 0.999).all()
+
+
+def test_embeddings_and_band_images_figures(blobs):
+    X, labels = blobs
+    fig = report.embeddings_figure(np.r_[labels[:-1], -1], {"a": X, "b": -X})
+    assert len(fig.axes) == 2
+    colours = report.cluster_colours(np.r_[labels, -1])
+    assert colours[-1] == "0.75" and len({colours[c] for c in (0, 1, 2)}) == 3
+    fig = report.band_images_figure([np.eye(8, dtype=np.uint8)] * 3, ["q", "a", "b"], ncols=2)
+    assert len(fig.axes) == 4
+    with pytest.raises(ValueError, match="3 images but 2 titles"):
+        report.band_images_figure([np.eye(8)] * 3, ["q", "a"])
+    plt.close("all")
+
+
+# --- similarity search ------------------------------------------------------------------------------------
+def test_choose_query_prefers_a_twin_from_another_calculation(tmp_path):
+    files = [tmp_path / f"2dm-{i}.json" for i in (1, 4, 21)]
+    for f in files:
+        f.write_text("{}")
+
+    def rec(mid, source):
+        return types.SimpleNamespace(material_id=mid, source=str(source))
+
+    gpaw = [rec("2dm-4", files[1]), rec("2dm-21", "gpaw:2dm-21")]
+    chosen = report.choose_query(files, gpaw)
+    assert chosen["material_id"] == "2dm-21" and chosen["twin_in_dataset"] and not chosen["twin_is_same_file"]
+    same = report.choose_query(files, [rec("2dm-4", files[1])])
+    assert same["material_id"] == "2dm-4" and same["twin_is_same_file"]
+    none = report.choose_query(files, [rec("2dm-99", "gpaw:2dm-99")])
+    assert none["material_id"] == "2dm-1" and not none["twin_in_dataset"] and none["twin_source"] == ""
+    with pytest.raises(ValueError, match="no band files"):
+        report.choose_query([], gpaw)
+
+
+def test_rank_of():
+    result = pd.DataFrame({"rank": [1, 2], "material_id": ["a", "b"], "distance": [0.0, 2.5]})
+    assert report.rank_of(result, "b") == (2, 2.5)
+    rank, distance = report.rank_of(result, "z")
+    assert rank is None and math.isnan(distance)
+
+
+# --- paper vs this reproduction ---------------------------------------------------------------------------
+def test_constant_bce():
+    assert report.constant_bce(0.5) == pytest.approx(math.log(2))
+    assert report.constant_bce(0.0) == 0.0
+    with pytest.raises(ValueError, match=r"pixel_fraction must lie in \[0, 1\], got 1.2"):
+        report.constant_bce(1.2)
+
+
+def fake_duplicates(found: bool):
+    pairs = list(constants.PAPER_TABLE1_DUPLICATES.items())
+    table1 = pd.DataFrame({"formula": [f for f, _ in pairs], "material_id_a": [a for _, (a, _) in pairs],
+                           "material_id_b": [b for _, (_, b) in pairs],
+                           "present": [True, True] + [False] * (len(pairs) - 2),
+                           "found": [found, False] + [False] * (len(pairs) - 2)})
+    candidates = pd.DataFrame({"rank": [1, 2, 3]})
+    return types.SimpleNamespace(candidates=candidates, threshold=1.5e8, threshold_rule="rule text",
+                                 all_pairs=pd.DataFrame({"distance": np.arange(7.0)}), table1=table1)
+
+
+def outcomes(profile="default", **changes):
+    n = constants.PAPER_N_MATERIALS
+    labels = np.r_[np.arange(constants.PAPER_N_CLUSTERS).repeat(9),
+                   -np.ones(n - 9 * constants.PAPER_N_CLUSTERS, int)]
+    clustering = pd.DataFrame({"material_id": [f"m{i}" for i in range(n)], "hdbscan_label": labels})
+    clustering.attrs.update(n_clusters=constants.PAPER_N_CLUSTERS, n_unclassified=int((labels < 0).sum()),
+                            dbscan_eps=0.9)
+    history = [{"epoch": e, "train_bce": 0.3, "val_bce": 0.305} for e in range(1, constants.EPOCHS + 1)]
+    card = {"config": {"image_size": 224, "latent_channels": 2, "epochs": constants.EPOCHS},
+            "history": history, "n_val": 200}
+    grid = study([(nc, ns, 100 // nc, 10 * ns + nc, 0.1 * nc / ns, 1.0) for nc in range(2, 12)
+                  for ns in range(2, 12)])
+    cnnf = pd.Series(np.r_[np.arange(45), np.arange(45), -np.ones(10, int)],
+                     index=[f"m{i}" for i in range(100)])
+    localisation = pd.DataFrame({"cnnf_cluster": range(45), "localised": [True] * 18 + [False] * 27})
+    localisation.attrs["radius"] = 0.4
+    embeddings = pd.DataFrame({"trustworthiness": [1.0, 0.9, 0.92], "knn_preserved": [1.0, 0.5, 0.6]},
+                              index=["fingerprint space", "UMAP", "t-SNE"])
+    embeddings.attrs["k"] = 10
+    base = dict(profile=get_profile(profile), n_materials=n, clustering=clustering, n_pool=2132,
+                n_structures=2002, n_computed=2002, model_card=card, pixel_fraction=0.1, study=grid,
+                duplicates=fake_duplicates(True), cnnf_labels=cnnf, cnnf_localisation=localisation,
+                embeddings=embeddings)
+    return report.Outcomes(**{**base, **changes})
+
+
+def test_table_names_every_paper_constant_once_with_paper_and_our_values():
+    table = report.paper_vs_ours(outcomes())
+    assert list(table.columns) == report.COLUMNS
+    named = {c.strip() for cell in table.constant for c in cell.split(",") if c.strip()}
+    paper_constants = {n for n in dir(constants) if n.startswith("PAPER_")}
+    assert paper_constants <= named, f"rows missing for {sorted(paper_constants - named)}"
+    assert named <= set(dir(constants)), f"unknown constant names {sorted(named - set(dir(constants)))}"
+    assert table.explanation.str.len().gt(0).all() and table.ours.notna().all()
+    row = table.set_index("constant")
+    assert row.loc["PAPER_N_CLUSTERS", "ours"] == constants.PAPER_N_CLUSTERS
+    assert row.loc["PAPER_N_CLUSTERS", "explanation"] == "same"
+    assert row.loc["PAPER_N_MATERIALS", "explanation"] == "same"
+    assert row.loc["PAPER_TRAIN_BCE", "ours"] == 0.3
+    assert row.loc["PAPER_VALIDATION_TOLERANCE", "ours"] == "within: +1.7%"
+    assert row.loc["PAPER_N_CNNF_CLUSTERS", "ours"] == 45
+    assert row.loc["PAPER_N_CNNF_LOCALISED", "ours"] == "18 of 45"
+    assert row.loc["PAPER_MAX_DUPLICATES", "ours"] == 3
+    assert row.loc["PAPER_TABLE1_DUPLICATES", "ours"] == "1 of 2 present"
+    assert "present but not within the threshold: Tl2Te" in row.loc["PAPER_TABLE1_DUPLICATES", "explanation"]
+    assert row.loc["HDBSCAN_MIN_CLUSTER_SIZE, HDBSCAN_MIN_SAMPLES", "ours"] == "(5, 2)"
+    rule = table[table.quantity.str.startswith("(Nc, Ns) by the paper's reasoning")].iloc[0]
+    assert rule.ours == "(7, 2)" and "fewest unclassified" in rule.explanation
+    embed = table[table.section == "Embeddings"].iloc[0]
+    assert "t-SNE 0.920" in embed.ours and "favours t-SNE by 0.020" in embed.explanation
+
+
+def test_table_explains_differences_with_the_computed_numbers():
+    small = pd.DataFrame({"material_id": [f"m{i}" for i in range(48)],
+                          "hdbscan_label": np.r_[np.arange(7).repeat(4), -np.ones(20, int)]})
+    small.attrs.update(n_clusters=7, n_unclassified=20, dbscan_eps=0.9)
+    smoke = outcomes("smoke", n_materials=48, pixel_fraction=0.12, clustering=small,
+                     model_card={"config": {"image_size": 224, "epochs": 2},
+                                 "history": [{"train_bce": 0.4, "val_bce": 0.3}] * 2, "n_val": 5})
+    row = report.paper_vs_ours(smoke).set_index("constant")
+    assert "the smoke profile encodes 48" in row.loc["PAPER_N_MATERIALS", "explanation"]
+    assert "2002 of them have a 2Dmatpedia structure" in row.loc["PAPER_N_MATERIALS", "explanation"]
+    assert f"scores {report.constant_bce(0.12):.3f}" in row.loc["PAPER_TRAIN_BCE", "explanation"]
+    assert "trained for 2 epoch(s), not 30" in row.loc["PAPER_TRAIN_BCE", "explanation"]
+    assert row.loc["PAPER_VALIDATION_TOLERANCE", "ours"] == "outside: -25.0%"
+    assert "set by the smoke profile" in row.loc["HDBSCAN_MIN_CLUSTER_SIZE, HDBSCAN_MIN_SAMPLES", "explanation"]
+    explained = row.loc["PAPER_N_CLUSTERS", "explanation"]
+    assert "per 1000 materials the paper has 23.5, we have 145.8" in explained
+    assert "paper 78.1%, ours 41.7%" in row.loc["PAPER_N_UNCLASSIFIED", "explanation"]
+
+
+def test_table_copes_with_missing_stages_and_no_clusters():
+    clustering = pd.DataFrame({"material_id": ["a", "b", "c"], "hdbscan_label": [-1, -1, -1]})
+    bare = report.Outcomes(profile=get_profile("smoke"), n_materials=3, clustering=clustering)
+    table = report.paper_vs_ours(bare)
+    row = table.set_index("constant")
+    assert row.loc["PAPER_N_CLUSTERS", "ours"] == 0 and row.loc["PAPER_N_UNCLASSIFIED", "ours"] == 3
+    for name in ("PAPER_TRAIN_BCE", "PAPER_N_CNNF_CLUSTERS", "PAPER_N_CNNF_LOCALISED", "PAPER_MAX_DUPLICATES",
+                 "PAPER_TABLE1_DUPLICATES"):
+        assert row.loc[name, "ours"] == "not computed"
+    assert (table.ours == "not computed").sum() >= 7
+    flat = study([(2, 1, 0, 3, np.nan, np.nan)])
+    rule = report.paper_vs_ours(report.Outcomes(profile=get_profile("smoke"), n_materials=3,
+                                                clustering=clustering, study=flat))
+    assert (rule.ours == "none qualifies").sum() == 1
+    with pytest.raises(ValueError, match="no section 'Nope'"):
+        report.section_rows(table, "Nope")
+    assert list(report.section_rows(table, "Data").index) == ["flat-band materials encoded"]
+
+
+def test_collect_wires_the_cached_stages(monkeypatch, tmp_path):
+    """collect() on stubbed pipeline stages: the right stage outputs land in the right fields."""
+    from elfutils import checkpoint, pipeline
+    from elfutils.fingerprints import synthetic_fingerprints
+
+    table, truth = synthetic_fingerprints(3, 10, n_noise=4, seed=2)
+    clusters = table[["material_id", "formula"]].assign(hdbscan_label=truth, umap_x=np.arange(len(table)),
+                                                        umap_y=np.sin(np.arange(len(table))))
+    clusters.attrs.update(n_clusters=3, n_unclassified=int((truth < 0).sum()), dbscan_eps=0.5)
+    tsne = table[["material_id", "formula"]].assign(tsne_x=np.cos(np.arange(len(table))), tsne_y=0.0)
+    (tmp_path / "best.safetensors").write_bytes(b"")
+    (tmp_path / "last.safetensors").write_bytes(b"")
+    cards = {"best.safetensors": {"history": [{"train_bce": 0.5, "val_bce": 0.5}]},
+             "last.safetensors": {"history": [{"train_bce": 0.5, "val_bce": 0.5}, {"train_bce": 0.4,
+                                                                                   "val_bce": 0.41}]}}
+    monkeypatch.setattr(checkpoint, "read_card", lambda path: cards[path.name])
+    monkeypatch.setattr(pipeline, "fingerprints", lambda p: table)
+    monkeypatch.setattr(pipeline, "clustering", lambda p: clusters)
+    monkeypatch.setattr(pipeline, "images", lambda p: (np.full((len(table), 4, 4), 1, np.uint8) *
+                                                       (np.arange(16).reshape(4, 4) < 4), [], []))
+    monkeypatch.setattr(pipeline, "model_file", lambda p: (tmp_path / "best.safetensors", "stub"))
+    monkeypatch.setattr(pipeline, "parameter_study", lambda p: study([(2, 1, 3, 4, 0.2, 0.5)]))
+    monkeypatch.setattr(pipeline, "tsne", lambda p: tsne)
+    cnnf = pd.DataFrame(np.random.default_rng(0).random((12, 4)), index=table.material_id[:12])
+    monkeypatch.setattr(pipeline, "structural_fingerprints", lambda p: cnnf)
+    got = report.collect("smoke")
+    assert got.n_materials == len(table) and got.clustering is clusters
+    assert got.pixel_fraction == pytest.approx(0.25)
+    assert len(got.model_card["history"]) == 2  # the whole run, from last.safetensors
+    assert list(got.embeddings.index) == ["fingerprint space", "UMAP", "t-SNE"]
+    assert got.cnnf_labels.index.tolist() == table.material_id[:12].tolist()
+    assert got.n_pool > 2000 and got.n_structures <= got.n_pool
+    assert len(report.paper_vs_ours(got)) == len(report.paper_vs_ours(outcomes()))

@@ -1,0 +1,119 @@
+"""`elf similar` end to end: real 2Dmatpedia band files -> `elf render` -> a tiny model trained here ->
+`elf encode` -> `elf similar` on a copy of one of the files, which must find its twin first.
+
+The model is the paper's ResNet18 autoencoder at 224 px (the size that gives 98-number fingerprints, which the
+search requires), trained for one epoch on the 12 fixture images: meaningless as a model, but every step is
+the real one. One torch thread keeps it repeatable on a shared 2-core machine (~10-30 s).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+import torch
+
+from elfutils.cli import main as elf
+from elfutils.imagestack import load_image_stack
+from elfutils.model import ElfConfig
+from elfutils.training import train
+
+TINY = ElfConfig(epochs=1, batch_size=4, validation_fraction=0.0)  # 224 px, 7 x 7 x 2 = 98 numbers
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def searchable(tmp_path_factory, fixture_files, one_thread):
+    """(folder, model folder, fingerprint table) built from the 12 real band files."""
+    work = tmp_path_factory.mktemp("similar-cli")
+    stack = work / "stack.npz"
+    assert elf(["render", *map(str, fixture_files), "--out", str(stack), "--no-progress"]) == 0
+    images, ids, _ = load_image_stack(stack)
+    model = work / "model"
+    train(images, TINY, model, ids=ids, device="cpu", precision="fp32", progress=False)
+    table = work / "fingerprints.parquet"
+    assert elf(["encode", "--model", str(model), "--images", str(stack), "--out", str(table), "--quiet",
+                "--device", "cpu"]) == 0
+    return work, model, table
+
+
+@pytest.mark.slow
+def test_a_copy_of_a_dataset_file_finds_its_twin_first(searchable, fixture_files, capsys):
+    work, model, table = searchable
+    original = next(p for p in fixture_files if p.stem == "2dm-21")
+    query = shutil.copy(original, work / "my-material.json")  # a user's file: no 2Dmatpedia id
+    out = work / "similar.csv"
+    capsys.readouterr()
+    code = elf(["similar", str(query), "--fingerprints", str(table), "--model", str(model), "--k", "4",
+                "--device", "cpu", "--out", str(out)])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    result = pd.read_csv(out)
+    assert result["query"].unique().tolist() == ["my-material"]
+    assert result["rank"].tolist() == [1, 2, 3, 4]
+    assert result["material_id"].iloc[0] == "2dm-21" and result["formula"].iloc[0] == "TaI3"
+    # the same file through the same renderer and model: the twin sits at distance ~0 (exactly 0 unless the
+    # batch size changes the float rounding), far below every other material
+    assert result["distance"].iloc[0] <= 1e-3 * result["distance"].iloc[1]
+    assert result["distance"].is_monotonic_increasing
+    assert {"query_cluster", "query_probability"} <= set(result.columns)
+    assert result["query_cluster"].ge(-1).all()
+    assert "2dm-21" in printed.out and "my-material" in printed.out  # the table is printed too
+
+
+@pytest.mark.slow
+def test_a_dataset_file_under_its_own_name_leaves_itself_out(searchable, fixture_files, capsys):
+    work, model, table = searchable
+    original = next(p for p in fixture_files if p.stem == "2dm-21")
+    out = work / "self.csv"
+    assert elf(["similar", str(original), "--fingerprints", str(table), "--model", str(model), "--k", "3",
+                "--device", "cpu", "--no-cluster", "--out", str(out)]) == 0
+    result = pd.read_csv(out)
+    assert "2dm-21" not in set(result["material_id"]) and len(result) == 3
+    assert "query_cluster" not in result.columns
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("broken.json", "{not json", "not valid JSON"),
+        ("empty.json", '{"efermi": 0.0}', "field 'bands': missing"),
+        ("bands.txt", "1 2 3", "unknown file type"),
+        ("missing.json", None, "no such file"),
+    ],
+)
+def test_a_bad_query_file_is_a_clear_error(searchable, capsys, name, content, message):
+    work, model, table = searchable
+    query = work / name
+    if content is not None:
+        query.write_text(content)
+    capsys.readouterr()
+    code = elf(["similar", str(query), "--fingerprints", str(table), "--model", str(model),
+                "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert err.startswith("elf similar: ") and message in err and name in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_a_bad_model_or_table_is_a_clear_error(searchable, fixture_files, capsys):
+    work, model, table = searchable
+    junk = work / "junk.safetensors"
+    junk.write_bytes(b"not a model")
+    capsys.readouterr()
+    assert elf(["similar", str(fixture_files[0]), "--fingerprints", str(table), "--model", str(junk)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("elf similar: ") and "junk.safetensors" in err
+    assert elf(["similar", str(fixture_files[0]), "--fingerprints", str(work / "none.parquet"),
+                "--model", str(model)]) == 2
+    assert "fingerprint table not found" in capsys.readouterr().err
