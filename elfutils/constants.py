@@ -56,3 +56,11 @@ LATENT_WALK_CHANNEL = 1  # the paper's "channel 2", zero-based
 LATENT_WALK_SPECS = (((2, 2), (0.5, 0.9)), ((3, 0), (0.25, 1.1)))
 
 SEED = 0  # one seed threaded through numpy, torch and UMAP
+
+# Results, "Local trends" and Fig. 3: anchor material -> (formula, the paper's cluster, co-clustered materials)
+PAPER_CO_CLUSTERED = {
+    "2dm-2474": ("InAs", 20, {"2dm-2252": "AlBi", "2dm-2650": "TlBi", "2dm-2847": "TlSb", "2dm-2672": "TlP"}),
+    "2dm-1072": ("Bi2O3", 46, {"2dm-3090": "ZnMoO4", "2dm-3226": "Tl2SiSe3"}),
+}
+PAPER_FIG3_CLUSTERS = (37, 24, 20)  # Fig. 3 (a-c): the clusters whose top three exemplars the paper shows
+PAPER_FIG5_MOTIFS = {13: "kagome", 7: "dice", 35: "honeycomb", 25: "square"}  # Fig. 5: CNNF cluster -> motif

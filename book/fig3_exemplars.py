@@ -1,0 +1,154 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # Fig. 3: exemplars and the homogeneity of clusters
+#
+# The paper's Fig. 3 shows the band structures of the top {glue:text}`n_top` exemplars (highest HDBSCAN
+# membership probability) of its clusters {glue:text}`paper_fig3_clusters` to show how alike the members of
+# a cluster are. Our clusters are numbered by our own HDBSCAN run, so the clusters are chosen by rule: the
+# {glue:text}`n_largest` largest, and the clusters holding the materials the paper discusses by name, InAs
+# (2dm-2474) and Bi2O3 (2dm-1072), when they are in our data. Band structures are drawn as lines (E - E_F
+# within ±{glue:text}`window:g` eV, the window of the images) along
+# each material's high-symmetry path. The last sections check whether the materials the paper reports
+# together with InAs and Bi2O3 share their cluster in ours.
+
+# %% tags=["parameters"]
+profile = "default"  # parameter profile (elfutils.profiles): default, smoke or retrain
+
+# %%
+import pandas as pd
+from IPython.display import Markdown, display
+
+from elfutils import constants, figures, pipeline
+from elfutils.cluster import minkowski_distances
+from elfutils.fingerprints import fingerprint_matrix
+from elfutils.notebooks import glue_values
+from elfutils.profiles import get_profile
+
+settings = get_profile(profile)
+N_LARGEST = 3  # the largest clusters shown
+N_TOP = 3  # exemplars per cluster (the paper: top three)
+NEAR_RANK = 10  # a partner this close in neighbour rank counts as "near" the anchor
+
+# %%
+table, _, exemplars = figures.load_clustering(settings)
+records = {r.material_id: r for r in pipeline.load_dataset(settings)}
+colors = figures.cluster_colors(int(table.attrs["n_clusters"]))
+sizes = exemplars.groupby("cluster").size().sort_values(ascending=False, kind="stable")
+label_of = dict(zip(table.material_id, table.hdbscan_label, strict=True))
+chosen = {int(c): f"cluster {c}: one of the {N_LARGEST} largest" for c in sizes.index[:N_LARGEST]}
+for anchor, (formula, _, _) in figures.PAPER_CO_CLUSTERED.items():
+    if label_of.get(anchor, -1) >= 0:
+        chosen.setdefault(int(label_of[anchor]), f"cluster {label_of[anchor]}: holds {formula} ({anchor})")
+glue_values(n_shown_clusters=len(chosen), n_clusters=int(table.attrs["n_clusters"]), n_top=N_TOP,
+            n_largest=N_LARGEST, window=settings.energy_window,
+            paper_fig3_clusters=", ".join(map(str, figures.PAPER_FIG3_CLUSTERS)))
+
+# %% [markdown]
+# ## Top exemplars of the chosen clusters
+#
+# One row per cluster ({glue:text}`n_shown_clusters` of our {glue:text}`n_clusters`), its top
+# {glue:text}`n_top` exemplars from left to right, each titled with formula, id and membership probability p.
+
+# %%
+rows = []
+for cluster in chosen:
+    top = exemplars[exemplars.cluster == cluster].head(N_TOP)
+    panels = [(records[m], f"{f} ({m})  p = {p:.2f}")
+              for m, f, p in zip(top.material_id, top.formula, top.probability, strict=True) if m in records]
+    rows.append((f"cluster {cluster} ({sizes[cluster]})", panels))
+fig = figures.exemplar_band_grid(rows, ncols=N_TOP, colors=[colors[c] for c in chosen])
+
+# %% [markdown]
+# Why each cluster is shown, and how alike its members are in band gap (from each band structure; 0 for a
+# metal): the median and the spread (interquartile range) over all members.
+
+# %%
+gap = {m: r.band_gap() for m, r in records.items()}
+summary = []
+for cluster, why in chosen.items():
+    members = exemplars[exemplars.cluster == cluster]
+    g = members.material_id.map(gap).dropna()
+    summary.append({"cluster": cluster, "why": why.split(": ", 1)[1], "size": len(members),
+                    "top exemplars": ", ".join(members.formula.head(N_TOP)),
+                    "median gap (eV)": g.median(), "gap IQR (eV)": g.quantile(0.75) - g.quantile(0.25),
+                    "metals": int((g < figures.METAL_GAP_EV).sum())})
+summary = pd.DataFrame(summary, columns=["cluster", "why", "size", "top exemplars", "median gap (eV)",
+                                         "gap IQR (eV)", "metals"])
+all_gaps = table.material_id.map(gap).dropna()
+glue_values(all_gap_iqr=all_gaps.quantile(0.75) - all_gaps.quantile(0.25),
+            shown_gap_iqr_median=summary["gap IQR (eV)"].median())
+summary.set_index("cluster").round(2)
+
+# %% [markdown]
+# Over all materials the band gap spreads with an interquartile range of {glue:text}`all_gap_iqr:.2f` eV;
+# within the clusters shown, the median interquartile range is {glue:text}`shown_gap_iqr_median:.2f` eV.
+
+# %% [markdown]
+# ## Do the paper's co-clustered materials share a cluster here?
+#
+# The paper puts InAs (2dm-2474) in one cluster with AlBi, TlBi, TlSb and TlP, and Bi2O3 (2dm-1072) in one
+# with ZnMoO4 and Tl2SiSe3. For each such pair: are both in our data, which clusters do they land in, and
+# how close are they in fingerprint space (the partner's rank among the anchor's nearest neighbours; 1 =
+# the closest of all materials).
+
+# %%
+fingerprints = pipeline.fingerprints(settings)
+ordered = table.set_index("material_id").loc[fingerprints.material_id].reset_index()
+distances = minkowski_distances(fingerprint_matrix(fingerprints), p=settings.minkowski_p)
+check = figures.co_cluster_check(ordered, distances)
+glue_values(n_named_pairs=len(check), n_named_in_data=int(check.in_data.sum()),
+            n_named_same=int(check.same_cluster.sum()),
+            n_named_rank10=int((check.neighbour_rank <= NEAR_RANK).sum()), near_rank=NEAR_RANK)
+check
+
+# %% [markdown]
+# Of the {glue:text}`n_named_pairs` pairs the paper names, {glue:text}`n_named_in_data` have both materials in
+# our data; {glue:text}`n_named_same` of those share a cluster here, and in {glue:text}`n_named_rank10` the
+# partner is among the anchor's {glue:text}`near_rank` nearest materials.
+
+# %% [markdown]
+# ## The named materials' band structures
+#
+# Each anchor with its partners that are in our data, so their similarity can be judged by eye.
+
+# %%
+named_rows = []
+for anchor, (formula, _, partners) in figures.PAPER_CO_CLUSTERED.items():
+    ids = [m for m in [anchor, *partners] if m in records]
+    if ids:
+        named_rows.append((f"{formula} and partners", [
+            (records[m], f"{records[m].formula} ({m}), cluster {label_of.get(m, 'n/a')}") for m in ids]))
+if named_rows:
+    fig = figures.exemplar_band_grid(named_rows, ncols=max(len(p) for _, p in named_rows))
+else:
+    display(Markdown("None of the paper's named materials is in this profile's data."))
+
+# %% [markdown]
+# ## The paper's numbers beside ours
+
+# %%
+anchors = pd.DataFrame([
+    {"material": f"{formula} ({anchor})", "paper's cluster": paper_cluster,
+     "partners named": len(partners),
+     "our cluster": label_of.get(anchor, "not in data"),
+     "partners in our data": int(check[check.anchor == anchor].in_data.sum()),
+     "partners in the same cluster": int(check[check.anchor == anchor].same_cluster.sum())}
+    for anchor, (formula, paper_cluster, partners) in figures.PAPER_CO_CLUSTERED.items()
+])
+anchors.set_index("material")
+
+# %% [markdown]
+# The paper's Fig. 3 shows clusters {glue:text}`paper_fig3_clusters` of its {glue:text}`paper_n_clusters`
+# clusters; our
+# cluster numbers come from our own HDBSCAN run and do not correspond to the paper's. A cluster label of -1
+# means HDBSCAN left the material unclassified.
+
+# %%
+glue_values(paper_n_clusters=constants.PAPER_N_CLUSTERS)
