@@ -22,8 +22,11 @@ import numpy as np
 from elfutils.errors import BandDataError
 
 
-def save_image_stack(path: str | Path, images: np.ndarray, ids: Sequence[str], formulas: Sequence[str]) -> Path:
-    """Write an image stack atomically (temporary file in the same folder, then os.replace). Returns the path."""
+def save_image_stack(
+    path: str | Path, images: np.ndarray, ids: Sequence[str], formulas: Sequence[str]
+) -> Path:
+    """Write an image stack atomically (temporary file in the same folder, then os.replace). Returns the
+    path."""
     path = Path(path)
     images = np.asarray(images)
     if images.ndim != 3 or images.shape[1] != images.shape[2]:
@@ -66,10 +69,12 @@ def load_packed_stack(path: str | Path) -> tuple[np.ndarray, list[str], list[str
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise BandDataError(f"unreadable image stack: {exc}", source=path) from exc
     if packed.dtype != np.uint8 or packed.ndim != 3 or packed.shape[-1] != (size + 7) // 8:
-        raise BandDataError(f"images have shape {packed.shape} / {packed.dtype}, not (N, {size}, {(size + 7) // 8}) uint8",
-                            source=path, field="images")  # fmt: skip
+        expected = f"(N, {size}, {(size + 7) // 8}) uint8"
+        problem = f"images are {packed.shape} {packed.dtype}, not {expected}"
+        raise BandDataError(problem, source=path, field="images")
     if not len(ids) == len(formulas) == len(packed):
-        raise BandDataError(f"{len(packed)} images but {len(ids)} ids and {len(formulas)} formulas", source=path)
+        problem = f"{len(packed)} images but {len(ids)} ids and {len(formulas)} formulas"
+        raise BandDataError(problem, source=path)
     return packed, ids, formulas, size
 
 

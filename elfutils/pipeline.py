@@ -3,6 +3,7 @@
     load_dataset -> images -> model -> fingerprints -> clustering (+ cluster tree, exemplars)
                                                      -> parameter_study, tsne
     structural_fingerprints (CNNF of the flat-band sublattices; independent of the network)
+    images -> architecture_study (Supplementary Note 2: a model per trunk / latent size, trained apart)
 
 Every stage takes a :class:`~elfutils.profiles.Profile` (or its name). A stage's cache key is a hash of
 
@@ -686,3 +687,151 @@ def structural_fingerprints(profile: str | Profile = "default") -> pd.DataFrame:
 
 STAGES = ("dataset", "images", "model", "fingerprints", "clustering", "parameter_study", "tsne",
           "structural_fingerprints")
+
+
+# --- training history (Fig. 1) ------------------------------------------------------------------------------
+def model_history(profile: str | Profile = "default") -> pd.DataFrame:
+    """Per-epoch history of the profile's model: epoch, train_bce, val_bce (noised inputs), val_bce_clean, lr,
+    seconds. From the model card; for a training folder's best.safetensors, from last.safetensors beside it,
+    which carries every epoch (best.safetensors stops at the best one)."""
+    from elfutils.checkpoint import CheckpointError, read_card
+
+    _, _, card = model(profile)
+    history = card.get("history", [])
+    path = Path(card.get("pipeline_file", ""))
+    last = path.with_name("last.safetensors")
+    if path.name == "best.safetensors" and last.is_file():
+        with contextlib.suppress(CheckpointError):
+            history = max(history, read_card(last).get("history", []), key=len)
+    return pd.DataFrame(history)
+
+
+# --- architecture comparison (Supplementary Note 2) ---------------------------------------------------------
+def architecture_profile(profile: str | Profile = "default") -> Profile:
+    """The profile whose images the architecture comparison trains on (``architecture_image_size``)."""
+    p = _profile(profile)
+    size = p.architecture_image_size or p.image_size
+    return p if size == p.image_size else p.replace(image_size=size)
+
+
+def architecture_config(profile: str | Profile, backbone: str, latent_channels: int):
+    """The ElfConfig of one variant: the profile's, with another trunk, latent channels and epoch budget."""
+    import dataclasses as _dc
+
+    p = _profile(profile)
+    return _dc.replace(architecture_profile(p).elf_config(), backbone=backbone,
+                       latent_channels=int(latent_channels), epochs=p.architecture_epochs)
+
+
+def architecture_model_key(profile: str | Profile, backbone: str, latent_channels: int) -> str:
+    p = _profile(profile)
+    config = architecture_config(p, backbone, latent_channels)
+    # "study" keeps these folders apart from the model stage's even when a config coincides
+    return stage_key("model", {"study": "architectures", "config": config.to_dict(),
+                               "data": image_data_hash(architecture_profile(p)),
+                               "architecture": code_hash("model")})
+
+
+def architecture_model_file(profile: str | Profile, backbone: str, latent_channels: int) -> Path:
+    """One variant's trained model file, training it into ``cache/models/<key>/`` first when needed (an
+    interrupted training resumes). Logged as stage ``architecture-<backbone>-<side>x<side>x<channels>``."""
+    from elfutils.checkpoint import resolve_model_path
+
+    p = _profile(profile)
+    ip = architecture_profile(p)
+    config = architecture_config(p, backbone, latent_channels)
+    key = architecture_model_key(p, backbone, latent_channels)
+    out = cache_dir() / "models" / key
+    done = out / "COMPLETE.json"
+
+    def compute():
+        stack, ids, _ = images(ip)
+        _train(stack, ids, config, out)
+        atomic_write_json(done, {"key": key, "profile": p.name, "study": "architectures",
+                                 "finished_at": _now()})
+        # a finished run is never resumed (another budget is another key): drop the optimiser state, twice the
+        # size of the weights (~0.4 GB for resnet50)
+        (out / "last-state.safetensors").unlink(missing_ok=True)
+        return resolve_model_path(out)
+
+    side = config.latent_side
+    stage = f"architecture-{backbone}-{side}x{side}x{config.latent_channels}"
+    return Path(_cached_stage(stage, p, key, done.exists, lambda: resolve_model_path(out), compute))
+
+
+def _architecture_scores(X: np.ndarray, profile: Profile) -> dict:
+    """HDBSCAN with the profile's Nc, Ns, p on fingerprints X (N, d): n_clusters, n_unclassified, dbcv (with
+    d = the fingerprint length; NaN with fewer than two clusters)."""
+    from elfutils.cluster import FingerprintHDBSCAN
+    from elfutils.validity import dbcv
+
+    fitted = FingerprintHDBSCAN(profile.min_cluster_size, profile.min_samples, profile.minkowski_p,
+                                n_features=None).fit(X)
+    return {"n_clusters": fitted.n_clusters_, "n_unclassified": fitted.n_unclassified_,
+            "dbcv": dbcv(fitted.distances_, fitted.labels_, d=X.shape[1])}
+
+
+def _architecture_files(profile: Profile) -> dict[str, Path]:
+    base = cache_dir() / "architectures" / architecture_study_key(profile)
+    return {"summary": base / "summary.parquet", "history": base / "history.parquet"}
+
+
+def architecture_study_key(profile: str | Profile = "default") -> str:
+    p = _profile(profile)
+    return stage_key("architecture_study", {
+        "images": images_key(architecture_profile(p)),
+        "models": [architecture_model_key(p, b, c) for b, c in p.architecture_variants],
+        "cluster": [p.min_cluster_size, p.min_samples, p.minkowski_p],
+        "code": [code_hash("training"), code_hash("cluster"), code_hash("validity")]})
+
+
+def _architecture_all(profile: str | Profile) -> dict[str, pd.DataFrame]:
+    p = _profile(profile)
+    key = architecture_study_key(p)
+    files = _architecture_files(p)
+
+    def compute():
+        stack, _, _ = images(architecture_profile(p))
+        rows, histories = [], []
+        for backbone, channels in p.architecture_variants:
+            config = architecture_config(p, backbone, channels)
+            net, _, card = _load_model(architecture_model_file(p, backbone, channels))
+            history = pd.DataFrame(card.get("history", []))
+            last = history.iloc[-1] if len(history) else {}
+            side = config.latent_side
+            variant = {"variant": f"{backbone} {side}×{side}×{channels}", "backbone": backbone,
+                       "latent_channels": channels, "latent_side": side}
+            rows.append({
+                **variant, "fingerprint_length": config.fingerprint_length,
+                "n_parameters": int(sum(t.numel() for t in net.parameters())),
+                "epochs": config.epochs, "image_size": config.image_size, "n_images": len(stack),
+                **{k: float(last[k]) if k in last and last[k] is not None else np.nan
+                   for k in ("train_bce", "val_bce", "val_bce_clean")},
+                "train_seconds": float(history["seconds"].sum()) if "seconds" in history else np.nan,
+                **_architecture_scores(_encode(net, stack), p)})
+            histories.append(history.assign(**variant))
+        summary, history = pd.DataFrame(rows), pd.concat(histories, ignore_index=True)
+        _write_parquet(history, files["history"])
+        _write_parquet(summary, files["summary"])  # last: its presence marks a complete entry
+        return {"summary": summary, "history": history}
+
+    return _cached_stage("architecture_study", p, key, files["summary"].exists,
+                         lambda: {name: pd.read_parquet(path) for name, path in files.items()}, compute,
+                         n_items=lambda v: len(v["summary"]))
+
+
+def architecture_study(profile: str | Profile = "default") -> pd.DataFrame:
+    """Supplementary Note 2: one row per (backbone, latent channels) of ``profile.architecture_variants``,
+    each trained ``architecture_epochs`` epochs on the profile's images (at ``architecture_image_size``):
+    variant, backbone, latent_channels, latent_side, fingerprint_length, n_parameters, epochs, image_size,
+    n_images, train_bce, val_bce, val_bce_clean (last epoch), train_seconds, and HDBSCAN of its fingerprints
+    with the profile's Nc, Ns, p: n_clusters, n_unclassified, dbcv."""
+    return _architecture_all(profile)["summary"].copy()
+
+
+def architecture_history(profile: str | Profile = "default") -> pd.DataFrame:
+    """Per-epoch losses of every variant of :func:`architecture_study` (history columns + variant ones)."""
+    return _architecture_all(profile)["history"].copy()
+
+
+STAGES = (*STAGES, "architecture_study")

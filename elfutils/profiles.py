@@ -9,8 +9,9 @@ cached stages of :mod:`elfutils.pipeline`.
   ``models/elf-resnet18/`` when that model's data hash matches the images, otherwise it trains once and
   caches the result.
 * ``smoke`` -- every notebook in a few minutes (CI): the 12 real 2Dmatpedia band files plus the first store
-  materials, 48 in all; 2 epochs; Nc = 2, Ns = 1 so that clusters exist; a 3 x 2 parameter-study grid. The
-  numbers mean nothing; the code paths are the real ones.
+  materials, 48 in all; 2 epochs; Nc = 2, Ns = 1 so that clusters exist; a 3 x 2 parameter-study grid; an
+  architecture comparison of 1 epoch on 64 px images. The numbers mean nothing; the code paths are the real
+  ones.
 * ``retrain`` -- the paper's settings, training from scratch (ignores the committed model).
 
 The paper's numbers come from :mod:`elfutils.constants`; only the settings the paper does not fix (and the
@@ -38,6 +39,9 @@ from elfutils.constants import (
 )
 
 SMOKE_MAX_MATERIALS = 48
+# Supplementary Note 2: (backbone, latent channels) compared; the paper tests ResNet34 and ResNet50 trunks and
+# other latent sizes without listing them, so the latent sizes 7 x 7 x 1 / x 2 / x 4 are our choice
+ARCHITECTURE_VARIANTS = (("resnet18", 2), ("resnet34", 2), ("resnet50", 2), ("resnet18", 1), ("resnet18", 4))
 COMMITTED_MODEL = "elf-resnet18"  # folder under models/ (elfutils.paths.models_dir())
 
 
@@ -74,6 +78,10 @@ class Profile:
     study_min_cluster_sizes: tuple[int, ...] = tuple(PARAMETER_STUDY_RANGE)  # Fig. 7: Nc 2..11
     study_min_samples: tuple[int, ...] = tuple(PARAMETER_STUDY_RANGE)  # Fig. 7: Ns 2..11
     tsne_perplexity: float = 30.0  # scikit-learn's default; the paper does not give one
+    # --- architecture comparison (Supplementary Note 2; elfutils.pipeline.architecture_study) --------------
+    architecture_variants: tuple[tuple[str, int], ...] = ARCHITECTURE_VARIANTS  # (backbone, latent channels)
+    architecture_epochs: int = 5  # epoch budget per variant: 30 epochs of five networks take days on a CPU
+    architecture_image_size: int | None = None  # None = image_size
     seed: int = SEED
     extra: tuple[tuple[str, object], ...] = field(default=())  # free (key, value) pairs for later notebooks
 
@@ -93,6 +101,17 @@ class Profile:
             raise ValueError(f"dbscan_eps must be 'knee' or a positive number, got {self.dbscan_eps!r}")
         for name in ("study_min_cluster_sizes", "study_min_samples"):
             object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
+        if self.architecture_epochs < 1:
+            raise ValueError(f"architecture_epochs must be >= 1, got {self.architecture_epochs}")
+        if self.architecture_image_size is not None and (
+                self.architecture_image_size < 32 or self.architecture_image_size % 32):
+            raise ValueError("architecture_image_size must be None or a positive multiple of 32, got "
+                             f"{self.architecture_image_size}")
+        variants = tuple((str(b), int(c)) for b, c in self.architecture_variants)
+        if not variants or any(c < 1 for _, c in variants) or len(set(variants)) != len(variants):
+            raise ValueError("architecture_variants must be distinct (backbone, latent channels >= 1) pairs, "
+                             f"got {self.architecture_variants!r}")
+        object.__setattr__(self, "architecture_variants", variants)
 
     # --- derived settings ---------------------------------------------------------------------------------
     def store_path(self) -> Path:
@@ -166,6 +185,8 @@ PROFILES: dict[str, Profile] = {
         min_samples=1,
         study_min_cluster_sizes=(2, 3, 5),
         study_min_samples=(1, 2),
+        architecture_epochs=1,
+        architecture_image_size=64,  # a 2 x 2 latent: five tiny networks in well under a minute
     ),
     "retrain": Profile(
         name="retrain",

@@ -26,6 +26,24 @@ BOOK = ROOT / "book"
 NOTEBOOKS = {
     "data": (3, ("n_pool", "n_structures", "card_n_done", "fixture_iou_median", "gaps_n")),
     "reproducibility": (1, ("git_commit", "profile_name", "machine_device")),
+    "fig1_training": (3, ("final_train_bce", "final_val_bce", "val_train_percent", "epochs", "n_train",
+                          "train_minutes", "device", "paper_bce", "baseline_bce")),
+    "fig6_latent_space": (2, ("walk_a_low", "walk_a_high", "walk_b_low", "walk_b_high", "walk_a_changed_max",
+                              "walk_b_changed_max")),
+    "supp_architectures": (3, ("n_variants", "arch_epochs", "reference_val_bce", "reference_n_clusters",
+                               "deeper_val_change")),
+    "fig2_fingerprint_space": (4, ("n_materials", "n_clusters", "n_unclassified", "n_groups", "eps", "eps_rule",
+                                   "frac_pure", "n_pure", "nn_same", "paper_n_clusters")),
+    "fig3_exemplars": (1, ("n_shown_clusters", "n_named_pairs", "n_named_in_data", "n_named_same")),
+    "fig5_structure": (2, ("n_cnnf_clusters", "n_localised", "radius", "min_members", "paper_n_localised",
+                           "big_motifs")),
+    "table1_duplicates": (2, ("threshold", "n_candidates", "n_table1_present", "n_table1_found", "paper_max")),
+    "fig7_parameter_study": (4, ("paper_n_clusters", "paper_n_unclassified", "paper_dbcv", "paper_s_dbw",
+                                 "rule_text", "suggestion", "paper_verdict")),
+    "supp_tsne": (2, ("trustworthiness_umap", "trustworthiness_tsne", "knn_preserved_umap", "knn_preserved_tsne",
+                      "overlap", "k")),
+    "similarity_search": (1, ("query_id", "twin_text", "cli_exit_code", "cluster_text", "duplicate_threshold")),
+    "paper_vs_reproduction": (0, ("n_rows", "n_materials", "train_bce", "n_clusters", "n_candidates")),
 }
 
 GLUE_ROLE = re.compile(r"\{glue(?::(?:text|any|md|math))?\}`([^`]+)`")

@@ -1,0 +1,224 @@
+"""Model and training-state files. Everything is safetensors: loading reads tensors and JSON, never runs code.
+
+A model file ``<name>.safetensors`` holds the weights; its metadata key ``elf_card`` holds the model card
+(JSON): format, config, data hash, epoch, history, precision, versions. A copy of the card is written beside
+it as ``<name>.json`` for people and the book; the copy inside the weights file is the one that is read back.
+
+A training-state file ``<name>-state.safetensors`` holds what resuming needs beyond the weights: the
+optimiser's per-parameter tensors (``opt.<param index>.<key>``), its param groups (JSON metadata) and the
+global torch RNG state. All files are written to a temporary file in the same folder and moved into place
+(os.replace), so an interruption never leaves a half-written checkpoint under the real name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from elfutils.model import ElfAutoencoder, ElfConfig
+
+MODEL_FORMAT = "elf-model/1"
+STATE_FORMAT = "elf-training-state/1"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be used: missing, corrupt, or from another config or data set. Names the
+    file."""
+
+    def __init__(self, path: str | Path, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+def data_hash(packed_images: np.ndarray, ids: Sequence[str]) -> str:
+    """sha256 (hex) of the bit-packed images (N, S, ceil(S/8)) uint8 and the material ids, in order."""
+    digest = hashlib.sha256()
+    digest.update(str(packed_images.shape).encode())
+    digest.update(np.ascontiguousarray(packed_images, dtype=np.uint8).tobytes())
+    digest.update("\n".join(ids).encode())
+    return digest.hexdigest()
+
+
+def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=metadata)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _atomic_write_text(text: str, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """All tensors (on CPU) and the metadata of a safetensors file; any failure -> CheckpointError."""
+    if not path.is_file():
+        raise CheckpointError(path, "no such checkpoint file")
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as fh:
+            metadata = fh.metadata() or {}
+            tensors = {key: fh.get_tensor(key) for key in fh.keys()}  # noqa: SIM118 (no __iter__)
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(path, f"corrupt or not a safetensors file ({exc})") from exc
+    return tensors, metadata
+
+
+# --- model files --------------------------------------------------------------------------------------------
+
+
+def save_model(path: str | Path, model: ElfAutoencoder, card: dict) -> Path:
+    """Write weights + card to ``path`` (.safetensors) and the card to ``path`` with suffix .json."""
+    path = Path(path)
+    card = {"format": MODEL_FORMAT, "config": model.config.to_dict(), **card}
+    # .contiguous(): channels_last weights are strided views; safetensors stores plain row-major tensors.
+    weights = {key: value.detach().to("cpu").contiguous() for key, value in model.state_dict().items()}
+    text = json.dumps(card, indent=1)
+    _atomic_save(weights, path, {"elf_card": text})
+    _atomic_write_text(text + "\n", path.with_suffix(".json"))
+    return path
+
+
+def link_or_copy(source: str | Path, target: str | Path) -> Path:
+    """Make ``target`` a copy of a model file and its .json card: a hard link where the file system allows
+    (no bytes written; safe because every save replaces files by os.replace, never rewrites them in place)."""
+    source, target = Path(source), Path(target)
+    for src, dst in ((source, target), (source.with_suffix(".json"), target.with_suffix(".json"))):
+        tmp = dst.with_name(dst.name + ".link.tmp")
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    return target
+
+
+def read_card(path: str | Path) -> dict:
+    """The card stored inside a model file, without building the model."""
+    path = Path(path)
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as fh:
+            metadata = fh.metadata() or {}
+    except FileNotFoundError:
+        raise CheckpointError(path, "no such checkpoint file") from None
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(path, f"corrupt or not a safetensors file ({exc})") from exc
+    return _parse_card(path, metadata)
+
+
+def _parse_card(path: Path, metadata: dict[str, str]) -> dict:
+    if "elf_card" not in metadata:
+        raise CheckpointError(path, "not an elf model: the safetensors metadata has no 'elf_card'")
+    try:
+        card = json.loads(metadata["elf_card"])
+        if card.get("format") != MODEL_FORMAT:
+            raise ValueError(f"format {card.get('format')!r}, expected {MODEL_FORMAT!r}")
+        ElfConfig.from_dict(card["config"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(path, f"unusable model card: {exc}") from exc
+    return card
+
+
+def resolve_model_path(path: str | Path) -> Path:
+    """A model file, or a training folder -> its best.safetensors (else last.safetensors)."""
+    path = Path(path)
+    if path.is_dir():
+        for name in ("best.safetensors", "last.safetensors"):
+            if (path / name).is_file():
+                return path / name
+        raise CheckpointError(path, "folder holds no best.safetensors or last.safetensors")
+    return path
+
+
+def load_model(
+    path: str | Path, device: str | torch.device = "cpu"
+) -> tuple[ElfAutoencoder, ElfConfig, dict]:
+    """Load a model file (or a training folder's best model): (model in eval mode on ``device``, config,
+    card)."""
+    path = resolve_model_path(path)
+    tensors, metadata = _read(path)
+    card = _parse_card(path, metadata)
+    config = ElfConfig.from_dict(card["config"])
+    model = ElfAutoencoder(config)
+    try:
+        model.load_state_dict(tensors, strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(path, f"weights do not fit the config in its card: {exc}") from exc
+    return model.to(device).eval(), config, card
+
+
+# --- training state -----------------------------------------------------------------------------------------
+
+
+def save_training_state(path: str | Path, optimizer: torch.optim.Optimizer, info: dict) -> Path:
+    """Optimiser tensors, param groups, the global torch RNG state and ``info`` (epoch, hashes) ->
+    ``path``."""
+    path = Path(path)
+    state = optimizer.state_dict()
+    tensors = {"rng.torch_cpu": torch.get_rng_state()}
+    for index, slots in state["state"].items():
+        for key, value in slots.items():
+            tensors[f"opt.{index}.{key}"] = torch.as_tensor(value).detach().to("cpu").contiguous()
+    metadata = {
+        "format": STATE_FORMAT,
+        "param_groups": json.dumps(state["param_groups"]),
+        "info": json.dumps(info),
+    }
+    _atomic_save(tensors, path, metadata)
+    return path
+
+
+def _match_parameter_layout(optimizer: torch.optim.Optimizer) -> None:
+    """Give each per-parameter state tensor its parameter's memory layout (e.g. channels-last).
+
+    Files hold plain row-major tensors. The fused AdamW kernels walk a parameter and its moments as flat
+    memory, so a channels-last weight with row-major moments would be updated with scrambled moments (a
+    resumed run would silently diverge from an uninterrupted one).
+    """
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            slots = optimizer.state.get(param, {})
+            for key, value in slots.items():
+                if torch.is_tensor(value) and value.shape == param.shape and value.stride() != param.stride():
+                    slots[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
+
+
+def load_training_state(path: str | Path, optimizer: torch.optim.Optimizer) -> dict:
+    """Restore the optimiser and the global torch RNG from ``path``; returns the saved ``info``."""
+    path = Path(path)
+    tensors, metadata = _read(path)
+    if metadata.get("format") != STATE_FORMAT:
+        raise CheckpointError(path, f"not an elf training-state file (format {metadata.get('format')!r})")
+    try:
+        param_groups = json.loads(metadata["param_groups"])
+        info = json.loads(metadata["info"])
+        slots: dict[int, dict[str, torch.Tensor]] = {}
+        for key, value in tensors.items():
+            if key.startswith("opt."):
+                _, index, name = key.split(".", 2)
+                slots.setdefault(int(index), {})[name] = value
+        optimizer.load_state_dict({"state": slots, "param_groups": param_groups})
+        _match_parameter_layout(optimizer)
+        torch.set_rng_state(tensors["rng.torch_cpu"])
+    except (KeyError, ValueError, TypeError, RuntimeError) as exc:
+        raise CheckpointError(path, f"training state does not fit this model/optimiser: {exc}") from exc
+    return info

@@ -1,0 +1,74 @@
+"""`elf train`: train the autoencoder on an image stack; checkpoints and model cards go to --out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    from elfutils.constants import EPOCHS, LATENT_CHANNELS
+
+    p = subparsers.add_parser(
+        "train",
+        help="train the elf autoencoder on an image stack (.npz from `elf render`)",
+        description="Train on an image stack. Writes DIR/best.safetensors (lowest validation BCE), "
+        "DIR/last.safetensors + last-state.safetensors (for resuming) and a .json model card beside each. "
+        "An interrupted run resumes from DIR/last.safetensors unless --no-resume.",
+    )
+    p.add_argument("--images", type=Path, required=True, metavar="STACK.npz", help="image stack")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    p.add_argument("--epochs", type=int, default=EPOCHS, help=f"epochs (default {EPOCHS}, the paper's)")
+    p.add_argument("--batch-size", type=int, help="batch size (default: ElfConfig's)")
+    p.add_argument("--lr", type=float, help="peak learning rate (default: ElfConfig's)")
+    p.add_argument("--schedule", choices=["onecycle", "constant"], help="learning-rate schedule")
+    p.add_argument("--backbone", choices=["resnet18", "resnet34", "resnet50"], default="resnet18")
+    p.add_argument("--latent-channels", type=int, default=LATENT_CHANNELS,
+                   help=f"latent channels (default {LATENT_CHANNELS}: 7x7x2 = 98 numbers)")
+    p.add_argument("--seed", type=int, help="seed for initialisation, split, shuffling and noise")
+    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: ELF_DEVICE, else CUDA if present)")
+    p.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
+                   help="auto (default): bf16 autocast where the device supports it")
+    p.add_argument("--no-resume", action="store_true", help="start afresh even if DIR holds a checkpoint")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: one per core)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)  # fmt: skip
+
+
+def run(args) -> int:
+    import sys
+
+    from elfutils.checkpoint import CheckpointError
+    from elfutils.errors import BandDataError
+    from elfutils.imagestack import load_image_stack
+    from elfutils.model import ElfConfig
+    from elfutils.training import train
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    try:
+        images, ids, _ = load_image_stack(args.images)
+        overrides = {"batch_size": args.batch_size, "learning_rate": args.lr, "schedule": args.schedule,
+                     "seed": args.seed}  # fmt: skip
+        config = ElfConfig(
+            backbone=args.backbone,
+            image_size=images.shape[-1],
+            latent_channels=args.latent_channels,
+            epochs=args.epochs,
+            **{k: v for k, v in overrides.items() if v is not None},
+        )
+        history = train(images, config, args.out, resume=not args.no_resume, ids=ids, device=args.device,
+                        precision=args.precision, progress=not args.quiet)  # fmt: skip
+    except (CheckpointError, BandDataError, ValueError, FileNotFoundError) as exc:
+        print(f"elf train: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"elf train: interrupted; the same command resumes from the last finished epoch in {args.out}",
+              file=sys.stderr)  # fmt: skip
+        return 130
+    if history:
+        last = history[-1]
+        val = "" if last["val_bce"] is None else f", validation BCE {last['val_bce']:.4f}"
+        print(f"trained {last['epoch']} epochs: train BCE {last['train_bce']:.4f}{val}; model in {args.out}")
+    return 0
