@@ -21,6 +21,8 @@
 profile = "default"  # parameter profile (elfutils.profiles): default, smoke or retrain
 
 # %%
+import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from IPython.display import display
 
@@ -117,3 +119,21 @@ duplicates.table1.round(3)
 # {glue:text}`n_candidates`. Of the {glue:text}`n_table1` pairs of its Table 1, {glue:text}`n_table1_present`
 # have both materials in our data and {glue:text}`n_table1_found` of those fall within our threshold (above:
 # each pair's distance and its rank among all same-formula pairs).
+
+# %% [markdown]
+# ## At a glance
+#
+# Every quantity above that is a plain number on both sides, as the ratio of ours to the paper's (log scale;
+# 1 = the same; a zero of ours is drawn at the left edge).
+
+# %%
+both = comparison.assign(paper_value=pd.to_numeric(comparison["paper"], errors="coerce"),
+                         our_value=pd.to_numeric(comparison["ours"], errors="coerce"))
+both = both.dropna(subset=["paper_value", "our_value"]).query("paper_value > 0")
+ratio = np.clip(both["our_value"] / both["paper_value"], 1e-2, 1e2)
+fig, ax = plt.subplots(figsize=(7, 0.35 * len(both) + 1.2))
+ax.barh(both["quantity"], ratio - 1, left=1, color=np.where(ratio >= 1, "C1", "C0"))  # bars grow from 1
+ax.axvline(1, color="k", lw=1)
+ax.set(xscale="log", xlim=(1e-2, 1e2), xlabel="ours / paper")
+ax.invert_yaxis()
+plt.show()
