@@ -1,0 +1,163 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # Fig. 6: walking through the latent space of 2dm-1
+#
+# The paper reads what single latent dimensions mean by encoding the band structure of 2dm-1 (IrF2), shifting
+# one number of its latent by Δ and decoding the result: the reconstruction changes in one region of the band
+# structure, and with larger Δ bands cross or split there. Panel a shifts channel 2 at matrix position (2,2),
+# panel b at (3,0). This chapter repeats both walks with our network and shows, under each decoded row, the
+# difference from the Δ = 0 reconstruction, so the region that changes is visible. As the paper chose its Δ
+# ranges for its own latent, the walks are repeated with Δ in units of each number's spread over our
+# materials.
+
+# %% tags=["parameters"]
+profile = "default"  # parameter profile (elfutils.profiles): default, smoke or retrain
+
+# %%
+import numpy as np
+import pandas as pd
+
+from elfutils import constants, latent, pipeline
+from elfutils.fingerprints import fingerprint_matrix
+from elfutils.notebooks import glue_values
+from elfutils.profiles import get_profile
+
+settings = get_profile(profile)
+net, config, card = pipeline.model(settings)
+image, info = latent.example_image(settings, constants.LATENT_WALK_MATERIAL)
+walks = latent.latent_walk_grid(net, image)
+title = f"{info['material_id']} ({info['formula']}), channel {{}}, position {{}}{{}}"
+
+# %% [markdown]
+# The paper gives each range's ends, not the Δ values of the images it shows; we decode Δ = 0 and
+# {glue:text}`walk_steps` evenly spaced values from one end to the other. Channel and positions are zero-based
+# (row, column) indices into the {glue:text}`latent_grid` latent: the paper's "channel 2" is index
+# {glue:text}`walk_channel_index`, and its position "(3,0)" only exists zero-based. A pixel counts as changed
+# when its probability moves by at least {glue:text}`change_tolerance` from the Δ = 0 reconstruction.
+
+# %%
+specs = dict(zip("ab", constants.LATENT_WALK_SPECS))
+glue_values(walk_steps=latent.WALK_STEPS, walk_channel_index=constants.LATENT_WALK_CHANNEL,
+            walk_channel=constants.LATENT_WALK_CHANNEL + 1, example_formula=info["formula"],
+            example_source=info["source"], example_split=info["split"],
+            change_tolerance=latent.CHANGE_TOLERANCE,
+            latent_grid=f"{config.latent_side} × {config.latent_side} × {config.latent_channels}",
+            **{f"walk_{k}_{name}": v for k, (pos, (lo, hi)) in specs.items()
+               for name, v in (("position", f"({pos[0]},{pos[1]})"), ("low", lo), ("high", hi))})
+
+# %% [markdown]
+# ## a: channel 2, position (2,2)
+#
+# Δ from {glue:text}`walk_a_low` to {glue:text}`walk_a_high`.
+# Top: the decoded band structures (grey levels are pixel probabilities; Δ = 0 is the plain reconstruction).
+# Bottom: decoded minus the Δ = 0 reconstruction (red: more line, blue: less; the colour scale runs to the
+# walk's largest change), with the share of changed pixels under each.
+
+# %%
+walk = walks[0]
+latent.walk_figure(walk, info["ticks"], settings.energy_window,
+                   title.format(walk.channel + 1, walk.position, ": a"));
+
+# %% [markdown]
+# ## b: channel 2, position (3,0)
+#
+# Δ from {glue:text}`walk_b_low` to {glue:text}`walk_b_high`, shown the same way.
+
+# %%
+walk = walks[1]
+latent.walk_figure(walk, info["ticks"], settings.energy_window,
+                   title.format(walk.channel + 1, walk.position, ": b"));
+
+# %% [markdown]
+# ## How large the steps are
+#
+# A Δ means something only against the spread of that latent number over the materials. Per walk: the
+# number's value for 2dm-1, its standard deviation σ over the profile's fingerprints, and per Δ the share of
+# changed pixels, of flipped band pixels (binarised at one half) and the largest probability change.
+
+# %%
+X = fingerprint_matrix(pipeline.fingerprints(settings), config.fingerprint_length)
+sigma = [float(X[:, latent.element_index(config, w.channel, w.position)].std()) for w in walks]
+
+
+def step_table(walks):
+    return pd.DataFrame([
+        {"walk": label, "Δ": d, "Δ / σ": d / s, "z(2dm-1)": w.z0, "σ": s, "changed (%)": 100 * ch,
+         "flipped (%)": 100 * fl, "max |Δ probability|": np.abs(diff).max()}
+        for label, w, s in zip("ab", walks, sigma)
+        for d, ch, fl, diff in zip(w.deltas, w.changed_fraction, w.flipped_fraction, w.differences)])
+
+
+steps = step_table(walks)
+steps.round(4).set_index(["walk", "Δ"])
+
+# %%
+last = steps.groupby("walk").last()
+glue_values(**{f"walk_{k}_{col}": float(last.loc[k, src]) for k in "ab" for col, src in (
+    ("changed_max", "changed (%)"), ("sigma", "σ"), ("z0", "z(2dm-1)"), ("high_over_sigma", "Δ / σ"),
+    ("max_dprob", "max |Δ probability|"))})
+
+# %% [markdown]
+# At the largest step of walk a (Δ = {glue:text}`walk_a_high`, {glue:text}`walk_a_high_over_sigma:.2f` σ
+# of that number over our materials) {glue:text}`walk_a_changed_max:.2f`% of the pixels change (largest
+# probability change {glue:text}`walk_a_max_dprob:.3f`); at the largest step of walk b
+# (Δ = {glue:text}`walk_b_high`, {glue:text}`walk_b_high_over_sigma:.2f` σ)
+# {glue:text}`walk_b_changed_max:.2f`% (largest change {glue:text}`walk_b_max_dprob:.3f`). Our latent is not
+# the paper's (another training run on other data, and no constraint on the latent's scale), so the same
+# position need not hold the same feature and the paper's Δ need not be the same size of step for our
+# network.
+
+# %% [markdown]
+# ## a and b in units of the spread
+#
+# The same walks with every Δ multiplied by that number's σ: Δ = 1 σ moves the number by one standard
+# deviation of its values over our materials, whatever the scale our network learned.
+
+# %%
+scaled = latent.latent_walk_grid(net, image, scales=sigma)
+for label, walk in zip("ab", scaled):
+    latent.walk_figure(walk, info["ticks"], settings.energy_window,
+                       title.format(walk.channel + 1, walk.position, f": {label}, Δ in units of σ"))
+
+# %%
+scaled_steps = step_table(scaled)
+scaled_last = scaled_steps.groupby("walk").last()
+glue_values(**{f"scaled_{k}_changed_max": float(scaled_last.loc[k, "changed (%)"]) for k in "ab"},
+            **{f"scaled_{k}_flipped_max": float(scaled_last.loc[k, "flipped (%)"]) for k in "ab"})
+scaled_steps.round(4).set_index(["walk", "Δ"])
+
+# %% [markdown]
+# In units of σ, the largest step changes {glue:text}`scaled_a_changed_max:.2f`% of the pixels in walk a
+# ({glue:text}`scaled_a_flipped_max:.2f`% band pixels appear or vanish) and
+# {glue:text}`scaled_b_changed_max:.2f`% in walk b ({glue:text}`scaled_b_flipped_max:.2f`%). Where the
+# difference maps show a compact red-blue patch, the number controls one region of the band structure, as
+# the paper describes; since the network is fully convolutional, that region should lie near the position's
+# place in the image (row: energy from the top, column: path from the left).
+
+# %% [markdown]
+# ## The paper's numbers beside ours
+
+# %%
+pd.DataFrame([
+    ("material", "2dm-1 (IrF2)", f"{info['material_id']} ({info['formula']}), {info['split']}"),
+    ("latent channel walked", "channel 2", f"channel {constants.LATENT_WALK_CHANNEL + 1} "
+     f"(index {constants.LATENT_WALK_CHANNEL})"),
+    *[(f"walk {k}: position, Δ range", f"({p[0]},{p[1]}), {lo} to {hi}",
+       f"({p[0]},{p[1]}), {lo} to {hi} in {latent.WALK_STEPS} steps: {last.loc[k, 'changed (%)']:.2f}% "
+       f"pixels changed at Δ = {hi}; {hi} σ = {hi * s:.3g} changes {scaled_last.loc[k, 'changed (%)']:.2f}%")
+      for (k, (p, (lo, hi))), s in zip(specs.items(), sigma)],
+], columns=["", "paper", "ours"]).set_index("")
+
+# %% [markdown]
+# Walk a shifts channel {glue:text}`walk_channel` at {glue:text}`walk_a_position` by Δ from
+# {glue:text}`walk_a_low` to {glue:text}`walk_a_high`, walk b at {glue:text}`walk_b_position` from
+# {glue:text}`walk_b_low` to {glue:text}`walk_b_high`, as in the paper. The input is
+# {glue:text}`example_formula` from {glue:text}`example_source`, {glue:text}`example_split`. The paper shows
+# the decoded images only; the changed-pixel shares and the walks in units of σ are ours.

@@ -1,0 +1,172 @@
+"""The architecture comparison of Supplementary Note 2 (elfutils.pipeline.architecture_study), its profile
+fields, and the training-history accessor of Fig. 1 (elfutils.pipeline.model_history).
+
+As in tests/test_pipeline.py, training, loading and encoding are replaced by counting stubs to test the
+caching (one training per variant, reused from disk, retrained only for what changed); one test runs the real
+thing on four 32 px images.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+
+from elfutils import pipeline
+from elfutils.profiles import ARCHITECTURE_VARIANTS, Profile, get_profile
+from elfutils.readers import read_band_file
+from elfutils.store import BandStore
+
+SIZE = 32
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ELF_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(pipeline, "models_dir", lambda: tmp_path / "models")
+    pipeline.clear_memory()
+    yield tmp_path / "cache"
+    pipeline.clear_memory()
+
+
+@pytest.fixture
+def store(tmp_path, fixture_files):
+    st = BandStore(tmp_path / "tiny.elfstore")
+    st.append([dataclasses.replace(read_band_file(p), material_id=f"t-{i}")
+               for i, p in enumerate(fixture_files[:4])])
+    return st
+
+
+def profile_for(store, **changes) -> Profile:
+    base = dict(name="test", store=str(store.path), image_size=SIZE, epochs=1, max_materials=None,
+                include_fixture_files=False, use_committed_model=False, min_cluster_size=2, min_samples=1,
+                architecture_epochs=1, architecture_variants=(("resnet18", 2), ("resnet34", 2)))
+    return Profile(**{**base, **changes})
+
+
+@pytest.fixture
+def stubs(monkeypatch):
+    calls = Counter()
+
+    def train(images, ids, config, out_dir):
+        calls[f"train {config.backbone} {config.latent_channels} {config.epochs} {config.image_size}"] += 1
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "best.safetensors").write_text(json.dumps(config.to_dict()))
+
+    def load_model(path):
+        config = json.loads(path.read_text())
+        d = config["latent_channels"] * (config["image_size"] // 32) ** 2
+        history = [{"epoch": e + 1, "train_bce": 0.3 - 0.01 * e, "val_bce": 0.31, "val_bce_clean": 0.3,
+                    "lr": 1e-3, "seconds": 2.0} for e in range(config["epochs"])]
+        return torch.nn.Linear(1, d), None, {"config": config, "history": history}
+
+    def encode(net, images):
+        calls["encode"] += 1
+        rng = np.random.default_rng(0)
+        centres = rng.normal(size=(2, net.out_features))
+        return centres[np.arange(len(images)) % 2] + 0.01 * rng.normal(size=(len(images), net.out_features))
+
+    monkeypatch.setattr(pipeline, "_train", train)
+    monkeypatch.setattr(pipeline, "_load_model", load_model)
+    monkeypatch.setattr(pipeline, "_encode", encode)
+    return calls
+
+
+# --- profile fields -----------------------------------------------------------------------------------------
+def test_profiles_carry_the_architecture_budget():
+    default, smoke = get_profile("default"), get_profile("smoke")
+    assert default.architecture_variants == ARCHITECTURE_VARIANTS
+    assert {b for b, _ in ARCHITECTURE_VARIANTS} == {"resnet18", "resnet34", "resnet50"}
+    assert {c for _, c in ARCHITECTURE_VARIANTS} == {1, 2, 4}
+    assert 1 <= default.architecture_epochs < default.epochs
+    assert default.architecture_image_size is None  # the paper's 224 px
+    assert smoke.architecture_epochs == 1 and smoke.architecture_image_size == 64
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"architecture_epochs": 0}, "architecture_epochs must be >= 1"),
+    ({"architecture_image_size": 100}, "architecture_image_size must be None or a positive multiple of 32"),
+    ({"architecture_variants": ()}, "architecture_variants must be distinct"),
+    ({"architecture_variants": (("resnet18", 0),)}, "architecture_variants must be distinct"),
+    ({"architecture_variants": (("resnet18", 2), ("resnet18", 2))}, "architecture_variants must be distinct"),
+])
+def test_invalid_architecture_fields(change, message):
+    with pytest.raises(ValueError, match=message):
+        get_profile("default", **change)
+
+
+def test_unknown_backbone_is_rejected_by_the_config(cache, store, stubs):
+    with pytest.raises(ValueError, match="backbone must be one of"):
+        pipeline.architecture_study(profile_for(store, architecture_variants=(("vgg16", 2),)))
+
+
+# --- the stage ----------------------------------------------------------------------------------------------
+def test_architecture_study_rows_and_columns(cache, store, stubs):
+    p = profile_for(store, architecture_variants=(("resnet18", 1), ("resnet18", 2), ("resnet50", 4)))
+    table = pipeline.architecture_study(p)
+    assert list(table.variant) == ["resnet18 1×1×1", "resnet18 1×1×2", "resnet50 1×1×4"]
+    assert list(table.fingerprint_length) == [1, 2, 4]
+    assert (table.epochs == 1).all() and (table.n_images == 4).all() and (table.image_size == SIZE).all()
+    assert (table.n_clusters == 2).all() and (table.n_unclassified == 0).all()
+    assert table.dbcv.between(-1, 1).all()
+    assert set(pipeline.architecture_history(p).variant) == set(table.variant)
+
+
+def test_each_variant_trained_once_then_reused_from_disk(cache, store, stubs):
+    p = profile_for(store)
+    first = pipeline.architecture_study(p)
+    assert stubs["train resnet18 2 1 32"] == 1 and stubs["train resnet34 2 1 32"] == 1
+    pipeline.clear_memory()  # a new kernel
+    again = pipeline.architecture_study(p)
+    assert sum(v for k, v in stubs.items() if k.startswith("train")) == 2
+    assert first.equals(again)
+    timings = pipeline.read_timings()["stages"]
+    assert {"test/architecture_study", "test/architecture-resnet18-1x1x2",
+            "test/architecture-resnet34-1x1x2"} <= set(timings)
+
+
+def test_a_new_variant_trains_only_itself_and_the_budget_retrains_all(cache, store, stubs):
+    p = profile_for(store)
+    pipeline.architecture_study(p)
+    pipeline.architecture_study(p.replace(architecture_variants=(*p.architecture_variants, ("resnet18", 4))))
+    assert stubs["train resnet18 4 1 32"] == 1 and stubs["train resnet18 2 1 32"] == 1
+    pipeline.architecture_study(p.replace(architecture_epochs=2))
+    assert stubs["train resnet18 2 2 32"] == 1 and stubs["train resnet34 2 2 32"] == 1
+
+
+def test_architecture_image_size_renders_its_own_images(cache, store, stubs):
+    p = profile_for(store, architecture_image_size=64)
+    table = pipeline.architecture_study(p)
+    assert (table.image_size == 64).all() and list(table.latent_side) == [2, 2]
+    assert stubs["train resnet18 2 1 64"] == 1
+
+
+def test_variant_models_do_not_share_the_main_model_folder(cache, store, stubs):
+    p = profile_for(store, architecture_variants=(("resnet18", 2),))
+    assert p.elf_config() == pipeline.architecture_config(p, "resnet18", 2)
+    assert pipeline.architecture_model_key(p, "resnet18", 2) != pipeline.model_key(p)
+
+
+@pytest.mark.slow
+def test_real_training_on_tiny_images(cache, store):
+    p = profile_for(store, architecture_variants=(("resnet18", 1), ("resnet18", 2)))
+    table = pipeline.architecture_study(p)
+    assert table.train_bce.between(0, 1).all()
+    assert (table.n_parameters > 1e6).all() and table.train_seconds.gt(0).all()
+    history = pipeline.architecture_history(p)
+    assert len(history) == 2 and set(history.columns) >= {"epoch", "train_bce", "variant", "latent_channels"}
+    folder = pipeline.architecture_model_file(p, "resnet18", 1).parent
+    assert (folder / "COMPLETE.json").exists() and not (folder / "last-state.safetensors").exists()
+
+
+# --- model history (Fig. 1) ---------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_model_history_has_every_epoch(cache, store):
+    p = profile_for(store, epochs=2)
+    history = pipeline.model_history(p)
+    assert list(history.epoch) == [1, 2]
+    assert {"train_bce", "val_bce", "val_bce_clean", "seconds"} <= set(history.columns)
