@@ -6,8 +6,9 @@ it as ``<name>.json`` for people and the book; the copy inside the weights file 
 
 A training-state file ``<name>-state.safetensors`` holds what resuming needs beyond the weights: the
 optimiser's per-parameter tensors (``opt.<param index>.<key>``), its param groups (JSON metadata) and the
-global torch RNG state. All files are written to a temporary file in the same folder and moved into place
-(os.replace), so an interruption never leaves a half-written checkpoint under the real name.
+global torch RNG state. All files are written atomically (:mod:`elfutils.io`: a temporary file in the same
+folder, moved into place by os.replace), so an interruption never leaves a half-written checkpoint under the
+real name.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,6 +25,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from elfutils.io import atomic_write_text, atomic_write_via_path
 from elfutils.model import ElfAutoencoder, ElfConfig
 
 MODEL_FORMAT = "elf-model/1"
@@ -50,25 +51,6 @@ def data_hash(packed_images: np.ndarray, ids: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
-def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _atomic_write_text(text: str, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """All tensors (on CPU) and the metadata of a safetensors file; any failure -> CheckpointError."""
     if not path.is_file():
@@ -92,8 +74,8 @@ def save_model(path: str | Path, model: ElfAutoencoder, card: dict) -> Path:
     # .contiguous(): channels_last weights are strided views; safetensors stores plain row-major tensors.
     weights = {key: value.detach().to("cpu").contiguous() for key, value in model.state_dict().items()}
     text = json.dumps(card, indent=1)
-    _atomic_save(weights, path, {"elf_card": text})
-    _atomic_write_text(text + "\n", path.with_suffix(".json"))
+    atomic_write_via_path(path, lambda tmp: save_file(weights, tmp, metadata={"elf_card": text}))
+    atomic_write_text(path.with_suffix(".json"), text + "\n")
     return path
 
 
@@ -183,7 +165,7 @@ def save_training_state(path: str | Path, optimizer: torch.optim.Optimizer, info
         "param_groups": json.dumps(state["param_groups"]),
         "info": json.dumps(info),
     }
-    _atomic_save(tensors, path, metadata)
+    atomic_write_via_path(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
     return path
 
 

@@ -31,6 +31,7 @@ from elfutils.constants import (
     UMAP_N_NEIGHBORS,
 )
 from elfutils.fingerprints import as_matrix, write_table
+from elfutils.io import atomic_write
 
 
 # --- distances ---------------------------------------------------------------------------------------------
@@ -278,22 +279,14 @@ class FingerprintHDBSCAN:
         (~N x 98 numbers plus the tree); ``distances_`` is None after :meth:`load`. Only load files you wrote:
         pickle runs code on load.
         """
-        import os
         import pickle
-        import tempfile
 
         if not hasattr(self, "labels_"):
             raise RuntimeError("FingerprintHDBSCAN is not fitted; call fit first")
         state = dict(self.__dict__)
         state["distances_"] = None
         state["hdbscan_"] = None
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(state, fh)
-        os.replace(tmp, path)
-        return path
+        return atomic_write(path, lambda fh: pickle.dump(state, fh))
 
     @classmethod
     def load(cls, path: str | Path) -> FingerprintHDBSCAN:

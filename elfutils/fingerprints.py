@@ -7,14 +7,13 @@ A table lives on disk as parquet (``.parquet``/``.pq``) or CSV (anything else). 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from elfutils.constants import FINGERPRINT_LENGTH
+from elfutils.io import atomic_write_via_path
 
 ID_COLUMNS = ("material_id", "formula")
 FEATURE_COLUMNS = tuple(f"f{i}" for i in range(FINGERPRINT_LENGTH))
@@ -137,25 +136,11 @@ def read_fingerprints(path: str | Path) -> pd.DataFrame:
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write any table atomically (temp file in the same folder, then ``os.replace``).
-
-    Parquet for ``.parquet``/``.pq``, CSV otherwise, so a crash never leaves a half-written file where a
-    good one was.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        if path.suffix.lower() in _PARQUET_SUFFIXES:
-            df.to_parquet(tmp, index=False)
-        else:
-            df.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write any table atomically (see :mod:`elfutils.io`): parquet for ``.parquet``/``.pq``, CSV otherwise,
+    so a crash never leaves a half-written file where a good one was."""
+    if Path(path).suffix.lower() in _PARQUET_SUFFIXES:
+        return atomic_write_via_path(path, lambda tmp: df.to_parquet(tmp, index=False))
+    return atomic_write_via_path(path, lambda tmp: df.to_csv(tmp, index=False))
 
 
 def write_fingerprints(df: pd.DataFrame, path: str | Path) -> Path:

@@ -11,8 +11,6 @@ In memory: ``images`` uint8 (N, S, S) with values 0/1 (1 = band-line pixel), plu
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,13 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from elfutils.errors import BandDataError
+from elfutils.io import atomic_write
 
 
 def save_image_stack(
     path: str | Path, images: np.ndarray, ids: Sequence[str], formulas: Sequence[str]
 ) -> Path:
-    """Write an image stack atomically (temporary file in the same folder, then os.replace). Returns the
-    path."""
+    """Write an image stack atomically (see :mod:`elfutils.io`). Returns the path."""
     path = Path(path)
     images = np.asarray(images)
     if images.ndim != 3 or images.shape[1] != images.shape[2]:
@@ -35,22 +33,13 @@ def save_image_stack(
         raise ValueError(f"{len(images)} images but {len(ids)} ids and {len(formulas)} formulas")
     if images.size and (images.min() < 0 or images.max() > 1):
         raise ValueError("images must hold only 0 and 1")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(
-                fh,
-                images=np.packbits(images.astype(np.uint8), axis=-1),
-                material_ids=np.asarray(list(ids), dtype=str),
-                formulas=np.asarray(list(formulas), dtype=str),
-                image_size=np.int64(images.shape[-1]),
-            )
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    arrays = {
+        "images": np.packbits(images.astype(np.uint8), axis=-1),
+        "material_ids": np.asarray(list(ids), dtype=str),
+        "formulas": np.asarray(list(formulas), dtype=str),
+        "image_size": np.int64(images.shape[-1]),
+    }
+    return atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
 
 
 def load_packed_stack(path: str | Path) -> tuple[np.ndarray, list[str], list[str], int]:

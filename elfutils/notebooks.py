@@ -44,6 +44,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from elfutils.io import atomic_write_text, atomic_write_via_path
+
 KERNEL_NAME = "elf"
 DEFAULT_TIMEOUT_S = 4 * 3600  # per cell; training the paper's network on a laptop CPU takes about an hour
 PLOTLY_JS = "elf-plotly.min.js"
@@ -80,11 +82,7 @@ def ensure_kernel() -> str:
         target = base / "kernels" / KERNEL_NAME / "kernel.json"
         try:
             if not target.exists() or target.read_text() != spec:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".kernel.", suffix=".tmp")
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(spec)
-                os.replace(tmp, target)
+                atomic_write_text(target, spec)
             return KERNEL_NAME
         except OSError:
             continue
@@ -214,8 +212,8 @@ def execute(
     out = nbformat.read(str(tmp), as_version=4)
     out.metadata["elf"] = {**signature, "executed_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
                            "seconds": round(seconds, 1), "python": sys.executable}
-    nbformat.write(out, str(tmp))
-    os.replace(tmp, dst)
+    atomic_write_via_path(dst, lambda path: nbformat.write(out, path))
+    tmp.unlink(missing_ok=True)
     failed.unlink(missing_ok=True)
     _record_notebook_time(src.stem, profile, seconds)
     print(f"{dst}: executed in {seconds:.1f} s", flush=True)

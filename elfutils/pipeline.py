@@ -31,8 +31,6 @@ import fcntl
 import hashlib
 import importlib.util
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -41,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from elfutils.bands import BandStructure
+from elfutils.io import atomic_write_json, atomic_write_via_path
 from elfutils.paths import cache_dir, default_device, models_dir
 from elfutils.profiles import Profile, get_profile
 
@@ -77,38 +76,10 @@ def file_hash(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path`` and move it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; cache files are for everyone who builds the book
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def atomic_write_json(path: Path, obj) -> Path:
-    return atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True, default=str) + "\n").encode())
-
-
 def _write_parquet(df: pd.DataFrame, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
     df = df.copy()
     df.attrs = {}  # attrs may hold numpy scalars that parquet's JSON metadata cannot take; stored apart
-    try:
-        df.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_via_path(path, lambda tmp: df.to_parquet(tmp, index=False))
 
 
 @contextlib.contextmanager

@@ -14,9 +14,7 @@ pixel (8 eV / 224 px = 0.036 eV). k-points and distances are float32.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -25,26 +23,12 @@ import numpy as np
 from elfutils import __version__
 from elfutils.bands import BandStructure, Branch
 from elfutils.errors import BandDataError
+from elfutils.io import atomic_write
 
 FORMAT_VERSION = 1
 KEEP_WINDOW_EV = 10.0
 ENERGY_ERROR_EV = 0.004  # max float16 rounding error for |E - E_F| <= KEEP_WINDOW_EV (spacing 2**-7 / 2)
 PART_PATTERN = re.compile(r"part-(\d{6})\.npz$")
-
-
-def atomic_write_bytes(path: Path, write) -> None:
-    """Call ``write(fh)`` on a temporary file beside ``path``, then move it into place atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _kept_bands(bs: BandStructure) -> np.ndarray:
@@ -228,7 +212,7 @@ class BandStore:
             return None
         arrays = _encode(records)
         path = self.path / f"part-{self._next_part_number():06d}.npz"
-        atomic_write_bytes(path, lambda fh: np.savez_compressed(fh, **arrays))
+        atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
         self._parts = None  # re-index on next read
         return path
 

@@ -12,7 +12,8 @@ import pandas as pd
 
 from elfutils.compare import dataset_card, fixture_comparison, gap_comparison, reference_gaps
 from elfutils.dataset import data_dir, dft_store_path, flat_band_pool, real_band_files
-from elfutils.store import BandStore, atomic_write_bytes
+from elfutils.io import atomic_write_text
+from elfutils.store import BandStore
 
 
 def card_markdown() -> str:
@@ -90,7 +91,7 @@ def card_markdown() -> str:
 
 def main(out: Path) -> None:
     text = card_markdown()
-    atomic_write_bytes(out, lambda fh: fh.write(text.encode()))
+    atomic_write_text(out, text)
     print(f"wrote {out}")
 
 

@@ -8,7 +8,6 @@ thing on four 32 px images.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections import Counter
 
@@ -18,27 +17,8 @@ import torch
 
 from elfutils import pipeline
 from elfutils.profiles import ARCHITECTURE_VARIANTS, Profile, get_profile
-from elfutils.readers import read_band_file
-from elfutils.store import BandStore
 
 SIZE = 32
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("ELF_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(pipeline, "models_dir", lambda: tmp_path / "models")
-    pipeline.clear_memory()
-    yield tmp_path / "cache"
-    pipeline.clear_memory()
-
-
-@pytest.fixture
-def store(tmp_path, fixture_files):
-    st = BandStore(tmp_path / "tiny.elfstore")
-    st.append([dataclasses.replace(read_band_file(p), material_id=f"t-{i}")
-               for i, p in enumerate(fixture_files[:4])])
-    return st
 
 
 def profile_for(store, **changes) -> Profile:
@@ -99,14 +79,14 @@ def test_invalid_architecture_fields(change, message):
         get_profile("default", **change)
 
 
-def test_unknown_backbone_is_rejected_by_the_config(cache, store, stubs):
+def test_unknown_backbone_is_rejected_by_the_config(cache, tiny_store, stubs):
     with pytest.raises(ValueError, match="backbone must be one of"):
-        pipeline.architecture_study(profile_for(store, architecture_variants=(("vgg16", 2),)))
+        pipeline.architecture_study(profile_for(tiny_store, architecture_variants=(("vgg16", 2),)))
 
 
 # --- the stage ----------------------------------------------------------------------------------------------
-def test_architecture_study_rows_and_columns(cache, store, stubs):
-    p = profile_for(store, architecture_variants=(("resnet18", 1), ("resnet18", 2), ("resnet50", 4)))
+def test_architecture_study_rows_and_columns(cache, tiny_store, stubs):
+    p = profile_for(tiny_store, architecture_variants=(("resnet18", 1), ("resnet18", 2), ("resnet50", 4)))
     table = pipeline.architecture_study(p)
     assert list(table.variant) == ["resnet18 1×1×1", "resnet18 1×1×2", "resnet50 1×1×4"]
     assert list(table.fingerprint_length) == [1, 2, 4]
@@ -116,8 +96,8 @@ def test_architecture_study_rows_and_columns(cache, store, stubs):
     assert set(pipeline.architecture_history(p).variant) == set(table.variant)
 
 
-def test_each_variant_trained_once_then_reused_from_disk(cache, store, stubs):
-    p = profile_for(store)
+def test_each_variant_trained_once_then_reused_from_disk(cache, tiny_store, stubs):
+    p = profile_for(tiny_store)
     first = pipeline.architecture_study(p)
     assert stubs["train resnet18 2 1 32"] == 1 and stubs["train resnet34 2 1 32"] == 1
     pipeline.clear_memory()  # a new kernel
@@ -129,8 +109,8 @@ def test_each_variant_trained_once_then_reused_from_disk(cache, store, stubs):
             "test/architecture-resnet34-1x1x2"} <= set(timings)
 
 
-def test_a_new_variant_trains_only_itself_and_the_budget_retrains_all(cache, store, stubs):
-    p = profile_for(store)
+def test_a_new_variant_trains_only_itself_and_the_budget_retrains_all(cache, tiny_store, stubs):
+    p = profile_for(tiny_store)
     pipeline.architecture_study(p)
     pipeline.architecture_study(p.replace(architecture_variants=(*p.architecture_variants, ("resnet18", 4))))
     assert stubs["train resnet18 4 1 32"] == 1 and stubs["train resnet18 2 1 32"] == 1
@@ -138,22 +118,22 @@ def test_a_new_variant_trains_only_itself_and_the_budget_retrains_all(cache, sto
     assert stubs["train resnet18 2 2 32"] == 1 and stubs["train resnet34 2 2 32"] == 1
 
 
-def test_architecture_image_size_renders_its_own_images(cache, store, stubs):
-    p = profile_for(store, architecture_image_size=64)
+def test_architecture_image_size_renders_its_own_images(cache, tiny_store, stubs):
+    p = profile_for(tiny_store, architecture_image_size=64)
     table = pipeline.architecture_study(p)
     assert (table.image_size == 64).all() and list(table.latent_side) == [2, 2]
     assert stubs["train resnet18 2 1 64"] == 1
 
 
-def test_variant_models_do_not_share_the_main_model_folder(cache, store, stubs):
-    p = profile_for(store, architecture_variants=(("resnet18", 2),))
+def test_variant_models_do_not_share_the_main_model_folder(cache, tiny_store, stubs):
+    p = profile_for(tiny_store, architecture_variants=(("resnet18", 2),))
     assert p.elf_config() == pipeline.architecture_config(p, "resnet18", 2)
     assert pipeline.architecture_model_key(p, "resnet18", 2) != pipeline.model_key(p)
 
 
 @pytest.mark.slow
-def test_real_training_on_tiny_images(cache, store):
-    p = profile_for(store, architecture_variants=(("resnet18", 1), ("resnet18", 2)))
+def test_real_training_on_tiny_images(cache, tiny_store):
+    p = profile_for(tiny_store, architecture_variants=(("resnet18", 1), ("resnet18", 2)))
     table = pipeline.architecture_study(p)
     assert table.train_bce.between(0, 1).all()
     assert (table.n_parameters > 1e6).all() and table.train_seconds.gt(0).all()
@@ -165,8 +145,8 @@ def test_real_training_on_tiny_images(cache, store):
 
 # --- model history (Fig. 1) ---------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_model_history_has_every_epoch(cache, store):
-    p = profile_for(store, epochs=2)
+def test_model_history_has_every_epoch(cache, tiny_store):
+    p = profile_for(tiny_store, epochs=2)
     history = pipeline.model_history(p)
     assert list(history.epoch) == [1, 2]
     assert {"train_bce", "val_bce", "val_bce_clean", "seconds"} <= set(history.columns)

@@ -164,29 +164,6 @@ def test_scaled_walks_multiply_the_deltas(model, image):
 
 
 # --- the example material -----------------------------------------------------------------------------------
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    from elfutils import pipeline
-
-    monkeypatch.setenv("ELF_CACHE_DIR", str(tmp_path / "cache"))
-    pipeline.clear_memory()
-    yield tmp_path / "cache"
-    pipeline.clear_memory()
-
-
-@pytest.fixture
-def tiny_store(tmp_path, fixture_files):
-    import dataclasses
-
-    from elfutils.readers import read_band_file
-    from elfutils.store import BandStore
-
-    st = BandStore(tmp_path / "tiny.elfstore")
-    st.append([dataclasses.replace(read_band_file(p), material_id=f"t-{i}")
-               for i, p in enumerate(fixture_files[1:4])])
-    return st
-
-
 def _profile(store, **changes):
     from elfutils.profiles import Profile
 

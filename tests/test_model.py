@@ -9,14 +9,7 @@ from elfutils.constants import FINGERPRINT_LENGTH, IMAGE_SIZE, LATENT_CHANNELS, 
 from elfutils.model import ElfAutoencoder, ElfConfig, SubPixelConvTranspose, fold_batchnorm
 from elfutils.noise import ERASE_SCALE, add_region_noise
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on a busy 2-core machine a second thread mostly waits for the first."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # one torch thread: see conftest.py
 
 
 def _binary(n, size, seed=0, channels=1):

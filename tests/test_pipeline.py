@@ -19,7 +19,6 @@ import pytest
 from elfutils import constants, pipeline
 from elfutils.profiles import PROFILES, Profile, get_profile
 from elfutils.readers import read_band_file
-from elfutils.store import BandStore
 
 SIZE = 32  # tiny images: a multiple of 32, as ElfConfig requires
 
@@ -68,25 +67,8 @@ def test_profile_is_frozen_and_replace_makes_a_copy():
 
 
 # --- fixtures ----------------------------------------------------------------------------------------------
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("ELF_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(pipeline, "models_dir", lambda: tmp_path / "models")
-    pipeline.clear_memory()
-    yield tmp_path / "cache"
-    pipeline.clear_memory()
-
-
 def _renamed(bs, i):
     return dataclasses.replace(bs, material_id=f"t-{i}")
-
-
-@pytest.fixture
-def store(tmp_path, fixture_files):
-    """A tiny store of 4 records (the fixture band files under new ids)."""
-    st = BandStore(tmp_path / "tiny.elfstore")
-    st.append([_renamed(read_band_file(p), i) for i, p in enumerate(fixture_files[:4])])
-    return st
 
 
 def profile_for(store, **changes) -> Profile:
@@ -151,32 +133,33 @@ def _fresh_process():
 
 
 # --- dataset ------------------------------------------------------------------------------------------------
-def test_load_dataset_reads_the_store_in_id_order(cache, store):
-    records = pipeline.load_dataset(profile_for(store))
+def test_load_dataset_reads_the_store_in_id_order(cache, tiny_store):
+    records = pipeline.load_dataset(profile_for(tiny_store))
     assert [r.material_id for r in records] == ["t-0", "t-1", "t-2", "t-3"]
 
 
-def test_smoke_selection_fixture_files_first_then_store(cache, store, fixture_files):
-    records = pipeline.load_dataset(profile_for(store, include_fixture_files=True, max_materials=14))
+def test_smoke_selection_fixture_files_first_then_store(cache, tiny_store, fixture_files):
+    records = pipeline.load_dataset(profile_for(tiny_store, include_fixture_files=True, max_materials=14))
     ids = [r.material_id for r in records]
     assert ids[:12] == [p.stem for p in fixture_files] and ids[12:] == ["t-0", "t-1"]
-    assert len(pipeline.load_dataset(profile_for(store, include_fixture_files=True, max_materials=5))) == 5
+    p = profile_for(tiny_store, include_fixture_files=True, max_materials=5)
+    assert len(pipeline.load_dataset(p)) == 5
 
 
-def test_dataset_hash_follows_content_not_files(cache, store, fixture_files):
-    p = profile_for(store)
+def test_dataset_hash_follows_content_not_files(cache, tiny_store, fixture_files):
+    p = profile_for(tiny_store)
     before = pipeline.data_key(p)
-    store.compact(max_small=0, min_part_size=10)  # same materials, other part files
+    tiny_store.compact(max_small=0, min_part_size=10)  # same materials, other part files
     _fresh_process()
     assert pipeline.data_key(p) == before
-    store.append([_renamed(read_band_file(fixture_files[5]), 9)])
+    tiny_store.append([_renamed(read_band_file(fixture_files[5]), 9)])
     _fresh_process()
     assert pipeline.data_key(p) != before
 
 
 # --- images -------------------------------------------------------------------------------------------------
-def test_images_cached_in_memory_and_on_disk(cache, store, stubs):
-    p = profile_for(store)
+def test_images_cached_in_memory_and_on_disk(cache, tiny_store, stubs):
+    p = profile_for(tiny_store)
     images, ids, formulas = pipeline.images(p)
     assert images.shape == (4, SIZE, SIZE) and ids == ["t-0", "t-1", "t-2", "t-3"] and len(formulas) == 4
     pipeline.images(p)
@@ -187,21 +170,21 @@ def test_images_cached_in_memory_and_on_disk(cache, store, stubs):
     assert not list(cache.rglob("*.tmp")), "atomic writes leave no temporary files"
 
 
-def test_images_recomputed_when_render_settings_or_data_change(cache, store, stubs, fixture_files):
-    pipeline.images(profile_for(store))
-    pipeline.images(profile_for(store, line_width=3.0))
+def test_images_recomputed_when_render_settings_or_data_change(cache, tiny_store, stubs, fixture_files):
+    pipeline.images(profile_for(tiny_store))
+    pipeline.images(profile_for(tiny_store, line_width=3.0))
     assert stubs["render"] == 2
-    pipeline.images(profile_for(store, epochs=5, min_cluster_size=7))  # not render settings
+    pipeline.images(profile_for(tiny_store, epochs=5, min_cluster_size=7))  # not render settings
     assert stubs["render"] == 2
-    store.append([_renamed(read_band_file(fixture_files[6]), 7)])
+    tiny_store.append([_renamed(read_band_file(fixture_files[6]), 7)])
     _fresh_process()
-    images, ids, _ = pipeline.images(profile_for(store))
+    images, ids, _ = pipeline.images(profile_for(tiny_store))
     assert stubs["render"] == 3 and len(ids) == 5
 
 
 # --- model --------------------------------------------------------------------------------------------------
-def test_model_trained_once_then_reused(cache, store, stubs):
-    p = profile_for(store)
+def test_model_trained_once_then_reused(cache, tiny_store, stubs):
+    p = profile_for(tiny_store)
     net, _, card = pipeline.model(p)
     assert net == "net" and "trained into the cache" in card["pipeline_source"]
     _fresh_process()
@@ -209,19 +192,19 @@ def test_model_trained_once_then_reused(cache, store, stubs):
     assert stubs["train"] == 1 and stubs["render"] == 1
 
 
-def test_model_retrained_when_config_changes_images_reused(cache, store, stubs):
-    pipeline.model(profile_for(store))
-    pipeline.model(profile_for(store, epochs=2))
+def test_model_retrained_when_config_changes_images_reused(cache, tiny_store, stubs):
+    pipeline.model(profile_for(tiny_store))
+    pipeline.model(profile_for(tiny_store, epochs=2))
     assert stubs["train"] == 2 and stubs["render"] == 1
 
 
-def test_failed_training_leaves_no_cache_entry(cache, store, stubs, monkeypatch):
+def test_failed_training_leaves_no_cache_entry(cache, tiny_store, stubs, monkeypatch):
     def interrupted(images, ids, config, out_dir):
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "last.safetensors").write_bytes(b"partial")
         raise KeyboardInterrupt
 
-    p = profile_for(store)
+    p = profile_for(tiny_store)
     monkeypatch.setattr(pipeline, "_train", interrupted)
     with pytest.raises(KeyboardInterrupt):
         pipeline.model_file(p)
@@ -252,8 +235,8 @@ def _commit_model(folder, config, data_hash):
     return folder / "best.safetensors"
 
 
-def test_committed_model_used_when_its_data_hash_matches(cache, store, stubs, tmp_path):
-    p = profile_for(store, use_committed_model=True)
+def test_committed_model_used_when_its_data_hash_matches(cache, tiny_store, stubs, tmp_path):
+    p = profile_for(tiny_store, use_committed_model=True)
     folder = tmp_path / "models" / p.committed_model
     committed = _commit_model(folder, p.elf_config(), pipeline.image_data_hash(p))
     path, why = pipeline.model_file(p)
@@ -263,20 +246,20 @@ def test_committed_model_used_when_its_data_hash_matches(cache, store, stubs, tm
     assert pipeline.read_timings()["stages"]["test/model"]["seconds"] == 12.5
 
 
-def test_committed_model_ignored_for_other_images_or_architecture(cache, store, stubs, tmp_path):
-    p = profile_for(store, use_committed_model=True)
+def test_committed_model_ignored_for_other_images_or_architecture(cache, tiny_store, stubs, tmp_path):
+    p = profile_for(tiny_store, use_committed_model=True)
     _commit_model(tmp_path / "models" / p.committed_model, p.elf_config(), "0" * 64)
     path, why = pipeline.model_file(p)
     assert "data hash differs" in why and stubs["train"] == 1
     _commit_model(tmp_path / "models" / p.committed_model, p.replace(backbone="resnet34").elf_config(),
                   pipeline.image_data_hash(p))
     assert "architecture" in pipeline.committed_model_status(p)[1]
-    assert pipeline.committed_model_status(profile_for(store))[0] is None  # the profile says train
+    assert pipeline.committed_model_status(profile_for(tiny_store))[0] is None  # the profile says train
 
 
 # --- fingerprints, clustering, parameter study --------------------------------------------------------------
-def test_fingerprint_and_clustering_chain(cache, store, stubs):
-    p = profile_for(store)
+def test_fingerprint_and_clustering_chain(cache, tiny_store, stubs):
+    p = profile_for(tiny_store)
     fp = pipeline.fingerprints(p)
     assert list(fp.columns[:2]) == ["material_id", "formula"]
     assert fp.shape == (4, 2 + constants.FINGERPRINT_LENGTH)
@@ -289,34 +272,34 @@ def test_fingerprint_and_clustering_chain(cache, store, stubs):
     assert (stubs["encode"], stubs["cluster"], stubs["train"], stubs["load"]) == (1, 1, 1, 1)
 
 
-def test_clustering_setting_reclusters_without_reencoding(cache, store, stubs):
-    pipeline.clustering(profile_for(store))
-    pipeline.clustering(profile_for(store, min_cluster_size=3))
-    pipeline.clustering(profile_for(store, umap_min_dist=0.3))
+def test_clustering_setting_reclusters_without_reencoding(cache, tiny_store, stubs):
+    pipeline.clustering(profile_for(tiny_store))
+    pipeline.clustering(profile_for(tiny_store, min_cluster_size=3))
+    pipeline.clustering(profile_for(tiny_store, umap_min_dist=0.3))
     assert stubs["cluster"] == 3 and stubs["encode"] == 1 and stubs["train"] == 1
 
 
-def test_new_data_recomputes_everything_downstream(cache, store, stubs, fixture_files):
-    p = profile_for(store)
+def test_new_data_recomputes_everything_downstream(cache, tiny_store, stubs, fixture_files):
+    p = profile_for(tiny_store)
     pipeline.clustering(p)
     pipeline.parameter_study(p)
-    store.append([_renamed(read_band_file(fixture_files[7]), 8)])
+    tiny_store.append([_renamed(read_band_file(fixture_files[7]), 8)])
     _fresh_process()
     assert len(pipeline.clustering(p)) == 5
     pipeline.parameter_study(p)
     assert stubs == Counter(render=2, train=2, load=2, encode=2, cluster=2, study=2)
 
 
-def test_parameter_study_grid_is_part_of_its_key(cache, store, stubs):
-    pipeline.parameter_study(profile_for(store))
-    pipeline.parameter_study(profile_for(store))
-    pipeline.parameter_study(profile_for(store, study_min_samples=(1, 2, 3)))
+def test_parameter_study_grid_is_part_of_its_key(cache, tiny_store, stubs):
+    pipeline.parameter_study(profile_for(tiny_store))
+    pipeline.parameter_study(profile_for(tiny_store))
+    pipeline.parameter_study(profile_for(tiny_store, study_min_samples=(1, 2, 3)))
     assert stubs["study"] == 2 and stubs["encode"] == 1
 
 
 # --- timings ------------------------------------------------------------------------------------------------
-def test_each_stage_logs_its_wall_time(cache, store, stubs):
-    p = profile_for(store)
+def test_each_stage_logs_its_wall_time(cache, tiny_store, stubs):
+    p = profile_for(tiny_store)
     pipeline.clustering(p)
     _fresh_process()
     pipeline.images(p)

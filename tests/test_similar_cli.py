@@ -12,7 +12,6 @@ import shutil
 
 import pandas as pd
 import pytest
-import torch
 
 from elfutils.cli import main as elf
 from elfutils.imagestack import load_image_stack
@@ -20,14 +19,6 @@ from elfutils.model import ElfConfig
 from elfutils.training import train
 
 TINY = ElfConfig(epochs=1, batch_size=4, validation_fraction=0.0)  # 224 px, 7 x 7 x 2 = 98 numbers
-
-
-@pytest.fixture(scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

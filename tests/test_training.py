@@ -24,14 +24,7 @@ from elfutils.training import encode_images, learning_rate, split_indices, train
 
 SIZE = 32
 TINY = ElfConfig(image_size=SIZE, epochs=2, batch_size=6, validation_fraction=0.25)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # one torch thread: see conftest.py
 
 
 def band_images(n: int, size: int = SIZE, seed: int = 0) -> np.ndarray:

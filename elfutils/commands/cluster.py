@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from elfutils.commands._common import INPUT_ERRORS, report_error
+
 
 def _eps(value: str):
     if value == "knee":
@@ -54,8 +56,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    import sys
-
     from elfutils.cluster import cluster_tree_table, exemplar_table, fit_pipeline, write_exemplars
     from elfutils.fingerprints import read_fingerprints, write_table
 
@@ -72,9 +72,8 @@ def run(args) -> int:
             dbscan_min_samples=args.dbscan_min_samples,
             return_model=True,
         )
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"elf cluster: {exc}", file=sys.stderr)
-        return 2
+    except INPUT_ERRORS as exc:
+        return report_error("cluster", exc)
     write_table(table, args.out)
     if args.exemplars:
         write_exemplars(exemplar_table(model), args.exemplars)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from elfutils.commands._common import INPUT_ERRORS, report_error
+
 
 def register(subparsers) -> None:
     from elfutils.duplicates import DUPLICATE_MAD_K, DUPLICATE_NN_PERCENTILE
@@ -31,8 +33,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    import sys
-
     from elfutils.duplicates import find_duplicates
     from elfutils.fingerprints import read_fingerprints, write_table
 
@@ -41,9 +41,8 @@ def run(args) -> int:
         result = find_duplicates(
             df, threshold=args.threshold, method=args.method, k=args.k, percentile=args.percentile
         )
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"elf duplicates: {exc}", file=sys.stderr)
-        return 2
+    except INPUT_ERRORS as exc:
+        return report_error("duplicates", exc)
     write_table(result.candidates, args.out)
     if args.table1_out:
         write_table(result.table1, args.table1_out)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from elfutils.commands._common import add_threads_argument, apply_threads, model_input_errors, report_error
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -21,25 +23,19 @@ def register(subparsers) -> None:
     p.add_argument("--precision", choices=["fp32", "bf16", "auto"], default="fp32",
                    help="fp32 (default, reproducible) or bf16 autocast (faster on CPUs with AVX512-BF16; "
                         "fingerprints differ by ~1e-2 relative)")
-    p.add_argument("--threads", type=int, help="CPU threads for torch (default: one per core)")
+    add_threads_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)  # fmt: skip
 
 
 def run(args) -> int:
-    import sys
-
     from elfutils import paths
-    from elfutils.checkpoint import CheckpointError
-    from elfutils.errors import BandDataError
     from elfutils.fingerprints import make_table, write_table
     from elfutils.imagestack import load_image_stack
     from elfutils.training import encode_images, load_model
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    errors = model_input_errors()
+    apply_threads(args)
     try:
         model, config, _ = load_model(args.model, device=args.device or paths.default_device())
         images, ids, formulas = load_image_stack(args.images)
@@ -47,9 +43,8 @@ def run(args) -> int:
             size = images.shape[-1]
             raise ValueError(f"{args.images}: images are {size} px, the model takes {config.image_size}")
         fingerprints = encode_images(model, images, args.batch_size, args.precision, progress=not args.quiet)
-    except (CheckpointError, BandDataError, ValueError, FileNotFoundError) as exc:
-        print(f"elf encode: {exc}", file=sys.stderr)
-        return 2
+    except errors as exc:
+        return report_error("encode", exc)
     write_table(make_table(ids, formulas, fingerprints), args.out)
     print(f"wrote {len(ids)} fingerprints of {fingerprints.shape[1]} numbers to {args.out}")
     return 0

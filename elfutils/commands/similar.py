@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from elfutils.commands._common import INPUT_ERRORS, report_error
+
 _TABLE_SUFFIXES = (".parquet", ".pq", ".csv")
 
 
@@ -30,9 +32,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    import sys
-
-    from elfutils.errors import BandDataError
     from elfutils.fingerprints import read_fingerprints, write_table
     from elfutils.similar import encode_band_files, find_similar
 
@@ -55,9 +54,8 @@ def run(args) -> int:
 
             clusterer = FingerprintHDBSCAN().fit(table)
         result = find_similar(queries, table, k=args.k, clusterer=clusterer)
-    except (ValueError, FileNotFoundError, BandDataError) as exc:
-        print(f"elf similar: {exc}", file=sys.stderr)
-        return 2
+    except INPUT_ERRORS as exc:
+        return report_error("similar", exc)
     if args.out:
         write_table(result, args.out)
     import pandas as pd

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from elfutils.commands._common import add_threads_argument, apply_threads, model_input_errors, report_error
+
 
 def register(subparsers) -> None:
     from elfutils.constants import EPOCHS, LATENT_CHANNELS
@@ -29,7 +31,7 @@ def register(subparsers) -> None:
     p.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
                    help="auto (default): bf16 autocast where the device supports it")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if DIR holds a checkpoint")
-    p.add_argument("--threads", type=int, help="CPU threads for torch (default: one per core)")
+    add_threads_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)  # fmt: skip
 
@@ -37,16 +39,12 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import sys
 
-    from elfutils.checkpoint import CheckpointError
-    from elfutils.errors import BandDataError
     from elfutils.imagestack import load_image_stack
     from elfutils.model import ElfConfig
     from elfutils.training import train
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    errors = model_input_errors()
+    apply_threads(args)
     try:
         images, ids, _ = load_image_stack(args.images)
         overrides = {"batch_size": args.batch_size, "learning_rate": args.lr, "schedule": args.schedule,
@@ -60,9 +58,8 @@ def run(args) -> int:
         )
         history = train(images, config, args.out, resume=not args.no_resume, ids=ids, device=args.device,
                         precision=args.precision, progress=not args.quiet)  # fmt: skip
-    except (CheckpointError, BandDataError, ValueError, FileNotFoundError) as exc:
-        print(f"elf train: {exc}", file=sys.stderr)
-        return 2
+    except errors as exc:
+        return report_error("train", exc)
     except KeyboardInterrupt:
         print(f"elf train: interrupted; the same command resumes from the last finished epoch in {args.out}",
               file=sys.stderr)  # fmt: skip
