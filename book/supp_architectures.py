@@ -41,7 +41,8 @@ first = study.iloc[0]
 glue_values(n_variants=len(study), arch_epochs=int(first.epochs), arch_image_size=int(first.image_size),
             arch_n_images=int(first.n_images), paper_epochs=constants.EPOCHS,
             arch_train_minutes=float(study.train_seconds.sum()) / 60, arch_nc=settings.min_cluster_size,
-            arch_ns=settings.min_samples, arch_p=settings.minkowski_p)
+            arch_ns=settings.min_samples, arch_p=settings.minkowski_p,
+            arch_source=pipeline.architecture_study_source(settings))
 study[["variant", "n_parameters", "fingerprint_length", "epochs", "image_size", "train_seconds"]].set_index(
     "variant")
 
@@ -49,7 +50,9 @@ study[["variant", "n_parameters", "fingerprint_length", "epochs", "image_size", 
 # Each of the {glue:text}`n_variants` variants trained for {glue:text}`arch_epochs` epoch(s) (the paper's
 # model: {glue:text}`paper_epochs`) on {glue:text}`arch_n_images` images of {glue:text}`arch_image_size` px,
 # with the one-cycle schedule fitted to that budget and the same seed and validation split; together they took
-# {glue:text}`arch_train_minutes:.1f` minutes. The latent grid side is the image side over the encoder's
+# {glue:text}`arch_train_minutes:.1f` minutes. Results used here: {glue:text}`arch_source` (the default
+# profile reads the results committed with the project when they were computed on these images with these
+# settings; `make models` recomputes them). The latent grid side is the image side over the encoder's
 # downsampling, so it is 7 for 224 px images only.
 
 # %% [markdown]

@@ -79,6 +79,26 @@ def save_model(path: str | Path, model: ElfAutoencoder, card: dict) -> Path:
     return path
 
 
+def export_model(source: str | Path, target: str | Path, dtype: str = "float16") -> Path:
+    """Write a lean copy of a model file (or a training folder's best model) for committing: weights stored
+    as ``dtype`` (float16 halves the file; buffers that are not floating point keep theirs), the card
+    unchanged apart from ``weights_dtype`` and ``exported_from``. :func:`load_model` restores float32
+    weights, so an exported model loads like any other."""
+    source = resolve_model_path(source)
+    tensors, metadata = _read(source)
+    card = _parse_card(source, metadata)
+    cast = getattr(torch, dtype, None)
+    if not isinstance(cast, torch.dtype) or not cast.is_floating_point:
+        raise ValueError(f"dtype must name a torch floating-point type, got {dtype!r}")
+    weights = {k: v.to(cast) if v.is_floating_point() else v for k, v in tensors.items()}
+    card = {**card, "weights_dtype": dtype, "exported_from": source.name}
+    target = Path(target)
+    text = json.dumps(card, indent=1)
+    atomic_write_via_path(target, lambda tmp: save_file(weights, tmp, metadata={"elf_card": text}))
+    atomic_write_text(target.with_suffix(".json"), text + "\n")
+    return target
+
+
 def link_or_copy(source: str | Path, target: str | Path) -> Path:
     """Make ``target`` a copy of a model file and its .json card: a hard link where the file system allows
     (no bytes written; safe because every save replaces files by os.replace, never rewrites them in place)."""
@@ -141,6 +161,8 @@ def load_model(
     card = _parse_card(path, metadata)
     config = ElfConfig.from_dict(card["config"])
     model = ElfAutoencoder(config)
+    # exported models store float16 weights (export_model): compute in float32 as in training
+    tensors = {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
     try:
         model.load_state_dict(tensors, strict=True)
     except RuntimeError as exc:

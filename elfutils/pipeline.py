@@ -409,6 +409,27 @@ def model_file(profile: str | Profile = "default") -> tuple[Path, str]:
     return Path(path), f"trained into the cache ({why})"
 
 
+COMMITTED_MODEL_FILE = "best.safetensors"  # resolve_model_path finds it in the committed folder
+COMMITTED_MODEL_MAX_BYTES = 50 * 2**20  # what a repository can carry comfortably
+
+
+def export_committed_model(profile: str | Profile = "retrain", target: str | Path | None = None) -> Path:
+    """Train (or reuse from the cache) the profile's model and export it, float16, as the committed model
+    (default: the default profile's ``models/<committed_model>/best.safetensors``). Raises ValueError when
+    the file would exceed COMMITTED_MODEL_MAX_BYTES."""
+    from elfutils.checkpoint import export_model
+
+    p = _profile(profile)
+    source, _ = model_file(p)
+    target = Path(target) if target is not None else committed_model_path("default") / COMMITTED_MODEL_FILE
+    export_model(source, target, dtype="float16")
+    size = target.stat().st_size
+    if size > COMMITTED_MODEL_MAX_BYTES:
+        raise ValueError(f"{target}: {size / 2**20:.1f} MiB, over the {COMMITTED_MODEL_MAX_BYTES / 2**20:.0f} MiB "
+                         "a committed model may take")
+    return target
+
+
 def _card_seconds(path: Path):
     from elfutils.checkpoint import read_card
 
@@ -756,8 +777,86 @@ def architecture_study_key(profile: str | Profile = "default") -> str:
         "code": [code_hash("training"), code_hash("cluster"), code_hash("validity")]})
 
 
+# the committed results (models/<profile.committed_architecture_study>/): training five networks takes hours
+# on a CPU, so the default profile reads them -- like the committed model -- when they were computed on the
+# same images with the same settings; ``make models`` recomputes and exports them
+ARCHITECTURE_STUDY_FILES = {"summary": "summary.csv", "history": "history.csv"}
+ARCHITECTURE_STUDY_CARD = "study.json"
+
+
+def architecture_study_identity(profile: str | Profile = "default") -> dict:
+    """What the results of the architecture comparison depend on, besides code: the images' data hash, the
+    variants, the training settings they share and the clustering settings they are scored with."""
+    p = _profile(profile)
+    ap = architecture_profile(p)
+    shared = architecture_config(p, *p.architecture_variants[0]).to_dict()
+    for name in ("backbone", "latent_channels"):
+        shared.pop(name)
+    return {"data_hash": image_data_hash(ap), "variants": [list(v) for v in p.architecture_variants],
+            "training": shared, "cluster": [p.min_cluster_size, p.min_samples, p.minkowski_p]}
+
+
+def committed_architecture_path(profile: str | Profile = "default") -> Path:
+    return models_dir() / _profile(profile).committed_architecture_study
+
+
+def committed_architecture_status(profile: str | Profile = "default") -> tuple[Path | None, str]:
+    """(folder or None, why): whether the committed architecture-comparison results stand for this
+    profile's."""
+    p = _profile(profile)
+    if not p.use_committed_model:
+        return None, f"profile {p.name!r} trains its own networks"
+    folder = committed_architecture_path(p)
+    card_path = folder / ARCHITECTURE_STUDY_CARD
+    missing = [n for n in (ARCHITECTURE_STUDY_CARD, *ARCHITECTURE_STUDY_FILES.values()) if not (folder / n).is_file()]
+    if missing:
+        return None, f"no committed architecture study: {folder} lacks {', '.join(missing)}"
+    try:
+        card = json.loads(card_path.read_text())
+    except (OSError, ValueError) as exc:
+        return None, f"{card_path}: unreadable ({exc})"
+    want = architecture_study_identity(p)
+    differs = [k for k in want if card.get(k) != want[k]]
+    if differs:
+        return None, f"committed architecture study {folder} differs in {', '.join(differs)}"
+    shown = folder.relative_to(models_dir().parent) if folder.is_relative_to(models_dir().parent) else folder
+    return folder, f"committed results {shown}"
+
+
+def export_architecture_study(profile: str | Profile = "retrain", target: str | Path | None = None) -> Path:
+    """Compute (or reuse from the cache) the profile's architecture comparison and write it as the committed
+    results: summary.csv, history.csv and study.json (identity, device, date) in ``target`` (default: the
+    default profile's committed folder)."""
+    p = _profile(profile)
+    target = Path(target) if target is not None else committed_architecture_path("default")
+    tables = _architecture_all(p)
+    for name, file in ARCHITECTURE_STUDY_FILES.items():
+        atomic_write_via_path(target / file, lambda tmp, df=tables[name]: df.to_csv(tmp, index=False))
+    card = {**architecture_study_identity(p), "computed_with_profile": p.name, "device": default_device(),
+            "exported_at": _now()}
+    atomic_write_json(target / ARCHITECTURE_STUDY_CARD, card)  # last: its presence marks a complete export
+    return target
+
+
+def architecture_study_source(profile: str | Profile = "default") -> str:
+    """Where :func:`architecture_study` takes its results from (committed, cached or computed), in words."""
+    committed, why = committed_architecture_status(profile)
+    return why if committed is not None else f"trained in this build or cached ({why})"
+
+
 def _architecture_all(profile: str | Profile) -> dict[str, pd.DataFrame]:
     p = _profile(profile)
+    committed, _ = committed_architecture_status(p)
+    if committed is not None:
+        memo = (str(committed), "architecture_study")
+        if memo not in _MEMORY:
+            _MEMORY[memo] = {name: pd.read_csv(committed / file) for name, file in ARCHITECTURE_STUDY_FILES.items()}
+            record_timing("stages", f"{p.name}/architecture_study", {
+                "profile": p.name, "stage": "architecture_study", "key": str(committed.name),
+                "last_use": "committed", "used_at": _now(),
+                "seconds": float(_MEMORY[memo]["summary"]["train_seconds"].sum()),
+                "note": "training time of the committed results"})
+        return _MEMORY[memo]
     key = architecture_study_key(p)
     files = _architecture_files(p)
 

@@ -7,12 +7,12 @@ cached stages of :mod:`elfutils.pipeline`.
 * ``default`` -- the paper's settings on the embedded dataset (every material of our GPAW store): 224 px
   images, ResNet18, 30 epochs, Nc = 5, Ns = 2, ...; it starts from the trained model committed in
   ``models/elf-resnet18/`` when that model's data hash matches the images, otherwise it trains once and
-  caches the result.
+  caches the result; likewise the architecture comparison's results in ``models/architecture-study/``.
 * ``smoke`` -- every notebook in a few minutes (CI): the 12 real 2Dmatpedia band files plus the first store
   materials, 48 in all; 2 epochs; Nc = 2, Ns = 1 so that clusters exist; a 3 x 2 parameter-study grid; an
   architecture comparison of 1 epoch on 64 px images. The numbers mean nothing; the code paths are the real
   ones.
-* ``retrain`` -- the paper's settings, training from scratch (ignores the committed model).
+* ``retrain`` -- the paper's settings, training from scratch (ignores the committed model and results).
 
 The paper's numbers come from :mod:`elfutils.constants`; only the settings the paper does not fix (and the
 smoke profile's sizes) are chosen here.
@@ -43,6 +43,7 @@ SMOKE_MAX_MATERIALS = 48
 # other latent sizes without listing them, so the latent sizes 7 x 7 x 1 / x 2 / x 4 are our choice
 ARCHITECTURE_VARIANTS = (("resnet18", 2), ("resnet34", 2), ("resnet50", 2), ("resnet18", 1), ("resnet18", 4))
 COMMITTED_MODEL = "elf-resnet18"  # folder under models/ (elfutils.paths.models_dir())
+COMMITTED_ARCHITECTURE_STUDY = "architecture-study"  # its results, beside the model
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,11 @@ class Profile:
     backbone: str = "resnet18"
     epochs: int = EPOCHS
     batch_size: int | None = None  # None = ElfConfig's default
-    use_committed_model: bool = True  # use models/<committed_model>/ when its data hash matches the images
+    # use models/<committed_model>/ (and the committed architecture comparison) when they were made from
+    # these images with these settings
+    use_committed_model: bool = True
     committed_model: str = COMMITTED_MODEL
+    committed_architecture_study: str = COMMITTED_ARCHITECTURE_STUDY
     # --- clustering (Results and Methods, "Multi-stage clustering module") ----------------------------------
     min_cluster_size: int = HDBSCAN_MIN_CLUSTER_SIZE  # Nc
     min_samples: int = HDBSCAN_MIN_SAMPLES  # Ns

@@ -150,3 +150,30 @@ def test_model_history_has_every_epoch(cache, tiny_store):
     history = pipeline.model_history(p)
     assert list(history.epoch) == [1, 2]
     assert {"train_bce", "val_bce", "val_bce_clean", "seconds"} <= set(history.columns)
+
+
+# --- committed results --------------------------------------------------------------------------------------
+def test_committed_study_is_read_when_it_matches_and_ignored_otherwise(cache, tiny_store, stubs, tmp_path):
+    computed = profile_for(tiny_store)
+    folder = pipeline.export_architecture_study(computed, tmp_path / "models" / "architecture-study")
+    assert stubs["train resnet18 2 1 32"] == 1
+    card = json.loads((folder / "study.json").read_text())
+    assert card["computed_with_profile"] == "test" and card["data_hash"] == pipeline.image_data_hash(computed)
+
+    reader = profile_for(tiny_store, name="reader", use_committed_model=True)
+    pipeline.clear_memory()
+    assert "committed results" in pipeline.architecture_study_source(reader)
+    study = pipeline.architecture_study(reader)
+    assert study["variant"].tolist() == pipeline.architecture_study(computed)["variant"].tolist()
+    assert len(pipeline.architecture_history(reader)) == 2
+    assert sum(v for k, v in stubs.items() if k.startswith("train")) == 2, "nothing retrained"
+    assert pipeline.read_timings()["stages"]["reader/architecture_study"]["last_use"] == "committed"
+
+    # another epoch budget, other clustering settings or other images: the committed results do not stand in
+    for changed, field in ((reader.replace(architecture_epochs=2), "training"),
+                           (reader.replace(min_cluster_size=3), "cluster"),
+                           (reader.replace(max_materials=3), "data_hash")):
+        path, why = pipeline.committed_architecture_status(changed)
+        assert path is None and field in why
+    (folder / "history.csv").unlink()
+    assert "lacks history.csv" in pipeline.committed_architecture_status(reader)[1]

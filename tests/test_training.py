@@ -8,6 +8,8 @@ count.
 
 from __future__ import annotations
 
+import json
+
 import shutil
 
 import numpy as np
@@ -183,6 +185,26 @@ def test_checkpoint_round_trip(tmp_path):
     assert (tmp_path / "m.json").is_file()
     images = band_images(3, 64)
     assert np.array_equal(encode_images(model, images), encode_images(loaded, images))
+
+
+def test_exported_float16_model_is_half_the_size_and_encodes_alike(tmp_path):
+    from elfutils.checkpoint import export_model
+
+    torch.manual_seed(0)
+    model = ElfAutoencoder(ElfConfig(image_size=64)).eval()
+    full = save_model(tmp_path / "run" / "best.safetensors", model, {"epoch": 3, "data_hash": "abc"})
+    lean = export_model(tmp_path / "run", tmp_path / "lean.safetensors")
+    assert lean.stat().st_size < 0.55 * full.stat().st_size
+    loaded, config, card = load_model(lean)
+    assert config == model.config and card["data_hash"] == "abc" and card["weights_dtype"] == "float16"
+    assert json.loads((tmp_path / "lean.json").read_text())["exported_from"] == "best.safetensors"
+    assert all(t.dtype == torch.float32 for t in loaded.parameters())
+    images = band_images(3, 64)
+    a, b = encode_images(model, images), encode_images(loaded, images)
+    assert not np.array_equal(a, b)  # really rounded ...
+    assert np.abs(a - b).max() < 1e-2 * np.abs(a).max()  # ... to float16's 3 significant digits
+    with pytest.raises(ValueError, match="dtype"):
+        export_model(full, tmp_path / "x.safetensors", dtype="int8")
 
 
 def test_corrupt_checkpoint_names_the_file(images, uninterrupted, tmp_path):

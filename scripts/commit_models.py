@@ -1,0 +1,35 @@
+"""Recompute what the default book profile reads from ``models/``: the trained elf model (float16 safetensors
+with its card) and the architecture comparison's results. Both are computed from scratch in the ``retrain``
+profile (cached stages are reused, so an interrupted run resumes) on the committed dataset.
+
+    make models        # = python scripts/commit_models.py; hours on a 2-core CPU, minutes on a GPU
+
+Afterwards ``git add models`` and commit: tests/test_committed_models.py checks that both match the dataset.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from elfutils import pipeline
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--skip-architectures", action="store_true",
+                        help="export only the model (the architecture comparison takes longest)")
+    args = parser.parse_args()
+    model = pipeline.export_committed_model("retrain")
+    print(f"model: {model} ({model.stat().st_size / 2**20:.1f} MiB)")
+    path, why = pipeline.committed_model_status("default")
+    print(f"default profile: {why}")
+    if path is None:
+        raise SystemExit("the exported model does not match the default profile's images")
+    if not args.skip_architectures:
+        folder = pipeline.export_architecture_study("retrain")
+        print(f"architecture comparison: {folder}")
+        print(f"default profile: {pipeline.architecture_study_source('default')}")
+
+
+if __name__ == "__main__":
+    main()

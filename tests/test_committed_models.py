@@ -1,0 +1,61 @@
+"""The committed model and architecture comparison (models/) against the committed dataset.
+
+The default book profile reads both instead of training for hours; they must have been made from exactly the
+images of the committed dataset (data hash), or the book would silently show another dataset's model. While
+the DFT dataset is still being computed there is nothing to commit yet; once it is complete (issue #6: at least
+COMPLETE_DATASET materials), a missing or stale model fails here: run ``make models`` and commit models/.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from elfutils import pipeline
+from elfutils.paths import models_dir
+from elfutils.store import BandStore
+
+COMPLETE_DATASET = 1950  # of the 2002 flat-band materials with structures
+
+
+@pytest.fixture(scope="module")
+def default_profile(tmp_path_factory):
+    # a private cache: rendering the ~2000 images takes seconds; the repository's .cache is left alone
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ELF_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        pipeline.clear_memory()
+        yield pipeline.get_profile("default")
+        pipeline.clear_memory()
+
+
+def dataset_complete() -> bool:
+    return len(BandStore(pipeline.get_profile("default").store_path())) >= COMPLETE_DATASET
+
+
+def test_committed_model_matches_the_dataset(default_profile):
+    folder = pipeline.committed_model_path(default_profile)
+    if not folder.exists():
+        assert not dataset_complete(), f"the dataset is complete but {folder} is missing: run `make models`"
+        return
+    path, why = pipeline.committed_model_status(default_profile)
+    assert path is not None, why
+    assert path.stat().st_size <= pipeline.COMMITTED_MODEL_MAX_BYTES
+    card = pipeline.model_summary(default_profile)
+    assert card["source"] == "committed" and card.get("weights_dtype") == "float16"
+
+
+def test_committed_architecture_study_matches_the_dataset(default_profile):
+    folder = pipeline.committed_architecture_path(default_profile)
+    if not folder.exists():
+        assert not dataset_complete(), f"the dataset is complete but {folder} is missing: run `make models`"
+        return
+    path, why = pipeline.committed_architecture_status(default_profile)
+    assert path is not None, why
+
+
+def test_models_folder_holds_only_what_the_profiles_read():
+    if not models_dir().exists():
+        return
+    known = {pipeline.get_profile("default").committed_model,
+             pipeline.get_profile("default").committed_architecture_study}
+    extra = {p.name for p in models_dir().iterdir()} - known - {"README.md"}
+    assert not extra, f"unexpected entries in {models_dir()}: {sorted(extra)}"
