@@ -49,7 +49,7 @@ book/_executed/reproducibility.ipynb: $(filter-out book/_executed/reproducibilit
 
 FORCE:
 
-notebooks: $(EXECUTED)  ## execute every notebook with papermill (PROFILE=default|smoke|retrain)
+notebooks: $(EXECUTED)  ## execute every notebook with papermill (PROFILE=default|smoke|retrain|2dmatpedia)
 
 book: venv  ## execute the notebooks (cached stages are reused) and build the HTML book in _build/html
 	$(MAKE) notebooks PROFILE=$(PROFILE)

@@ -18,7 +18,7 @@
 # computed material.
 
 # %% tags=["parameters"]
-profile = "default"  # parameter profile (elfutils.profiles): default, smoke or retrain
+profile = "default"  # parameter profile (elfutils.profiles): default, smoke, retrain or 2dmatpedia
 
 # %%
 import numpy as np

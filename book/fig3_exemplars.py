@@ -19,7 +19,7 @@
 # together with InAs and Bi2O3 share their cluster in ours.
 
 # %% tags=["parameters"]
-profile = "default"  # parameter profile (elfutils.profiles): default, smoke or retrain
+profile = "default"  # parameter profile (elfutils.profiles): default, smoke, retrain or 2dmatpedia
 
 # %%
 import pandas as pd

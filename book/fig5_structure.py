@@ -19,7 +19,7 @@
 # where it can be identified.
 
 # %% tags=["parameters"]
-profile = "default"  # parameter profile (elfutils.profiles): default, smoke or retrain
+profile = "default"  # parameter profile (elfutils.profiles): default, smoke, retrain or 2dmatpedia
 
 # %%
 import matplotlib.pyplot as plt

@@ -20,7 +20,7 @@
 # fingerprints (`elfutils.validity.parameter_study`, cached as the `parameter_study` stage).
 
 # %% tags=["parameters"]
-profile = "default"  # parameter profile (elfutils.profiles): default, smoke or retrain
+profile = "default"  # parameter profile (elfutils.profiles): default, smoke, retrain or 2dmatpedia
 
 # %%
 import matplotlib.pyplot as plt

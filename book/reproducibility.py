@@ -14,7 +14,7 @@
 # chapters used; and the speed benchmarks of the renderer and the training loop where they have been run.
 
 # %% tags=["parameters"]
-profile = "default"  # parameter profile (elfutils.profiles): default, smoke or retrain
+profile = "default"  # parameter profile (elfutils.profiles): default, smoke, retrain or 2dmatpedia
 
 # %%
 import time

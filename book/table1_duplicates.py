@@ -17,7 +17,7 @@
 # find them; and the images of the closest pairs side by side.
 
 # %% tags=["parameters"]
-profile = "default"  # parameter profile (elfutils.profiles): default, smoke or retrain
+profile = "default"  # parameter profile (elfutils.profiles): default, smoke, retrain or 2dmatpedia
 
 # %%
 import matplotlib.pyplot as plt

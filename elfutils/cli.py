@@ -11,6 +11,7 @@ import sys
 
 COMMANDS = [
     "elfutils.commands.info",
+    "elfutils.commands.import_bands",  # `elf import` ("import" is a Python keyword)
     "elfutils.commands.render",
     "elfutils.commands.train",
     "elfutils.commands.encode",

@@ -159,7 +159,8 @@ def execute(
     if_changed: bool = False,
     parameters: dict | None = None,
 ) -> Path:
-    """Execute a notebook source into ``dst`` with papermill; raises NotebookError on any failure.
+    """Execute a notebook source into ``dst`` with papermill; raises NotebookError on any failure, and before
+    a kernel starts when the profile's band store is missing (the message says how to build it).
 
     Args:
         src: jupytext source (``book/x.py``).
@@ -173,10 +174,14 @@ def execute(
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from elfutils.pipeline import MissingStoreError, require_store
     from elfutils.profiles import get_profile
 
     src, dst = Path(src), Path(dst)
-    get_profile(profile)  # unknown names fail here, before a kernel starts
+    try:  # unknown names and missing data fail here, before a kernel starts
+        require_store(get_profile(profile))
+    except MissingStoreError as exc:
+        raise NotebookError(f"{src}: {exc}") from None
     nb = read_source(src)
     signature = execution_signature(src, profile)
     if if_changed and is_up_to_date(dst, signature):

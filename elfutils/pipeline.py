@@ -181,10 +181,25 @@ def _files_signature(paths) -> list:
     return out
 
 
+class MissingStoreError(FileNotFoundError):
+    """The profile's band store is missing or empty; the message says how to build it."""
+
+
+def require_store(profile: str | Profile) -> None:
+    """Raise :class:`MissingStoreError` when the profile's band store is missing or empty: without it every
+    stage would run on zero materials and fail far from the cause. Cheap (lists the parts, reads none)."""
+    from elfutils.store import BandStore
+
+    p = _profile(profile)
+    if not BandStore(p.store_path()).part_paths():
+        raise MissingStoreError(p.missing_store_message())
+
+
 def _read_dataset(profile: Profile) -> list[BandStructure]:
     """The profile's materials: the 12 real band files first (if asked), then the store in id order."""
     from elfutils.store import BandStore
 
+    require_store(profile)
     records: list[BandStructure] = []
     if profile.include_fixture_files:
         from elfutils.dataset import real_band_files
@@ -236,6 +251,8 @@ def _dataset(profile: Profile, attempts: int = 5) -> tuple[list[BandStructure], 
     for attempt in range(attempts):
         try:
             return _dataset_once(profile)
+        except MissingStoreError:
+            raise  # reading again will not build it
         except (FileNotFoundError, BandDataError):
             if attempt == attempts - 1:
                 raise

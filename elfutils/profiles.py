@@ -13,6 +13,11 @@ cached stages of :mod:`elfutils.pipeline`.
   architecture comparison of 1 epoch on 64 px images. The numbers mean nothing; the code paths are the real
   ones.
 * ``retrain`` -- the paper's settings, training from scratch (ignores the committed model and results).
+* ``2dmatpedia`` -- the exact paper pipeline on the real 2Dmatpedia band files (VASP), for those who have the
+  2Dmatpedia download: the paper's settings on ``data/bands/2dmatpedia-vasp.elfstore`` (not committed), built
+  with ``elf import <download>/bands --flat-band-pool --store data/bands/2dmatpedia-vasp.elfstore``; then
+  ``make book PROFILE=2dmatpedia``. It trains its own model (the committed one learned our GPAW images).
+  Without that store the pipeline (and ``make book``) stops with a message saying how to build it.
 
 The paper's numbers come from :mod:`elfutils.constants`; only the settings the paper does not fix (and the
 smoke profile's sizes) are chosen here.
@@ -44,6 +49,7 @@ SMOKE_MAX_MATERIALS = 48
 ARCHITECTURE_VARIANTS = (("resnet18", 2), ("resnet34", 2), ("resnet50", 2), ("resnet18", 1), ("resnet18", 4))
 COMMITTED_MODEL = "elf-resnet18"  # folder under models/ (elfutils.paths.models_dir())
 COMMITTED_ARCHITECTURE_STUDY = "architecture-study"  # its results, beside the model
+IMPORTED_2DMATPEDIA_STORE = "bands/2dmatpedia-vasp.elfstore"  # under data/; built by `elf import`
 
 
 @dataclass(frozen=True)
@@ -53,7 +59,10 @@ class Profile:
     name: str
     description: str = ""
     # --- data -----------------------------------------------------------------------------------------------
-    store: str = ""  # band store folder; "" = elfutils.dataset.dft_store_path() (the embedded GPAW dataset)
+    # band store folder, relative to elfutils.paths.data_dir() unless absolute (notebooks run in book/, so a
+    # path relative to the working directory would not do); "" = the embedded GPAW dataset
+    store: str = ""
+    store_help: str = ""  # how to build the store ("{store}" = its path), for the error when it is missing
     max_materials: int | None = None  # None = every material in the store
     include_fixture_files: bool = False  # first the 12 real 2Dmatpedia band files (VASP), then the store
     # --- images (Methods, "Network training and fingerprint") ----------------------------------------------
@@ -120,11 +129,28 @@ class Profile:
     # --- derived settings ---------------------------------------------------------------------------------
     def store_path(self) -> Path:
         """The band store this profile reads."""
-        if self.store:
-            return Path(self.store)
         from elfutils.dataset import dft_store_path
+        from elfutils.paths import data_dir
 
-        return Path(dft_store_path())
+        return data_dir() / self.store if self.store else Path(dft_store_path())
+
+    def missing_store_message(self) -> str:
+        """Why this profile has no data and how to get it (:func:`elfutils.pipeline.load_dataset` raises it
+        when the store is missing or empty)."""
+        from elfutils.paths import PROJECT_ROOT
+
+        store = self.store_path()
+        if store.is_relative_to(PROJECT_ROOT):  # as typed in the project folder, where `make book` runs
+            store = store.relative_to(PROJECT_ROOT)
+        if self.store_help:
+            how = self.store_help.format(store=store)
+        elif self.store:
+            how = f"build it with: elf import <band files or folders> --store {store}"
+        else:  # the embedded dataset is committed: it went missing, or the DFT batch has not run yet
+            how = ("it is the project's embedded GPAW dataset: restore data/bands/ from git, or compute it "
+                   "with `make data`")
+        return (f"profile {self.name!r} reads the band store {store}, which is missing or holds no band "
+                f"structures; {how}")
 
     def render_params(self) -> dict:
         """Keyword arguments for :func:`elfutils.render.render_many`."""
@@ -196,6 +222,15 @@ PROFILES: dict[str, Profile] = {
         name="retrain",
         description="the paper's settings on the embedded GPAW dataset, trained from scratch",
         use_committed_model=False,
+    ),
+    "2dmatpedia": Profile(
+        name="2dmatpedia",
+        description="the paper's settings on the real 2Dmatpedia band files (VASP) of the flat-band pool, "
+        "imported from the 2Dmatpedia download with `elf import`; trained from scratch",
+        store=IMPORTED_2DMATPEDIA_STORE,
+        store_help="build it from the 2Dmatpedia download with: elf import <download>/bands --flat-band-pool "
+        "--store {store}",
+        use_committed_model=False,  # the committed model learned our GPAW images, not these
     ),
 }
 

@@ -165,8 +165,7 @@ def read_vasprun(path: str | Path, material_id: str | None = None) -> BandStruct
         raise BandDataError(f"pymatgen could not read the VASP run: {type(exc).__name__}: {exc}", path) from exc
     if not hasattr(bs, "branches"):
         raise BandDataError("not a line-mode band structure (no KPOINTS labels found)", path, "kpoints")
-    mid = material_id or path.parent.name
-    return from_pymatgen(bs, material_id=mid, source=str(path))
+    return from_pymatgen(bs, material_id=material_id or material_id_of(path), source=str(path))
 
 
 def file_kind(path: str | Path) -> str:
@@ -182,6 +181,17 @@ def file_kind(path: str | Path) -> str:
     raise BandDataError(
         "unknown file type (expected .json, .json.gz, vasprun*.xml or a .elfstore folder)", path
     )
+
+
+def material_id_of(path: str | Path) -> str:
+    """The material id :func:`read_band_file` gives the file, known without reading it (so that a batch can
+    skip materials it already has): the file name for JSON (``2dm-21.json.gz`` -> ``2dm-21``), the folder
+    name for ``vasprun.xml``."""
+    path = Path(path)
+    kind = file_kind(path)
+    if kind == "store":
+        raise BandDataError("a store holds many band structures, each with its own id", path)
+    return path.parent.name if kind == "vasprun" else _material_id_from_path(path)
 
 
 def read_band_file(path: str | Path) -> BandStructure:

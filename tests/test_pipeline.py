@@ -25,7 +25,7 @@ SIZE = 32  # tiny images: a multiple of 32, as ElfConfig requires
 
 # --- profiles ----------------------------------------------------------------------------------------------
 def test_profiles_named_and_paper_defaults():
-    assert set(PROFILES) == {"default", "smoke", "retrain"}
+    assert set(PROFILES) == {"default", "smoke", "retrain", "2dmatpedia"}
     default = get_profile("default")
     assert (default.image_size, default.epochs) == (constants.IMAGE_SIZE, constants.EPOCHS)
     assert (default.min_cluster_size, default.min_samples) == (5, 2)
