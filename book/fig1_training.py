@@ -138,7 +138,7 @@ glue_values(fingerprint_length=z.size, latent_shape=" × ".join(map(str, z.shape
 # %%
 ink = float(images.mean())
 baseline = latent.constant_predictor_bce(images)
-vasp = {r.material_id for r in pipeline.load_dataset(settings) if str(r.source).endswith(".json")}
+vasp = {r.material_id for r in pipeline.load_dataset(settings) if str(r.source).endswith((".json", ".json.gz"))}
 glue_values(ink_percent=100 * ink, baseline_bce=baseline, train_over_baseline=final.train_bce / baseline,
             line_width_px=settings.line_width or LINE_WIDTH_PX, paper_n_materials=constants.PAPER_N_MATERIALS,
             n_vasp_images=len(vasp & set(ids)), n_gpaw_images=len(set(ids) - vasp))

@@ -384,7 +384,7 @@ def _source(record) -> str:
     from pathlib import Path
 
     source = str(record.source or "")
-    if source.endswith(".json") and "2dmatpedia" in source:
+    if source.endswith((".json", ".json.gz")) and Path(source).name.startswith("2dm-"):
         return f"the 2Dmatpedia band file {Path(source).name} (VASP)"
     method = (record.metadata or {}).get("method")
     if source.startswith("gpaw:") or method:
