@@ -24,8 +24,8 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from elfutils import pipeline
-from elfutils.notebooks import (benchmark_table, git_state, glue_values, machine_info,
-                                package_versions)
+from elfutils.notebooks import (benchmark_table, epoch_budget_results, git_state, glue_values,
+                                machine_info, package_versions)
 from elfutils.profiles import get_profile
 
 settings = get_profile(profile)
@@ -131,3 +131,38 @@ if len(bench):
     display(bench.set_index(["benchmark", "measure"]))
 else:
     display(Markdown("No benchmark results yet (`make bench` writes them)."))
+
+# %% [markdown]
+# ## How many epochs does the network need?
+#
+# `benchmarks/epoch_budget.py` trains the paper's network with the one-cycle schedule at several epoch
+# budgets on one image stack (same data, split and seed). The schedule anneals to the end of each budget,
+# so every budget is its own run. Shown as recorded, with the stack it used.
+
+# %%
+budget = epoch_budget_results()
+if budget is not None:
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for epochs, run in budget["budgets"].items():
+        ax.plot(range(1, len(run["val_bce_clean"]) + 1), run["val_bce_clean"], "o-", ms=3,
+                label=f"{epochs} epochs")
+    ax.set(xlabel="epoch", ylabel="validation BCE (clean inputs)", title="one-cycle at several budgets")
+    ax.set_ylim(top=1.5 * max(r["best_val_bce_clean"] for r in budget["budgets"].values()))
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    table = pd.DataFrame(budget["budgets"]).T[["final_train_bce", "best_val_bce_clean",
+                                                "val_vs_longest_percent", "train_seconds"]]
+    table.index.name = "epochs"
+    longest = max(budget["budgets"], key=int)
+    glue_values(budget_n_images=budget["n_images"], budget_longest=int(longest),
+                budget_shortest=int(min(budget["budgets"], key=int)),
+                budget_shortest_percent=float(table.val_vs_longest_percent.iloc[0]))
+    display(table)
+else:
+    display(Markdown("Not measured yet (`benchmarks/epoch_budget.py`)."))
+    glue_values(budget_n_images="-", budget_longest="-", budget_shortest="-", budget_shortest_percent=float("nan"))
+
+# %% [markdown]
+# On {glue:text}`budget_n_images` images, the shortest budget ({glue:text}`budget_shortest` epochs) ends
+# {glue:text}`budget_shortest_percent:.1f`% above the best clean validation loss of the longest
+# ({glue:text}`budget_longest` epochs).

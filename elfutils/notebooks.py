@@ -666,6 +666,12 @@ def benchmark_table(folder: str | Path = PROJECT_ROOT / "benchmarks" / "results"
     return pd.DataFrame(rows, columns=["benchmark", "measure", "value", "machine", "measured"])
 
 
+def epoch_budget_results(path: str | Path = PROJECT_ROOT / "benchmarks" / "results" / "epoch-budget.json"):
+    """What benchmarks/epoch_budget.py recorded (dict), or None when it has not been run."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 # --- interactive figures and the Sphinx extension -----------------------------------------------------------
 def glue_values(**values) -> None:
     """Glue named values for ``{glue:text}`name:.2f``` roles (MyST-NB), without displaying them.
