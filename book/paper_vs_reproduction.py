@@ -49,7 +49,7 @@ glue_values(profile_name=settings.name, n_rows=len(comparison),
 # %%
 glue_values(n_materials=outcomes.n_materials, paper_materials=constants.PAPER_N_MATERIALS,
             n_computed=outcomes.n_computed, n_structures=outcomes.n_structures)
-report.section_rows(comparison, "Data")
+report.show_section(comparison, "Data")
 
 # %% [markdown]
 # The paper encodes {glue:text}`paper_materials` flat-band materials; this build encodes
@@ -64,7 +64,7 @@ report.section_rows(comparison, "Data")
 history = (outcomes.model_card or {}).get("history") or [{}]
 glue_values(train_bce=history[-1].get("train_bce", float("nan")), paper_bce=constants.PAPER_TRAIN_BCE,
             pixel_fraction=outcomes.pixel_fraction, constant_bce=report.constant_bce(outcomes.pixel_fraction))
-report.section_rows(comparison, "Network")
+report.show_section(comparison, "Network")
 
 # %% [markdown]
 # The last epoch's training BCE is {glue:text}`train_bce:.3f` against the paper's {glue:text}`paper_bce`.
@@ -78,7 +78,7 @@ report.section_rows(comparison, "Network")
 attrs = outcomes.clustering.attrs
 glue_values(n_clusters=attrs["n_clusters"], n_unclassified=attrs["n_unclassified"],
             paper_clusters=constants.PAPER_N_CLUSTERS, paper_unclassified=constants.PAPER_N_UNCLASSIFIED)
-report.section_rows(comparison, "Clustering")
+report.show_section(comparison, "Clustering")
 
 # %% [markdown]
 # HDBSCAN finds {glue:text}`n_clusters` clusters and leaves {glue:text}`n_unclassified` materials
@@ -89,14 +89,14 @@ report.section_rows(comparison, "Clustering")
 # ## Embeddings
 
 # %%
-report.section_rows(comparison, "Embeddings")
+report.show_section(comparison, "Embeddings")
 
 # %% [markdown]
 # ## Structure (Fig. 5)
 
 # %%
 glue_values(paper_cnnf=constants.PAPER_N_CNNF_CLUSTERS, paper_localised=constants.PAPER_N_CNNF_LOCALISED)
-report.section_rows(comparison, "Structure (Fig. 5)")
+report.show_section(comparison, "Structure (Fig. 5)")
 
 # %% [markdown]
 # The paper finds {glue:text}`paper_cnnf` structural (CNNF) clusters, {glue:text}`paper_localised` of which
@@ -111,7 +111,7 @@ glue_values(n_candidates=len(duplicates.candidates), paper_duplicates=constants.
             n_table1=len(constants.PAPER_TABLE1_DUPLICATES),
             n_table1_present=int(duplicates.table1.present.sum()),
             n_table1_found=int(duplicates.table1.found.sum()))
-display(report.section_rows(comparison, "Duplicates (Table 1)"))
+display(report.show_section(comparison, "Duplicates (Table 1)"))
 duplicates.table1.round(3)
 
 # %% [markdown]

@@ -859,6 +859,13 @@ def section_rows(comparison: pd.DataFrame, section: str) -> pd.DataFrame:
     return comparison[comparison["section"] == section].drop(columns="section").set_index("quantity")
 
 
+def show_section(comparison: pd.DataFrame, section: str):
+    """:func:`section_rows` styled for the book: text left-aligned and the explanation column wide enough to
+    read (the class ``elf-comparison`` is styled in book/_static/elf.css)."""
+    rows = section_rows(comparison, section)
+    return rows.style.set_table_attributes('class="dataframe elf-comparison"').format(na_rep="–")
+
+
 def training_card(path) -> dict:
     """The model card of a model file, with the history of the whole training run: a training folder's
     ``best.safetensors`` records the epochs up to the best one only, ``last.safetensors`` beside it all."""

@@ -328,3 +328,10 @@ def test_collect_wires_the_cached_stages(monkeypatch, tmp_path):
     assert got.cnnf_labels.index.tolist() == table.material_id[:12].tolist()
     assert got.n_pool > 2000 and got.n_structures <= got.n_pool
     assert len(report.paper_vs_ours(got)) == len(report.paper_vs_ours(outcomes()))
+
+
+def test_show_section_is_styled_for_the_book():
+    table = pd.DataFrame({"section": ["Data", "Data"], "quantity": ["a", "b"], "paper": [1, None],
+                          "ours": [2, 3], "explanation": ["why", "because"]})
+    html = report.show_section(table, "Data").to_html()
+    assert 'class="dataframe elf-comparison"' in html and "because" in html and "–" in html
