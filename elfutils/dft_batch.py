@@ -3,7 +3,8 @@
 * Finished materials go into the band store one small part at a time (atomic), so killing the batch — even
   with ``kill -9`` — loses only the materials being computed; small parts are merged every so often.
 * Materials already in the store are never recomputed.
-* A failure (exception, time limit, crash) is retried once with :meth:`DFTSettings.safer`; each attempt's reason
+* A failure (exception, crash) is retried once with :meth:`DFTSettings.safer`, a timeout once with the same
+  settings and TIMEOUT_RETRY_FACTOR times the time limit; each attempt's reason
   is appended to ``failures.jsonl`` in the store folder (one JSON object per line, fsynced; a torn last line
   from a kill is ignored when read). Materials that failed twice are not retried on resume unless asked.
 * Each material runs in its own forked process with ``OMP_NUM_THREADS=1``: a hung or crashed calculation is
@@ -28,6 +29,9 @@ from elfutils.store import BandStore
 
 FAILURES_FILE = "failures.jsonl"
 COMPACT_EVERY = 50  # merge small parts after this many new ones
+
+
+TIMEOUT_RETRY_FACTOR = 2  # a timed-out material is retried once with this many times the time limit
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,7 @@ class _Running:
     process: mp.Process
     conn: object
     started: float
+    time_limit_s: float
 
 
 def run_dft_batch(
@@ -124,19 +129,19 @@ def run_dft_batch(
     counts = {"done": 0, "failed": 0, "skipped_done": sum(j.material_id in done for j in jobs),
               "skipped_failed": sum(j.material_id in given_up and j.material_id not in done for j in jobs)}
     ctx = mp.get_context("fork")
-    queue = [(job, 1, settings) for job in todo]
+    queue = [(job, 1, settings, time_limit_s) for job in todo]
     queue.reverse()  # pop() from the end keeps the given order
     running: list[_Running] = []
     parts_since_compact = 0
     bar = tqdm(total=len(todo), desc="DFT", unit="mat", disable=not progress, smoothing=0.05)
 
     def start_next():
-        job, attempt, job_settings = queue.pop()
+        job, attempt, job_settings, limit = queue.pop()
         parent, child = ctx.Pipe(duplex=False)
         proc = ctx.Process(target=_worker, args=(job, job_settings, child), daemon=True)
         proc.start()
         child.close()
-        running.append(_Running(job, attempt, job_settings, proc, parent, time.monotonic()))
+        running.append(_Running(job, attempt, job_settings, proc, parent, time.monotonic(), limit))
 
     def finish(run: _Running, status: str, payload) -> None:
         nonlocal parts_since_compact
@@ -156,13 +161,18 @@ def run_dft_batch(
         final = run.attempt >= 2
         _append_failure(store_path, {
             "material_id": run.job.material_id, "attempt": run.attempt, "final": final,
-            "reason": payload, "settings": asdict(run.settings), "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "reason": payload, "settings": asdict(run.settings), "time_limit_s": run.time_limit_s,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         })
         if final:
             counts["failed"] += 1
             bar.update(1)
+        elif status == "timeout":
+            # a big cell that was converging, only slowly: the same settings with more time (the safer
+            # settings turn symmetry off, which would make it slower still)
+            queue.append((run.job, run.attempt + 1, run.settings, run.time_limit_s * TIMEOUT_RETRY_FACTOR))
         else:
-            queue.append((run.job, run.attempt + 1, run.settings.safer()))
+            queue.append((run.job, run.attempt + 1, run.settings.safer(), run.time_limit_s))
 
     try:
         while queue or running:
@@ -180,10 +190,10 @@ def run_dft_batch(
                 elif not run.process.is_alive():
                     running.remove(run)
                     finish(run, "error", f"worker died with exit code {run.process.exitcode} (out of memory?)")
-                elif time.monotonic() - run.started > time_limit_s:
+                elif time.monotonic() - run.started > run.time_limit_s:
                     run.process.kill()
                     running.remove(run)
-                    finish(run, "error", f"time limit of {time_limit_s:.0f} s exceeded")
+                    finish(run, "timeout", f"time limit of {run.time_limit_s:.0f} s exceeded")
             if parts_since_compact >= COMPACT_EVERY:
                 store.compact()
                 parts_since_compact = 0

@@ -81,7 +81,10 @@ def test_time_limit_kills_and_records(tmp_path):
     jobs = [Job("2dm-1799", structure_records()["2dm-1799"])]
     counts = run_dft_batch(jobs, tmp_path / "t.elfstore", workers=1, time_limit_s=0.3, progress=False)
     assert counts["failed"] == 1
-    assert all("time limit" in f["reason"] for f in read_failures(tmp_path / "t.elfstore"))
+    fails = read_failures(tmp_path / "t.elfstore")
+    assert all("time limit" in f["reason"] for f in fails)
+    # the retry of a timeout keeps the settings and doubles the time limit
+    assert [f["time_limit_s"] for f in fails] == [0.3, 0.6] and fails[0]["settings"] == fails[1]["settings"]
 
 
 def test_resume_after_kill_9(tmp_path):
