@@ -26,15 +26,21 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from elfutils import compare, constants
-from elfutils.dataset import flat_band_pool, real_band_files
+from elfutils.dataset import dft_store_path, flat_band_pool, real_band_files
 from elfutils.dft import DFTSettings
 from elfutils.notebooks import glue_values
 from elfutils.paths import data_dir
 from elfutils.profiles import get_profile
 
-store = get_profile(profile).store_path()
+# this chapter describes the embedded GPAW dataset, whatever store the profile's other chapters read
+store = dft_store_path()
+settings = get_profile(profile)
+glue_values(profile_store=str(settings.store_path().relative_to(data_dir().parent))
+            if settings.store_path().is_relative_to(data_dir().parent) else str(settings.store_path()))
 
 # %% [markdown]
+# The other chapters of this build read the band store {glue:text}`profile_store`.
+#
 # ## Where the materials come from
 #
 # The pool is the set of 2D flat-band materials of Bhattacharya et al.; the elf paper starts from it.
