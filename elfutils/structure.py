@@ -304,6 +304,12 @@ def cluster_structures(
 
 
 # --- CNNF clusters on the elf map --------------------------------------------------------------------------
+# our choice, the paper gives no number: a localised group is an island on the map, at most a quarter of the
+# map's extent across (the DBSCAN groups of Fig. 2 span 10-20%); a group that chains across the whole map is
+# the cluster being everywhere, not localised
+LOCALISED_MAX_EXTENT = 0.25
+
+
 def umap_radius(coords, fraction: float = 0.05) -> float:
     """The length scale of "one place" on a UMAP: ``fraction`` of the diagonal of the box holding the
     central 98% of all points (1st to 99th percentile per axis, so stray points do not set the scale)."""
@@ -318,13 +324,15 @@ def localised_structural_clusters(
     radius: float | None = None,
     radius_fraction: float = 0.05,
     min_members: int = CNNF_LOCALISED_MIN_MEMBERS,
+    max_extent_fraction: float = LOCALISED_MAX_EXTENT,
 ) -> pd.DataFrame:
     """Which structural (CNNF) clusters form a localised group on the elf UMAP.
 
     Criterion: link two members of the same CNNF cluster when they lie within ``radius`` of each other on
     the UMAP (default :func:`umap_radius`, 5% of the map's extent -- about DBSCAN's eps scale); the cluster is
-    *localised* when its largest connected group holds at least ``min_members`` materials (paper: "more
-    than 5", i.e. 6).
+    *localised* when one connected group holds at least ``min_members`` materials (paper: "more than 5",
+    i.e. 6) and is an island, not a chain across the map: its extent (largest distance between two of its
+    members) is at most ``max_extent_fraction`` of the map's extent.
 
     Parameters
     ----------
@@ -333,27 +341,36 @@ def localised_structural_clusters(
 
     Returns
     -------
-    DataFrame, one row per CNNF cluster: cnnf_cluster, size, largest_group, group_fraction, localised;
-    ``attrs['radius']`` is the radius used.
+    DataFrame, one row per CNNF cluster: cnnf_cluster, size, largest_group, group_fraction, group_extent
+    (of the largest group, as a fraction of the map's extent), largest_island (the largest group that is
+    compact enough; 0 if none), localised; ``attrs['radius']`` is the radius used.
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
     from scipy.spatial import cKDTree
+    from scipy.spatial.distance import pdist
 
     coords = np.asarray(coords, dtype=float)
     labels = np.asarray(structural_labels)
     if coords.shape != (len(labels), 2):
         raise ValueError(f"coords must have shape ({len(labels)}, 2) to match the labels; got {coords.shape}")
     r = umap_radius(coords, radius_fraction) if radius is None else float(radius)
+    extent = umap_radius(coords, 1.0)
     rows = []
     for c in np.unique(labels[labels >= 0]):
         pts = coords[labels == c]
         pairs = cKDTree(pts).query_pairs(r, output_type="ndarray")
         graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(pts), len(pts)))
         _, comp = connected_components(graph, directed=False)
-        largest = int(np.bincount(comp).max())
-        rows.append((int(c), len(pts), largest, largest / len(pts), largest >= min_members))
-    columns = ["cnnf_cluster", "size", "largest_group", "group_fraction", "localised"]
+        sizes = np.bincount(comp)
+        spans = {g: pdist(pts[comp == g]).max() / extent if n > 1 else 0.0 for g, n in enumerate(sizes)}
+        largest = int(sizes.argmax())
+        islands = [int(n) for g, n in enumerate(sizes) if spans[g] <= max_extent_fraction]
+        island = max(islands, default=0)
+        rows.append((int(c), len(pts), int(sizes[largest]), sizes[largest] / len(pts), spans[largest], island,
+                     island >= min_members))
+    columns = ["cnnf_cluster", "size", "largest_group", "group_fraction", "group_extent", "largest_island",
+               "localised"]
     table = pd.DataFrame(rows, columns=columns)
     table.attrs["radius"] = r
     return table
