@@ -70,8 +70,9 @@ glue_values(nc=settings.min_cluster_size, ns=settings.min_samples, n_cnnf_materi
 # units (DBSCAN's eps on the same map: {glue:text}`eps:.2f`).
 # A CNNF cluster is *localised* when a linked group of at least {glue:text}`min_members` materials (the
 # paper: "more than {glue:text}`paper_more_than`") forms an island: at most
-# {glue:text}`max_extent:.0%` of the map's extent across (our choice; the paper gives no number), not a
-# chain of neighbours running across the map.
+# {glue:text}`max_extent:.0%` of the map's extent across, not a chain of neighbours running across the map,
+# that holds at least {glue:text}`min_share:.0%` of the cluster's members (a cluster spread over the whole
+# map always has a small island somewhere). Both numbers are our choice; the paper gives none.
 
 # %%
 n_localised = int(localisation.localised.sum()) if len(localisation) else 0
@@ -80,7 +81,7 @@ map_extent = st.umap_radius(table[["umap_x", "umap_y"]].to_numpy(), fraction=1.0
 glue_values(radius=radius, radius_fraction=radius / map_extent,
             eps=float(table.attrs["dbscan_eps"]), min_members=constants.CNNF_LOCALISED_MIN_MEMBERS,
             paper_more_than=constants.CNNF_LOCALISED_MIN_MEMBERS - 1, central_share=0.98,
-            max_extent=st.LOCALISED_MAX_EXTENT,
+            max_extent=st.LOCALISED_MAX_EXTENT, min_share=st.LOCALISED_MIN_SHARE,
             n_localised=n_localised, frac_localised=n_localised / max(n_cnnf, 1),
             paper_n_cnnf=constants.PAPER_N_CNNF_CLUSTERS, paper_n_localised=constants.PAPER_N_CNNF_LOCALISED,
             paper_frac_localised=constants.PAPER_N_CNNF_LOCALISED / constants.PAPER_N_CNNF_CLUSTERS)

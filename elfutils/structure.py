@@ -308,6 +308,9 @@ def cluster_structures(
 # map's extent across (the DBSCAN groups of Fig. 2 span 10-20%); a group that chains across the whole map is
 # the cluster being everywhere, not localised
 LOCALISED_MAX_EXTENT = 0.25
+# ... and it holds a real share of the cluster: a cluster of hundreds spread over the whole map always has
+# some small island somewhere, which does not make the cluster localised
+LOCALISED_MIN_SHARE = 0.25
 
 
 def umap_radius(coords, fraction: float = 0.05) -> float:
@@ -325,6 +328,7 @@ def localised_structural_clusters(
     radius_fraction: float = 0.05,
     min_members: int = CNNF_LOCALISED_MIN_MEMBERS,
     max_extent_fraction: float = LOCALISED_MAX_EXTENT,
+    min_share: float = LOCALISED_MIN_SHARE,
 ) -> pd.DataFrame:
     """Which structural (CNNF) clusters form a localised group on the elf UMAP.
 
@@ -332,7 +336,8 @@ def localised_structural_clusters(
     the UMAP (default :func:`umap_radius`, 5% of the map's extent -- about DBSCAN's eps scale); the cluster is
     *localised* when one connected group holds at least ``min_members`` materials (paper: "more than 5",
     i.e. 6) and is an island, not a chain across the map: its extent (largest distance between two of its
-    members) is at most ``max_extent_fraction`` of the map's extent.
+    members) is at most ``max_extent_fraction`` of the map's extent, and it holds at least ``min_share`` of
+    the cluster's members on the map.
 
     Parameters
     ----------
@@ -368,7 +373,7 @@ def localised_structural_clusters(
         islands = [int(n) for g, n in enumerate(sizes) if spans[g] <= max_extent_fraction]
         island = max(islands, default=0)
         rows.append((int(c), len(pts), int(sizes[largest]), sizes[largest] / len(pts), spans[largest], island,
-                     island >= min_members))
+                     island >= min_members and island >= min_share * len(pts)))
     columns = ["cnnf_cluster", "size", "largest_group", "group_fraction", "group_extent", "largest_island",
                "localised"]
     table = pd.DataFrame(rows, columns=columns)

@@ -157,15 +157,19 @@ def test_localised_structural_clusters():
     spread = rng.uniform(0, 20, size=(8, 2))  # cluster 1: scattered -> not
     small = rng.normal([15, 15], 0.1, size=(5, 2))  # cluster 2: tight but only 5 -> not (> 5 needed)
     chain = np.c_[np.linspace(0, 20, 60), np.full(60, 10.0)]  # cluster 3: linked, but across the map -> not
-    coords = np.vstack([background, tight, spread, small, chain])
-    labels = np.r_[-np.ones(200, int), np.zeros(8, int), np.ones(8, int), np.full(5, 2), np.full(60, 3)]
+    # cluster 4: everywhere (100 scattered) plus one small island of 8: the island is not the cluster -> not
+    everywhere = np.vstack([rng.uniform(0, 20, size=(100, 2)), rng.normal([2, 18], 0.1, size=(8, 2))])
+    coords = np.vstack([background, tight, spread, small, chain, everywhere])
+    labels = np.r_[-np.ones(200, int), np.zeros(8, int), np.ones(8, int), np.full(5, 2), np.full(60, 3),
+                   np.full(108, 4)]
     table = localised_structural_clusters(coords, labels).set_index("cnnf_cluster")
-    assert table["localised"].tolist() == [True, False, False, False]
+    assert table["localised"].tolist() == [True, False, False, False, False]
+    assert table.loc[4, "largest_island"] >= 8
     assert table.loc[0, "largest_group"] == 8 and table.loc[2, "largest_group"] == 5
     assert table.loc[3, "largest_group"] == 60 and table.loc[3, "group_extent"] > 0.6
     assert table.loc[3, "largest_island"] == 0 and table.loc[0, "largest_island"] == 8
-    assert localised_structural_clusters(coords, labels, max_extent_fraction=1.0).set_index(
-        "cnnf_cluster").loc[3, "localised"]
+    relaxed = localised_structural_clusters(coords, labels, max_extent_fraction=1.0, min_share=0.0)
+    assert relaxed.set_index("cnnf_cluster").loc[3, "localised"]
     assert table.attrs["radius"] == pytest.approx(umap_radius(coords))
     assert 0.5 < table.attrs["radius"] < 2.0  # 5% of a ~20 x 20 map
     with pytest.raises(ValueError, match="coords must have shape"):
