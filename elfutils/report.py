@@ -817,7 +817,8 @@ def _cnnf_rows(o: Outcomes):
     rows.append(("Structure (Fig. 5)", "CNNF clusters localised on the elf map", "PAPER_N_CNNF_LOCALISED",
                  f"{C.PAPER_N_CNNF_LOCALISED} of {C.PAPER_N_CNNF_CLUSTERS}", f"{n_loc} of {len(loc)}",
                  f"criterion (the paper's is by eye): at least {C.CNNF_LOCALISED_MIN_MEMBERS} members of a "
-                 f"CNNF cluster linked on the UMAP within {radius:.3g} (5% of the map's extent); "
+                 f"CNNF cluster linked on the UMAP within {radius:.3g} (5% of the map's extent) into an island "
+                 "at most a quarter of the map across that holds a quarter of the cluster (elfutils.structure); "
                  f"{_pct(n_loc / len(loc)) if len(loc) else 'n/a'} of ours vs "
                  f"{_pct(C.PAPER_N_CNNF_LOCALISED / C.PAPER_N_CNNF_CLUSTERS)} of the paper's"))
     return rows
