@@ -31,25 +31,27 @@ def dataset_complete() -> bool:
     return len(BandStore(pipeline.get_profile("default").store_path())) >= COMPLETE_DATASET
 
 
-def test_committed_model_matches_the_dataset(default_profile):
-    folder = pipeline.committed_model_path(default_profile)
-    if not folder.exists():
-        assert not dataset_complete(), f"the dataset is complete but {folder} is missing: run `make models`"
+@pytest.mark.parametrize("artefact", ["model", "architecture comparison"])
+def test_committed_artefact_matches_the_dataset(default_profile, artefact):
+    path_of, status_of = {
+        "model": (pipeline.committed_model_path, pipeline.committed_model_status),
+        "architecture comparison": (pipeline.committed_architecture_path, pipeline.committed_architecture_status),
+    }[artefact]
+    if not path_of(default_profile).exists():
+        assert not dataset_complete(), f"the dataset is complete but the committed {artefact} is missing: " \
+            "run `make models` and commit models/"
         return
-    path, why = pipeline.committed_model_status(default_profile)
+    path, why = status_of(default_profile)
     assert path is not None, why
+
+
+def test_committed_model_is_lean(default_profile):
+    path, _ = pipeline.committed_model_status(default_profile)
+    if path is None:  # absent (checked above) or stale (fails above)
+        return
     assert path.stat().st_size <= pipeline.COMMITTED_MODEL_MAX_BYTES
     card = pipeline.model_summary(default_profile)
     assert card["source"] == "committed" and card.get("weights_dtype") == "float16"
-
-
-def test_committed_architecture_study_matches_the_dataset(default_profile):
-    folder = pipeline.committed_architecture_path(default_profile)
-    if not folder.exists():
-        assert not dataset_complete(), f"the dataset is complete but {folder} is missing: run `make models`"
-        return
-    path, why = pipeline.committed_architecture_status(default_profile)
-    assert path is not None, why
 
 
 def test_models_folder_holds_only_what_the_profiles_read():
