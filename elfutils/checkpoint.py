@@ -79,11 +79,12 @@ def save_model(path: str | Path, model: ElfAutoencoder, card: dict) -> Path:
     return path
 
 
-def export_model(source: str | Path, target: str | Path, dtype: str = "float16") -> Path:
+def export_model(source: str | Path, target: str | Path, dtype: str = "float16",
+                 card_updates: dict | None = None) -> Path:
     """Write a lean copy of a model file (or a training folder's best model) for committing: weights stored
     as ``dtype`` (float16 halves the file; buffers that are not floating point keep theirs), the card
-    unchanged apart from ``weights_dtype`` and ``exported_from``. :func:`load_model` restores float32
-    weights, so an exported model loads like any other."""
+    unchanged apart from ``weights_dtype``, ``exported_from`` and ``card_updates``. :func:`load_model`
+    restores float32 weights, so an exported model loads like any other."""
     source = resolve_model_path(source)
     tensors, metadata = _read(source)
     card = _parse_card(source, metadata)
@@ -91,7 +92,7 @@ def export_model(source: str | Path, target: str | Path, dtype: str = "float16")
     if not isinstance(cast, torch.dtype) or not cast.is_floating_point:
         raise ValueError(f"dtype must name a torch floating-point type, got {dtype!r}")
     weights = {k: v.to(cast) if v.is_floating_point() else v for k, v in tensors.items()}
-    card = {**card, "weights_dtype": dtype, "exported_from": source.name}
+    card = {**card, **(card_updates or {}), "weights_dtype": dtype, "exported_from": source.name}
     target = Path(target)
     text = json.dumps(card, indent=1)
     atomic_write_via_path(target, lambda tmp: save_file(weights, tmp, metadata={"elf_card": text}))

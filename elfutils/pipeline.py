@@ -439,7 +439,10 @@ def export_committed_model(profile: str | Profile = "retrain", target: str | Pat
     p = _profile(profile)
     source, _ = model_file(p)
     target = Path(target) if target is not None else committed_model_path("default") / COMMITTED_MODEL_FILE
-    export_model(source, target, dtype="float16")
+    from elfutils.report import training_card
+
+    # best.safetensors' card records the epochs up to the best one; the book plots the whole run
+    export_model(source, target, dtype="float16", card_updates={"history": training_card(source)["history"]})
     size = target.stat().st_size
     if size > COMMITTED_MODEL_MAX_BYTES:
         raise ValueError(f"{target}: {size / 2**20:.1f} MiB, over the {COMMITTED_MODEL_MAX_BYTES / 2**20:.0f} MiB "
