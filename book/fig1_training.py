@@ -47,6 +47,7 @@ glue_values(
     final_val_clean_bce=final.val_bce_clean, val_train_percent=100 * (final.val_bce / final.train_bce - 1),
     max_val_train_percent=100 * float((history.val_bce / history.train_bce - 1).abs().max()),
     n_images=len(ids), n_train=card["n_train"], n_val=card["n_val"], device=card["device"],
+    weights_epoch=int(card["epoch"]),
     precision=card["precision"], train_minutes=history.seconds.sum() / 60,
     model_source=card["pipeline_source"].split(" (")[0], paper_bce=constants.PAPER_TRAIN_BCE, paper_epochs=constants.EPOCHS,
     paper_tolerance_percent=100 * constants.PAPER_VALIDATION_TOLERANCE)
@@ -65,7 +66,8 @@ fig.tight_layout()
 # %% [markdown]
 # The network trained for {glue:text}`epochs` epochs on {glue:text}`n_train` images and was validated on
 # {glue:text}`n_val` ({glue:text}`n_images` in all) in {glue:text}`train_minutes:.1f` minutes on
-# {glue:text}`device` ({glue:text}`precision`); model used: {glue:text}`model_source`. The final training
+# {glue:text}`device` ({glue:text}`precision`); model used: {glue:text}`model_source`, with the weights of
+# epoch {glue:text}`weights_epoch` (the lowest validation loss on clean inputs). The final training
 # BCE is {glue:text}`final_train_bce:.4f`, the validation BCE {glue:text}`final_val_bce:.4f`
 # ({glue:text}`val_train_percent:+.1f`% relative to the training BCE; the largest relative gap over all
 # epochs is {glue:text}`max_val_train_percent:.1f`%).
