@@ -57,6 +57,14 @@ class DFTSettings:
         """The retry settings after a failure: more smearing, gentler mixing, more iterations, no symmetry."""
         return replace(self, smearing_eV=0.1, maxiter=600, mixer_beta=0.02, symmetry="off")
 
+    def retry_after(self, reason: str) -> DFTSettings:
+        """The settings for the second attempt, given why the first failed. GPAW's symmetry analysis fails on
+        some cells (SymmetryAnalysisBug): only symmetry needs to go; the gentle mixing of :meth:`safer` would
+        make the run several times slower for nothing (one such cell ran out of time that way)."""
+        if "SymmetryAnalysisBug" in reason:
+            return replace(self, symmetry="off")
+        return self.safer()
+
 
 def needs_spin(species, settings: DFTSettings) -> bool:
     if settings.spin == "on":

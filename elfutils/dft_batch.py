@@ -3,7 +3,7 @@
 * Finished materials go into the band store one small part at a time (atomic), so killing the batch — even
   with ``kill -9`` — loses only the materials being computed; small parts are merged every so often.
 * Materials already in the store are never recomputed.
-* A failure (exception, crash) is retried once with :meth:`DFTSettings.safer`, a timeout once with the same
+* A failure (exception, crash) is retried once with :meth:`DFTSettings.retry_after`, a timeout once with the same
   settings and TIMEOUT_RETRY_FACTOR times the time limit; each attempt's reason
   is appended to ``failures.jsonl`` in the store folder (one JSON object per line, fsynced; a torn last line
   from a kill is ignored when read). Materials that failed twice are not retried on resume unless asked.
@@ -172,7 +172,7 @@ def run_dft_batch(
             # settings turn symmetry off, which would make it slower still)
             queue.append((run.job, run.attempt + 1, run.settings, run.time_limit_s * TIMEOUT_RETRY_FACTOR))
         else:
-            queue.append((run.job, run.attempt + 1, run.settings.safer(), run.time_limit_s))
+            queue.append((run.job, run.attempt + 1, run.settings.retry_after(str(payload)), run.time_limit_s))
 
     try:
         while queue or running:

@@ -8,11 +8,12 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from elfutils.dft import GAP_ZERO_OFFSET_EV, energy_zero, slab_atoms, structure_from_record
+from elfutils.dft import GAP_ZERO_OFFSET_EV, DFTSettings, energy_zero, slab_atoms, structure_from_record
 from elfutils.dft_batch import Job, final_failures, read_failures, run_dft_batch
 from elfutils.dataset import structure_records
 from elfutils.store import BandStore
@@ -60,6 +61,13 @@ def test_gpaw_band_structure_of_a_tiny_insulator():
     rel = bs.relative_energies()
     assert -GAP_ZERO_OFFSET_EV - 1e-6 <= rel[rel <= 0].max() <= 0  # the zero sits just above the VBM
     assert bs.metadata["scf_iterations"] and bs.metadata["gpaw_version"]
+
+
+def test_retry_settings_follow_the_reason():
+    settings = DFTSettings()
+    assert settings.retry_after("SymmetryAnalysisBug: Sorry! Try using spglib") == replace(settings, symmetry="off")
+    assert settings.retry_after("KohnShamConvergenceError: did not converge") == settings.safer()
+    assert settings.safer().symmetry == "off" and settings.safer().mixer_beta is not None
 
 
 def test_batch_records_failures_and_retries(tmp_path):
