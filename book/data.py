@@ -185,10 +185,16 @@ compare.gap_figure(gaps);
 # absolute difference), {glue:text}`gaps_mean_difference_gapped:+.2f` eV on average;
 # {glue:text}`gaps_n_outliers` materials differ by more than {glue:text}`gaps_outlier_ev:.1f` eV and are
 # listed below, largest difference first. A localised basis (LCAO) against plane waves, the spin state
-# reached from our ferromagnetic start, and the slab's vacuum all move gaps by amounts of this order.
+# reached from our ferromagnetic start, and the slab's vacuum all move gaps by amounts of this order. The
+# *likely cause* column applies rules of thumb (`elfutils.compare.likely_gap_cause`): of these outliers,
+# {glue:text}`gaps_n_hubbard` are transition-metal oxides or fluorides that the Materials Project convention,
+# which 2Dmatpedia's workflow follows, computes with a Hubbard U (we use plain PBE), and {glue:text}`gaps_n_odd`
+# have an odd number of electrons per cell, so that a spin-paired calculation cannot have a gap.
 
 # %%
-outliers = compare.gap_outliers(gaps)
+outliers = compare.with_likely_causes(compare.gap_outliers(gaps), materials)
 formula_of = dict(zip(materials.material_id, materials.formula))
 outliers.insert(1, "formula", outliers.material_id.map(formula_of))
+glue_values(gaps_n_hubbard=int(outliers.likely_cause.str.startswith("Hubbard U").sum()) if len(outliers) else 0,
+            gaps_n_odd=int(outliers.likely_cause.str.startswith("odd electron").sum()) if len(outliers) else 0)
 outliers.round(3) if len(outliers) else Markdown("No material differs by more than that.")

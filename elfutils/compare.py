@@ -121,6 +121,54 @@ def gap_outliers(df: pd.DataFrame, outlier_ev: float = GAP_OUTLIER_EV) -> pd.Dat
     return out.reset_index(drop=True)
 
 
+# Materials Project's GGA+U convention (pymatgen MPRelaxSet): U on these metals in oxides and fluorides.
+# 2Dmatpedia computed its materials with MP-style workflows; our runs are plain PBE.
+MP_HUBBARD_U_METALS = frozenset({"Co", "Cr", "Fe", "Mn", "Mo", "Ni", "V", "W"})
+MP_HUBBARD_U_ANIONS = frozenset({"O", "F"})
+
+
+def likely_gap_cause(species, gap_ours: float, gap_reference: float, spin_run: bool, spin_kept: bool) -> str:
+    """A rule-of-thumb reason why our gap differs from 2Dmatpedia's, from what each calculation is known to do
+    (a heuristic for reading the outlier list, not a diagnosis).
+
+    species: the cell's element symbols (one per site); spin_run: our run started with magnetic moments;
+    spin_kept: the moments survived."""
+    from pymatgen.core import Element
+
+    elements = set(species)
+    u_metals = sorted(elements & MP_HUBBARD_U_METALS)
+    if u_metals and elements & MP_HUBBARD_U_ANIONS:
+        return (f"Hubbard U: MP-style GGA+U on {', '.join(u_metals)} in an oxide/fluoride opens the gap; "
+                "ours is plain PBE")
+    electrons = sum(Element(e).Z for e in species)
+    if gap_ours < METAL_GAP_EV <= gap_reference and electrons % 2 and not spin_kept:
+        return ("odd electron count: a spin-paired cell must be metallic; the reference gap needs a spin-"
+                "polarised solution (we start moments only on d/f ions)")
+    if spin_run and not spin_kept:
+        return "our magnetic moment vanished: another spin state than the reference's"
+    if spin_kept:
+        return "magnetic: the spin state or moments differ"
+    if gap_ours > gap_reference:
+        return "ours larger: the localised basis (szp) lacks diffuse conduction states"
+    return "ours smaller: basis or k-mesh; not explained by the rules"
+
+
+def with_likely_causes(outliers: pd.DataFrame, materials: pd.DataFrame) -> pd.DataFrame:
+    """:func:`gap_outliers` rows with a ``likely_cause`` column (:func:`likely_gap_cause`); ``materials`` is the
+    store's metadata table (:func:`store_table`: material_id, spin_polarized_run, spin_polarized)."""
+    from elfutils.dataset import structure_records
+
+    records = structure_records()
+    meta = materials.set_index("material_id")
+    causes = []
+    for row in outliers.itertuples():
+        m = meta.loc[row.material_id] if row.material_id in meta.index else {}
+        species = records.get(row.material_id, {}).get("species", [])
+        causes.append(likely_gap_cause(species, row.gap_ours, row.gap_reference,
+                                       bool(m.get("spin_polarized_run", False)), bool(m.get("spin_polarized", False))))
+    return outliers.assign(likely_cause=causes)
+
+
 def reference_gaps() -> dict[str, float]:
     """2Dmatpedia's PBE gap of every material in ``structures.jsonl`` (eV), by id."""
     from elfutils.dataset import structure_records

@@ -145,3 +145,15 @@ def test_fixture_comparison_against_itself(small_store, fixture_files):
     assert table.same_kind.all() and (table.gap_difference.abs() < 0.01).all()
     assert images[table.material_id[0]][0].shape == (64, 64)
     assert isinstance(table, pd.DataFrame)
+
+
+@pytest.mark.parametrize("species, ours, ref, spin_run, spin_kept, expected", [
+    (["Ni", "F", "F"], 1.5, 5.2, True, True, "Hubbard U"),  # NiF2: MP applies U to Ni in fluorides
+    (["N", "F", "F", "F", "F"], 0.0, 1.4, False, False, "odd electron count"),  # NF4 radical
+    (["Cu", "Cl"], 0.3, 1.4, True, False, "moment vanished"),
+    (["Cr", "I", "I", "I"], 0.5, 1.2, True, True, "magnetic"),  # Cr not in an oxide/fluoride: no U
+    (["Li", "Li", "O"], 3.4, 2.0, False, False, "ours larger"),
+    (["Ga", "As"], 0.5, 1.8, False, False, "not explained"),
+])
+def test_likely_gap_cause(species, ours, ref, spin_run, spin_kept, expected):
+    assert expected in compare.likely_gap_cause(species, ours, ref, spin_run, spin_kept)
