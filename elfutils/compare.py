@@ -121,23 +121,20 @@ def gap_outliers(df: pd.DataFrame, outlier_ev: float = GAP_OUTLIER_EV) -> pd.Dat
     return out.reset_index(drop=True)
 
 
-# Materials Project's GGA+U convention (pymatgen MPRelaxSet): U on these metals in oxides and fluorides.
-# 2Dmatpedia computed its materials with MP-style workflows; our runs are plain PBE.
-MP_HUBBARD_U_METALS = frozenset({"Co", "Cr", "Fe", "Mn", "Mo", "Ni", "V", "W"})
-MP_HUBBARD_U_ANIONS = frozenset({"O", "F"})
-
-
-def likely_gap_cause(species, gap_ours: float, gap_reference: float, spin_run: bool, spin_kept: bool) -> str:
+def likely_gap_cause(species, gap_ours: float, gap_reference: float, spin_run: bool, spin_kept: bool,
+                     ours_has_u: bool = False) -> str:
     """A rule-of-thumb reason why our gap differs from 2Dmatpedia's, from what each calculation is known to do
     (a heuristic for reading the outlier list, not a diagnosis).
 
     species: the cell's element symbols (one per site); spin_run: our run started with magnetic moments;
-    spin_kept: the moments survived."""
+    spin_kept: the moments survived; ours_has_u: our run applied the same Hubbard U (elfutils.dft)."""
     from pymatgen.core import Element
 
+    from elfutils.dft import MP_HUBBARD_U, MP_HUBBARD_U_ANIONS  # the Materials Project's GGA+U convention
+
     elements = set(species)
-    u_metals = sorted(elements & MP_HUBBARD_U_METALS)
-    if u_metals and elements & MP_HUBBARD_U_ANIONS:
+    u_metals = sorted(elements & MP_HUBBARD_U.keys())
+    if u_metals and elements & MP_HUBBARD_U_ANIONS and not ours_has_u:
         return (f"Hubbard U: MP-style GGA+U on {', '.join(u_metals)} in an oxide/fluoride opens the gap; "
                 "ours is plain PBE")
     electrons = sum(Element(e).Z for e in species)
@@ -153,6 +150,15 @@ def likely_gap_cause(species, gap_ours: float, gap_reference: float, spin_run: b
     return "ours smaller: basis or k-mesh; not explained by the rules"
 
 
+def _has_u(meta) -> bool:
+    """Whether a store metadata row (Series or dict, flattened or not) records a Hubbard U."""
+    if not hasattr(meta, "get"):
+        return False
+    if isinstance(meta.get("hubbard_u"), dict):
+        return bool(meta.get("hubbard_u"))
+    return any(str(k).startswith("hubbard_u.") and v == v and v is not None for k, v in dict(meta).items())
+
+
 def with_likely_causes(outliers: pd.DataFrame, materials: pd.DataFrame) -> pd.DataFrame:
     """:func:`gap_outliers` rows with a ``likely_cause`` column (:func:`likely_gap_cause`); ``materials`` is the
     store's metadata table (:func:`store_table`: material_id, spin_polarized_run, spin_polarized)."""
@@ -165,7 +171,8 @@ def with_likely_causes(outliers: pd.DataFrame, materials: pd.DataFrame) -> pd.Da
         m = meta.loc[row.material_id] if row.material_id in meta.index else {}
         species = records.get(row.material_id, {}).get("species", [])
         causes.append(likely_gap_cause(species, row.gap_ours, row.gap_reference,
-                                       bool(m.get("spin_polarized_run", False)), bool(m.get("spin_polarized", False))))
+                                       bool(m.get("spin_polarized_run", False)), bool(m.get("spin_polarized", False)),
+                                       _has_u(m)))
     return outliers.assign(likely_cause=causes)
 
 

@@ -18,7 +18,7 @@ import multiprocessing as mp
 import os
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -116,14 +116,17 @@ def run_dft_batch(
     retry_failed: bool = False,
     progress: bool = True,
     on_result: Callable | None = None,
+    redo: Collection[str] = (),
 ) -> dict:
-    """Compute every job not yet in the store. Returns counts {done, failed, skipped_done, skipped_failed}."""
+    """Compute every job not yet in the store, and those in ``redo`` again (stored with settings that have
+    changed since; the new result supersedes the old in the store). Returns counts {done, failed,
+    skipped_done, skipped_failed}."""
     os.environ["OMP_NUM_THREADS"] = "1"
     store_path = Path(store_path)
     store = BandStore(store_path)
     settings = settings or DFTSettings()
     workers = workers or os.cpu_count() or 1
-    done = set(store.ids())
+    done = set(store.ids()) - set(redo)
     given_up = set() if retry_failed else set(final_failures(store_path))
     todo = [j for j in jobs if j.material_id not in done and j.material_id not in given_up]
     counts = {"done": 0, "failed": 0, "skipped_done": sum(j.material_id in done for j in jobs),

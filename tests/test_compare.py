@@ -157,3 +157,8 @@ def test_fixture_comparison_against_itself(small_store, fixture_files):
 ])
 def test_likely_gap_cause(species, ours, ref, spin_run, spin_kept, expected):
     assert expected in compare.likely_gap_cause(species, ours, ref, spin_run, spin_kept)
+
+
+def test_no_hubbard_reason_when_ours_has_the_same_u():
+    cause = compare.likely_gap_cause(["Ni", "F", "F"], 5.8, 5.2, True, True, ours_has_u=True)
+    assert "Hubbard" not in cause and "magnetic" in cause

@@ -129,3 +129,38 @@ def test_project_tc_dataset_is_found():
     setup = create_setup("Tc", "PBE")
     assert setup.Z == 43 and setup.Nv == 15  # [Ar]3d core: 4s2 4p6 4d5 5s2 in valence
     assert (data_dir() / "gpaw-setups/Tc.dzp.basis.gz").stat().st_size > 1000
+
+
+def test_hubbard_u_follows_the_materials_project_convention():
+    from elfutils.dft import MP_HUBBARD_U, hubbard_u_values
+
+    on = DFTSettings()
+    assert hubbard_u_values(["Ni", "F", "F"], on) == {"Ni": MP_HUBBARD_U["Ni"]}
+    assert hubbard_u_values(["Fe", "Bi", "O", "O", "O"], on) == {"Fe": MP_HUBBARD_U["Fe"]}
+    assert hubbard_u_values(["Ni", "Cl", "Cl"], on) == {}  # MP applies U in oxides and fluorides only
+    assert hubbard_u_values(["Mg", "O"], on) == {}
+    assert hubbard_u_values(["Ni", "F", "F"], replace(on, hubbard_u="off")) == {}
+    with pytest.raises(ValueError, match="hubbard_u"):
+        hubbard_u_values(["Ni", "O"], replace(on, hubbard_u="dudarev"))
+
+
+def test_stale_ids_are_the_u_materials_computed_without_u():
+    from elfutils.commands.dft import stale_ids
+
+    class FakeStore:
+        def metadata(self):
+            return [{"material_id": "a"}, {"material_id": "b", "hubbard_u": {"Ni": 6.2}},
+                    {"material_id": "c"}, {"material_id": "d", "hubbard_u": {}}]
+
+    jobs = [Job("a", {"species": ["Ni", "O"]}), Job("b", {"species": ["Ni", "O"]}),
+            Job("c", {"species": ["Mg", "O"]}), Job("d", {"species": ["Ni", "Cl"]})]
+    assert stale_ids(FakeStore(), jobs, DFTSettings()) == {"a"}
+    assert stale_ids(FakeStore(), jobs, replace(DFTSettings(), hubbard_u="off")) == set()
+
+
+def test_redo_recomputes_a_stored_material(tmp_path):
+    jobs = [Job("2dm-1799", structure_records()["2dm-1799"])]
+    store_path = tmp_path / "r.elfstore"
+    assert run_dft_batch(jobs, store_path, workers=1, progress=False)["done"] == 1
+    again = run_dft_batch(jobs, store_path, workers=1, progress=False, redo={"2dm-1799"})
+    assert again["done"] == 1 and BandStore(store_path).ids() == ["2dm-1799"]

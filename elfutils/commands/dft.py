@@ -34,10 +34,20 @@ def _record_from_band_file(path) -> dict:
             "species": [str(x) for x in s.species], "frac_coords": s.frac_coords.tolist()}
 
 
+def stale_ids(store, jobs, settings) -> set[str]:
+    """Stored materials whose result predates a settings change that concerns them: computed without the
+    Hubbard U that ``settings`` now applies to their cell (the metadata of such runs has no ``hubbard_u``)."""
+    from elfutils.dft import hubbard_u_values
+
+    wanted = {j.material_id for j in jobs if hubbard_u_values(j.structure_record["species"], settings)}
+    return {m["material_id"] for m in store.metadata()
+            if m["material_id"] in wanted and "hubbard_u" not in m}
+
+
 def run(args) -> int:
     os.environ["OMP_NUM_THREADS"] = "1"  # before numpy/GPAW load: one thread per worker process
     from elfutils.dataset import data_dir, dft_store_path, flat_band_ids, real_band_files, structure_records
-    from elfutils.dft import START_MOMENTS
+    from elfutils.dft import START_MOMENTS, DFTSettings
     from elfutils.dft_batch import Job, final_failures, run_dft_batch
     from elfutils.store import BandStore
 
@@ -61,11 +71,15 @@ def run(args) -> int:
             return len(species) * (2 if any(s in START_MOMENTS for s in species) else 1)
 
         jobs = [Job(mid, records[mid]) for mid in sorted((i for i in ids if i in records), key=cost)]
+    redo = stale_ids(BandStore(store), jobs, DFTSettings())
+    if redo:
+        print(f"{len(redo)} stored material(s) were computed before a settings change that concerns them "
+              "(Hubbard U); computing them again")
     if args.limit is not None:
-        done = set(BandStore(store).ids())
+        done = set(BandStore(store).ids()) - redo
         jobs = [j for j in jobs if j.material_id not in done][: args.limit]
     counts = run_dft_batch(jobs, store, workers=args.workers, time_limit_s=args.time_limit,
-                           retry_failed=args.retry_failed, progress=not args.no_progress)
+                           retry_failed=args.retry_failed, progress=not args.no_progress, redo=redo)
     print(f"store {store}: {len(BandStore(store))} materials; this run: {counts}")
     failed = final_failures(store)
     if failed:
