@@ -187,9 +187,11 @@ compare.gap_figure(gaps);
 # listed below, largest difference first. A localised basis (LCAO) against plane waves, the spin state
 # reached from our ferromagnetic start, and the slab's vacuum all move gaps by amounts of this order. The
 # *likely cause* column applies rules of thumb (`elfutils.compare.likely_gap_cause`): of these outliers,
-# {glue:text}`gaps_n_hubbard` are transition-metal oxides or fluorides that the Materials Project convention,
-# which 2Dmatpedia's workflow follows, computes with a Hubbard U (we use plain PBE), and {glue:text}`gaps_n_odd`
-# have an odd number of electrons per cell, so that a spin-paired calculation cannot have a gap.
+# {glue:text}`gaps_n_hubbard` are transition-metal oxides or fluorides stored from a plain-PBE run, while the
+# Materials Project convention, which 2Dmatpedia's workflow follows, puts a Hubbard U on their metal (our DFT
+# applies the same U, `elfutils.dft.MP_HUBBARD_U`, and recomputes such materials stored without it), and
+# {glue:text}`gaps_n_odd` have an odd number of electrons per cell, so that a spin-paired calculation cannot
+# have a gap.
 
 # %%
 outliers = compare.with_likely_causes(compare.gap_outliers(gaps), materials)

@@ -136,7 +136,7 @@ def likely_gap_cause(species, gap_ours: float, gap_reference: float, spin_run: b
     u_metals = sorted(elements & MP_HUBBARD_U.keys())
     if u_metals and elements & MP_HUBBARD_U_ANIONS and not ours_has_u:
         return (f"Hubbard U: MP-style GGA+U on {', '.join(u_metals)} in an oxide/fluoride opens the gap; "
-                "ours is plain PBE")
+                "this run of ours is plain PBE (recomputed with U by the next `elf dft`)")
     electrons = sum(Element(e).Z for e in species)
     if gap_ours < METAL_GAP_EV <= gap_reference and electrons % 2 and not spin_kept:
         return ("odd electron count: a spin-paired cell must be metallic; the reference gap needs a spin-"

@@ -52,6 +52,9 @@ def card_markdown() -> str:
         *[f"- `{k.removeprefix('settings.')}` = {v if v == v else None}" for k, v in settings.items()],
         "- bands along 2Dmatpedia's 2D k-path (21 points a segment, `elfutils.kpath`), all basis orbitals as bands;",
         "  energy zero: E_F for metals, VBM + 0.05 eV for gapped materials (2Dmatpedia's convention).",
+        "- Hubbard U (`hubbard_u` = mp): the Materials Project's U on Co 3.32, Cr 3.7, Fe 5.3, Mn 3.9, Mo 4.38, "
+        "Ni 6.2, V 3.25, W 6.2 eV (d orbitals, Dudarev) in oxides and fluorides, as 2Dmatpedia's MP-style "
+        "workflow; other cells plain PBE.",
         "",
         "## Failures",
         "",
@@ -79,7 +82,8 @@ def card_markdown() -> str:
         f"{gaps.abs_difference.quantile(0.9):.2f} eV; metal/insulator agreement {gaps.same_kind.mean():.1%}.",
         f"- outliers (|Δgap| > 1 eV): {len(outliers)}; the likely cause of each is a rule of thumb "
         "(`elfutils.compare.likely_gap_cause`): Hubbard U (2Dmatpedia follows the Materials Project's GGA+U "
-        "for Co/Cr/Fe/Mn/Mo/Ni/V/W oxides and fluorides; we use plain PBE), odd electron counts (a spin-paired "
+        "for Co/Cr/Fe/Mn/Mo/Ni/V/W oxides and fluorides; our DFT applies the same U since session 2 and "
+        "recomputes materials stored without it), odd electron counts (a spin-paired "
         "cell is metallic), magnetic states that differ, and the LCAO basis (szp) missing diffuse conduction "
         "states of ionic layers (ours too large, e.g. Li2O).",
         "",
