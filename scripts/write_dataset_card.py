@@ -12,6 +12,7 @@ import pandas as pd
 
 from elfutils.compare import dataset_card, fixture_comparison, gap_comparison, reference_gaps, with_likely_causes
 from elfutils.dataset import data_dir, dft_store_path, flat_band_pool, real_band_files
+from elfutils.dft import MP_HUBBARD_U
 from elfutils.io import atomic_write_text
 from elfutils.store import BandStore
 
@@ -52,9 +53,10 @@ def card_markdown() -> str:
         *[f"- `{k.removeprefix('settings.')}` = {v if v == v else None}" for k, v in settings.items()],
         "- bands along 2Dmatpedia's 2D k-path (21 points a segment, `elfutils.kpath`), all basis orbitals as bands;",
         "  energy zero: E_F for metals, VBM + 0.05 eV for gapped materials (2Dmatpedia's convention).",
-        "- Hubbard U (`hubbard_u` = mp): the Materials Project's U on Co 3.32, Cr 3.7, Fe 5.3, Mn 3.9, Mo 4.38, "
-        "Ni 6.2, V 3.25, W 6.2 eV (d orbitals, Dudarev) in oxides and fluorides, as 2Dmatpedia's MP-style "
-        "workflow; other cells plain PBE.",
+        "- Hubbard U (`hubbard_u` = mp): the Materials Project's U on "
+        + ", ".join(f"{e} {u}" for e, u in MP_HUBBARD_U.items())
+        + " eV (d orbitals, Dudarev) in oxides and fluorides, as 2Dmatpedia's MP-style workflow; other cells "
+        "plain PBE.",
         "",
         "## Failures",
         "",
