@@ -6,13 +6,14 @@ Every number is computed from the committed stores; run again after the DFT batc
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
 
 from elfutils.compare import dataset_card, fixture_comparison, gap_comparison, reference_gaps, with_likely_causes
 from elfutils.dataset import data_dir, dft_store_path, flat_band_pool, real_band_files
-from elfutils.dft import MP_HUBBARD_U
+from elfutils.dft import MP_HUBBARD_U, DFTSettings
 from elfutils.io import atomic_write_text
 from elfutils.store import BandStore
 
@@ -27,7 +28,9 @@ def card_markdown() -> str:
     outliers = gaps[gaps.abs_difference > 1.0].sort_values("abs_difference", ascending=False)
     formulas = dict(zip(pool.material_id, pool.formula))
     failures = card["failures"]
-    settings = card["materials"].filter(like="settings.").iloc[0].to_dict() if card["n_done"] else {}
+    # the first-attempt settings of the batch (retries: DFTSettings.retry_after; each material's own settings
+    # are in its metadata)
+    settings = {f"settings.{k}": v for k, v in asdict(DFTSettings()).items()}
     lines = [
         "# Dataset card: GPAW LCAO-PBE band structures of the 2Dmatpedia flat-band materials",
         "",
@@ -49,6 +52,9 @@ def card_markdown() -> str:
         f"{', '.join(card['gpaw_versions'])}.",
         "",
         "## Settings",
+        "",
+        "First-attempt settings (a failed material is retried once: `DFTSettings.retry_after`, twice the time "
+        "limit after a timeout; every material's own settings are in its metadata):",
         "",
         *[f"- `{k.removeprefix('settings.')}` = {v if v == v else None}" for k, v in settings.items()],
         "- bands along 2Dmatpedia's 2D k-path (21 points a segment, `elfutils.kpath`), all basis orbitals as bands;",
