@@ -69,10 +69,14 @@ def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
 
 def save_model(path: str | Path, model: ElfAutoencoder, card: dict) -> Path:
     """Write weights + card to ``path`` (.safetensors) and the card to ``path`` with suffix .json."""
-    path = Path(path)
     card = {"format": MODEL_FORMAT, "config": model.config.to_dict(), **card}
     # .contiguous(): channels_last weights are strided views; safetensors stores plain row-major tensors.
     weights = {key: value.detach().to("cpu").contiguous() for key, value in model.state_dict().items()}
+    return _write_model_file(Path(path), weights, card)
+
+
+def _write_model_file(path: Path, weights: dict[str, torch.Tensor], card: dict) -> Path:
+    """Weights + card (safetensors metadata ``elf_card``) to ``path``, the card also to ``path``.json."""
     text = json.dumps(card, indent=1)
     atomic_write_via_path(path, lambda tmp: save_file(weights, tmp, metadata={"elf_card": text}))
     atomic_write_text(path.with_suffix(".json"), text + "\n")
@@ -93,11 +97,7 @@ def export_model(source: str | Path, target: str | Path, dtype: str = "float16",
         raise ValueError(f"dtype must name a torch floating-point type, got {dtype!r}")
     weights = {k: v.to(cast) if v.is_floating_point() else v for k, v in tensors.items()}
     card = {**card, **(card_updates or {}), "weights_dtype": dtype, "exported_from": source.name}
-    target = Path(target)
-    text = json.dumps(card, indent=1)
-    atomic_write_via_path(target, lambda tmp: save_file(weights, tmp, metadata={"elf_card": text}))
-    atomic_write_text(target.with_suffix(".json"), text + "\n")
-    return target
+    return _write_model_file(Path(target), weights, card)
 
 
 def link_or_copy(source: str | Path, target: str | Path) -> Path:

@@ -344,6 +344,12 @@ def image_data_hash(profile: str | Profile = "default") -> str:
 ARCHITECTURE_FIELDS = ("backbone", "image_size", "in_channels", "latent_channels")
 
 
+def _shown(path: Path) -> Path:
+    """A committed file or folder as people know it: relative to the project when inside it."""
+    root = models_dir().parent
+    return path.relative_to(root) if path.is_relative_to(root) else path
+
+
 def committed_model_path(profile: str | Profile = "default") -> Path:
     return models_dir() / _profile(profile).committed_model
 
@@ -368,8 +374,7 @@ def committed_model_status(profile: str | Profile = "default") -> tuple[Path | N
         return None, f"committed model {path} has another architecture ({', '.join(differs)})"
     if card.get("data_hash") != image_data_hash(p):
         return None, f"committed model {path} was trained on other images (data hash differs)"
-    shown = path.relative_to(models_dir().parent) if path.is_relative_to(models_dir().parent) else path
-    return path, f"committed model {shown}"
+    return path, f"committed model {_shown(path)}"
 
 
 def _train(images_: np.ndarray, ids: list[str], config, out_dir: Path) -> None:
@@ -706,16 +711,10 @@ def model_history(profile: str | Profile = "default") -> pd.DataFrame:
     """Per-epoch history of the profile's model: epoch, train_bce, val_bce (noised inputs), val_bce_clean, lr,
     seconds. From the model card; for a training folder's best.safetensors, from last.safetensors beside it,
     which carries every epoch (best.safetensors stops at the best one)."""
-    from elfutils.checkpoint import CheckpointError, read_card
+    from elfutils.report import training_card
 
-    _, _, card = model(profile)
-    history = card.get("history", [])
-    path = Path(card.get("pipeline_file", ""))
-    last = path.with_name("last.safetensors")
-    if path.name == "best.safetensors" and last.is_file():
-        with contextlib.suppress(CheckpointError):
-            history = max(history, read_card(last).get("history", []), key=len)
-    return pd.DataFrame(history)
+    path, _ = model_file(profile)
+    return pd.DataFrame(training_card(path).get("history") or [])
 
 
 # --- architecture comparison (Supplementary Note 2) ---------------------------------------------------------
@@ -839,8 +838,7 @@ def committed_architecture_status(profile: str | Profile = "default") -> tuple[P
     differs = [k for k in want if card.get(k) != want[k]]
     if differs:
         return None, f"committed architecture study {folder} differs in {', '.join(differs)}"
-    shown = folder.relative_to(models_dir().parent) if folder.is_relative_to(models_dir().parent) else folder
-    return folder, f"committed results {shown}"
+    return folder, f"committed results {_shown(folder)}"
 
 
 def export_architecture_study(profile: str | Profile = "retrain", target: str | Path | None = None) -> Path:
