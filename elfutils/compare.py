@@ -150,15 +150,6 @@ def likely_gap_cause(species, gap_ours: float, gap_reference: float, spin_run: b
     return "ours smaller: basis or k-mesh; not explained by the rules"
 
 
-def _has_u(meta) -> bool:
-    """Whether a store metadata row (Series or dict, flattened or not) records a Hubbard U."""
-    if not hasattr(meta, "get"):
-        return False
-    if isinstance(meta.get("hubbard_u"), dict):
-        return bool(meta.get("hubbard_u"))
-    return any(str(k).startswith("hubbard_u.") and v == v and v is not None for k, v in dict(meta).items())
-
-
 def with_likely_causes(outliers: pd.DataFrame, materials: pd.DataFrame) -> pd.DataFrame:
     """:func:`gap_outliers` rows with a ``likely_cause`` column (:func:`likely_gap_cause`); ``materials`` is the
     store's metadata table (:func:`store_table`: material_id, spin_polarized_run, spin_polarized)."""
@@ -172,7 +163,7 @@ def with_likely_causes(outliers: pd.DataFrame, materials: pd.DataFrame) -> pd.Da
         species = records.get(row.material_id, {}).get("species", [])
         causes.append(likely_gap_cause(species, row.gap_ours, row.gap_reference,
                                        bool(m.get("spin_polarized_run", False)), bool(m.get("spin_polarized", False)),
-                                       _has_u(m)))
+                                       str(m.get("method", "")).endswith("+U")))  # elfutils.dft's method
     return outliers.assign(likely_cause=causes)
 
 
