@@ -62,5 +62,7 @@ PAPER_CO_CLUSTERED = {
     "2dm-2474": ("InAs", 20, {"2dm-2252": "AlBi", "2dm-2650": "TlBi", "2dm-2847": "TlSb", "2dm-2672": "TlP"}),
     "2dm-1072": ("Bi2O3", 46, {"2dm-3090": "ZnMoO4", "2dm-3226": "Tl2SiSe3"}),
 }
+# Fig. 4: the square-octagon lattice of cluster 20; (a) symmetric, (b) "asymmetrically skewed" (TlBi, TlSb)
+PAPER_FIG4_SKEWED = ("2dm-2650", "2dm-2847")
 PAPER_FIG3_CLUSTERS = (37, 24, 20)  # Fig. 3 (a-c): the clusters whose top three exemplars the paper shows
 PAPER_FIG5_MOTIFS = {13: "kagome", 7: "dice", 35: "honeycomb", 25: "square"}  # Fig. 5: CNNF cluster -> motif

@@ -1,5 +1,6 @@
 """Plot helpers for the book's figures: the fingerprint map and cluster tree (Fig. 2), exemplar band
-structures (Fig. 3), structural clusters on the map (Fig. 5) and duplicate pairs (Table 1).
+structures (Fig. 3), top views of layers (Fig. 4), structural clusters on the map (Fig. 5) and
+duplicate pairs (Table 1).
 
 Every helper takes the tables of :mod:`elfutils.pipeline` (or :mod:`elfutils.cluster`) and returns a
 matplotlib ``Figure`` or ``Axes`` (an ``ax`` argument draws into an existing one); nothing is shown or saved
@@ -27,7 +28,12 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
-from elfutils.constants import PAPER_CO_CLUSTERED, PAPER_FIG3_CLUSTERS, PAPER_FIG5_MOTIFS  # noqa: F401 (notebooks use them)
+from elfutils.constants import (  # noqa: F401 (notebooks use them)
+    PAPER_CO_CLUSTERED,
+    PAPER_FIG3_CLUSTERS,
+    PAPER_FIG4_SKEWED,
+    PAPER_FIG5_MOTIFS,
+)
 
 NOISE_COLOR = "0.72"  # unclassified materials
 METAL_GAP_EV = 0.1  # our choice: a material with a band gap below this (eV) counts as metallic in the figures
@@ -913,6 +919,54 @@ def plot_structure_overlay(placed: pd.DataFrame, localisation: pd.DataFrame,
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_xlabel("UMAP 1")
     ax.set_ylabel("UMAP 2")
+    return ax
+
+
+def plot_layer(structure, ax=None, repeat: int = 3, tolerance: float = 0.15, title: str | None = None,
+               atom_size: float = 70.0):
+    """Fig. 4: a top view of a layer, ``repeat`` x ``repeat`` cells, atoms in Jmol colours and the
+    nearest-neighbour bonds of :func:`elfutils.structure.layer_bonds` as lines, the unit cell dashed.
+
+    Returns
+    -------
+    Axes
+    """
+    from pymatgen.vis.structure_vtk import EL_COLORS
+
+    from elfutils.structure import layer_bonds, layer_frame
+
+    ax = _new_ax(ax, (4, 4))
+    _, e1, e2 = layer_frame(structure.lattice)
+    a, b = structure.lattice.matrix[0], structure.lattice.matrix[1]
+    shifts = [i * a + j * b for i in range(repeat) for j in range(repeat)]
+
+    def flat(points):
+        points = np.atleast_2d(points)
+        return np.c_[points @ e1, points @ e2]
+
+    for site, bonds in zip(structure, layer_bonds(structure, tolerance), strict=True):
+        for n in bonds:
+            for shift in shifts:
+                ends = flat([site.coords + shift, n.coords + shift])
+                ax.plot(ends[:, 0], ends[:, 1], color="0.45", linewidth=1.2, zorder=1)
+    cell = flat([np.zeros(3), a, a + b, b, np.zeros(3)])
+    ax.plot(cell[:, 0], cell[:, 1], color="0.2", linestyle="--", linewidth=0.8, zorder=2)
+    for element in sorted({site.specie.symbol for site in structure}):
+        coords = np.array([s.coords + shift for s in structure if s.specie.symbol == element for shift in shifts])
+        rgb = np.array(EL_COLORS["Jmol"].get(element, (128, 128, 128))) / 255
+        ax.scatter(*flat(coords).T, s=atom_size, color=rgb, edgecolors="black", linewidths=0.5, zorder=3,
+                   label=element)
+    corners = flat([i * a + j * b for i in (0, repeat) for j in (0, repeat)])
+    pad = 0.05 * np.ptp(corners, axis=0).max()
+    ax.set_xlim(corners[:, 0].min() - pad, corners[:, 0].max() + pad)
+    ax.set_ylim(corners[:, 1].min() - pad, corners[:, 1].max() + pad)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=4, fontsize=8, frameon=False,
+              handletextpad=0.2, columnspacing=0.8)
+    if title:
+        ax.set_title(title, fontsize=9)
     return ax
 
 

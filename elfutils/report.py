@@ -7,6 +7,9 @@ Note 1), the similarity-search example, and the "paper vs this reproduction" tab
 * :func:`embedding_agreement` -- how faithfully a 2-D embedding (UMAP, t-SNE) keeps the fingerprint-space
   neighbourhoods: trustworthiness, share of k nearest neighbours kept, and whether a clustered material's
   nearest neighbour on the map is in its own HDBSCAN cluster.
+* :func:`fig4_geometry`, :func:`square_octagon_survey`, :func:`group_closeness` -- the paper's Fig. 4 measured:
+  the skew of the square-octagon layers, and whether such layers sit closer together in fingerprint space
+  than random sets of the same size.
 * :func:`choose_query`, :func:`rank_of` -- the similarity-search how-to's example query and its twin.
 * :class:`Outcomes`, :func:`collect`, :func:`paper_vs_ours` -- every number the paper quotes
   (``elfutils.constants.PAPER_*`` and the parameters it fixes) beside ours, with the reason for each
@@ -396,6 +399,90 @@ def neighbour_overlap(a, b, k: int = C.UMAP_N_NEIGHBORS) -> float:
     return knn_preserved(_pairwise(a), b, k)
 
 
+def group_closeness(distances, members, n_permutations: int = 1000, seed: int = C.SEED) -> dict:
+    """Are the ``members`` (row indices) closer to each other in fingerprint space than materials picked at
+    random? Compares the median distance over their pairs with that of ``n_permutations`` random sets of the
+    same size (seeded).
+
+    Returns
+    -------
+    dict: n, median_within, median_all (over all pairs), ratio (within / all), expected_within (mean of the
+    random sets' medians), p_value (share of random sets at least as close); NaN where fewer than 2 members
+    """
+    D = _check_square(distances)
+    members = np.unique(np.asarray(members, dtype=int))
+    upper = np.triu_indices(len(D), k=1)
+    median_all = float(np.median(D[upper])) if len(D) > 1 else math.nan
+    out = {"n": len(members), "median_all": median_all}
+    if len(members) < 2:
+        return out | {"median_within": math.nan, "ratio": math.nan, "expected_within": math.nan,
+                      "p_value": math.nan}
+
+    def within(idx):
+        sub = D[np.ix_(idx, idx)]
+        return float(np.median(sub[np.triu_indices(len(idx), k=1)]))
+
+    observed = within(members)
+    rng = np.random.default_rng(seed)
+    random_medians = np.array([within(rng.choice(len(D), len(members), replace=False))
+                               for _ in range(n_permutations)])
+    return out | {"median_within": observed, "ratio": observed / median_all,
+                  "expected_within": float(random_medians.mean()),
+                  "p_value": float((np.sum(random_medians <= observed) + 1) / (n_permutations + 1))}
+
+
+SQUARE_OCTAGON = "square-octagon"  # elfutils.structure.name_motif's name for the net of the paper's Fig. 4
+
+
+def fig4_geometry() -> pd.DataFrame:
+    """The in-plane bond geometry (:func:`elfutils.structure.bond_geometry`) of the paper's cluster-20
+    materials (InAs and partners) from their 2Dmatpedia structures, with the paper's reading of its Fig. 4
+    ("paper": symmetric or skewed) and whether our motif naming agrees ("agrees": a symmetric one is named
+    square-octagon, a skewed one is not)."""
+    from elfutils.dataset import structure_records
+    from elfutils.dft import structure_from_record
+    from elfutils.structure import bond_geometry
+
+    anchor = "2dm-2474"
+    records = structure_records()
+    ids = [anchor, *C.PAPER_CO_CLUSTERED[anchor][2]]
+    table = bond_geometry({m: structure_from_record(records[m]) for m in ids})
+    table.insert(1, "paper", ["skewed" if m in C.PAPER_FIG4_SKEWED else "symmetric" for m in table.index])
+    table["agrees"] = (table.paper == "symmetric") == (table.motif == SQUARE_OCTAGON)
+    return table
+
+
+def square_octagon_survey(table: pd.DataFrame, distances,
+                          n_permutations: int = 1000) -> tuple[pd.DataFrame, dict]:
+    """Every material of ``table`` (material_id, hdbscan_label; the rows of ``distances``) whose 2Dmatpedia
+    layer is a square-octagon net, and whether they sit closer together in fingerprint space than random
+    sets (:func:`group_closeness`).
+
+    Returns
+    -------
+    (members: :func:`elfutils.structure.bond_geometry` rows of the square-octagon materials with their
+    HDBSCAN ``cluster`` and ``row`` in ``table``; closeness dict with n_with_structure, n_clusters,
+    n_unclassified, top_cluster_share added)
+    """
+    from elfutils.dataset import structure_records
+    from elfutils.dft import structure_from_record
+    from elfutils.structure import bond_geometry
+
+    records = structure_records()
+    ids = [m for m in table["material_id"] if m in records]
+    survey = bond_geometry({m: structure_from_record(records[m]) for m in ids})
+    row_of = {m: i for i, m in enumerate(table["material_id"])}
+    members = survey[survey.motif == SQUARE_OCTAGON].copy()
+    members["row"] = [row_of[m] for m in members.index]
+    members["cluster"] = table["hdbscan_label"].to_numpy()[members["row"].to_numpy(dtype=int)]
+    closeness = group_closeness(distances, members["row"], n_permutations=n_permutations)
+    clustered = members.cluster[members.cluster >= 0]
+    closeness |= {"n_with_structure": len(ids), "n_clusters": int(clustered.nunique()),
+                  "n_unclassified": int((members.cluster < 0).sum()),
+                  "top_cluster_share": clustered.value_counts().iloc[0] / len(members) if len(clustered) else 0.0}
+    return members, closeness
+
+
 def cluster_colours(labels) -> dict:
     """A colour per HDBSCAN label, the same in every panel: tab10 without its grey, then tab20b and tab20c
     without theirs (59 colours, cycled); light grey for -1."""
@@ -568,6 +655,8 @@ class Outcomes:
     cnnf_labels : CNNF cluster per material (Series, index material_id), optional
     cnnf_localisation : :func:`elfutils.structure.localised_structural_clusters` table, optional
     embeddings : :func:`embedding_agreement` table with "UMAP" and "t-SNE" rows, optional
+    fig4_geometry : :func:`fig4_geometry` table, optional
+    square_octagon : the closeness dict of :func:`square_octagon_survey`, optional
     """
 
     profile: object
@@ -583,6 +672,8 @@ class Outcomes:
     cnnf_labels: pd.Series | None = None
     cnnf_localisation: pd.DataFrame | None = None
     embeddings: pd.DataFrame | None = None
+    fig4_geometry: pd.DataFrame | None = None
+    square_octagon: dict | None = None
 
 
 COLUMNS = ["section", "quantity", "constant", "paper", "ours", "explanation"]
@@ -770,6 +861,7 @@ def paper_vs_ours(o: Outcomes) -> pd.DataFrame:
     rows.append(_embedding_row(o))
 
     # --- structure
+    rows.append(_fig4_row(o))
     rows.extend(_cnnf_rows(o))
 
     # --- duplicates
@@ -790,6 +882,25 @@ def _embedding_row(o: Outcomes):
     why = (f"the paper gives no measure; ours (k = {e.attrs.get('k', '?')}) favours {better} by "
            f"{abs(t['trustworthiness'] - u['trustworthiness']):.3f} in trustworthiness")
     return ("Embeddings", quantity, "", paper, ours, why)
+
+
+def _fig4_row(o: Outcomes) -> tuple:
+    """The paper's Fig. 4: TlBi and TlSb skewed, the rest of cluster 20 symmetric square-octagon nets."""
+    n_named = 1 + len(C.PAPER_CO_CLUSTERED["2dm-2474"][2])
+    paper = f"{len(C.PAPER_FIG4_SKEWED)} skewed, {n_named - len(C.PAPER_FIG4_SKEWED)} symmetric (schematic)"
+    quantity = "square-octagon layers of the InAs cluster: TlBi and TlSb skewed"
+    if o.fig4_geometry is None:
+        return ("Structure (Fig. 4)", quantity, "PAPER_FIG4_SKEWED", paper, "not computed", "no structures")
+    g = o.fig4_geometry
+    why = ("measured on the 2Dmatpedia structures (elfutils.structure.bond_geometry): smallest in-plane bond "
+           + ", ".join(f"{g.formula[m]} {g.smallest_angle[m]:.0f}°" for m in g.index))
+    so = o.square_octagon
+    if so and so.get("n", 0) >= 2:
+        why += (f"; the {so['n']} square-octagon layers in our data fall into {so['n_clusters']} cluster(s), their "
+                f"median fingerprint distance is {so['ratio']:.2f} x that of all pairs (permutation p = "
+                f"{so['p_value']:.3f})")
+    return ("Structure (Fig. 4)", quantity, "PAPER_FIG4_SKEWED", paper,
+            f"{int(g.agrees.sum())} of {len(g)} agree", why)
 
 
 def _cnnf_rows(o: Outcomes):
@@ -913,6 +1024,9 @@ def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS) -> Outcomes:
                 "t-SNE": tsne[["tsne_x", "tsne_y"]].to_numpy()}
         outcomes.embeddings = embedding_agreement(D, maps, clusters["hdbscan_label"].to_numpy(), k)
     outcomes.cnnf_labels, outcomes.cnnf_localisation = structural_clusters(p, clusters)
+    outcomes.fig4_geometry = fig4_geometry()
+    ordered = clusters.set_index("material_id").loc[table["material_id"]].reset_index()
+    _, outcomes.square_octagon = square_octagon_survey(ordered, D)
     return outcomes
 
 

@@ -36,6 +36,7 @@ from elfutils.constants import CNNF_LOCALISED_MIN_MEMBERS, HDBSCAN_MIN_CLUSTER_S
 from elfutils.errors import BandDataError
 
 SUBLATTICE_FILE = Path("flat-band-pool") / "reduced_sublattice_structure.txt"
+MOTIF_ANGLE_TOLERANCE = 10.0  # degrees: how far a bond angle may stray from a named lattice's ideal angles
 
 _ID_RE = re.compile(r"^\s*(\d*[A-Za-z][\w.]*-\d+)\s*$")  # "2dm-21"
 _SITE_RE = re.compile(
@@ -406,8 +407,8 @@ def cnnf_on_elf_map(
 
 
 # --- naming the lattice motif ------------------------------------------------------------------------------
-def _layer_frame(lattice):
-    """Unit normal of the layer (a x b) and an orthonormal in-plane basis."""
+def layer_frame(lattice):
+    """Unit normal of the layer (a x b) and an orthonormal in-plane basis (e1 along a)."""
     a, b = lattice.matrix[0], lattice.matrix[1]
     normal = np.cross(a, b)
     normal /= np.linalg.norm(normal)
@@ -416,28 +417,32 @@ def _layer_frame(lattice):
     return normal, e1, e2
 
 
-def site_environments(structure, tolerance: float = 0.15, max_distance: float = 8.0):
-    """Nearest-neighbour shells of the sublattice, with bond angles measured in the layer plane.
+def layer_bonds(structure, tolerance: float = 0.15, max_distance: float = 8.0) -> list[list]:
+    """The nearest-neighbour shell of every site: pymatgen neighbours within ``(1 + tolerance) * d_min``,
+    d_min being the shortest distance in the whole structure (3-D distances, so buckled or stacked layers
+    keep their own bonds). One list of ``PeriodicNeighbor`` per site; all empty for a single isolated atom."""
+    all_neighbours = structure.get_all_neighbors(max_distance)
+    distances = [n.nn_distance for ns in all_neighbours for n in ns if n.nn_distance > 1e-3]
+    if not distances:
+        return [[] for _ in structure]
+    cutoff = (1 + tolerance) * min(distances)
+    return [[n for n in ns if 1e-3 < n.nn_distance <= cutoff] for ns in all_neighbours]
 
-    Neighbours of a site are the sites within ``(1 + tolerance) * d_min`` of it, d_min being the shortest
-    distance in the whole sublattice (3-D distances, so buckled or stacked layers keep their own bonds);
-    bond angles use the bonds projected onto the layer (a, b) plane, so a buckled honeycomb still reads 120.
+
+def site_environments(structure, tolerance: float = 0.15, max_distance: float = 8.0):
+    """Nearest-neighbour shells (:func:`layer_bonds`), with bond angles measured in the layer plane.
+
+    Bond angles use the bonds projected onto the layer (a, b) plane, so a buckled honeycomb still reads 120.
 
     Returns
     -------
     list (one per site) of (coordination number, sorted array of in-plane angles in degrees between all
     pairs of bonds)
     """
-    normal, e1, e2 = _layer_frame(structure.lattice)
-    all_neighbours = structure.get_all_neighbors(max_distance)
-    distances = [n.nn_distance for ns in all_neighbours for n in ns if n.nn_distance > 1e-3]
-    if not distances:
-        return [(0, np.array([]))] * len(structure)
-    cutoff = (1 + tolerance) * min(distances)
+    _, e1, e2 = layer_frame(structure.lattice)
     out = []
-    for site, ns in zip(structure, all_neighbours):
-        bonds = [n.coords - site.coords for n in ns if 1e-3 < n.nn_distance <= cutoff]
-        flat = np.array([[b @ e1, b @ e2] for b in bonds]).reshape(-1, 2)
+    for site, ns in zip(structure, layer_bonds(structure, tolerance, max_distance), strict=True):
+        flat = np.array([[(n.coords - site.coords) @ e1, (n.coords - site.coords) @ e2] for n in ns])
         angles = []
         for i in range(len(flat)):
             for j in range(i + 1, len(flat)):
@@ -445,15 +450,43 @@ def site_environments(structure, tolerance: float = 0.15, max_distance: float = 
                 if ni > 1e-3 and nj > 1e-3:
                     cosine = np.clip(flat[i] @ flat[j] / (ni * nj), -1.0, 1.0)
                     angles.append(np.degrees(np.arccos(cosine)))
-        out.append((len(bonds), np.sort(np.array(angles))))
+        out.append((len(ns), np.sort(np.array(angles))))
     return out
+
+
+def bond_geometry(structures, tolerance: float = 0.15) -> pd.DataFrame:
+    """The in-plane bond geometry of whole layers, one row per material: how a lattice such as the
+    square-octagon net (three bonds at 90, 135, 135 degrees per site) is realised or distorted.
+
+    Parameters
+    ----------
+    structures : mapping material id -> pymatgen Structure
+
+    Returns
+    -------
+    DataFrame indexed by material_id: formula, coordination (the sites' distinct coordination numbers,
+    e.g. "3" or "3, 4"), smallest_angle and largest_angle (degrees, in-plane, over all sites; NaN without
+    bond pairs), motif (:func:`name_motif`, None when no named lattice fits)
+    """
+    rows = []
+    for material_id, structure in structures.items():
+        env = site_environments(structure, tolerance)
+        angles = np.concatenate([a for _, a in env]) if env else np.array([])
+        rows.append({"material_id": material_id, "formula": structure.composition.reduced_formula,
+                     "coordination": ", ".join(str(c) for c in sorted({cn for cn, _ in env})),
+                     "smallest_angle": float(angles.min()) if angles.size else np.nan,
+                     "largest_angle": float(angles.max()) if angles.size else np.nan,
+                     "motif": name_motif(structure, tolerance)})
+    columns = ["material_id", "formula", "coordination", "smallest_angle", "largest_angle", "motif"]
+    return pd.DataFrame(rows, columns=columns).set_index("material_id")
 
 
 def _angles_are(angles, allowed, tol) -> bool:
     return len(angles) > 0 and all(min(abs(a - x) for x in allowed) <= tol for a in angles)
 
 
-def name_motif(structure, tolerance: float = 0.15, angle_tolerance: float = 10.0) -> str | None:
+def name_motif(structure, tolerance: float = 0.15,
+               angle_tolerance: float = MOTIF_ANGLE_TOLERANCE) -> str | None:
     """Name the 2-D lattice of a sublattice from coordination numbers and in-plane bond angles.
 
     ============== ==================================================== =========================

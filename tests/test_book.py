@@ -35,6 +35,7 @@ NOTEBOOKS = {
     "fig2_fingerprint_space": (4, ("n_materials", "n_clusters", "n_unclassified", "n_groups", "eps", "eps_rule",
                                    "frac_pure", "n_pure", "nn_same", "paper_n_clusters")),
     "fig3_exemplars": (1, ("n_shown_clusters", "n_named_pairs", "n_named_in_data", "n_named_same")),
+    "fig4_square_octagon": (2, ("n_named", "n_agree", "skewed_angles", "n_square_octagon", "so_median_all")),
     "fig5_structure": (2, ("n_cnnf_clusters", "n_localised", "radius", "min_members", "paper_n_localised",
                            "big_motifs")),
     "table1_duplicates": (2, ("threshold", "n_candidates", "n_table1_present", "n_table1_found", "paper_max")),

@@ -279,6 +279,22 @@ def test_structure_overlay_colours_localised_and_largest_clusters(map_table):
 
 
 # --- duplicates ---------------------------------------------------------------------------------------------
+def test_layer_top_view_draws_every_atom_and_bond_of_the_repeated_cells():
+    from pymatgen.core import Lattice, Structure
+
+    from elfutils.structure import layer_bonds
+
+    honeycomb = Structure(Lattice.hexagonal(4.0, 20.0), ["B", "N"], [[1 / 3, 2 / 3, 0.5], [2 / 3, 1 / 3, 0.5]])
+    ax = figures.plot_layer(honeycomb, repeat=2, title="BN")
+    atoms = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert sorted(c.get_label() for c in atoms) == ["B", "N"]
+    assert sum(len(c.get_offsets()) for c in atoms) == 2 * 2 * 2  # atoms x cells
+    n_bonds = sum(len(b) for b in layer_bonds(honeycomb))
+    assert n_bonds == 6  # three per atom, each seen from both ends
+    assert len(ax.lines) == n_bonds * 2 * 2 + 1  # bonds x cells, plus the dashed unit cell
+    assert ax.get_title() == "BN"
+
+
 def test_distance_distribution_shows_both_histograms_and_threshold():
     ax = figures.plot_distance_distribution(np.logspace(0, 2, 30), [1.5, 50.0], threshold=2.0)
     assert ax.get_xscale() == "log"

@@ -224,10 +224,13 @@ def outcomes(profile="default", **changes):
     embeddings = pd.DataFrame({"trustworthiness": [1.0, 0.9, 0.92], "knn_preserved": [1.0, 0.5, 0.6]},
                               index=["fingerprint space", "UMAP", "t-SNE"])
     embeddings.attrs["k"] = 10
+    fig4 = pd.DataFrame({"formula": ["InAs", "TlBi"], "paper": ["symmetric", "skewed"],
+                         "smallest_angle": [88.8, 57.1], "agrees": [True, True]}, index=["2dm-2474", "2dm-2650"])
+    square_octagon = {"n": 6, "n_clusters": 1, "ratio": 0.57, "p_value": 0.003}
     base = dict(profile=get_profile(profile), n_materials=n, clustering=clustering, n_pool=2132,
                 n_structures=2002, n_computed=2002, model_card=card, pixel_fraction=0.1, study=grid,
                 duplicates=fake_duplicates(True), cnnf_labels=cnnf, cnnf_localisation=localisation,
-                embeddings=embeddings)
+                embeddings=embeddings, fig4_geometry=fig4, square_octagon=square_octagon)
     return report.Outcomes(**{**base, **changes})
 
 
@@ -253,6 +256,9 @@ def test_table_names_every_paper_constant_once_with_paper_and_our_values():
     assert row.loc["HDBSCAN_MIN_CLUSTER_SIZE, HDBSCAN_MIN_SAMPLES", "ours"] == "(5, 2)"
     rule = table[table.quantity.str.startswith("(Nc, Ns) by the paper's reasoning")].iloc[0]
     assert rule.ours == "(7, 2)" and "fewest unclassified" in rule.explanation
+    assert row.loc["PAPER_FIG4_SKEWED", "ours"] == "2 of 2 agree"
+    assert "TlBi 57°" in row.loc["PAPER_FIG4_SKEWED", "explanation"]
+    assert "0.57 x that of all pairs (permutation p = 0.003)" in row.loc["PAPER_FIG4_SKEWED", "explanation"]
     embed = table[table.section == "Embeddings"].iloc[0]
     assert "t-SNE 0.920" in embed.ours and "favours t-SNE by 0.020" in embed.explanation
 
@@ -283,7 +289,7 @@ def test_table_copes_with_missing_stages_and_no_clusters():
     row = table.set_index("constant")
     assert row.loc["PAPER_N_CLUSTERS", "ours"] == 0 and row.loc["PAPER_N_UNCLASSIFIED", "ours"] == 3
     for name in ("PAPER_TRAIN_BCE", "PAPER_N_CNNF_CLUSTERS", "PAPER_N_CNNF_LOCALISED", "PAPER_MAX_DUPLICATES",
-                 "PAPER_TABLE1_DUPLICATES"):
+                 "PAPER_TABLE1_DUPLICATES", "PAPER_FIG4_SKEWED"):
         assert row.loc[name, "ours"] == "not computed"
     assert (table.ours == "not computed").sum() >= 7
     flat = study([(2, 1, 0, 3, np.nan, np.nan)])
@@ -335,3 +341,24 @@ def test_show_section_is_styled_for_the_book():
                           "ours": [2, 3], "explanation": ["why", "because"]})
     html = report.show_section(table, "Data").to_html()
     assert 'class="dataframe elf-comparison"' in html and "because" in html and "–" in html
+
+
+# --- Fig. 4: is a group of materials closer than random ones? ----------------------------------------------
+def test_group_closeness_finds_a_planted_tight_group_and_not_a_random_one():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 5))
+    X[:8] = X[0] + 0.05 * rng.normal(size=(8, 5))  # eight near-copies of one point
+    D = cdist(X, X)
+    tight = report.group_closeness(D, range(8), n_permutations=200)
+    assert tight["n"] == 8 and tight["ratio"] < 0.2 and tight["p_value"] < 0.01
+    assert tight["median_within"] < tight["expected_within"]
+    loose = report.group_closeness(D, range(60, 120, 6), n_permutations=200)
+    assert loose["ratio"] > 0.7 and loose["p_value"] > 0.05
+
+
+def test_group_closeness_needs_two_members_and_a_square_matrix():
+    D = cdist(np.arange(5.0)[:, None], np.arange(5.0)[:, None])
+    single = report.group_closeness(D, [3])
+    assert single["n"] == 1 and math.isnan(single["ratio"]) and math.isnan(single["p_value"])
+    with pytest.raises(ValueError, match="square"):
+        report.group_closeness(D[:3], [0, 1])

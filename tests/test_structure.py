@@ -12,6 +12,7 @@ from elfutils.errors import BandDataError
 from elfutils.paths import data_dir
 from elfutils.structure import (
     SUBLATTICE_FILE,
+    bond_geometry,
     cnnf_fingerprints,
     localised_structural_clusters,
     motif_table,
@@ -121,6 +122,41 @@ LATTICES = {
 @pytest.mark.parametrize("name", list(LATTICES))
 def test_motif_namer_on_ideal_lattices(name):
     assert name_motif(LATTICES[name]) == name.replace("buckled ", "")
+
+
+def _square_octagon(twist_degrees: float) -> Structure:
+    """The ideal square-octagon net with each square turned about its centre (0: ideal): the squares stay
+    squares, the bonds between them no longer continue the squares' diagonals."""
+    t = np.radians(twist_degrees)
+    turn = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    corners = [turn @ v for v in ((D48, 0), (-D48, 0), (0, D48), (0, -D48))]
+    return _layer(Lattice.tetragonal(4.0, 20.0), [(0.5 + x, 0.5 + y) for x, y in corners])
+
+
+def test_bond_geometry_measures_the_skew_of_a_square_octagon_net():
+    table = bond_geometry({"ideal": _square_octagon(0.0), "twisted": _square_octagon(8.0)})
+    ideal, twisted = table.loc["ideal"], table.loc["twisted"]
+    assert ideal.coordination == "3" and ideal.motif == "square-octagon"
+    assert ideal.smallest_angle == pytest.approx(90.0) and ideal.largest_angle == pytest.approx(135.0)
+    assert twisted.coordination == "3" and twisted.motif is None
+    assert twisted.smallest_angle == pytest.approx(90.0) and twisted.largest_angle > 145.0
+
+
+def test_bond_geometry_on_the_papers_fig4_materials():
+    """The paper's Fig. 4: InAs is a symmetric square-octagon net, TlBi a skewed one (2Dmatpedia structures)."""
+    from elfutils.dataset import structure_records
+    from elfutils.dft import structure_from_record
+
+    records = structure_records()
+    table = bond_geometry({m: structure_from_record(records[m]) for m in ("2dm-2474", "2dm-2650")})
+    assert table.loc["2dm-2474", "motif"] == "square-octagon" and table.loc["2dm-2474", "formula"] == "InAs"
+    assert table.loc["2dm-2650", "motif"] is None
+    assert table.loc["2dm-2650", "smallest_angle"] < table.loc["2dm-2474", "smallest_angle"] - 20
+
+
+def test_bond_geometry_of_an_isolated_atom_has_no_angles():
+    table = bond_geometry({"atom": _layer(Lattice.tetragonal(30.0, 30.0), [(0, 0)])})
+    assert np.isnan(table.loc["atom", "smallest_angle"]) and table.loc["atom", "motif"] is None
 
 
 def test_motif_namer_returns_none_for_3d_cluster():
