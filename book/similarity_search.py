@@ -37,9 +37,8 @@ from elfutils.cli import main as elf
 from elfutils.cluster import minkowski_distances
 from elfutils.dataset import real_band_files
 from elfutils.duplicates import find_duplicates, nearest_neighbour_distances
-from elfutils.fingerprints import fingerprint_matrix, write_fingerprints
+from elfutils.fingerprints import fingerprint_matrix
 from elfutils.notebooks import glue_values
-from elfutils.paths import PROJECT_ROOT
 from elfutils.profiles import get_profile
 from elfutils.readers import read_band_file
 from elfutils.render import render_band_image
@@ -89,15 +88,16 @@ Markdown(f"`{user_file.name}`: {record.formula}, {record.energies.shape[-2]} ban
 # `elf similar` encodes the file(s) with the model, searches a fingerprint table and fits HDBSCAN on it
 # with the paper's $N_c$ = {glue:text}`cli_nc`, $N_s$ = {glue:text}`cli_ns` to say which cluster the query
 # would join (so where a profile clusters with other values, as the smoke profile does, its cluster numbers
-# are not the book's). The fingerprint table is the one every chapter of this book uses
-# ({glue:text}`n_materials` materials), written to a file first.
+# are not the book's). Given only the file, it searches the dataset of a profile (`--profile`, default: the
+# embedded dataset) with that profile's trained model: the fingerprint table every chapter of this book uses
+# ({glue:text}`n_materials` materials). For a collection and model of your own, pass
+# `--fingerprints TABLE --model MODEL` (the README lists the steps that make them).
 
 # %%
-write_fingerprints(table, workdir / "fingerprints.parquet")
-shown_model = model_path.relative_to(PROJECT_ROOT) if model_path.is_relative_to(PROJECT_ROOT) else model_path
-argv = ["similar", "my-material.json", "--fingerprints", "fingerprints.parquet", "--model", str(model_path),
-        "--k", str(k)]
-print("$ elf " + shlex.join([str(shown_model) if a == str(model_path) else a for a in argv]))
+argv = ["similar", "my-material.json", "--k", str(k)]
+if settings.name != "default":
+    argv += ["--profile", settings.name]
+print("$ elf " + shlex.join(argv))
 with contextlib.chdir(workdir):
     exit_code = elf(argv)
 glue_values(cli_exit_code=exit_code, cli_nc=constants.HDBSCAN_MIN_CLUSTER_SIZE,

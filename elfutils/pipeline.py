@@ -431,6 +431,21 @@ def model_file(profile: str | Profile = "default") -> tuple[Path, str]:
     return Path(path), f"trained into the cache ({why})"
 
 
+def trained_model_file(profile: str | Profile = "default") -> tuple[Path | None, str]:
+    """(model file, why) like :func:`model_file`, but never trains: the committed model, else a finished
+    training run in the cache, else (None, what is missing)."""
+    from elfutils.checkpoint import resolve_model_path
+
+    p = _profile(profile)
+    committed, why = committed_model_status(p)
+    if committed is not None:
+        return committed, why
+    out = cache_dir() / "models" / model_key(p)
+    if (out / "COMPLETE.json").exists():
+        return resolve_model_path(out), f"trained into the cache ({why})"
+    return None, f"no trained model for profile {p.name!r}: {why}, and none trained in {cache_dir()}"
+
+
 COMMITTED_MODEL_FILE = "best.safetensors"  # resolve_model_path finds it in the committed folder
 COMMITTED_MODEL_MAX_BYTES = 50 * 2**20  # what a repository can carry comfortably
 

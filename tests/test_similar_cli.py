@@ -108,3 +108,35 @@ def test_a_bad_model_or_table_is_a_clear_error(searchable, fixture_files, capsys
     assert elf(["similar", str(fixture_files[0]), "--fingerprints", str(work / "none.parquet"),
                 "--model", str(model)]) == 2
     assert "fingerprint table not found" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_without_a_table_the_search_runs_over_the_profiles_dataset(searchable, fixture_files, capsys,
+                                                                     monkeypatch):
+    """`elf similar FILE` alone: the dataset's fingerprints and model come from the pipeline (stubbed with the
+    ones built here), never from a new training run."""
+    from elfutils import pipeline
+    from elfutils.fingerprints import read_fingerprints
+
+    work, model, table = searchable
+    asked = []
+    monkeypatch.setattr(pipeline, "trained_model_file", lambda profile: (asked.append(profile) or model, "stub"))
+    monkeypatch.setattr(pipeline, "fingerprints", lambda profile: read_fingerprints(table))
+    query = shutil.copy(next(p for p in fixture_files if p.stem == "2dm-21"), work / "mine.json")
+    capsys.readouterr()
+    assert elf(["similar", str(query), "--k", "2", "--device", "cpu", "--profile", "smoke"]) == 0
+    assert asked == ["smoke"]
+    assert "2dm-21" in capsys.readouterr().out.splitlines()[1]  # the twin is the first row under the header
+
+
+def test_without_a_trained_model_the_default_search_says_how_to_get_one(fixture_files, capsys, monkeypatch,
+                                                                          tmp_path):
+    monkeypatch.setenv("ELF_CACHE_DIR", str(tmp_path))  # an empty cache: nothing trained
+    from elfutils import pipeline
+
+    monkeypatch.setattr(pipeline, "committed_model_status", lambda profile: (None, "no usable committed model"))
+    assert elf(["similar", str(fixture_files[0]), "--profile", "smoke"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("elf similar: no trained model for profile 'smoke'") and "make models" in err
+    assert elf(["similar", str(fixture_files[0]), "--model", str(tmp_path / "m")]) == 2
+    assert "--model needs --fingerprints" in capsys.readouterr().err

@@ -16,14 +16,20 @@ def register(subparsers) -> None:
         help="find the materials with the most similar band structures to a query",
         description="Encode the query band file(s) with the trained model (or read query fingerprints from a "
         "table), then list the k nearest materials of the fingerprint table (Minkowski p=0.2) and the "
-        "HDBSCAN cluster each query would join.",
+        "HDBSCAN cluster each query would join. Without --fingerprints and --model, the search runs over the "
+        "embedded dataset with its trained model (the committed one, or one the book trained into the cache); "
+        "its fingerprints are computed once and cached.",
     )
     p.add_argument("queries", nargs="+", type=Path, metavar="QUERY_FILE",
                    help="band file(s) (.json, .json.gz, vasprun.xml), "
                         "or one fingerprint table (.parquet/.csv)")
-    p.add_argument("--fingerprints", type=Path, required=True, metavar="TABLE",
-                   help="fingerprint table to search")
-    p.add_argument("--model", type=Path, metavar="MODEL", help="trained elf model (needed for band files)")
+    p.add_argument("--fingerprints", type=Path, metavar="TABLE",
+                   help="fingerprint table to search (default: the dataset of --profile)")
+    p.add_argument("--model", type=Path, metavar="MODEL",
+                   help="trained elf model that made the table (default: the model of --profile)")
+    p.add_argument("--profile", default="default",
+                   help="without --fingerprints: whose dataset and model to search (elfutils.profiles; "
+                        "default: the embedded GPAW dataset; 2dmatpedia: the imported VASP files)")
     p.add_argument("--k", type=int, default=10, help="neighbours per query (default 10)")
     p.add_argument("--device", help="torch device for the encoder (default: ELF_DEVICE, else CUDA if present)")
     p.add_argument("--no-cluster", action="store_true", help="skip fitting HDBSCAN for the query's cluster")
@@ -36,7 +42,10 @@ def run(args) -> int:
     from elfutils.similar import encode_band_files, find_similar
 
     try:
-        table = read_fingerprints(args.fingerprints)
+        if args.fingerprints is None:
+            table, args.model = _profile_fingerprints(args.profile, args.model)
+        else:
+            table = read_fingerprints(args.fingerprints)
         if len(args.queries) == 1 and args.queries[0].suffix.lower() in _TABLE_SUFFIXES:
             queries = read_fingerprints(args.queries[0])
         else:
@@ -63,3 +72,17 @@ def run(args) -> int:
     with pd.option_context("display.width", 120, "display.max_rows", 500):
         print(result.to_string(index=False))
     return 0
+
+
+def _profile_fingerprints(profile: str, model):
+    """(fingerprint table, model file) of a profile's dataset, never training: its fingerprints are only
+    comparable with a query encoded by the same model."""
+    from elfutils import pipeline
+
+    if model is not None:
+        raise ValueError("--model needs --fingerprints made with that model (without --fingerprints the search "
+                         "uses the dataset's own model)")
+    path, why = pipeline.trained_model_file(profile)
+    if path is None:
+        raise ValueError(f"{why}; build it with `make models` or `make book`, or pass --fingerprints and --model")
+    return pipeline.fingerprints(profile), path
