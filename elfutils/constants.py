@@ -62,6 +62,11 @@ PAPER_CO_CLUSTERED = {
     "2dm-2474": ("InAs", 20, {"2dm-2252": "AlBi", "2dm-2650": "TlBi", "2dm-2847": "TlSb", "2dm-2672": "TlP"}),
     "2dm-1072": ("Bi2O3", 46, {"2dm-3090": "ZnMoO4", "2dm-3226": "Tl2SiSe3"}),
 }
+# Results, "Analysis of global trends": the chemistry the paper reads off its clusters
+PAPER_CHEMISTRY_CLUSTERS = {"halide": (26, 27), "transition-metal chalcogenide": (24, 41, 25, 8)}
+# Results, "Local trends": with Nc = 4 (Ns as before) one cluster holds these four rare-earth trifluorides
+PAPER_NC4_CLUSTER = {"2dm-321": "NdF3", "2dm-441": "TbF3", "2dm-553": "YF3", "2dm-875": "SmF3"}
+PAPER_NC4_MIN_CLUSTER_SIZE = 4
 # Fig. 4: the square-octagon lattice of cluster 20; (a) symmetric, (b) "asymmetrically skewed" (TlBi, TlSb)
 PAPER_FIG4_SKEWED = ("2dm-2650", "2dm-2847")
 PAPER_FIG3_CLUSTERS = (37, 24, 20)  # Fig. 3 (a-c): the clusters whose top three exemplars the paper shows

@@ -559,6 +559,31 @@ def plot_map_values(
     return ax
 
 
+def plot_map_classes(table: pd.DataFrame, classes, ax=None, order: Sequence[str] | None = None,
+                     point_size: float = 12.0):
+    """The map coloured by a class per material (e.g. the anion family); ``classes`` aligned with ``table``,
+    one colour per class in ``order`` (default: largest class first), with the class sizes in the legend.
+    Returns the Axes."""
+    ax = _new_ax(ax, (7, 6))
+    xy = table[["umap_x", "umap_y"]].to_numpy(float)
+    classes = np.asarray(classes, dtype=object)
+    if len(classes) != len(xy):
+        raise ValueError(f"classes must have one entry per material ({len(xy)}), got {len(classes)}")
+    counts = Counter(classes)
+    order = list(order) if order is not None else [c for c, _ in counts.most_common()]
+    colors = cluster_colors(len(order))
+    for cls, color in zip(order, colors, strict=True):
+        mask = classes == cls
+        if mask.any():
+            ax.scatter(xy[mask, 0], xy[mask, 1], s=point_size, color=color, linewidths=0,
+                       label=f"{cls} ({counts[cls]})")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, markerscale=1.5)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xlabel("UMAP 1")
+    ax.set_ylabel("UMAP 2")
+    return ax
+
+
 def plot_k_distance(kd, eps: float, ax=None, min_samples: int | None = None):
     """The sorted k-distance curve of the clustered materials on the UMAP plane, with DBSCAN's eps."""
     ax = _new_ax(ax, (4.5, 3.2))

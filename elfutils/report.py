@@ -479,8 +479,53 @@ def square_octagon_survey(table: pd.DataFrame, distances,
     clustered = members.cluster[members.cluster >= 0]
     closeness |= {"n_with_structure": len(ids), "n_clusters": int(clustered.nunique()),
                   "n_unclassified": int((members.cluster < 0).sum()),
-                  "top_cluster_share": clustered.value_counts().iloc[0] / len(members) if len(clustered) else 0.0}
+                  "top_cluster_share": (clustered.value_counts().iloc[0] / len(members)
+                                        if len(clustered) else 0.0)}
     return members, closeness
+
+
+def chemistry_verdict(chem: dict, alpha: float = 0.05) -> str:
+    """A sentence on :func:`elfutils.chemistry.cluster_chemistry`'s result: beyond chance or not."""
+    if not chem.get("n_clusters"):
+        return "there are no clusters to judge"
+    if chem["p_value"] < alpha and chem["n_dominated"] > chem["expected_dominated"]:
+        return "more than chance allows, so the clusters carry chemistry the network was never given"
+    return "no more than chance allows, so in this build the clusters do not follow the anion family"
+
+
+def nc4_check(table: pd.DataFrame, min_samples: int = C.HDBSCAN_MIN_SAMPLES,
+              p: float = C.MINKOWSKI_P) -> dict:
+    """The paper's Nc = 4 example: do its four rare-earth trifluorides (``PAPER_NC4_CLUSTER``) share one
+    HDBSCAN cluster when the minimum cluster size is lowered to 4?
+
+    Parameters
+    ----------
+    table : fingerprint table (material_id, formula, f0..f97)
+
+    Returns
+    -------
+    dict: present (ids in the table), absent (id -> why: the pool's reason, or "not in this build's data"),
+    labels (id -> cluster at Nc = 4; only when two or more are present, else empty), same_cluster (bool or
+    None when fewer than two are present), n_clusters (at Nc = 4, None when not fitted)
+    """
+    from elfutils.cluster import FingerprintHDBSCAN
+    from elfutils.dataset import flat_band_pool
+
+    named = C.PAPER_NC4_CLUSTER
+    ids = set(table["material_id"])
+    present = [m for m in named if m in ids]
+    pool = flat_band_pool().set_index("material_id")
+    absent = {m: (pool.absence_reason.get(m) or "not in this build's data") for m in named if m not in ids}
+    out = {"present": present, "absent": absent, "labels": {}, "same_cluster": None, "n_clusters": None}
+    if len(present) >= 2:
+        fitted = FingerprintHDBSCAN(min_cluster_size=C.PAPER_NC4_MIN_CLUSTER_SIZE, min_samples=min_samples,
+                                    p=p).fit(table)
+        label_of = dict(zip(fitted.material_ids_, fitted.labels_, strict=True))
+        out["labels"] = {m: int(label_of[m]) for m in present}
+        values = set(out["labels"].values())
+        out["same_cluster"] = len(values) == 1 and values != {-1}
+        out["n_clusters"] = int(fitted.n_clusters_)
+    return out
 
 
 def cluster_colours(labels) -> dict:
@@ -657,6 +702,9 @@ class Outcomes:
     embeddings : :func:`embedding_agreement` table with "UMAP" and "t-SNE" rows, optional
     fig4_geometry : :func:`fig4_geometry` table, optional
     square_octagon : the closeness dict of :func:`square_octagon_survey`, optional
+    chemistry : :func:`elfutils.chemistry.cluster_chemistry` of the clusters against
+        :func:`elfutils.chemistry.chemistry_table`'s ``label``, optional
+    nc4 : :func:`nc4_check`, optional
     """
 
     profile: object
@@ -674,6 +722,8 @@ class Outcomes:
     embeddings: pd.DataFrame | None = None
     fig4_geometry: pd.DataFrame | None = None
     square_octagon: dict | None = None
+    chemistry: dict | None = None
+    nc4: dict | None = None
 
 
 COLUMNS = ["section", "quantity", "constant", "paper", "ours", "explanation"]
@@ -789,6 +839,52 @@ def _co_clustered_row(o: Outcomes) -> tuple:
             f"{n_pairs} of {n_pairs}", f"{together} of {present}", why)
 
 
+def _chemistry_row(o: Outcomes) -> tuple:
+    """The paper's chemical reading of its clusters (halide and transition-metal chalcogenide clusters)."""
+    from elfutils.chemistry import DOMINANT_SHARE
+
+    paper_text = "; ".join(f"{kind}: clusters {', '.join(map(str, c))}"
+                           for kind, c in C.PAPER_CHEMISTRY_CLUSTERS.items())
+    quantity = "clusters dominated by one anion family"
+    if o.chemistry is None:
+        return ("Clustering", quantity, "PAPER_CHEMISTRY_CLUSTERS", paper_text, "not computed", "no chemistry")
+    chem = o.chemistry
+    shares = chem["table"]
+    counts = dict(shares[shares.share >= DOMINANT_SHARE].dominant.value_counts()) if len(shares) else {}
+    halide = int(sum(n for k, n in counts.items() if "halide" in k))
+    tmc = int(counts.get("transition-metal chalcogenide", 0))
+    why = (f"cluster numbers are arbitrary; counted instead: {halide} halide-dominated and {tmc} "
+           f"transition-metal-chalcogenide-dominated clusters (>= {DOMINANT_SHARE:.0%} of members, "
+           "elfutils.chemistry); "
+           f"{chem['n_dominated']} of {chem['n_clusters']} clusters are dominated by one class against "
+           f"{chem['expected_dominated']:.1f} for random clusters (p = {chem['p_value']:.3f}), adjusted mutual "
+           f"information {chem['ami']:.2f}")
+    return ("Clustering", quantity, "PAPER_CHEMISTRY_CLUSTERS", paper_text,
+            f"{chem['n_dominated']} of {chem['n_clusters']}", why)
+
+
+def _nc4_row(o: Outcomes) -> tuple:
+    """The paper's Nc = 4 cluster of four rare-earth trifluorides."""
+    formulas = ", ".join(C.PAPER_NC4_CLUSTER.values())
+    quantity = f"one cluster at Nc = {C.PAPER_NC4_MIN_CLUSTER_SIZE}: {formulas}"
+    paper = f"{len(C.PAPER_NC4_CLUSTER)} in one cluster"
+    if o.nc4 is None:
+        return ("Clustering", quantity, "PAPER_NC4_CLUSTER, PAPER_NC4_MIN_CLUSTER_SIZE", paper, "not computed",
+                "no fingerprints")
+    nc4 = o.nc4
+    missing = "; ".join(f"{C.PAPER_NC4_CLUSTER[m]} ({m}): {why}" for m, why in nc4["absent"].items())
+    if nc4["same_cluster"] is None:
+        ours = f"{len(nc4['present'])} of {len(C.PAPER_NC4_CLUSTER)} in our data"
+        why = "fewer than two of them are in our data, so there is nothing to cluster"
+        why += f": {missing}" if missing else ""
+    else:
+        ours = (f"{len(nc4['present'])} present, " + ("in one cluster" if nc4["same_cluster"] else
+                                                       f"clusters {sorted(set(nc4['labels'].values()))}"))
+        why = f"HDBSCAN refitted with Nc = {C.PAPER_NC4_MIN_CLUSTER_SIZE}"
+        why += f"; missing: {missing}" if missing else ""
+    return ("Clustering", quantity, "PAPER_NC4_CLUSTER, PAPER_NC4_MIN_CLUSTER_SIZE", paper, ours, why)
+
+
 def paper_vs_ours(o: Outcomes) -> pd.DataFrame:
     """Every number the paper quotes beside ours, with the reason for each difference.
 
@@ -838,6 +934,8 @@ def paper_vs_ours(o: Outcomes) -> pd.DataFrame:
                  n_unclassified, "same" if n_unclassified == C.PAPER_N_UNCLASSIFIED else
                  f"as a share of the materials: paper {_pct(paper_share)}, ours {_pct(ours_share)}"))
     rows.append(_co_clustered_row(o))
+    rows.append(_chemistry_row(o))
+    rows.append(_nc4_row(o))
     rows.append(("Clustering", "cluster numbers of Fig. 3 and Fig. 5", "PAPER_FIG3_CLUSTERS, PAPER_FIG5_MOTIFS",
                  f"Fig. 3: {', '.join(map(str, C.PAPER_FIG3_CLUSTERS))}; Fig. 5: "
                  + ", ".join(f"{k} {v}" for k, v in C.PAPER_FIG5_MOTIFS.items()),
@@ -896,8 +994,8 @@ def _fig4_row(o: Outcomes) -> tuple:
            + ", ".join(f"{g.formula[m]} {g.smallest_angle[m]:.0f}°" for m in g.index))
     so = o.square_octagon
     if so and so.get("n", 0) >= 2:
-        why += (f"; the {so['n']} square-octagon layers in our data fall into {so['n_clusters']} cluster(s), their "
-                f"median fingerprint distance is {so['ratio']:.2f} x that of all pairs (permutation p = "
+        why += (f"; the {so['n']} square-octagon layers in our data fall into {so['n_clusters']} cluster(s), "
+                f"their median fingerprint distance is {so['ratio']:.2f} x that of all pairs (permutation p = "
                 f"{so['p_value']:.3f})")
     return ("Structure (Fig. 4)", quantity, "PAPER_FIG4_SKEWED", paper,
             f"{int(g.agrees.sum())} of {len(g)} agree", why)
@@ -999,6 +1097,7 @@ def training_card(path) -> dict:
 def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS) -> Outcomes:
     """Run (or load) the cached stages and gather what :func:`paper_vs_ours` compares."""
     from elfutils import pipeline
+    from elfutils.chemistry import chemistry_table, cluster_chemistry
     from elfutils.cluster import minkowski_distances
     from elfutils.dataset import flat_band_pool
     from elfutils.duplicates import find_duplicates
@@ -1027,6 +1126,9 @@ def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS) -> Outcomes:
     outcomes.fig4_geometry = fig4_geometry()
     ordered = clusters.set_index("material_id").loc[table["material_id"]].reset_index()
     _, outcomes.square_octagon = square_octagon_survey(ordered, D)
+    classes = chemistry_table(clusters["formula"]).label
+    outcomes.chemistry = cluster_chemistry(clusters["hdbscan_label"], classes, seed=p.seed)
+    outcomes.nc4 = nc4_check(table, min_samples=p.min_samples, p=p.minkowski_p)
     return outcomes
 
 

@@ -227,10 +227,16 @@ def outcomes(profile="default", **changes):
     fig4 = pd.DataFrame({"formula": ["InAs", "TlBi"], "paper": ["symmetric", "skewed"],
                          "smallest_angle": [88.8, 57.1], "agrees": [True, True]}, index=["2dm-2474", "2dm-2650"])
     square_octagon = {"n": 6, "n_clusters": 1, "ratio": 0.57, "p_value": 0.003}
+    chemistry = {"n_clusters": 49, "n_dominated": 20, "expected_dominated": 4.2, "p_value": 0.001, "ami": 0.31,
+                 "table": pd.DataFrame({"cluster": [0, 1, 2], "size": [5, 6, 7], "share": [1.0, 0.8, 0.5],
+                                        "dominant": ["halide", "transition-metal chalcogenide", "oxide"]})}
+    nc4 = {"present": ["2dm-553"], "absent": {"2dm-321": "f-element compound (Nd)"}, "labels": {},
+           "same_cluster": None, "n_clusters": None}
     base = dict(profile=get_profile(profile), n_materials=n, clustering=clustering, n_pool=2132,
                 n_structures=2002, n_computed=2002, model_card=card, pixel_fraction=0.1, study=grid,
                 duplicates=fake_duplicates(True), cnnf_labels=cnnf, cnnf_localisation=localisation,
-                embeddings=embeddings, fig4_geometry=fig4, square_octagon=square_octagon)
+                embeddings=embeddings, fig4_geometry=fig4, square_octagon=square_octagon, chemistry=chemistry,
+                nc4=nc4)
     return report.Outcomes(**{**base, **changes})
 
 
@@ -256,6 +262,10 @@ def test_table_names_every_paper_constant_once_with_paper_and_our_values():
     assert row.loc["HDBSCAN_MIN_CLUSTER_SIZE, HDBSCAN_MIN_SAMPLES", "ours"] == "(5, 2)"
     rule = table[table.quantity.str.startswith("(Nc, Ns) by the paper's reasoning")].iloc[0]
     assert rule.ours == "(7, 2)" and "fewest unclassified" in rule.explanation
+    assert row.loc["PAPER_CHEMISTRY_CLUSTERS", "ours"] == "20 of 49"
+    assert "1 halide-dominated and 1 transition-metal" in row.loc["PAPER_CHEMISTRY_CLUSTERS", "explanation"]
+    nc4_row = row.loc["PAPER_NC4_CLUSTER, PAPER_NC4_MIN_CLUSTER_SIZE"]
+    assert nc4_row.ours == "1 of 4 in our data" and "NdF3 (2dm-321): f-element compound (Nd)" in nc4_row.explanation
     assert row.loc["PAPER_FIG4_SKEWED", "ours"] == "2 of 2 agree"
     assert "TlBi 57°" in row.loc["PAPER_FIG4_SKEWED", "explanation"]
     assert "0.57 x that of all pairs (permutation p = 0.003)" in row.loc["PAPER_FIG4_SKEWED", "explanation"]
@@ -289,7 +299,8 @@ def test_table_copes_with_missing_stages_and_no_clusters():
     row = table.set_index("constant")
     assert row.loc["PAPER_N_CLUSTERS", "ours"] == 0 and row.loc["PAPER_N_UNCLASSIFIED", "ours"] == 3
     for name in ("PAPER_TRAIN_BCE", "PAPER_N_CNNF_CLUSTERS", "PAPER_N_CNNF_LOCALISED", "PAPER_MAX_DUPLICATES",
-                 "PAPER_TABLE1_DUPLICATES", "PAPER_FIG4_SKEWED"):
+                 "PAPER_TABLE1_DUPLICATES", "PAPER_FIG4_SKEWED", "PAPER_CHEMISTRY_CLUSTERS",
+                 "PAPER_NC4_CLUSTER, PAPER_NC4_MIN_CLUSTER_SIZE"):
         assert row.loc[name, "ours"] == "not computed"
     assert (table.ours == "not computed").sum() >= 7
     flat = study([(2, 1, 0, 3, np.nan, np.nan)])
@@ -333,6 +344,8 @@ def test_collect_wires_the_cached_stages(monkeypatch, tmp_path):
     assert list(got.embeddings.index) == ["fingerprint space", "UMAP", "t-SNE"]
     assert got.cnnf_labels.index.tolist() == table.material_id[:12].tolist()
     assert got.n_pool > 2000 and got.n_structures <= got.n_pool
+    assert got.chemistry["n_clusters"] == 3  # synthetic formulas: every class "unknown" or nitrogen's
+    assert got.nc4["present"] == [] and got.nc4["same_cluster"] is None
     assert len(report.paper_vs_ours(got)) == len(report.paper_vs_ours(outcomes()))
 
 
@@ -362,3 +375,26 @@ def test_group_closeness_needs_two_members_and_a_square_matrix():
     assert single["n"] == 1 and math.isnan(single["ratio"]) and math.isnan(single["p_value"])
     with pytest.raises(ValueError, match="square"):
         report.group_closeness(D[:3], [0, 1])
+
+
+# --- the paper's Nc = 4 example ----------------------------------------------------------------------------
+def test_nc4_check_refits_at_nc4_and_names_why_the_missing_are_missing():
+    from elfutils.fingerprints import make_table, synthetic_fingerprints
+
+    table, _ = synthetic_fingerprints(n_groups=3, per_group=8, n_noise=10)
+    rng = np.random.default_rng(3)
+    centre = rng.uniform(size=98)
+    named = list(constants.PAPER_NC4_CLUSTER)
+    planted = make_table(named[:3], ["NdF3", "TbF3", "YF3"], centre + 0.01 * rng.normal(size=(3, 98)))
+    checked = report.nc4_check(pd.concat([table, planted], ignore_index=True), min_samples=2)
+    assert checked["present"] == named[:3] and set(checked["absent"]) == {named[3]}
+    assert "f-element" in checked["absent"][named[3]]  # SmF3: the pool says why it has no structure
+    # three near-copies cannot form a cluster of at least 4 on their own: HDBSCAN leaves them out or merges
+    # them into a bigger one; either way the check reports what it found
+    assert set(checked["labels"]) == set(named[:3]) and checked["n_clusters"] >= 1
+    planted4 = make_table(named, list(constants.PAPER_NC4_CLUSTER.values()),
+                          centre + 0.01 * rng.normal(size=(4, 98)))
+    together = report.nc4_check(pd.concat([table, planted4], ignore_index=True), min_samples=2)
+    assert together["same_cluster"] is True and together["absent"] == {}
+    alone = report.nc4_check(table.iloc[:5])
+    assert alone["present"] == [] and alone["same_cluster"] is None and alone["labels"] == {}
