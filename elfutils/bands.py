@@ -157,6 +157,14 @@ class BandStructure:
             return 0.0
         return float(above.min() - below.max())
 
+    def flat_band_count(self, window: float = 1.0, max_width: float = 0.1) -> int:
+        """Bands (counted per spin channel) lying wholly within ±``window`` eV of E_F whose dispersion along
+        the path, max - min, is at most ``max_width`` eV: how crowded the flat bands near E_F are."""
+        rel = self.relative_energies().reshape(-1, self.nkpoints)
+        near = (rel.min(axis=1) >= -window) & (rel.max(axis=1) <= window)
+        flat = rel.max(axis=1) - rel.min(axis=1) <= max_width
+        return int((near & flat).sum())
+
     # --- path --------------------------------------------------------------------------------------------
     def labels(self) -> list[tuple[int, str]]:
         """(k-index, label) of every branch end, in path order."""

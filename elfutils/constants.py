@@ -64,6 +64,8 @@ PAPER_CO_CLUSTERED = {
 }
 # Results, "Analysis of global trends": the chemistry the paper reads off its clusters
 PAPER_CHEMISTRY_CLUSTERS = {"halide": (26, 27), "transition-metal chalcogenide": (24, 41, 25, 8)}
+# Results: clusters "characterized by the presence of dense, flat bands near the Fermi energy" (Fig. 2d, 2g)
+PAPER_FLAT_BAND_CLUSTERS = (47, 48, 49, 23, 22, 18)
 # Results, "Local trends": with Nc = 4 (Ns as before) one cluster holds these four rare-earth trifluorides
 PAPER_NC4_CLUSTER = {"2dm-321": "NdF3", "2dm-441": "TbF3", "2dm-553": "YF3", "2dm-875": "SmF3"}
 PAPER_NC4_MIN_CLUSTER_SIZE = 4

@@ -37,6 +37,8 @@ from elfutils.constants import (  # noqa: F401 (notebooks use them)
 
 NOISE_COLOR = "0.72"  # unclassified materials
 METAL_GAP_EV = 0.1  # our choice: a material with a band gap below this (eV) counts as metallic in the figures
+FLAT_BAND_WINDOW_EV = 1.0  # our choice: "near E_F" for counting flat bands (BandStructure.flat_band_count)
+FLAT_BAND_MAX_WIDTH_EV = 0.1  # our choice: a band this narrow along the whole path counts as flat
 
 
 # --- inputs ------------------------------------------------------------------------------------------------
@@ -641,6 +643,38 @@ def gap_purity(labels, gaps, metal_gap: float = METAL_GAP_EV, n_permutations: in
     return {"n_clusters": n, "n_pure": n_pure, "fraction_pure": n_pure / n,
             "expected_pure": float(pure_counts.mean()), "p_value": float((pure_counts >= n_pure).mean()),
             "metal_fraction": float(metal.mean()), "table": per}
+
+
+def cluster_variance_share(labels, values, n_permutations: int = 1000, seed: int = 0) -> dict:
+    """How much of the spread of a number per material (e.g. the count of flat bands near E_F) lies between
+    clusters: eta squared = between-cluster sum of squares / total sum of squares, over the clustered
+    materials, against the same for the values shuffled over the clusters (``n_permutations``, seeded).
+
+    Returns
+    -------
+    dict: eta2, expected_eta2 (mean under shuffling), p_value (share of shufflings at least as large, +1
+    smoothed), n (clustered materials with a finite value); NaN when there is no spread or no cluster
+    """
+    labels = np.asarray(labels)
+    values = np.asarray(values, dtype=float)
+    ok = (labels >= 0) & np.isfinite(values)
+    lab, v = labels[ok], values[ok]
+    nan = {"eta2": np.nan, "expected_eta2": np.nan, "p_value": np.nan, "n": int(ok.sum())}
+    total = float(((v - v.mean()) ** 2).sum()) if len(v) else 0.0
+    if total == 0.0 or len(np.unique(lab)) < 2:
+        return nan
+    _, inverse = np.unique(lab, return_inverse=True)
+    sizes = np.bincount(inverse)
+
+    def eta2(x):
+        means = np.bincount(inverse, weights=x) / sizes
+        return float((sizes * (means - x.mean()) ** 2).sum() / total)
+
+    observed = eta2(v)
+    rng = np.random.default_rng(seed)
+    shuffled = np.array([eta2(rng.permutation(v)) for _ in range(n_permutations)])
+    return {"eta2": observed, "expected_eta2": float(shuffled.mean()),
+            "p_value": float((np.sum(shuffled >= observed) + 1) / (n_permutations + 1)), "n": int(ok.sum())}
 
 
 def neighbour_agreement(xy, classes) -> tuple[float, float]:

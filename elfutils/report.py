@@ -705,6 +705,8 @@ class Outcomes:
     chemistry : :func:`elfutils.chemistry.cluster_chemistry` of the clusters against
         :func:`elfutils.chemistry.chemistry_table`'s ``label``, optional
     nc4 : :func:`nc4_check`, optional
+    flat_bands : :func:`elfutils.figures.cluster_variance_share` of the flat-band counts near E_F, with
+        ``top`` (cluster -> mean count, richest first) added, optional
     """
 
     profile: object
@@ -724,6 +726,7 @@ class Outcomes:
     square_octagon: dict | None = None
     chemistry: dict | None = None
     nc4: dict | None = None
+    flat_bands: dict | None = None
 
 
 COLUMNS = ["section", "quantity", "constant", "paper", "ours", "explanation"]
@@ -863,6 +866,21 @@ def _chemistry_row(o: Outcomes) -> tuple:
             f"{chem['n_dominated']} of {chem['n_clusters']}", why)
 
 
+def _flat_band_row(o: Outcomes) -> tuple:
+    """The paper's clusters of dense flat bands near E_F: do our clusters gather such materials?"""
+    paper = f"clusters {', '.join(map(str, C.PAPER_FLAT_BAND_CLUSTERS))}"
+    quantity = "clusters with dense flat bands near E_F"
+    if o.flat_bands is None:
+        return ("Clustering", quantity, "PAPER_FLAT_BAND_CLUSTERS", paper, "not computed", "no band structures")
+    fb = o.flat_bands
+    top = ", ".join(f"{c} ({m:.1f})" for c, m in list(fb.get("top", {}).items())[:3]) or "none"
+    return ("Clustering", quantity, "PAPER_FLAT_BAND_CLUSTERS", paper, f"richest: {top}",
+            "cluster numbers are arbitrary; ours ranked by the mean count of flat bands near E_F "
+            "(BandStructure.flat_band_count); between clusters lies a share "
+            f"{fb['eta2']:.2f} of the count's spread against {fb['expected_eta2']:.2f} for shuffled counts "
+            f"(p = {fb['p_value']:.3f})")
+
+
 def _nc4_row(o: Outcomes) -> tuple:
     """The paper's Nc = 4 cluster of four rare-earth trifluorides."""
     formulas = ", ".join(C.PAPER_NC4_CLUSTER.values())
@@ -935,6 +953,7 @@ def paper_vs_ours(o: Outcomes) -> pd.DataFrame:
                  f"as a share of the materials: paper {_pct(paper_share)}, ours {_pct(ours_share)}"))
     rows.append(_co_clustered_row(o))
     rows.append(_chemistry_row(o))
+    rows.append(_flat_band_row(o))
     rows.append(_nc4_row(o))
     rows.append(("Clustering", "cluster numbers of Fig. 3 and Fig. 5", "PAPER_FIG3_CLUSTERS, PAPER_FIG5_MOTIFS",
                  f"Fig. 3: {', '.join(map(str, C.PAPER_FIG3_CLUSTERS))}; Fig. 5: "
@@ -1129,7 +1148,25 @@ def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS) -> Outcomes:
     classes = chemistry_table(clusters["formula"]).label
     outcomes.chemistry = cluster_chemistry(clusters["hdbscan_label"], classes, seed=p.seed)
     outcomes.nc4 = nc4_check(table, min_samples=p.min_samples, p=p.minkowski_p)
+    outcomes.flat_bands = flat_band_clusters(clusters, pipeline.load_dataset(p), seed=p.seed)
     return outcomes
+
+
+def flat_band_clusters(clusters: pd.DataFrame, records, n_permutations: int = 1000, seed: int = C.SEED) -> dict:
+    """Whether clusters gather materials with many flat bands near E_F: the flat-band count of each
+    material (:meth:`elfutils.bands.BandStructure.flat_band_count` with the figures' window and width),
+    :func:`elfutils.figures.cluster_variance_share` of it, and ``top`` (cluster -> mean count, richest
+    first) and ``counts`` (per row of ``clusters``; NaN where no record)."""
+    from elfutils.figures import FLAT_BAND_MAX_WIDTH_EV, FLAT_BAND_WINDOW_EV, cluster_variance_share
+
+    by_id = {r.material_id: r for r in records}
+    counts = np.array([by_id[m].flat_band_count(FLAT_BAND_WINDOW_EV, FLAT_BAND_MAX_WIDTH_EV) if m in by_id
+                       else np.nan for m in clusters["material_id"]], dtype=float)
+    labels = clusters["hdbscan_label"].to_numpy()
+    out = cluster_variance_share(labels, counts, n_permutations=n_permutations, seed=seed)
+    means = pd.Series(counts[labels >= 0]).groupby(labels[labels >= 0]).mean().sort_values(ascending=False,
+                                                                                           kind="stable")
+    return out | {"top": {int(c): float(m) for c, m in means.items()}, "counts": counts}
 
 
 def structural_clusters(profile, clusters: pd.DataFrame):

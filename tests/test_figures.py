@@ -201,6 +201,18 @@ def test_gap_purity_counts_pure_clusters_against_a_shuffled_baseline():
     assert none["n_clusters"] == 0 and np.isnan(none["fraction_pure"])
 
 
+def test_cluster_variance_share_is_large_for_values_set_by_the_cluster():
+    labels = np.repeat([0, 1, 2, -1], 10)
+    by_cluster = np.repeat([0.0, 5.0, 10.0, 99.0], 10) + np.tile(np.linspace(-0.5, 0.5, 10), 4)
+    share = figures.cluster_variance_share(labels, by_cluster, n_permutations=200)
+    assert share["n"] == 30 and share["eta2"] > 0.95 and share["p_value"] < 0.01  # the -1 rows are left out
+    assert share["expected_eta2"] < 0.3
+    unrelated = figures.cluster_variance_share(labels, np.tile(np.arange(10.0), 4), n_permutations=200)
+    assert unrelated["eta2"] == pytest.approx(0.0) and unrelated["p_value"] == 1.0
+    flat = figures.cluster_variance_share(labels, np.ones(40))
+    assert np.isnan(flat["eta2"]) and np.isnan(flat["p_value"])
+
+
 def test_neighbour_agreement_of_separated_classes_is_one():
     xy = np.r_[np.zeros((5, 2)) + np.arange(5)[:, None] * 0.01, np.ones((5, 2)) * 10]
     same, random = figures.neighbour_agreement(xy, np.r_[np.zeros(5), np.ones(5)])

@@ -377,3 +377,21 @@ def test_truncated_files_give_band_data_error(cut, gz):
         else:
             with pytest.raises(BandDataError, match=rf"^{path}: "):
                 read_band_json(path)
+
+
+def test_flat_band_count_counts_narrow_bands_near_the_fermi_level(fixture_records):
+    old = fixture_records["2dm-1"]
+    nk = old.nkpoints
+    k = np.linspace(0.0, 1.0, nk)
+    bands = np.array([[-0.5 + 0.05 * k,  # flat, near E_F: counted
+                       0.8 + 0.0 * k,  # flat, near E_F: counted
+                       -0.6 + 1.2 * k,  # near but dispersive: not counted
+                       -3.0 + 0.01 * k,  # flat but far: not counted
+                       0.95 + 0.1 * k]])  # reaches 1.05 eV: leaves the window, not counted
+    bs = BandStructure(old.material_id, old.formula, old.kpoints, old.distances, old.branches, bands + 2.0, 2.0)
+    assert bs.flat_band_count(window=1.0, max_width=0.1) == 2
+    assert bs.flat_band_count(window=1.1, max_width=0.1) == 3
+    assert bs.flat_band_count(window=1.0, max_width=2.0) == 3
+    spin = BandStructure(old.material_id, old.formula, old.kpoints, old.distances, old.branches,
+                         np.concatenate([bands, bands]) + 2.0, 2.0)
+    assert spin.flat_band_count() == 4  # counted per spin channel

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import types
 
@@ -232,11 +233,12 @@ def outcomes(profile="default", **changes):
                                         "dominant": ["halide", "transition-metal chalcogenide", "oxide"]})}
     nc4 = {"present": ["2dm-553"], "absent": {"2dm-321": "f-element compound (Nd)"}, "labels": {},
            "same_cluster": None, "n_clusters": None}
+    flat_bands = {"eta2": 0.27, "expected_eta2": 0.11, "p_value": 0.001, "top": {12: 3.4, 15: 2.2, 1: 2.0, 3: 0.1}}
     base = dict(profile=get_profile(profile), n_materials=n, clustering=clustering, n_pool=2132,
                 n_structures=2002, n_computed=2002, model_card=card, pixel_fraction=0.1, study=grid,
                 duplicates=fake_duplicates(True), cnnf_labels=cnnf, cnnf_localisation=localisation,
                 embeddings=embeddings, fig4_geometry=fig4, square_octagon=square_octagon, chemistry=chemistry,
-                nc4=nc4)
+                nc4=nc4, flat_bands=flat_bands)
     return report.Outcomes(**{**base, **changes})
 
 
@@ -266,6 +268,8 @@ def test_table_names_every_paper_constant_once_with_paper_and_our_values():
     assert "1 halide-dominated and 1 transition-metal" in row.loc["PAPER_CHEMISTRY_CLUSTERS", "explanation"]
     nc4_row = row.loc["PAPER_NC4_CLUSTER, PAPER_NC4_MIN_CLUSTER_SIZE"]
     assert nc4_row.ours == "1 of 4 in our data" and "NdF3 (2dm-321): f-element compound (Nd)" in nc4_row.explanation
+    assert row.loc["PAPER_FLAT_BAND_CLUSTERS", "ours"] == "richest: 12 (3.4), 15 (2.2), 1 (2.0)"
+    assert "0.27 of the count's spread against 0.11" in row.loc["PAPER_FLAT_BAND_CLUSTERS", "explanation"]
     assert row.loc["PAPER_FIG4_SKEWED", "ours"] == "2 of 2 agree"
     assert "TlBi 57°" in row.loc["PAPER_FIG4_SKEWED", "explanation"]
     assert "0.57 x that of all pairs (permutation p = 0.003)" in row.loc["PAPER_FIG4_SKEWED", "explanation"]
@@ -300,7 +304,7 @@ def test_table_copes_with_missing_stages_and_no_clusters():
     assert row.loc["PAPER_N_CLUSTERS", "ours"] == 0 and row.loc["PAPER_N_UNCLASSIFIED", "ours"] == 3
     for name in ("PAPER_TRAIN_BCE", "PAPER_N_CNNF_CLUSTERS", "PAPER_N_CNNF_LOCALISED", "PAPER_MAX_DUPLICATES",
                  "PAPER_TABLE1_DUPLICATES", "PAPER_FIG4_SKEWED", "PAPER_CHEMISTRY_CLUSTERS",
-                 "PAPER_NC4_CLUSTER, PAPER_NC4_MIN_CLUSTER_SIZE"):
+                 "PAPER_NC4_CLUSTER, PAPER_NC4_MIN_CLUSTER_SIZE", "PAPER_FLAT_BAND_CLUSTERS"):
         assert row.loc[name, "ours"] == "not computed"
     assert (table.ours == "not computed").sum() >= 7
     flat = study([(2, 1, 0, 3, np.nan, np.nan)])
@@ -312,7 +316,7 @@ def test_table_copes_with_missing_stages_and_no_clusters():
     assert list(report.section_rows(table, "Data").index) == ["flat-band materials encoded"]
 
 
-def test_collect_wires_the_cached_stages(monkeypatch, tmp_path):
+def test_collect_wires_the_cached_stages(monkeypatch, tmp_path, fixture_records):
     """collect() on stubbed pipeline stages: the right stage outputs land in the right fields."""
     from elfutils import checkpoint, pipeline
     from elfutils.fingerprints import synthetic_fingerprints
@@ -337,6 +341,8 @@ def test_collect_wires_the_cached_stages(monkeypatch, tmp_path):
     monkeypatch.setattr(pipeline, "tsne", lambda p: tsne)
     cnnf = pd.DataFrame(np.random.default_rng(0).random((12, 4)), index=table.material_id[:12])
     monkeypatch.setattr(pipeline, "structural_fingerprints", lambda p: cnnf)
+    records = [dataclasses.replace(fixture_records[f], material_id=m) for f, m in (("2dm-1", "m0"), ("2dm-21", "m1"))]
+    monkeypatch.setattr(pipeline, "load_dataset", lambda p: records)
     got = report.collect("smoke")
     assert got.n_materials == len(table) and got.clustering is clusters
     assert got.pixel_fraction == pytest.approx(0.25)
@@ -346,6 +352,7 @@ def test_collect_wires_the_cached_stages(monkeypatch, tmp_path):
     assert got.n_pool > 2000 and got.n_structures <= got.n_pool
     assert got.chemistry["n_clusters"] == 3  # synthetic formulas: every class "unknown" or nitrogen's
     assert got.nc4["present"] == [] and got.nc4["same_cluster"] is None
+    assert np.isfinite(got.flat_bands["counts"]).sum() == 2 and set(got.flat_bands["top"]) <= {0, 1, 2}
     assert len(report.paper_vs_ours(got)) == len(report.paper_vs_ours(outcomes()))
 
 
