@@ -10,7 +10,7 @@ EXECUTED := $(patsubst book/%.py,book/_executed/%.ipynb,$(NOTEBOOKS))
 APT_DEPS := build-essential libxc-dev libopenblas-dev libfftw3-dev
 BROWSER_DEPS := chromium
 
-.PHONY: help venv gpaw browser test test-fast notebooks book book-smoke linkcheck screenshots data card models tc-setup bench clean FORCE
+.PHONY: help venv gpaw browser test test-fast notebooks book book-smoke linkcheck screenshots data card models cnnf tc-setup bench clean FORCE
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -73,6 +73,9 @@ card: venv  ## rewrite data/bands/CARD.md (the dataset card) from the committed 
 
 models: venv  ## retrain the committed model and architecture comparison on the dataset (hours on CPU), export to models/
 	$(PYTHON) scripts/commit_models.py
+
+cnnf: venv  ## recompute the committed structural (CNNF) fingerprints in data/structure-fingerprints (~10 CPU-min)
+	$(PYTHON) scripts/commit_cnnf.py
 
 tc-setup: gpaw  ## regenerate the technetium PAW setup and basis in data/gpaw-setups (gpaw-data has none)
 	OMP_NUM_THREADS=1 $(PYTHON) scripts/make_tc_setup.py
