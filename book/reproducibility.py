@@ -24,8 +24,8 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from elfutils import pipeline
-from elfutils.notebooks import (benchmark_table, epoch_budget_results, git_state, glue_values,
-                                machine_info, package_versions)
+from elfutils.notebooks import (benchmark_table, book_build_table, epoch_budget_results, git_state,
+                                glue_values, machine_info, package_versions)
 from elfutils.profiles import get_profile
 
 settings = get_profile(profile)
@@ -114,6 +114,27 @@ pd.Series(model, name="").astype(str).to_frame()
 
 # %% [markdown]
 # Model used by this build: {glue:text}`model_source`.
+
+# %% [markdown]
+# ## How long `make book` takes on a fresh clone
+#
+# `benchmarks/bench_book.py` clones the repository into a scratch folder and times `make venv`, the first
+# `make book` (empty cache, committed model), the cached rebuild and the link check; with `--retrain` it
+# times `make book PROFILE=retrain`, which trains the network and the architecture comparison from scratch.
+# "runnable" is the mean number of runnable tasks during the step: above the core count, other work
+# shared the machine. Shown as recorded, not re-run while building the book.
+
+# %%
+builds = book_build_table()
+if len(builds):
+    display(builds.set_index(["profile", "step"]))
+    first = builds[(builds.profile == "default") & (builds.step == "first_build")]
+    if len(first):
+        minutes, goal = float(first.minutes.iloc[0]), float(first.goal_minutes.iloc[0])
+        display(Markdown(f"The first build of the default profile took **{minutes:.1f} minutes**: "
+                         f"{'within' if minutes <= goal else 'over'} the {goal:.0f}-minute goal."))
+else:
+    display(Markdown("Not measured yet (`benchmarks/bench_book.py`)."))
 
 # %% [markdown]
 # ## Speed benchmarks

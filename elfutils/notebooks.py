@@ -666,6 +666,25 @@ def benchmark_table(folder: str | Path = PROJECT_ROOT / "benchmarks" / "results"
     return pd.DataFrame(rows, columns=["benchmark", "measure", "value", "machine", "measured"])
 
 
+def book_build_table(folder: str | Path = PROJECT_ROOT / "benchmarks" / "results"):
+    """What benchmarks/bench_book.py recorded (book-build*.json): a DataFrame with one row per timed step
+    (profile, step, minutes, goal in minutes where one was set, exit code, mean runnable tasks, commit,
+    measured); empty when never run."""
+    import pandas as pd
+
+    rows = []
+    for path in sorted(Path(folder).glob("book-build*.json")):
+        data = json.loads(path.read_text())
+        for step, run in data.get("steps", {}).items():
+            goal = data.get("goal_first_build_s") if step == "first_build" else None
+            rows.append({"profile": data.get("profile"), "step": step, "minutes": round(run["seconds"] / 60, 1),
+                         "goal_minutes": goal / 60 if goal else None, "exit_code": run.get("exit_code"),
+                         "runnable_mean": run.get("runnable_mean"), "commit": str(data.get("commit", ""))[:10],
+                         "measured": data.get("time", "")})
+    columns = ["profile", "step", "minutes", "goal_minutes", "exit_code", "runnable_mean", "commit", "measured"]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def epoch_budget_results(path: str | Path = PROJECT_ROOT / "benchmarks" / "results" / "epoch-budget.json"):
     """What benchmarks/epoch_budget.py recorded (dict), or None when it has not been run."""
     path = Path(path)

@@ -3,6 +3,10 @@ with its card) and the architecture comparison's results. Both are computed from
 profile (cached stages are reused, so an interrupted run resumes) on the committed dataset.
 
     make models        # = python scripts/commit_models.py; hours on a 2-core CPU, minutes on a GPU
+    python scripts/commit_models.py --cache /tmp/bench/elf/.cache   # export what a retrain build computed
+
+``--cache`` reads (and, where something is missing, fills) another checkout's cache: the one that
+``benchmarks/bench_book.py --retrain --keep`` leaves behind holds exactly this training, so it need not run twice.
 
 Afterwards ``git add models`` and commit: tests/test_committed_models.py checks that both match the dataset.
 """
@@ -10,15 +14,22 @@ Afterwards ``git add models`` and commit: tests/test_committed_models.py checks 
 from __future__ import annotations
 
 import argparse
-
-from elfutils import pipeline
+import os
+from pathlib import Path
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--skip-architectures", action="store_true",
                         help="export only the model (the architecture comparison takes longest)")
+    parser.add_argument("--cache", type=Path, help="the cache folder to use (default: this checkout's .cache)")
     args = parser.parse_args()
+    if args.cache is not None:
+        if not args.cache.is_dir():
+            parser.error(f"--cache {args.cache}: no such folder")
+        os.environ["ELF_CACHE_DIR"] = str(args.cache.resolve())
+    from elfutils import pipeline  # after ELF_CACHE_DIR is set
+
     model = pipeline.export_committed_model("retrain")
     print(f"model: {model} ({model.stat().st_size / 2**20:.1f} MiB)")
     path, why = pipeline.committed_model_status("default")

@@ -245,3 +245,23 @@ def test_sphinx_extension_adds_plotly_only_where_needed_and_drops_duplicate_scri
     assert added == [] and len(context["script_files"]) == 3
     notebooks._page_context(App(), "p", "page.html", {"body": '<div class="plotly-graph-div">'}, None)
     assert added == [notebooks.PLOTLY_JS]
+
+
+def test_book_build_table_reads_both_benchmark_files(tmp_path):
+    import pandas as pd
+
+    assert notebooks.book_build_table(tmp_path).empty
+    step = {"command": "make book", "seconds": 600.0, "exit_code": 0, "runnable_mean": 2.1}
+    (tmp_path / "book-build.json").write_text(json.dumps({
+        "profile": "default", "commit": "a" * 40, "time": "2026-11-26T01:00:00", "goal_first_build_s": 1200,
+        "steps": {"venv": {**step, "seconds": 60.0}, "first_build": step, "cached_rebuild": {**step, "seconds": 30}}}))
+    (tmp_path / "book-build-retrain.json").write_text(json.dumps({
+        "profile": "retrain", "commit": "b" * 40, "time": "2026-11-26T02:00:00",
+        "steps": {"retrain_build": {**step, "seconds": 9000.0}}}))
+    table = notebooks.book_build_table(tmp_path).set_index(["profile", "step"])
+    assert len(table) == 4
+    assert table.loc[("default", "first_build"), "minutes"] == 10.0
+    assert table.loc[("default", "first_build"), "goal_minutes"] == 20.0
+    assert pd.isna(table.loc[("default", "cached_rebuild"), "goal_minutes"])
+    assert table.loc[("retrain", "retrain_build"), "minutes"] == 150.0
+    assert table.loc[("retrain", "retrain_build"), "commit"] == "b" * 10
