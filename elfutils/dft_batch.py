@@ -6,7 +6,8 @@
 * A failure (exception, crash) is retried once with :meth:`DFTSettings.retry_after`, a timeout once with the same
   settings and TIMEOUT_RETRY_FACTOR times the time limit; each attempt's reason
   is appended to ``failures.jsonl`` in the store folder (one JSON object per line, fsynced; a torn last line
-  from a kill is ignored when read). Materials that failed twice are not retried on resume unless asked.
+  from a kill is ignored when read). Materials that failed twice are not retried on resume unless asked; a
+  material whose first attempt failed before the batch was stopped resumes with its second attempt.
 * Each material runs in its own forked process with ``OMP_NUM_THREADS=1``: a hung or crashed calculation is
   killed at its time limit without taking the batch down, and two workers on two cores do not slow each other.
 """
@@ -64,6 +65,38 @@ def final_failures(store_path: str | Path) -> dict[str, dict]:
         if rec.get("final") and rec["material_id"] not in done:
             final[rec["material_id"]] = rec
     return final
+
+
+def pending_retries(store_path: str | Path) -> dict[str, dict]:
+    """Materials whose last recorded attempt failed but was not final (the batch stopped before the retry),
+    minus any stored since: material id -> that attempt's failure record."""
+    done = set(BandStore(store_path).ids())
+    last = {}
+    for rec in read_failures(store_path):
+        last[rec["material_id"]] = rec
+    return {mid: rec for mid, rec in last.items() if not rec.get("final") and mid not in done}
+
+
+def retry_plan(record: dict, time_limit_s: float) -> tuple[int, DFTSettings, float]:
+    """(attempt, settings, time limit) of the retry after the failed attempt ``record``: a timeout gets the same
+    settings and TIMEOUT_RETRY_FACTOR times its limit (a big cell that was converging, only slowly: the safer
+    settings turn symmetry off, which would make it slower still); any other failure the safer settings of
+    :meth:`DFTSettings.retry_after` and ``time_limit_s``."""
+    settings = DFTSettings(**record["settings"])
+    if record.get("status", "timeout" if str(record["reason"]).startswith("time limit") else "error") == "timeout":
+        return record["attempt"] + 1, settings, record["time_limit_s"] * TIMEOUT_RETRY_FACTOR
+    return record["attempt"] + 1, settings.retry_after(str(record["reason"])), time_limit_s
+
+
+def _first_attempt(job: Job, settings: DFTSettings, time_limit_s: float, pending: dict) -> tuple:
+    """The queue entry of a job: its second attempt when its first, with these settings, failed in an earlier
+    run (not when the settings have changed since)."""
+    if job.material_id in pending and pending[job.material_id].get("settings") == asdict(settings):
+        try:
+            return (job, *retry_plan(pending[job.material_id], time_limit_s))
+        except (KeyError, TypeError, ValueError):  # a record from older code: start afresh
+            pass
+    return job, 1, settings, time_limit_s
 
 
 def _append_failure(store_path: Path, record: dict) -> None:
@@ -132,7 +165,8 @@ def run_dft_batch(
     counts = {"done": 0, "failed": 0, "skipped_done": sum(j.material_id in done for j in jobs),
               "skipped_failed": sum(j.material_id in given_up and j.material_id not in done for j in jobs)}
     ctx = mp.get_context("fork")
-    queue = [(job, 1, settings, time_limit_s) for job in todo]
+    pending = pending_retries(store_path)
+    queue = [_first_attempt(job, settings, time_limit_s, pending) for job in todo]
     queue.reverse()  # pop() from the end keeps the given order
     running: list[_Running] = []
     parts_since_compact = 0
@@ -162,20 +196,17 @@ def run_dft_batch(
                 on_result(payload)
             return
         final = run.attempt >= 2
-        _append_failure(store_path, {
-            "material_id": run.job.material_id, "attempt": run.attempt, "final": final,
+        record = {
+            "material_id": run.job.material_id, "attempt": run.attempt, "final": final, "status": status,
             "reason": payload, "settings": asdict(run.settings), "time_limit_s": run.time_limit_s,
             "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        })
+        }
+        _append_failure(store_path, record)
         if final:
             counts["failed"] += 1
             bar.update(1)
-        elif status == "timeout":
-            # a big cell that was converging, only slowly: the same settings with more time (the safer
-            # settings turn symmetry off, which would make it slower still)
-            queue.append((run.job, run.attempt + 1, run.settings, run.time_limit_s * TIMEOUT_RETRY_FACTOR))
         else:
-            queue.append((run.job, run.attempt + 1, run.settings.retry_after(str(payload)), run.time_limit_s))
+            queue.append((run.job, *retry_plan(record, time_limit_s)))
 
     try:
         while queue or running:

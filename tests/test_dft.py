@@ -8,13 +8,13 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
 
 from elfutils.dft import GAP_ZERO_OFFSET_EV, DFTSettings, energy_zero, slab_atoms, structure_from_record
-from elfutils.dft_batch import Job, final_failures, read_failures, run_dft_batch
+from elfutils.dft_batch import Job, final_failures, pending_retries, read_failures, run_dft_batch
 from elfutils.dataset import structure_records
 from elfutils.store import BandStore
 
@@ -93,6 +93,46 @@ def test_time_limit_kills_and_records(tmp_path):
     assert all("time limit" in f["reason"] for f in fails)
     # the retry of a timeout keeps the settings and doubles the time limit
     assert [f["time_limit_s"] for f in fails] == [0.3, 0.6] and fails[0]["settings"] == fails[1]["settings"]
+
+
+def _pending_failure(store_path, material_id, reason, settings, time_limit_s):
+    """A first attempt's failure as a batch stopped before its retry leaves it."""
+    store_path.mkdir(parents=True, exist_ok=True)
+    record = {"material_id": material_id, "attempt": 1, "final": False, "reason": reason,
+              "settings": asdict(settings), "time_limit_s": time_limit_s, "time": "2026-11-26T00:00:00"}
+    (store_path / "failures.jsonl").write_text(json.dumps(record) + "\n")
+
+
+def test_a_stopped_batch_resumes_with_the_second_attempt(tmp_path):
+    records = structure_records()
+    broken = Job("broken", dict(records["2dm-1799"], species=["Mg", "F"]))
+    store_path = tmp_path / "r.elfstore"
+    _pending_failure(store_path, "broken", "ValueError: first attempt", DFTSettings(), 1800.0)
+    assert set(pending_retries(store_path)) == {"broken"}
+    counts = run_dft_batch([broken], store_path, workers=1, progress=False)
+    assert counts["failed"] == 1
+    fails = read_failures(store_path)
+    assert [f["attempt"] for f in fails] == [1, 2] and fails[1]["final"]  # not a second first attempt
+    assert fails[1]["settings"] == asdict(DFTSettings().safer())
+    assert pending_retries(store_path) == {}
+
+
+def test_a_stopped_timeout_resumes_with_the_longer_limit(tmp_path):
+    store_path = tmp_path / "t.elfstore"
+    _pending_failure(store_path, "2dm-1799", "time limit of 0.3 s exceeded", DFTSettings(), 0.3)
+    run_dft_batch([Job("2dm-1799", structure_records()["2dm-1799"])], store_path, workers=1,
+                  time_limit_s=0.3, progress=False)
+    fails = read_failures(store_path)
+    assert [(f["attempt"], f["time_limit_s"]) for f in fails] == [(1, 0.3), (2, 0.6)]
+    assert fails[1]["settings"] == asdict(DFTSettings()) and fails[1]["status"] == "timeout"
+
+
+def test_changed_settings_start_a_pending_material_afresh(tmp_path):
+    store_path = tmp_path / "c.elfstore"
+    broken = Job("broken", dict(structure_records()["2dm-1799"], species=["Mg", "F"]))
+    _pending_failure(store_path, "broken", "ValueError: first attempt", replace(DFTSettings(), vacuum=9.0), 1800.0)
+    run_dft_batch([broken], store_path, workers=1, progress=False)
+    assert [f["attempt"] for f in read_failures(store_path)] == [1, 1, 2]
 
 
 def test_resume_after_kill_9(tmp_path):
