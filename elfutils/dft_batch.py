@@ -56,25 +56,22 @@ def read_failures(store_path: str | Path) -> list[dict]:
     return out
 
 
+def _unstored_failures(store_path: str | Path) -> list[dict]:
+    """The recorded failed attempts of materials that are not in the store (none succeeded later)."""
+    done = set(BandStore(store_path).ids())
+    return [rec for rec in read_failures(store_path) if rec["material_id"] not in done]
+
+
 def final_failures(store_path: str | Path) -> dict[str, dict]:
     """Materials whose every attempt failed (last attempt's record), minus any that later succeeded."""
-    store = BandStore(store_path)
-    done = set(store.ids())
-    final = {}
-    for rec in read_failures(store_path):
-        if rec.get("final") and rec["material_id"] not in done:
-            final[rec["material_id"]] = rec
-    return final
+    return {rec["material_id"]: rec for rec in _unstored_failures(store_path) if rec.get("final")}
 
 
 def pending_retries(store_path: str | Path) -> dict[str, dict]:
     """Materials whose last recorded attempt failed but was not final (the batch stopped before the retry),
     minus any stored since: material id -> that attempt's failure record."""
-    done = set(BandStore(store_path).ids())
-    last = {}
-    for rec in read_failures(store_path):
-        last[rec["material_id"]] = rec
-    return {mid: rec for mid, rec in last.items() if not rec.get("final") and mid not in done}
+    last = {rec["material_id"]: rec for rec in _unstored_failures(store_path)}
+    return {mid: rec for mid, rec in last.items() if not rec.get("final")}
 
 
 def retry_plan(record: dict, time_limit_s: float) -> tuple[int, DFTSettings, float]:
