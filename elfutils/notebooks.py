@@ -648,6 +648,17 @@ def _numbers(data: dict, prefix: str = "") -> dict:
     return out
 
 
+def _machine(result: dict) -> str:
+    """Where a benchmark ran, from either layout the scripts write: a ``machine`` dict (bench_render,
+    bench_book) or top-level device_name / cpu_count (bench_training), e.g. "NVIDIA H200 x16"."""
+    machine = result.get("machine", {})
+    name = machine.get("processor") or result.get("device_name", "")
+    where = f"{name} x{machine.get('cpu_count', result.get('cpu_count', '?'))}"
+    if machine.get("device"):
+        where += f", {machine['device']}"
+    return where
+
+
 def benchmark_table(folder: str | Path = PROJECT_ROOT / "benchmarks" / "results"):
     """Every number recorded in ``benchmarks/results/*.json`` (nested keys joined by dots; per-item dicts of
     more than 12 entries left out): a DataFrame with benchmark, measure, value, machine, measured."""
@@ -656,13 +667,9 @@ def benchmark_table(folder: str | Path = PROJECT_ROOT / "benchmarks" / "results"
     rows = []
     for path in sorted(Path(folder).glob("*.json")):
         data = json.loads(path.read_text())
-        machine = data.get("machine", {})
-        where = f"{machine.get('processor', '')} x{machine.get('cpu_count', '?')}"
-        if machine.get("device"):
-            where += f", {machine['device']}"
         for measure, value in _numbers(data).items():
-            rows.append({"benchmark": path.stem, "measure": measure, "value": value, "machine": where,
-                         "measured": data.get("time", "")})
+            rows.append({"benchmark": path.stem, "measure": measure, "value": value, "machine": _machine(data),
+                         "measured": data.get("time") or data.get("date", "")})
     return pd.DataFrame(rows, columns=["benchmark", "measure", "value", "machine", "measured"])
 
 
