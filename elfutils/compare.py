@@ -267,6 +267,27 @@ def dataset_card(store_path: str | Path, n_target: int | None = None) -> dict:
     }
 
 
+def pending_table(store_path: str | Path, target_ids=None) -> pd.DataFrame:
+    """Materials of ``target_ids`` (default: the 2002 flat-band materials) neither stored nor failed twice, in
+    the batch's order (cheapest first): material_id, formula, natoms, spin_run (the batch would start magnetic
+    moments), hubbard_u (the batch would add U)."""
+    from elfutils.dataset import flat_band_ids, structure_records
+    from elfutils.dft import DFTSettings, batch_cost, hubbard_u_values, needs_spin
+    from elfutils.dft_batch import final_failures
+    from elfutils.store import BandStore
+
+    records = structure_records()
+    done = set(BandStore(store_path).ids()) | set(final_failures(store_path))
+    ids = [i for i in (flat_band_ids() if target_ids is None else target_ids) if i in records and i not in done]
+    settings = DFTSettings()
+    rows = []
+    for mid in sorted(ids, key=lambda i: batch_cost(records[i]["species"])):
+        species = records[mid]["species"]
+        rows.append((mid, records[mid].get("formula_pretty", ""), len(species), needs_spin(species, settings),
+                     bool(hubbard_u_values(species, settings))))
+    return pd.DataFrame(rows, columns=["material_id", "formula", "natoms", "spin_run", "hubbard_u"])
+
+
 # --- ours vs 2Dmatpedia's VASP on the fixture materials -----------------------------------------------------
 def fixture_comparison(store_path: str | Path, band_files, tolerance_px: float = TOLERANCE_PX,
                        **render_kwargs) -> tuple[pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray]]]:

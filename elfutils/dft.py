@@ -92,6 +92,12 @@ def needs_spin(species, settings: DFTSettings) -> bool:
     return any(s in START_MOMENTS for s in species)
 
 
+def batch_cost(species) -> int:
+    """The batch's order key: atoms, doubled when the cell starts magnetic (cheapest first, so coverage
+    grows fastest if a batch is stopped)."""
+    return len(species) * (2 if any(str(s) in START_MOMENTS for s in species) else 1)
+
+
 def structure_from_record(record: dict):
     """A pymatgen Structure from a ``structures.jsonl`` record (lattice rows, species, fractional coords)."""
     from pymatgen.core import Lattice, Structure

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from elfutils.compare import dataset_card, fixture_comparison, gap_comparison, reference_gaps, with_likely_causes
+from elfutils.compare import (dataset_card, fixture_comparison, gap_comparison, pending_table, reference_gaps,
+                             with_likely_causes)
 from elfutils.dataset import data_dir, dft_store_path, flat_band_pool, real_band_files
 from elfutils.dft import MP_HUBBARD_U, DFTSettings
 from elfutils.io import atomic_write_text
@@ -72,6 +73,23 @@ def card_markdown() -> str:
         lines += [f"| {r.material_id} | {r.formula} | {str(r.reason)[:160]} |" for r in failures.itertuples()]
     else:
         lines.append("None so far.")
+    pending = pending_table(store_path)
+    if len(pending):
+        lines += [
+            "",
+            "## Not computed",
+            "",
+            f"{len(pending)} materials were not reached. The batch computes the cheapest cells first (atoms, "
+            "doubled when magnetic: `elfutils.dft.batch_cost`), so these are the largest: "
+            f"{pending.natoms.min()}–{pending.natoms.max()} atoms (median {pending.natoms.median():.0f}), "
+            f"{int(pending.spin_run.sum())} of them spin-polarised, {int(pending.hubbard_u.sum())} with Hubbard U. "
+            "`elf dft` (or `make data`) computes them on resume.",
+            "",
+            "| material | formula | atoms | spin-polarised run | Hubbard U |",
+            "|---|---|---|---|---|",
+            *[f"| {r.material_id} | {r.formula} | {r.natoms} | {'yes' if r.spin_run else 'no'} | "
+              f"{'yes' if r.hubbard_u else 'no'} |" for r in pending.itertuples()],
+        ]
     lines += [
         "",
         "## Against 2Dmatpedia's VASP on the 12 real band files",

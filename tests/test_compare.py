@@ -132,6 +132,21 @@ def test_dataset_card(small_store, fixture_files):
     assert card["elements"].sum() >= 3 and card["n_elements"] == len(card["elements"])
 
 
+def test_pending_table_lists_what_the_batch_has_not_reached_cheapest_first(small_store, fixture_files):
+    from elfutils.dataset import structure_records
+    from elfutils.dft import batch_cost
+
+    records = structure_records()
+    stored = [p.stem for p in fixture_files[:3]]
+    others = [i for i in records if i not in stored and i != "2dm-99"][:4]
+    table = compare.pending_table(small_store.path, stored + ["2dm-99", "2dm-no-structure"] + others)
+    assert sorted(table.material_id) == sorted(others)  # not the stored, the failed, nor one without structure
+    costs = [batch_cost(records[i]["species"]) for i in table.material_id]
+    assert costs == sorted(costs)
+    assert list(table.natoms) == [len(records[i]["species"]) for i in table.material_id]
+    assert table.spin_run.dtype == bool and table.hubbard_u.dtype == bool
+
+
 def test_dataset_card_of_an_empty_store(tmp_path):
     card = compare.dataset_card(tmp_path / "none.elfstore", n_target=5)
     assert card["n_done"] == 0 and card["n_pending"] == 5 and np.isnan(card["time_median_s"])

@@ -47,7 +47,7 @@ def stale_ids(store, jobs, settings) -> set[str]:
 def run(args) -> int:
     os.environ["OMP_NUM_THREADS"] = "1"  # before numpy/GPAW load: one thread per worker process
     from elfutils.dataset import data_dir, dft_store_path, flat_band_ids, real_band_files, structure_records
-    from elfutils.dft import START_MOMENTS, DFTSettings
+    from elfutils.dft import DFTSettings, batch_cost
     from elfutils.dft_batch import Job, final_failures, run_dft_batch
     from elfutils.store import BandStore
 
@@ -65,12 +65,8 @@ def run(args) -> int:
         unknown = [i for i in ids if i not in records]
         for mid in unknown:
             print(f"skipped {mid}: no structure in data/2dmatpedia-structures")
-        # cheapest first (atoms, doubled for spin), so coverage grows fastest if the batch is stopped
-        def cost(mid):
-            species = records[mid]["species"]
-            return len(species) * (2 if any(s in START_MOMENTS for s in species) else 1)
-
-        jobs = [Job(mid, records[mid]) for mid in sorted((i for i in ids if i in records), key=cost)]
+        jobs = [Job(mid, records[mid])
+                for mid in sorted((i for i in ids if i in records), key=lambda i: batch_cost(records[i]["species"]))]
     redo = stale_ids(BandStore(store), jobs, DFTSettings())
     if redo:
         print(f"{len(redo)} stored material(s) were computed before a settings change that concerns them "
