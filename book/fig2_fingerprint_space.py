@@ -276,7 +276,8 @@ pd.DataFrame({
 
 # %% [markdown]
 # The paper encodes {glue:text}`paper_n_materials` materials, this profile {glue:text}`n_materials` (the
-# materials we computed band structures for; see the data chapter). With fewer materials the densest regions
-# hold fewer members, so cluster counts are not expected to match; the share left unclassified
+# materials we computed band structures for; see the data chapter). How many clusters HDBSCAN finds depends
+# on how many materials fill the densest regions, so cluster counts compare only loosely between two data
+# sets of different size or make-up; the share left unclassified
 # ({glue:text}`frac_unclassified:.0%` here, {glue:text}`paper_frac_unclassified:.0%` in the paper) is the more
 # comparable number. Cluster numbers are HDBSCAN's own and do not correspond to the paper's.

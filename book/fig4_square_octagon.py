@@ -74,15 +74,20 @@ geometry = report.fig4_geometry()
 ours_symmetric = geometry.motif == report.SQUARE_OCTAGON
 glue_values(angle_tolerance=MOTIF_ANGLE_TOLERANCE, n_agree=int(geometry.agrees.sum()),
             symmetric_min_angle=geometry.loc[ours_symmetric, "smallest_angle"].min(),
-            skewed_angles=", ".join(f"{geometry.formula[m]} {geometry.smallest_angle[m]:.0f}°" for m in skewed))
+            skewed_angles=", ".join(f"{geometry.formula[m]} {geometry.smallest_angle[m]:.0f}°"
+                                    for m in skewed),
+            skewed_coordination="; ".join(f"{geometry.formula[m]} {geometry.coordination[m]}"
+                                          for m in skewed),
+            symmetric_coordination=", ".join(sorted(set(geometry.loc[ours_symmetric, "coordination"]))))
 geometry.round(1)
 
 # %% [markdown]
 # The measured geometry agrees with the paper's drawing for {glue:text}`n_agree` of the
-# {glue:text}`n_named` materials. In TlBi and TlSb the four-membered rings are squashed into rhombi (smallest
+# {glue:text}`n_named` materials. The paper's skewed layers have their four-membered rings squashed (smallest
 # in-plane angle: {glue:text}`skewed_angles`, against at least {glue:text}`symmetric_min_angle:.0f`° in the
-# symmetric layers), so much that the two atoms across the short diagonal of each rhombus come within bonding
-# distance and the group-V sites become four-fold: the "asymmetric skew" of the paper's Fig. 4b.
+# layers we name square-octagon), and their site coordination numbers ({glue:text}`skewed_coordination`;
+# square-octagon layers: {glue:text}`symmetric_coordination`) show where atoms across a squashed ring come
+# within bonding distance: the "asymmetric skew" of the paper's Fig. 4b.
 
 # %% [markdown]
 # ## Every square-octagon layer in our data, on the fingerprint map

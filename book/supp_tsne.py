@@ -14,8 +14,8 @@
 # clustering module"; the comparison itself is in the paper's Supplementary Note 1
 # {cite}`pentz2025elf`). Here both embeddings of the same fingerprints, built from the same Minkowski
 # ($p = 0.2$) distances, are shown side by side and coloured by the same HDBSCAN clusters, and the
-# comparison is made with numbers: how well each map keeps the neighbourhoods of the 98-dimensional
-# fingerprint space.
+# comparison is made with numbers: how well each map keeps the neighbourhoods of the
+# {glue:text}`fp_length`-dimensional fingerprint space.
 
 # %% tags=["parameters"]
 profile = "default"  # parameter profile (elfutils.profiles): default, smoke, retrain or 2dmatpedia
@@ -41,7 +41,8 @@ maps = {"UMAP": clusters[["umap_x", "umap_y"]].to_numpy(), "t-SNE": tsne[["tsne_
 glue_values(n_materials=len(table), n_clusters=int(clusters.attrs["n_clusters"]),
             n_unclassified=int(clusters.attrs["n_unclassified"]), umap_nn=settings.umap_n_neighbors,
             umap_md=settings.umap_min_dist, perplexity_setting=settings.tsne_perplexity,
-            perplexity=min(settings.tsne_perplexity, (len(table) - 1) / 3))
+            perplexity=min(settings.tsne_perplexity, (len(table) - 1) / 3),
+            fp_length=fingerprint_matrix(table).shape[1])
 
 # %% [markdown]
 # ## The two maps, coloured by the same clusters

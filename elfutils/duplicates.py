@@ -140,6 +140,12 @@ class DuplicateResult:
     all_pairs: pd.DataFrame
     table1: pd.DataFrame
 
+    @property
+    def candidate_entries(self) -> int:
+        """Distinct materials in the candidate pairs: what the paper counts ("up to 40 potential duplicate
+        entries"); n pairs can hold up to 2n entries."""
+        return len(set(self.candidates["material_id_a"]) | set(self.candidates["material_id_b"]))
+
 
 def find_duplicates(
     df: pd.DataFrame,

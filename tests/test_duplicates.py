@@ -56,6 +56,7 @@ def test_planted_duplicates_recovered(planted):
     }
     assert result.candidates["distance"].is_monotonic_increasing
     assert result.candidates["rank"].tolist() == [1, 2, 3]
+    assert result.candidate_entries == 6  # three disjoint pairs: six materials, the paper's "entries"
     assert "MAD" in result.threshold_rule
 
 

@@ -202,7 +202,8 @@ def fake_duplicates(found: bool):
                            "present": [True, True] + [False] * (len(pairs) - 2),
                            "found": [found, False] + [False] * (len(pairs) - 2)})
     candidates = pd.DataFrame({"rank": [1, 2, 3]})
-    return types.SimpleNamespace(candidates=candidates, threshold=1.5e8, threshold_rule="rule text",
+    return types.SimpleNamespace(candidates=candidates, candidate_entries=5, threshold=1.5e8,
+                                 threshold_rule="rule text",
                                  all_pairs=pd.DataFrame({"distance": np.arange(7.0)}), table1=table1)
 
 
@@ -256,9 +257,12 @@ def test_table_names_every_paper_constant_once_with_paper_and_our_values():
     assert row.loc["PAPER_N_MATERIALS", "explanation"] == "same"
     assert row.loc["PAPER_TRAIN_BCE", "ours"] == 0.3
     assert row.loc["PAPER_VALIDATION_TOLERANCE", "ours"] == "within: +1.7%"
+    assert "within in 30 of 30 epochs, largest gap +1.7% at epoch 1" in row.loc["PAPER_VALIDATION_TOLERANCE",
+                                                                                  "explanation"]
     assert row.loc["PAPER_N_CNNF_CLUSTERS", "ours"] == 45
     assert row.loc["PAPER_N_CNNF_LOCALISED", "ours"] == "18 of 45"
-    assert row.loc["PAPER_MAX_DUPLICATES", "ours"] == 3
+    assert row.loc["PAPER_MAX_DUPLICATES", "ours"] == 5  # entries (materials), as the paper counts
+    assert "in 3 candidate pairs" in row.loc["PAPER_MAX_DUPLICATES", "explanation"]
     assert row.loc["PAPER_TABLE1_DUPLICATES", "ours"] == "1 of 2 present"
     assert "present but not within the threshold: Tl2Te" in row.loc["PAPER_TABLE1_DUPLICATES", "explanation"]
     assert row.loc["HDBSCAN_MIN_CLUSTER_SIZE, HDBSCAN_MIN_SAMPLES", "ours"] == "(5, 2)"
