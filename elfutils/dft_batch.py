@@ -7,7 +7,8 @@
   settings and TIMEOUT_RETRY_FACTOR times the time limit; each attempt's reason
   is appended to ``failures.jsonl`` in the store folder (one JSON object per line, fsynced; a torn last line
   from a kill is ignored when read). Materials that failed twice are not retried on resume unless asked; a
-  material whose first attempt failed before the batch was stopped resumes with its second attempt.
+  material whose first attempt failed before the batch was stopped resumes with its second attempt. Second
+  attempts run after every first attempt, so a batch stopped early has covered the most materials.
 * Each material runs in its own forked process with ``OMP_NUM_THREADS=1``: a hung or crashed calculation is
   killed at its time limit without taking the batch down, and two workers on two cores do not slow each other.
 """
@@ -164,7 +165,10 @@ def run_dft_batch(
     ctx = mp.get_context("fork")
     pending = pending_retries(store_path)
     queue = [_first_attempt(job, settings, time_limit_s, pending) for job in todo]
-    queue.reverse()  # pop() from the end keeps the given order
+    # second attempts go last (those pending from a stopped run too): they are the slow and the stubborn ones,
+    # and a batch stopped early has then covered as many materials as it could
+    queue.sort(key=lambda entry: entry[1] > 1)  # stable: the given order within each group
+    queue.reverse()  # pop() from the end keeps that order
     running: list[_Running] = []
     parts_since_compact = 0
     bar = tqdm(total=len(todo), desc="DFT", unit="mat", disable=not progress, smoothing=0.05)
@@ -203,7 +207,7 @@ def run_dft_batch(
             counts["failed"] += 1
             bar.update(1)
         else:
-            queue.append((run.job, *retry_plan(record, time_limit_s)))
+            queue.insert(0, (run.job, *retry_plan(record, time_limit_s)))  # last in line: see above
 
     try:
         while queue or running:

@@ -74,8 +74,11 @@ def test_batch_records_failures_and_retries(tmp_path):
     records = structure_records()
     broken = dict(records["2dm-1799"], species=["Mg", "F"])  # one species short: cannot build the cell
     jobs = [Job("broken", broken), Job("2dm-1799", records["2dm-1799"])]
-    counts = run_dft_batch(jobs, tmp_path / "s.elfstore", workers=1, progress=False)
-    assert counts["done"] == 1 and counts["failed"] == 1
+    failures_when_stored = []  # the retry waits until every first attempt has run
+    store_path = tmp_path / "s.elfstore"
+    counts = run_dft_batch(jobs, store_path, workers=1, progress=False,
+                           on_result=lambda _: failures_when_stored.append(len(read_failures(store_path))))
+    assert counts["done"] == 1 and counts["failed"] == 1 and failures_when_stored == [1]
     fails = read_failures(tmp_path / "s.elfstore")
     assert [f["attempt"] for f in fails] == [1, 2] and fails[1]["final"]
     assert fails[1]["settings"]["smearing_eV"] > fails[0]["settings"]["smearing_eV"]  # safer retry
@@ -109,8 +112,10 @@ def test_a_stopped_batch_resumes_with_the_second_attempt(tmp_path):
     store_path = tmp_path / "r.elfstore"
     _pending_failure(store_path, "broken", "ValueError: first attempt", DFTSettings(), 1800.0)
     assert set(pending_retries(store_path)) == {"broken"}
-    counts = run_dft_batch([broken], store_path, workers=1, progress=False)
-    assert counts["failed"] == 1
+    failures_when_stored = []  # the pending retry waits behind the first attempts
+    counts = run_dft_batch([broken, Job("2dm-1799", records["2dm-1799"])], store_path, workers=1, progress=False,
+                           on_result=lambda _: failures_when_stored.append(len(read_failures(store_path))))
+    assert counts["failed"] == 1 and counts["done"] == 1 and failures_when_stored == [1]
     fails = read_failures(store_path)
     assert [f["attempt"] for f in fails] == [1, 2] and fails[1]["final"]  # not a second first attempt
     assert fails[1]["settings"] == asdict(DFTSettings().safer())
