@@ -269,23 +269,26 @@ def dataset_card(store_path: str | Path, n_target: int | None = None) -> dict:
 
 def pending_table(store_path: str | Path, target_ids=None) -> pd.DataFrame:
     """Materials of ``target_ids`` (default: the 2002 flat-band materials) neither stored nor failed twice, in
-    the batch's order (cheapest first): material_id, formula, natoms, spin_run (the batch would start magnetic
-    moments), hubbard_u (the batch would add U)."""
+    the batch's order (cheapest first, pending retries last): material_id, formula, natoms, spin_run (the
+    batch would start magnetic moments), hubbard_u (the batch would add U), first_attempt (why a first attempt
+    failed, when one did and the retry has not run yet; else "")."""
     from elfutils.dataset import flat_band_ids, structure_records
     from elfutils.dft import DFTSettings, batch_cost, hubbard_u_values, needs_spin
-    from elfutils.dft_batch import final_failures
+    from elfutils.dft_batch import final_failures, pending_retries
     from elfutils.store import BandStore
 
     records = structure_records()
     done = set(BandStore(store_path).ids()) | set(final_failures(store_path))
+    pending = pending_retries(store_path)
     ids = [i for i in (flat_band_ids() if target_ids is None else target_ids) if i in records and i not in done]
     settings = DFTSettings()
     rows = []
-    for mid in sorted(ids, key=lambda i: batch_cost(records[i]["species"])):
+    for mid in sorted(ids, key=lambda i: (i in pending, batch_cost(records[i]["species"]))):  # retries last
         species = records[mid]["species"]
         rows.append((mid, records[mid].get("formula_pretty", ""), len(species), needs_spin(species, settings),
-                     bool(hubbard_u_values(species, settings))))
-    return pd.DataFrame(rows, columns=["material_id", "formula", "natoms", "spin_run", "hubbard_u"])
+                     bool(hubbard_u_values(species, settings)), str(pending.get(mid, {}).get("reason", ""))))
+    columns = ["material_id", "formula", "natoms", "spin_run", "hubbard_u", "first_attempt"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 # --- ours vs 2Dmatpedia's VASP on the fixture materials -----------------------------------------------------

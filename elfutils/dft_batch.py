@@ -99,8 +99,15 @@ def _first_attempt(job: Job, settings: DFTSettings, time_limit_s: float, pending
 
 def _append_failure(store_path: Path, record: dict) -> None:
     store_path.mkdir(parents=True, exist_ok=True)
-    with open(store_path / FAILURES_FILE, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(record, sort_keys=True) + "\n")
+    path = store_path / FAILURES_FILE
+    # a line torn by a kill has no newline: end it first, or this record would be glued onto it and lost
+    torn = False
+    if path.exists() and path.stat().st_size > 0:
+        with open(path, "rb") as fh:
+            fh.seek(-1, os.SEEK_END)
+            torn = fh.read(1) != b"\n"
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(("\n" if torn else "") + json.dumps(record, sort_keys=True) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
 

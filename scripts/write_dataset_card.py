@@ -82,13 +82,15 @@ def card_markdown() -> str:
             f"{len(pending)} materials were not reached. The batch computes the cheapest cells first (atoms, "
             "doubled when magnetic: `elfutils.dft.batch_cost`), so these are the largest: "
             f"{pending.natoms.min()}–{pending.natoms.max()} atoms (median {pending.natoms.median():.0f}), "
-            f"{int(pending.spin_run.sum())} of them spin-polarised, {int(pending.hubbard_u.sum())} with Hubbard U. "
-            "`elf dft` (or `make data`) computes them on resume.",
+            f"{int(pending.spin_run.sum())} of them spin-polarised, {int(pending.hubbard_u.sum())} with "
+            f"Hubbard U; {int((pending.first_attempt != '').sum())} failed a first attempt and wait for "
+            "their retry, which the batch runs after every first attempt. `elf dft` (or `make data`) "
+            "computes them on resume.",
             "",
-            "| material | formula | atoms | spin-polarised run | Hubbard U |",
-            "|---|---|---|---|---|",
+            "| material | formula | atoms | spin-polarised run | Hubbard U | first attempt failed |",
+            "|---|---|---|---|---|---|",
             *[f"| {r.material_id} | {r.formula} | {r.natoms} | {'yes' if r.spin_run else 'no'} | "
-              f"{'yes' if r.hubbard_u else 'no'} |" for r in pending.itertuples()],
+              f"{'yes' if r.hubbard_u else 'no'} | {r.first_attempt[:80]} |" for r in pending.itertuples()],
         ]
     lines += [
         "",

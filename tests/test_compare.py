@@ -145,6 +145,14 @@ def test_pending_table_lists_what_the_batch_has_not_reached_cheapest_first(small
     assert costs == sorted(costs)
     assert list(table.natoms) == [len(records[i]["species"]) for i in table.material_id]
     assert table.spin_run.dtype == bool and table.hubbard_u.dtype == bool
+    assert (table.first_attempt == "").all()
+    # a first attempt that failed before the batch stopped: still pending, with its reason
+    with open(small_store.path / "failures.jsonl", "a") as fh:
+        fh.write("\n" + json.dumps({"material_id": others[0], "attempt": 1, "final": False,
+                                    "reason": "time limit of 1800 s exceeded"}) + "\n")
+    again = compare.pending_table(small_store.path, others)
+    assert list(again.material_id) == [*table.material_id[table.material_id != others[0]], others[0]]
+    assert again.first_attempt.iloc[-1] == "time limit of 1800 s exceeded"
 
 
 def test_dataset_card_of_an_empty_store(tmp_path):

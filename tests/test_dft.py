@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from elfutils.dft import GAP_ZERO_OFFSET_EV, DFTSettings, energy_zero, slab_atoms, structure_from_record
-from elfutils.dft_batch import Job, final_failures, pending_retries, read_failures, run_dft_batch
+from elfutils.dft_batch import (Job, _append_failure, final_failures, pending_retries, read_failures,
+                                run_dft_batch)
 from elfutils.dataset import structure_records
 from elfutils.store import BandStore
 
@@ -86,6 +87,14 @@ def test_batch_records_failures_and_retries(tmp_path):
     # a second run computes nothing again
     again = run_dft_batch(jobs, tmp_path / "s.elfstore", workers=1, progress=False)
     assert again == {"done": 0, "failed": 0, "skipped_done": 1, "skipped_failed": 1}
+
+
+def test_a_failure_after_a_torn_line_is_kept(tmp_path):
+    store_path = tmp_path / "torn.elfstore"
+    store_path.mkdir()
+    (store_path / "failures.jsonl").write_text('{"material_id": "a", "attempt": 1, "final": false}\n{"mater')
+    _append_failure(store_path, {"material_id": "b", "attempt": 1, "final": False, "reason": "x"})
+    assert [r["material_id"] for r in read_failures(store_path)] == ["a", "b"]
 
 
 def test_time_limit_kills_and_records(tmp_path):
