@@ -87,6 +87,11 @@ card = compare.dataset_card(store)
 glue_values(**{f"card_{k}": v for k, v in card.items() if np.isscalar(v)},
             card_gpaw=", ".join(card["gpaw_versions"]) or "none yet",
             card_done_percent=100 * card["n_done"] / card["n_target"])
+pending = compare.pending_table(store)
+glue_values(pending_summary="none" if pending.empty else (
+    f"{len(pending)}, the largest cells ({pending.natoms.min()}–{pending.natoms.max()} atoms, median "
+    f"{pending.natoms.median():.0f}; {int(pending.spin_run.sum())} of them magnetic), since the batch computes "
+    "the cheapest first; `data/bands/CARD.md` lists them"))
 labels = {
     "n_done": "materials computed", "n_failed": "failed (both attempts)",
     "n_pending": "not yet computed", "n_spin_polarized": "spin-polarised", "n_metals": "metals",
@@ -105,7 +110,8 @@ pd.DataFrame({"value": values}, index=list(labels.values()))
 # spin-paired, as 2Dmatpedia does), {glue:text}`card_n_metals` are metals and {glue:text}`card_n_gapped` have
 # a gap. One material takes {glue:text}`card_time_median_s:.1f` s (median; 95th percentile
 # {glue:text}`card_time_p95_s:.0f` s) on one core, {glue:text}`card_time_total_h:.1f` core hours in all, with
-# GPAW {glue:text}`card_gpaw`. The materials cover {glue:text}`card_n_elements` elements.
+# GPAW {glue:text}`card_gpaw`. The materials cover {glue:text}`card_n_elements` elements. Not computed yet:
+# {glue:text}`pending_summary`.
 
 # %%
 failures = card["failures"]
