@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/bench_book.py [--profile default] [--work DIR] [--keep]
     .venv/bin/python benchmarks/bench_book.py --retrain --work DIR --keep
 
-Clones the committed state of this repository (HEAD; uncommitted changes are not in it) into a scratch folder,
+Clones the committed state of this repository (HEAD, or ``--branch``; uncommitted changes are not in it) into
+a scratch folder,
 then times, one after the other: `make venv` (creating the clone's own .venv), `make book` with an empty cache
 (the first build), `make book` again (the cached rebuild: every stage and notebook reused) and `make linkcheck`;
 it writes benchmarks/results/book-build.json. With ``--retrain`` it times `make book PROFILE=retrain` instead
@@ -15,6 +16,8 @@ other work shared the machine. The book's reproducibility page shows both files.
 The retrain build computes exactly what ``make models`` exports, so after a dataset change one training does
 both jobs: time the retrain build with ``--keep``, then export from the clone's cache with
 ``python scripts/commit_models.py --cache DIR/elf/.cache``, commit models/, and time the default build.
+``--branch`` times another branch: e.g. a new dataset committed on a side branch, so that main never holds a
+dataset without its model (tests/test_committed_models.py) while the retraining runs.
 """
 
 from __future__ import annotations
@@ -84,6 +87,7 @@ def main(argv=None) -> int:
                         help="time `make book PROFILE=retrain` (hours) instead of the default profile's builds")
     parser.add_argument("--work", type=Path, help="scratch folder for the clone (default: a new temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the clone (and its built book) afterwards")
+    parser.add_argument("--branch", help="clone this branch instead of the checked-out one")
     parser.add_argument("--out", type=Path, help=f"results file (default: {RESULTS.name}, "
                         f"or {RETRAIN_RESULTS.name} with --retrain)")
     args = parser.parse_args(argv)
@@ -94,8 +98,12 @@ def main(argv=None) -> int:
     if clone.exists():
         parser.error(f"{clone} exists: give an empty --work folder")
     work.mkdir(parents=True, exist_ok=True)
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
+    commit = subprocess.run(["git", "rev-parse", "--verify", args.branch or "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
+    if not commit:
+        parser.error(f"--branch {args.branch}: no such branch in {ROOT}")
+    branch = ["--branch", args.branch] if args.branch else []
+    subprocess.run(["git", "clone", "--quiet", *branch, str(ROOT), str(clone)], check=True)
     print(f"fresh clone of {commit[:10]} in {clone}", flush=True)
 
     steps = {"venv": timed_make(clone, "venv", work / "venv.log")}
