@@ -98,8 +98,8 @@ def main(argv=None) -> int:
     if clone.exists():
         parser.error(f"{clone} exists: give an empty --work folder")
     work.mkdir(parents=True, exist_ok=True)
-    commit = subprocess.run(["git", "rev-parse", "--verify", args.branch or "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
+    commit = subprocess.run(["git", "rev-parse", "--verify", args.branch or "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
     if not commit:
         parser.error(f"--branch {args.branch}: no such branch in {ROOT}")
     branch = ["--branch", args.branch] if args.branch else []

@@ -90,8 +90,8 @@ glue_values(**{f"card_{k}": v for k, v in card.items() if np.isscalar(v)},
 pending = compare.pending_table(store)
 glue_values(pending_summary="none" if pending.empty else (
     f"{len(pending)}, the largest cells ({pending.natoms.min()}–{pending.natoms.max()} atoms, median "
-    f"{pending.natoms.median():.0f}; {int(pending.spin_run.sum())} of them magnetic), since the batch computes "
-    "the cheapest first; `data/bands/CARD.md` lists them"))
+    f"{pending.natoms.median():.0f}; {int(pending.spin_run.sum())} of them magnetic), since the batch "
+    "computes the cheapest first; `data/bands/CARD.md` lists them"))
 labels = {
     "n_done": "materials computed", "n_failed": "failed (both attempts)",
     "n_pending": "not yet computed", "n_spin_polarized": "spin-polarised", "n_metals": "metals",

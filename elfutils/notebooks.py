@@ -668,8 +668,8 @@ def benchmark_table(folder: str | Path = PROJECT_ROOT / "benchmarks" / "results"
     for path in sorted(Path(folder).glob("*.json")):
         data = json.loads(path.read_text())
         for measure, value in _numbers(data).items():
-            rows.append({"benchmark": path.stem, "measure": measure, "value": value, "machine": _machine(data),
-                         "measured": data.get("time") or data.get("date", "")})
+            rows.append({"benchmark": path.stem, "measure": measure, "value": value,
+                         "machine": _machine(data), "measured": data.get("time") or data.get("date", "")})
     return pd.DataFrame(rows, columns=["benchmark", "measure", "value", "machine", "measured"])
 
 

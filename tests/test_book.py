@@ -251,11 +251,13 @@ def test_benchmark_table_names_the_machine_in_both_result_layouts(tmp_path):
     (tmp_path / "render.json").write_text(json.dumps({
         "machine": {"processor": "x86_64", "cpu_count": 2}, "time": "2026-11-25T17:00:00", "speedup": 9.5}))
     (tmp_path / "training-cuda.json").write_text(json.dumps({
-        "device_name": "NVIDIA H200", "cpu_count": 16, "date": "2026-11-26T03:58:44", "summary": {"train_img_s": 1338.7}}))
+        "device_name": "NVIDIA H200", "cpu_count": 16, "date": "2026-11-26T03:58:44",
+        "summary": {"train_img_s": 1338.7}}))
     table = notebooks.benchmark_table(tmp_path).set_index(["benchmark", "measure"])
     render, cuda = table.loc[("render", "speedup")], table.loc[("training-cuda", "summary.train_img_s")]
     assert (render["machine"], render["measured"]) == ("x86_64 x2", "2026-11-25T17:00:00")
-    assert (cuda["machine"], cuda["measured"], cuda["value"]) == ("NVIDIA H200 x16", "2026-11-26T03:58:44", 1338.7)
+    assert (cuda["machine"], cuda["measured"]) == ("NVIDIA H200 x16", "2026-11-26T03:58:44")
+    assert cuda["value"] == 1338.7
 
 
 def test_book_build_table_reads_both_benchmark_files(tmp_path):

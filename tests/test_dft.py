@@ -122,7 +122,8 @@ def test_a_stopped_batch_resumes_with_the_second_attempt(tmp_path):
     _pending_failure(store_path, "broken", "ValueError: first attempt", DFTSettings(), 1800.0)
     assert set(pending_retries(store_path)) == {"broken"}
     failures_when_stored = []  # the pending retry waits behind the first attempts
-    counts = run_dft_batch([broken, Job("2dm-1799", records["2dm-1799"])], store_path, workers=1, progress=False,
+    jobs = [broken, Job("2dm-1799", records["2dm-1799"])]
+    counts = run_dft_batch(jobs, store_path, workers=1, progress=False,
                            on_result=lambda _: failures_when_stored.append(len(read_failures(store_path))))
     assert counts["failed"] == 1 and counts["done"] == 1 and failures_when_stored == [1]
     fails = read_failures(store_path)

@@ -65,8 +65,8 @@ def run(args) -> int:
         unknown = [i for i in ids if i not in records]
         for mid in unknown:
             print(f"skipped {mid}: no structure in data/2dmatpedia-structures")
-        jobs = [Job(mid, records[mid])
-                for mid in sorted((i for i in ids if i in records), key=lambda i: batch_cost(records[i]["species"]))]
+        known = sorted((i for i in ids if i in records), key=lambda i: batch_cost(records[i]["species"]))
+        jobs = [Job(mid, records[mid]) for mid in known]
     redo = stale_ids(BandStore(store), jobs, DFTSettings())
     if redo:
         print(f"{len(redo)} stored material(s) were computed before a settings change that concerns them "
