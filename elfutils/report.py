@@ -815,7 +815,7 @@ def _training_rows(o: Outcomes):
                 for i, h in enumerate(history, start=1) if h.get("val_bce") is not None}
         worst = max(gaps, key=lambda e: abs(gaps[e]))
         n_within = sum(abs(g) <= C.PAPER_VALIDATION_TOLERANCE for g in gaps.values())
-        detail += (f"; over the whole training (the paper: \"throughout\") within in {n_within} of "
+        detail += (f"; over the whole training (the paper: \"throughout\") within {n_within} of "
                    f"{len(gaps)} epochs, largest gap {gaps[worst]:+.1%} at epoch {worst}")
         rows.append(("Network", "validation BCE within 5% of training", "PAPER_VALIDATION_TOLERANCE",
                      f"within {_pct(C.PAPER_VALIDATION_TOLERANCE)} throughout",
