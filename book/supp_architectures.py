@@ -15,8 +15,9 @@
 # fingerprints cluster (HDBSCAN with the Minkowski distance, as in Fig. 2). The budget
 # ({glue:text}`arch_epochs` epochs, the paper's {glue:text}`paper_epochs`) is smaller than the paper's full
 # training: the {glue:text}`n_variants` networks at full length would take about
-# {glue:text}`arch_full_hours:.1f` hours at the pace measured when this study was trained. The comparison is
-# between equally (under)trained networks.
+# {glue:text}`arch_full_hours:.1f` hours at the pace measured when this study was trained (on
+# {glue:text}`arch_device`), and the budget is set so that `make models` stays feasible on a laptop CPU. The
+# comparison is between equally (under)trained networks.
 
 # %% tags=["parameters"]
 profile = "default"  # parameter profile (elfutils.profiles): default, smoke, retrain or 2dmatpedia
@@ -46,7 +47,8 @@ glue_values(n_variants=len(study), arch_epochs=int(first.epochs), arch_image_siz
             arch_full_hours=float(study.train_seconds.sum()) / 3600 * constants.EPOCHS / int(first.epochs),
             arch_nc=settings.min_cluster_size,
             arch_ns=settings.min_samples, arch_p=settings.minkowski_p,
-            arch_source=pipeline.architecture_study_source(settings))
+            arch_source=pipeline.architecture_study_source(settings),
+            arch_device=pipeline.architecture_study_device(settings))
 study[["variant", "n_parameters", "fingerprint_length", "epochs", "image_size", "train_seconds"]].set_index(
     "variant")
 
@@ -54,10 +56,10 @@ study[["variant", "n_parameters", "fingerprint_length", "epochs", "image_size", 
 # Each of the {glue:text}`n_variants` variants trained for {glue:text}`arch_epochs` epoch(s) (the paper's
 # model: {glue:text}`paper_epochs`) on {glue:text}`arch_n_images` images of {glue:text}`arch_image_size` px,
 # with the one-cycle schedule fitted to that budget and the same seed and validation split; together they took
-# {glue:text}`arch_train_minutes:.1f` minutes. Results used here: {glue:text}`arch_source` (the default
-# profile reads the results committed with the project when they were computed on these images with these
-# settings; `make models` recomputes them). The latent grid side is the image side over the encoder's
-# downsampling, so it is 7 for 224 px images only.
+# {glue:text}`arch_train_minutes:.1f` minutes on the device named next. Results used here:
+# {glue:text}`arch_source` (the default profile reads the results committed with the project when they were
+# computed on these images with these settings; `make models` recomputes them). The latent grid side is the
+# image side over the encoder's downsampling, so it is 7 for 224 px images only.
 
 # %% [markdown]
 # ## Training and validation loss per epoch

@@ -921,7 +921,9 @@ def committed_architecture_status(profile: str | Profile = "default") -> tuple[P
     differs = [k for k in want if card.get(k) != want[k]]
     if differs:
         return None, f"committed architecture study {folder} differs in {', '.join(differs)}"
-    return folder, f"committed results {_shown(folder)}"
+    # the device matters to the reader: the training seconds in the results are that machine's
+    device, date = card.get("device", "an unrecorded device"), str(card.get("exported_at", "no date"))[:10]
+    return folder, f"committed results {_shown(folder)} (trained on {device}, {date})"
 
 
 def export_architecture_study(profile: str | Profile = "retrain", target: str | Path | None = None) -> Path:
@@ -945,9 +947,17 @@ def architecture_study_source(profile: str | Profile = "default") -> str:
     return why if committed is not None else f"trained in this build or cached ({why})"
 
 
+def architecture_study_device(profile: str | Profile = "default") -> str:
+    """The device whose pace the study's training seconds measure: the committed card's, or this machine's."""
+    committed, _ = committed_architecture_status(profile)
+    if committed is None:
+        return default_device()
+    return str(json.loads((committed / ARCHITECTURE_STUDY_CARD).read_text()).get("device", "an unrecorded device"))
+
+
 def _architecture_all(profile: str | Profile) -> dict[str, pd.DataFrame]:
     p = _profile(profile)
-    committed, _ = committed_architecture_status(p)
+    committed, source = committed_architecture_status(p)
     if committed is not None:
         memo = (str(committed), "architecture_study")
         if memo not in _MEMORY:
@@ -956,7 +966,7 @@ def _architecture_all(profile: str | Profile) -> dict[str, pd.DataFrame]:
                 "profile": p.name, "stage": "architecture_study", "key": str(committed.name),
                 "last_use": "committed", "used_at": _now(),
                 "seconds": float(_MEMORY[memo]["summary"]["train_seconds"].sum()),
-                "note": "training time of the committed results"})
+                "note": f"training time of the {source}"})
         return _MEMORY[memo]
     key = architecture_study_key(p)
     files = _architecture_files(p)

@@ -174,7 +174,9 @@ def test_committed_study_is_read_when_it_matches_and_ignored_otherwise(cache, ti
 
     reader = profile_for(tiny_store, name="reader", use_committed_model=True)
     pipeline.clear_memory()
-    assert "committed results" in pipeline.architecture_study_source(reader)
+    source = pipeline.architecture_study_source(reader)
+    assert "committed results" in source and f"trained on {card['device']}" in source, source
+    assert pipeline.architecture_study_device(reader) == card["device"]
     study = pipeline.architecture_study(reader)
     assert study["variant"].tolist() == pipeline.architecture_study(computed)["variant"].tolist()
     assert len(pipeline.architecture_history(reader)) == 2
