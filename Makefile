@@ -51,9 +51,14 @@ FORCE:
 
 notebooks: $(EXECUTED)  ## execute every notebook with papermill (PROFILE=default|smoke|retrain|2dmatpedia)
 
-book: venv  ## execute the notebooks (cached stages are reused) and build the HTML book in _build/html
+# Sphinx stops before copying book/_static when no page changed: a changed stylesheet rebuilds every page
+_build/.static-stamp: $(wildcard book/_static/*)
+	@mkdir -p _build && touch _build/.rebuild-all $@
+
+book: venv _build/.static-stamp  ## execute the notebooks (cached stages are reused) and build the HTML book
 	$(MAKE) notebooks PROFILE=$(PROFILE)
-	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going $$(test -e _build/.rebuild-all && echo --all)
+	@rm -f _build/.rebuild-all
 
 book-smoke:  ## the whole book in the tiny smoke profile (minutes)
 	$(MAKE) book PROFILE=smoke
