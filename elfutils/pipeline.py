@@ -470,13 +470,21 @@ def export_committed_model(profile: str | Profile = "retrain", target: str | Pat
     return target
 
 
-def _card_seconds(path: Path):
+def _card_seconds(path: Path) -> float | None:
     from elfutils.checkpoint import read_card
 
-    card = read_card(path)
+    return card_training_seconds(read_card(path))
+
+
+def card_training_seconds(card: dict) -> float | None:
+    """Training wall time recorded in a model card: an explicit total, else the sum of the per-epoch
+    seconds of its history (None when neither is recorded)."""
     for k in ("wall_time_s", "train_seconds", "wall_time"):
         if isinstance(card.get(k), int | float):
-            return card[k]
+            return float(card[k])
+    seconds = [row.get("seconds") for row in card.get("history") or []]
+    if seconds and all(isinstance(s, int | float) for s in seconds):
+        return float(sum(seconds))
     return None
 
 
@@ -514,6 +522,7 @@ def model_summary(profile: str | Profile = "default") -> dict:
         except CheckpointError as exc:
             return {**out, "why": str(exc)}
         out.update({k: v for k, v in card.items() if isinstance(v, str | int | float) and k != "format"})
+        out["training_seconds"] = card_training_seconds(card)
     return out
 
 

@@ -162,6 +162,10 @@ def test_exported_model_stands_in_for_training(cache, tiny_store, tmp_path):
     assert list(pipeline.model_history(reader).epoch) == [1, 2]  # the whole run, not only up to the best epoch
     summary = pipeline.model_summary(reader)
     assert summary["source"] == "committed" and summary["weights_dtype"] == "float16"
+    # the card has no total: the training time is the sum of its epochs', also in the stage timings
+    epoch_seconds = float(pipeline.model_history(reader).seconds.sum())
+    assert epoch_seconds > 0 and summary["training_seconds"] == pytest.approx(epoch_seconds)
+    assert pipeline.read_timings()["stages"]["reader/model"]["seconds"] == pytest.approx(epoch_seconds)
 
 
 # --- committed results --------------------------------------------------------------------------------------
