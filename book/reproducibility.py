@@ -79,7 +79,10 @@ stages = stages[stages.profile == settings.name].drop(columns="profile")
 notebooks = pd.DataFrame(pipeline.read_timings().get("notebooks", {}).values(),
                          columns=["profile", "notebook", "seconds", "executed_at"])
 notebooks = notebooks[notebooks.profile == settings.name].drop(columns="profile")
-glue_values(stage_total_s=float(pd.to_numeric(stages.seconds, errors="coerce").sum()),
+stage_seconds = pd.to_numeric(stages.seconds, errors="coerce")
+committed = stages.last_use == "committed"  # their seconds are the recorded training, on its own machine
+glue_values(stage_total_s=float(stage_seconds.sum()), committed_total_s=float(stage_seconds[committed].sum()),
+            committed_stages=", ".join(stages.stage[committed]) or "none",
             notebook_total_s=float(notebooks.seconds.sum()), n_notebooks_timed=len(notebooks))
 stages.set_index("stage") if len(stages) else Markdown("No stage has run with this profile yet.")
 
@@ -87,13 +90,16 @@ stages.set_index("stage") if len(stages) else Markdown("No stage has run with th
 fig, (ax_stage, ax_nb) = plt.subplots(1, 2, figsize=(11, 3.4))
 timed = stages.dropna(subset=["seconds"])
 ax_stage.barh(timed.stage, timed.seconds.astype(float), color="0.35")
-ax_stage.set(xlabel="seconds (last computation)", title="cached stages")
+ax_stage.set(xlabel="seconds (last computation)", title="cached stages", xscale="log")  # minutes to an hour
 ax_nb.barh(notebooks.notebook, notebooks.seconds, color="0.35")
 ax_nb.set(xlabel="seconds (last execution)", title="chapters")
 fig.tight_layout()
 
 # %% [markdown]
-# Computing the cached stages took {glue:text}`stage_total_s:.0f` s in all; executing the
+# Computing the cached stages took {glue:text}`stage_total_s:.0f` s in all, of which
+# {glue:text}`committed_total_s:.0f` s is the training recorded with the results committed in `models/`
+# ({glue:text}`committed_stages`: read, not recomputed, by this build; the device each ran on is in the
+# model table below and in the architecture chapter). Executing the
 # {glue:text}`n_notebooks_timed` chapters that have run with this profile took
 # {glue:text}`notebook_total_s:.0f` s at their last execution (a chapter executed after this one shows
 # its previous time).
