@@ -961,7 +961,8 @@ def architecture_study_device(profile: str | Profile = "default") -> str:
     committed, _ = committed_architecture_status(profile)
     if committed is None:
         return default_device()
-    return str(json.loads((committed / ARCHITECTURE_STUDY_CARD).read_text()).get("device", "an unrecorded device"))
+    card = json.loads((committed / ARCHITECTURE_STUDY_CARD).read_text())
+    return str(card.get("device", "an unrecorded device"))
 
 
 def _architecture_all(profile: str | Profile) -> dict[str, pd.DataFrame]:
