@@ -522,7 +522,13 @@ def model_summary(profile: str | Profile = "default") -> dict:
         except CheckpointError as exc:
             return {**out, "why": str(exc)}
         out.update({k: v for k, v in card.items() if isinstance(v, str | int | float) and k != "format"})
-        out["training_seconds"] = card_training_seconds(card)
+        # a cache folder's best.safetensors records the epochs up to the best one; last.safetensors all of them
+        whole = path.with_name("last.safetensors")
+        try:
+            whole_card = read_card(whole) if whole != path and whole.is_file() else card
+        except CheckpointError:
+            whole_card = card
+        out["training_seconds"] = card_training_seconds(whole_card)
     return out
 
 
