@@ -471,9 +471,11 @@ def export_committed_model(profile: str | Profile = "retrain", target: str | Pat
 
 
 def _card_seconds(path: Path) -> float | None:
-    from elfutils.checkpoint import read_card
+    """Training time of the model file's whole run (report.training_card: last.safetensors's history where a
+    training folder's best.safetensors stops at the best epoch)."""
+    from elfutils.report import training_card
 
-    return card_training_seconds(read_card(path))
+    return card_training_seconds(training_card(path))
 
 
 def card_training_seconds(card: dict) -> float | None:
@@ -522,13 +524,7 @@ def model_summary(profile: str | Profile = "default") -> dict:
         except CheckpointError as exc:
             return {**out, "why": str(exc)}
         out.update({k: v for k, v in card.items() if isinstance(v, str | int | float) and k != "format"})
-        # a cache folder's best.safetensors records the epochs up to the best one; last.safetensors all of them
-        whole = path.with_name("last.safetensors")
-        try:
-            whole_card = read_card(whole) if whole != path and whole.is_file() else card
-        except CheckpointError:
-            whole_card = card
-        out["training_seconds"] = card_training_seconds(whole_card)
+        out["training_seconds"] = _card_seconds(path)
     return out
 
 
