@@ -42,7 +42,7 @@ test-fast: venv  ## the tests that need neither GPAW nor a browser
 # FORCE + --if-changed: a notebook re-executes exactly when its source, the profile, elfutils or the data changed
 book/_executed/%.ipynb: book/%.py $(VENV)/.installed FORCE
 	@mkdir -p book/_executed
-	$(PYTHON) -m elfutils.notebooks execute $< $@ --profile $(PROFILE) --if-changed
+	$(PYTHON) -m elfutils.book.notebooks execute $< $@ --profile $(PROFILE) --if-changed
 
 # the reproducibility page reports this build's timings: run it last
 book/_executed/reproducibility.ipynb: $(filter-out book/_executed/reproducibility.ipynb,$(EXECUTED))
@@ -64,10 +64,10 @@ book-smoke:  ## the whole book in the tiny smoke profile (minutes)
 	$(MAKE) book PROFILE=smoke
 
 linkcheck: ## check internal links of the built book
-	$(PYTHON) -m elfutils.notebooks linkcheck _build/html
+	$(PYTHON) -m elfutils.book.notebooks linkcheck _build/html
 
 screenshots: browser  ## load every chapter of the built book in headless Chromium and save screenshots/
-	$(PYTHON) -m elfutils.notebooks browse _build/html --out screenshots
+	$(PYTHON) -m elfutils.book.notebooks browse _build/html --out screenshots
 
 data: gpaw  ## compute (or resume) the DFT dataset: data/bands/gpaw-pbe.elfstore
 	$(VENV)/bin/elf dft --fixtures

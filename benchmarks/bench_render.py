@@ -22,9 +22,9 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
-from elfutils.dataset import real_band_files
-from elfutils.readers import read_band_file
-from elfutils.render import LINE_WIDTH_PX, iou, render_band_image
+from elfutils.data.dataset import real_band_files
+from elfutils.data.readers import read_band_file
+from elfutils.images.render import LINE_WIDTH_PX, iou, render_band_image
 
 RESULTS = Path(__file__).parent / "results" / "render.json"
 GOAL = 20.0

@@ -5,7 +5,7 @@
 
 (a) baseline: the paper's network as one would first write it -- 3 redundant RGB input channels, fp32, NCHW,
     eager, torch's default AdamW and allocator, images already unpacked to float.
-(b) optimised: what `elf train` / `elf encode` run -- elfutils.training.training_step on bit-packed images
+(b) optimised: what `elf train` / `elf encode` run -- elfutils.nn.training.training_step on bit-packed images
     held in memory (unpacked and noised per batch), 1 input channel, channels-last, bf16 autocast where the
     device has native bf16, fused AdamW, glibc told to keep freed memory; encoding with BN folded into the
     convolutions, in fp32 (the default) and bf16.
@@ -59,8 +59,8 @@ def worker(mode: str, args) -> dict:
     import torch
     import torch.nn.functional as F
 
-    from elfutils.model import ElfAutoencoder, ElfConfig
-    from elfutils.training import (
+    from elfutils.nn.model import ElfAutoencoder, ElfConfig
+    from elfutils.nn.training import (
         encode_images,
         keep_freed_memory,
         make_optimizer,

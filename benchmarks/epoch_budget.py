@@ -13,7 +13,6 @@ benchmarks/results/epoch-budget.json; ElfConfig keeps the paper's 30 epochs what
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -31,10 +30,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from elfutils.imagestack import load_image_stack
+    from elfutils.images.stack import load_image_stack
     from elfutils.io import atomic_write_json
-    from elfutils.model import ElfConfig
-    from elfutils.training import train
+    from elfutils.nn.model import ElfConfig
+    from elfutils.nn.training import train
 
     images, ids, _ = load_image_stack(args.images)
     results = {}

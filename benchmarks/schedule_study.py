@@ -55,9 +55,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from elfutils.imagestack import load_image_stack
-    from elfutils.model import ElfConfig
-    from elfutils.training import train
+    from elfutils.images.stack import load_image_stack
+    from elfutils.nn.model import ElfConfig
+    from elfutils.nn.training import train
 
     if args.images:
         images, ids, _ = load_image_stack(args.images)

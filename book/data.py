@@ -18,20 +18,21 @@
 # computed material.
 
 # %% tags=["parameters"]
-profile = "default"  # parameter profile (elfutils.profiles): default, smoke, retrain or 2dmatpedia
+profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia
 
 # %%
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from elfutils import compare, constants
-from elfutils.dataset import dft_store_path, flat_band_pool, real_band_files
-from elfutils.dft import DFTSettings
-from elfutils.notebooks import glue_values
+from elfutils import constants
+from elfutils.dft import compare
+from elfutils.data.dataset import dft_store_path, flat_band_pool, real_band_files
+from elfutils.dft.recipe import DFTSettings
+from elfutils.book.notebooks import glue_values
 from elfutils.paths import data_dir
-from elfutils.profiles import get_profile
-from elfutils.render import iou
+from elfutils.book.profiles import get_profile
+from elfutils.images.render import iou
 
 # this chapter describes the embedded GPAW dataset, whatever store the profile's other chapters read
 store = dft_store_path()
@@ -198,10 +199,10 @@ compare.gap_figure(gaps);
 # listed below, largest difference first. Besides the Hubbard U, the usual sources of such differences
 # between two DFT codes are the basis (our localised LCAO against VASP's plane waves), the spin state reached
 # from our ferromagnetic start, and the slab's vacuum. The
-# *likely cause* column applies rules of thumb (`elfutils.compare.likely_gap_cause`): of these outliers,
+# *likely cause* column applies rules of thumb (`elfutils.dft.compare.likely_gap_cause`): of these outliers,
 # {glue:text}`gaps_n_hubbard` are transition-metal oxides or fluorides stored from a plain-PBE run, while the
 # Materials Project convention, which 2Dmatpedia's workflow follows, puts a Hubbard U on their metal (our DFT
-# applies the same U, `elfutils.dft.MP_HUBBARD_U`, and recomputes such materials stored without it), and
+# applies the same U, `elfutils.dft.recipe.MP_HUBBARD_U`, and recomputes such materials stored without it), and
 # {glue:text}`gaps_n_odd` have an odd number of electrons per cell, so that a spin-paired calculation cannot
 # have a gap.
 

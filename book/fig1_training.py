@@ -16,17 +16,20 @@
 # its fingerprint; the last section puts the paper's numbers beside ours.
 
 # %% tags=["parameters"]
-profile = "default"  # parameter profile (elfutils.profiles): default, smoke, retrain or 2dmatpedia
+profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from elfutils import constants, latent, pipeline
-from elfutils.notebooks import glue_values
-from elfutils.profiles import get_profile
-from elfutils.render import LINE_WIDTH_PX
+from elfutils import constants
+from elfutils.book import pipeline
+from elfutils.book.example_material import example_image
+from elfutils.nn import latent
+from elfutils.book.notebooks import glue_values
+from elfutils.book.profiles import get_profile
+from elfutils.images.render import LINE_WIDTH_PX
 
 settings = get_profile(profile)
 net, config, card = pipeline.model(settings)
@@ -75,14 +78,14 @@ fig.tight_layout()
 # %% [markdown]
 # ## Input, noised input and reconstruction of 2dm-1 (IrF2)
 #
-# The noise is the training augmentation (`elfutils.noise`): a random rectangle of the image replaced by
+# The noise is the training augmentation (`elfutils.nn.noise`): a random rectangle of the image replaced by
 # random black and white pixels. Training applies it to {glue:text}`noise_percent:.0f`% of the images; here it
 # is applied for certain, with the profile's seed, so the figure is the same on every build. The
 # reconstruction is the network's output for the noised input, as in training (grey levels are pixel
 # probabilities).
 
 # %%
-image, info = latent.example_image(settings, constants.LATENT_WALK_MATERIAL)
+image, info = example_image(settings, constants.LATENT_WALK_MATERIAL)
 noised = latent.noised_image(image, seed=settings.seed)
 recon = latent.reconstruct(net, noised)
 recon_clean = latent.reconstruct(net, image)
@@ -154,7 +157,7 @@ glue_values(ink_percent=100 * ink, baseline_bce=baseline, train_over_baseline=fi
 #   {glue:text}`paper_n_materials` materials; we train on {glue:text}`n_gpaw_images` band structures of our
 #   own GPAW calculations and {glue:text}`n_vasp_images` of 2Dmatpedia's VASP files (the data chapter compares
 #   the two codes), so the number and the shapes of the bands differ.
-# * **line width.** We draw {glue:text}`line_width_px:.1f` px lines (`elfutils.render`); the group's plotting
+# * **line width.** We draw {glue:text}`line_width_px:.1f` px lines (`elfutils.images.render`); the group's plotting
 #   script draws thicker ones before resizing. More ink per image raises the constant-predictor BCE, and
 #   usually the loss a network reaches, so the paper's BCE and ours measure different tasks.
 # * **input channels.** The paper feeds identical RGB channels, we feed one. The first convolution of

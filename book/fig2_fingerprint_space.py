@@ -17,7 +17,7 @@
 # trends the paper describes in words, computed here), and the full exemplar table.
 
 # %% tags=["parameters"]
-profile = "default"  # parameter profile (elfutils.profiles): default, smoke, retrain or 2dmatpedia
+profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia
 
 # %%
 import matplotlib.pyplot as plt
@@ -25,16 +25,18 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML
 
-from elfutils import constants, figures, pipeline, report
-from elfutils.chemistry import DOMINANT_SHARE, chemistry_table, cluster_chemistry
-from elfutils.cluster import k_distances
-from elfutils.notebooks import glue_values
-from elfutils.profiles import get_profile
+from elfutils import constants
+from elfutils.analysis import cluster_statistics
+from elfutils.book import figures, pipeline, report
+from elfutils.analysis.chemistry import DOMINANT_SHARE, chemistry_table, cluster_chemistry
+from elfutils.analysis.cluster import k_distances
+from elfutils.book.notebooks import glue_values
+from elfutils.book.profiles import get_profile
 
 settings = get_profile(profile)
 
 # %%
-table, tree, exemplars = figures.load_clustering(settings)
+table, tree, exemplars = pipeline.load_clustering(settings)
 stack, image_ids, _ = pipeline.images(settings)
 images = dict(zip(image_ids, stack, strict=True))
 n_clusters = int(table.attrs["n_clusters"])
@@ -144,16 +146,16 @@ HTML(figures.map_search_html(plotly_map, table, div_id="fig2-map"))
 # A material counts as a metal below {glue:text}`metal_gap` eV.
 
 # %%
-purity = figures.gap_purity(table.hdbscan_label, gaps, n_permutations=1000, seed=settings.seed)
-is_metal = gaps < figures.METAL_GAP_EV
-nn_same, nn_random = figures.neighbour_agreement(table[["umap_x", "umap_y"]], is_metal)
-glue_values(metal_gap=figures.METAL_GAP_EV, metal_frac=purity["metal_fraction"],
+purity = cluster_statistics.gap_purity(table.hdbscan_label, gaps, n_permutations=1000, seed=settings.seed)
+is_metal = gaps < cluster_statistics.METAL_GAP_EV
+nn_same, nn_random = cluster_statistics.neighbour_agreement(table[["umap_x", "umap_y"]], is_metal)
+glue_values(metal_gap=cluster_statistics.METAL_GAP_EV, metal_frac=purity["metal_fraction"],
             n_pure=purity["n_pure"], n_gap_clusters=purity["n_clusters"],
             frac_pure=purity["fraction_pure"], expected_pure=purity["expected_pure"],
             pure_p=purity["p_value"], nn_same=nn_same, nn_random=nn_random, n_permutations=1000)
 fig, ax = plt.subplots(figsize=(8, 6.5))
-figures.plot_map_values(table, gaps, ax=ax, label="band gap (eV)", low=figures.METAL_GAP_EV,
-                        low_label=f"metal (gap < {figures.METAL_GAP_EV} eV)")
+figures.plot_map_values(table, gaps, ax=ax, label="band gap (eV)", low=cluster_statistics.METAL_GAP_EV,
+                        low_label=f"metal (gap < {cluster_statistics.METAL_GAP_EV} eV)")
 ax.set_title("band gap on the fingerprint map", loc="left", fontsize=10)
 fig.tight_layout()
 
@@ -177,7 +179,7 @@ per_cluster.set_index("cluster").round(2)
 #
 # The paper reads chemistry off its clusters: "clusters 26 and 27 predominantly contain halides, while
 # clusters 24, 41, 25, and 8 are rich in transition metal chalcogenides", although the network only ever saw
-# band-structure images. Each material's anion family comes from its formula (`elfutils.chemistry`: halide,
+# band-structure images. Each material's anion family comes from its formula (`elfutils.analysis.chemistry`: halide,
 # oxide, chalcogenide S/Se/Te, pnictide, other; with "transition-metal" when a d-block element is present).
 # A cluster counts as dominated by one class when it holds at least {glue:text}`dominant_share:.0%` of its
 # members; the baseline is clusters of the same sizes filled at random.
@@ -230,7 +232,7 @@ flat_by_cluster = (pd.DataFrame({"cluster": table.hdbscan_label, "flat bands": f
                    .agg(size=("formula", "size"), mean_flat_bands=("flat bands", "mean"),
                         members=("formula", lambda f: ", ".join(f[:4]) + (" ..." if len(f) > 4 else "")))
                    .sort_values("mean_flat_bands", ascending=False))
-glue_values(flat_window=figures.FLAT_BAND_WINDOW_EV, flat_width=figures.FLAT_BAND_MAX_WIDTH_EV,
+glue_values(flat_window=cluster_statistics.FLAT_BAND_WINDOW_EV, flat_width=cluster_statistics.FLAT_BAND_MAX_WIDTH_EV,
             flat_frac=float(np.nanmean(flat_counts > 0)) if len(flat_counts) else 0.0,
             flat_eta2=flat["eta2"], flat_expected=flat["expected_eta2"], flat_p=flat["p_value"],
             flat_top_text=", ".join(f"{c} ({m:.1f})" for c, m in
@@ -238,7 +240,7 @@ glue_values(flat_window=figures.FLAT_BAND_WINDOW_EV, flat_width=figures.FLAT_BAN
 fig, ax = plt.subplots(figsize=(8, 6.5))
 figures.plot_map_values(table, flat_counts, ax=ax, cmap="magma_r",  # colours capped at the 98th percentile
                         vmax=max(1.0, float(np.nanpercentile(flat_counts, 98))) if len(flat_counts) else None,
-                        label=f"flat bands within ±{figures.FLAT_BAND_WINDOW_EV:g} eV of E_F")
+                        label=f"flat bands within ±{cluster_statistics.FLAT_BAND_WINDOW_EV:g} eV of E_F")
 ax.set_title("flat bands near E_F on the fingerprint map", loc="left", fontsize=10)
 fig.tight_layout()
 

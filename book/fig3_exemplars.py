@@ -19,17 +19,19 @@
 # together with InAs and Bi2O3 share their cluster in ours.
 
 # %% tags=["parameters"]
-profile = "default"  # parameter profile (elfutils.profiles): default, smoke, retrain or 2dmatpedia
+profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia
 
 # %%
 import pandas as pd
 from IPython.display import Markdown, display
 
-from elfutils import constants, figures, pipeline, report
-from elfutils.cluster import minkowski_distances
-from elfutils.fingerprints import fingerprint_matrix
-from elfutils.notebooks import glue_values
-from elfutils.profiles import get_profile
+from elfutils import constants
+from elfutils.analysis import cluster_statistics
+from elfutils.book import figures, pipeline, report
+from elfutils.analysis.cluster import minkowski_distances
+from elfutils.analysis.fingerprints import fingerprint_matrix
+from elfutils.book.notebooks import glue_values
+from elfutils.book.profiles import get_profile
 
 settings = get_profile(profile)
 N_LARGEST = 3  # the largest clusters shown
@@ -37,7 +39,7 @@ N_TOP = 3  # exemplars per cluster (the paper: top three)
 NEAR_RANK = 10  # a partner this close in neighbour rank counts as "near" the anchor
 
 # %%
-table, _, exemplars = figures.load_clustering(settings)
+table, _, exemplars = pipeline.load_clustering(settings)
 records = {r.material_id: r for r in pipeline.load_dataset(settings)}
 colors = figures.cluster_colors(int(table.attrs["n_clusters"]))
 sizes = exemplars.groupby("cluster").size().sort_values(ascending=False, kind="stable")
@@ -78,7 +80,7 @@ for cluster, why in chosen.items():
     summary.append({"cluster": cluster, "why": why.split(": ", 1)[1], "size": len(members),
                     "top exemplars": ", ".join(members.formula.head(N_TOP)),
                     "median gap (eV)": g.median(), "gap IQR (eV)": g.quantile(0.75) - g.quantile(0.25),
-                    "metals": int((g < figures.METAL_GAP_EV).sum())})
+                    "metals": int((g < cluster_statistics.METAL_GAP_EV).sum())})
 summary = pd.DataFrame(summary, columns=["cluster", "why", "size", "top exemplars", "median gap (eV)",
                                          "gap IQR (eV)", "metals"])
 all_gaps = table.material_id.map(gap).dropna()

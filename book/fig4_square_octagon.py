@@ -20,7 +20,7 @@
 # square-octagon net sit closer together in our fingerprint space than materials picked at random?
 
 # %% tags=["parameters"]
-profile = "default"  # parameter profile (elfutils.profiles): default, smoke, retrain or 2dmatpedia
+profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia
 
 # %%
 import matplotlib.pyplot as plt
@@ -28,14 +28,14 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from elfutils import figures, pipeline, report
-from elfutils.cluster import minkowski_distances
-from elfutils.dataset import structure_records
-from elfutils.dft import structure_from_record
-from elfutils.fingerprints import fingerprint_matrix
-from elfutils.notebooks import glue_values
-from elfutils.profiles import get_profile
-from elfutils.structure import MOTIF_ANGLE_TOLERANCE
+from elfutils.book import figures, pipeline, report
+from elfutils.analysis.cluster import minkowski_distances
+from elfutils.data.dataset import structure_records
+from elfutils.dft.recipe import structure_from_record
+from elfutils.analysis.fingerprints import fingerprint_matrix
+from elfutils.book.notebooks import glue_values
+from elfutils.book.profiles import get_profile
+from elfutils.analysis.structure import MOTIF_ANGLE_TOLERANCE
 
 settings = get_profile(profile)
 N_PERMUTATIONS = 1000  # random sets for the closeness test
@@ -66,7 +66,7 @@ glue_values(n_named=len(named), paper_cluster=paper_cluster)
 # ## The skew, measured
 #
 # For each layer: the coordination numbers of its sites, the smallest and largest in-plane bond angle, and
-# the lattice `elfutils.structure.name_motif` recognises (a square-octagon net needs every site three-fold
+# the lattice `elfutils.analysis.structure.name_motif` recognises (a square-octagon net needs every site three-fold
 # with angles within {glue:text}`angle_tolerance:g`° of 90° and 135°).
 
 # %%
@@ -98,7 +98,7 @@ geometry.round(1)
 # number of materials picked at random ({glue:text}`n_permutations` random sets)?
 
 # %%
-table, _, _ = figures.load_clustering(settings)
+table, _, _ = pipeline.load_clustering(settings)
 fingerprints = pipeline.fingerprints(settings)
 table = table.set_index("material_id").loc[fingerprints.material_id].reset_index()
 distances = minkowski_distances(fingerprint_matrix(fingerprints), p=settings.minkowski_p)

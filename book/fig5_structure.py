@@ -19,17 +19,18 @@
 # where it can be identified.
 
 # %% tags=["parameters"]
-profile = "default"  # parameter profile (elfutils.profiles): default, smoke, retrain or 2dmatpedia
+profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from elfutils import constants, figures, pipeline
-from elfutils import structure as st
-from elfutils.notebooks import glue_values
-from elfutils.profiles import get_profile
+from elfutils import constants
+from elfutils.book import figures, pipeline
+from elfutils.analysis import structure as st
+from elfutils.book.notebooks import glue_values
+from elfutils.book.profiles import get_profile
 
 settings = get_profile(profile)
 
@@ -38,10 +39,10 @@ settings = get_profile(profile)
 #
 # The site-averaged CNNF ("ops" preset, 61 numbers) of each sublattice, clustered with HDBSCAN with the
 # profile's Nc = {glue:text}`nc` and Ns = {glue:text}`ns` and the Euclidean distance (the paper does not give
-# its structural HDBSCAN settings; see `elfutils.structure.cluster_structures`).
+# its structural HDBSCAN settings; see `elfutils.analysis.structure.cluster_structures`).
 
 # %%
-table, _, _ = figures.load_clustering(settings)
+table, _, _ = pipeline.load_clustering(settings)
 cnnf = pipeline.structural_fingerprints(settings)
 if len(cnnf) > settings.min_samples:
     fitted = st.cluster_structures(cnnf, settings.min_cluster_size, settings.min_samples)
@@ -123,7 +124,7 @@ fig.tight_layout()
 #
 # The motif of each sublattice is named from its nearest-neighbour shell (coordination numbers and in-plane
 # bond angles: kagome, dice, honeycomb, square, Lieb, triangular, square-octagon, chain;
-# `elfutils.structure.name_motif`); a cluster takes the motif of at least half of its members. The big
+# `elfutils.analysis.structure.name_motif`); a cluster takes the motif of at least half of its members. The big
 # clusters (at least {glue:text}`min_members` members):
 
 # %%

@@ -18,20 +18,23 @@
 # materials.
 
 # %% tags=["parameters"]
-profile = "default"  # parameter profile (elfutils.profiles): default, smoke, retrain or 2dmatpedia
+profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia
 
 # %%
 import numpy as np
 import pandas as pd
 
-from elfutils import constants, latent, pipeline
-from elfutils.fingerprints import fingerprint_matrix
-from elfutils.notebooks import glue_values
-from elfutils.profiles import get_profile
+from elfutils import constants
+from elfutils.book import pipeline
+from elfutils.book.example_material import example_image
+from elfutils.nn import latent
+from elfutils.analysis.fingerprints import fingerprint_matrix
+from elfutils.book.notebooks import glue_values
+from elfutils.book.profiles import get_profile
 
 settings = get_profile(profile)
 net, config, card = pipeline.model(settings)
-image, info = latent.example_image(settings, constants.LATENT_WALK_MATERIAL)
+image, info = example_image(settings, constants.LATENT_WALK_MATERIAL)
 walks = latent.latent_walk_grid(net, image)
 title = f"{info['material_id']} ({info['formula']}), channel {{}}, position {{}}{{}}"
 

@@ -17,18 +17,19 @@
 # minimising the number of unclassified materials and keeping the number of clusters bounded" (Methods,
 # "Multi-stage clustering module"). Here that reasoning becomes an explicit rule, applied to our
 # fingerprints. Every grid point is an HDBSCAN fit on the exact Minkowski ($p = 0.2$) distances of the
-# fingerprints (`elfutils.validity.parameter_study`, cached as the `parameter_study` stage).
+# fingerprints (`elfutils.analysis.validity.parameter_study`, cached as the `parameter_study` stage).
 
 # %% tags=["parameters"]
-profile = "default"  # parameter profile (elfutils.profiles): default, smoke, retrain or 2dmatpedia
+profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia
 
 # %%
 import matplotlib.pyplot as plt
 from IPython.display import Markdown
 
-from elfutils import constants, pipeline, report
-from elfutils.notebooks import glue_values
-from elfutils.profiles import get_profile
+from elfutils import constants
+from elfutils.book import pipeline, report
+from elfutils.book.notebooks import glue_values
+from elfutils.book.profiles import get_profile
 
 settings = get_profile(profile)
 study = pipeline.parameter_study(settings)
@@ -85,7 +86,7 @@ plt.show()
 # ## DBCV
 #
 # The density-based clustering validation index lies in $[-1, 1]$; higher means denser clusters that are
-# better separated. Computed on the same Minkowski distances as the clustering (`elfutils.validity.dbcv`),
+# better separated. Computed on the same Minkowski distances as the clustering (`elfutils.analysis.validity.dbcv`),
 # with unclassified materials counted as the index prescribes (they lower it).
 
 # %%
@@ -105,7 +106,7 @@ plt.show()
 # paper's caption of Fig. 7 says "a higher score indicating a better solution" for both indices, which holds
 # for DBCV only. The colour map is flipped so that bright means better in both index panels. Unclassified
 # materials are left out and Euclidean distances are used, as in the index's definition
-# (`elfutils.validity.s_dbw`).
+# (`elfutils.analysis.validity.s_dbw`).
 
 # %%
 report.study_heatmap(judged, "s_dbw")
@@ -119,7 +120,7 @@ plt.show()
 # %% [markdown]
 # ## The paper's reasoning as a rule
 #
-# The paper weighs three of the four metrics by eye. Written as a rule (`elfutils.report.SelectionRule`):
+# The paper weighs three of the four metrics by eye. Written as a rule (`elfutils.book.report.SelectionRule`):
 # {glue:text}`rule_text`. The bounds come from the grid itself, so the rule carries over to a dataset of
 # another size. S_Dbw plays no part, as in the paper.
 

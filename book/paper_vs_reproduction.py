@@ -12,13 +12,13 @@
 # Every number the paper {cite}`pentz2025elf` quotes -- the size of the dataset, the training loss, the
 # clustering parameters and outcome, the structural comparison of Fig. 5, the duplicates of Table 1 -- beside
 # the value this reproduction obtains, with the reason for each difference. Everything on this page is
-# computed here from the same cached stages the other chapters use (`elfutils.report.collect` calls
-# `elfutils.pipeline`), so it does not depend on any other chapter having been executed; the table itself
-# is built by `elfutils.report.paper_vs_ours`. The paper's values are the named constants of
+# computed here from the same cached stages the other chapters use (`elfutils.book.report.collect` calls
+# `elfutils.book.pipeline`), so it does not depend on any other chapter having been executed; the table itself
+# is built by `elfutils.book.report.paper_vs_ours`. The paper's values are the named constants of
 # `elfutils.constants`.
 
 # %% tags=["parameters"]
-profile = "default"  # parameter profile (elfutils.profiles): default, smoke, retrain or 2dmatpedia
+profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia
 
 # %%
 import matplotlib.pyplot as plt
@@ -26,9 +26,10 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from elfutils import constants, report
-from elfutils.notebooks import glue_values
-from elfutils.profiles import get_profile
+from elfutils import constants
+from elfutils.book import report
+from elfutils.book.notebooks import glue_values
+from elfutils.book.profiles import get_profile
 
 settings = get_profile(profile)
 outcomes = report.collect(settings)

@@ -14,7 +14,7 @@
 # chapters used; and the speed benchmarks of the renderer and the training loop where they have been run.
 
 # %% tags=["parameters"]
-profile = "default"  # parameter profile (elfutils.profiles): default, smoke, retrain or 2dmatpedia
+profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia
 
 # %%
 import time
@@ -23,10 +23,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from elfutils import pipeline
-from elfutils.notebooks import (benchmark_table, book_build_table, epoch_budget_results, git_state,
+from elfutils.book import pipeline
+from elfutils.book.notebooks import (benchmark_table, book_build_table, epoch_budget_results, git_state,
                                 glue_values, machine_info, package_versions)
-from elfutils.profiles import get_profile
+from elfutils.book.profiles import get_profile
 
 settings = get_profile(profile)
 
@@ -69,7 +69,7 @@ pd.Series(machine, name="").astype(str).to_frame()
 # %% [markdown]
 # ## Time per stage
 #
-# Each cached stage of `elfutils.pipeline` logs its wall time when it is computed (`timings.json` in the
+# Each cached stage of `elfutils.book.pipeline` logs its wall time when it is computed (`timings.json` in the
 # cache folder). "last use" says whether the latest build computed the stage or reused the cache, so the
 # seconds below are the cost of computing each stage from its inputs, whichever build paid it.
 

@@ -18,7 +18,7 @@
 # is in the dataset, the two computations of one material should find each other.
 
 # %% tags=["parameters"]
-profile = "default"  # parameter profile (elfutils.profiles): default, smoke, retrain or 2dmatpedia
+profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia
 
 # %%
 import contextlib
@@ -32,17 +32,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown
 
-from elfutils import constants, pipeline, report
+from elfutils import constants
+from elfutils.book import pipeline, report
 from elfutils.cli import main as elf
-from elfutils.cluster import minkowski_distances
-from elfutils.dataset import real_band_files
-from elfutils.duplicates import find_duplicates, nearest_neighbour_distances
-from elfutils.fingerprints import fingerprint_matrix
-from elfutils.notebooks import glue_values
-from elfutils.profiles import get_profile
-from elfutils.readers import read_band_file
-from elfutils.render import render_band_image
-from elfutils.similar import encode_band_files, find_similar
+from elfutils.analysis.cluster import minkowski_distances
+from elfutils.data.dataset import real_band_files
+from elfutils.analysis.duplicates import find_duplicates, nearest_neighbour_distances
+from elfutils.analysis.fingerprints import fingerprint_matrix
+from elfutils.book.notebooks import glue_values
+from elfutils.book.profiles import get_profile
+from elfutils.data.readers import read_band_file
+from elfutils.images.render import render_band_image
+from elfutils.analysis.similar import encode_band_files, find_similar
 
 settings = get_profile(profile)
 k = 5  # neighbours to list
@@ -106,7 +107,7 @@ glue_values(cli_exit_code=exit_code, cli_nc=constants.HDBSCAN_MIN_CLUSTER_SIZE,
 # %% [markdown]
 # ## The same in Python
 #
-# `elfutils.similar.encode_band_files` renders and encodes any band files (the same renderer and model as
+# `elfutils.analysis.similar.encode_band_files` renders and encodes any band files (the same renderer and model as
 # the dataset); `find_similar` ranks the dataset. Passing the book's fitted HDBSCAN model (the
 # {glue:text}`profile_name` profile's $N_c$ = {glue:text}`nc`, $N_s$ = {glue:text}`ns`) adds the cluster
 # the query would join and its membership probability, and merging the cluster labels in adds each
@@ -178,7 +179,7 @@ shown
 # %% [markdown]
 # ## Other inputs: Materials Project JSON and vasprun.xml
 #
-# `elf similar` reads any band file `elfutils.readers.read_band_file` reads:
+# `elf similar` reads any band file `elfutils.data.readers.read_band_file` reads:
 #
 # - **2Dmatpedia or Materials Project band JSON**: pymatgen's `BandStructureSymmLine.as_dict()`, plain or
 #   gzipped, bare or wrapped in a `band_structure` (or `bandstructure`, `bs`, `data`) field, as Materials
@@ -201,7 +202,7 @@ shown
 #   ```
 #
 # Keep the convention of the dataset in mind: 2Dmatpedia's band paths are the 2D ones
-# (`elfutils.kpath`), and the images show $\pm$ {glue:text}`window:g` eV around the file's Fermi energy
+# (`elfutils.data.kpath`), and the images show $\pm$ {glue:text}`window:g` eV around the file's Fermi energy
 # (`efermi`); a 3D band path gives an image the network never saw.
 
 # %%
@@ -218,7 +219,7 @@ Markdown(f"`{wrapped.name}` (wrapped in `band_structure`) reads as {same_record.
 #
 # The paper gives no numbers for a similarity search; its closest use of fingerprint distance is duplicate
 # detection (Table 1), which flags two entries of the same formula closer than a threshold. Ours
-# (`elfutils.duplicates`, from the distribution of nearest-neighbour distances) is
+# (`elfutils.analysis.duplicates`, from the distribution of nearest-neighbour distances) is
 # {glue:text}`duplicate_threshold:.3g`; the median distance from a material to its nearest neighbour is
 # {glue:text}`median_nn:.3g`. {glue:text}`twin_vs_threshold`
 

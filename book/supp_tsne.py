@@ -18,16 +18,16 @@
 # {glue:text}`fp_length`-dimensional fingerprint space.
 
 # %% tags=["parameters"]
-profile = "default"  # parameter profile (elfutils.profiles): default, smoke, retrain or 2dmatpedia
+profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia
 
 # %%
 import matplotlib.pyplot as plt
 
-from elfutils import pipeline, report
-from elfutils.cluster import minkowski_distances
-from elfutils.fingerprints import fingerprint_matrix
-from elfutils.notebooks import glue_values
-from elfutils.profiles import get_profile
+from elfutils.book import pipeline, report
+from elfutils.analysis.cluster import minkowski_distances
+from elfutils.analysis.fingerprints import fingerprint_matrix
+from elfutils.book.notebooks import glue_values
+from elfutils.book.profiles import get_profile
 
 settings = get_profile(profile)
 table = pipeline.fingerprints(settings)

@@ -17,7 +17,7 @@
 # in our data and whether we find them; and the images of the closest pairs side by side.
 
 # %% tags=["parameters"]
-profile = "default"  # parameter profile (elfutils.profiles): default, smoke, retrain or 2dmatpedia
+profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia
 
 # %%
 import matplotlib.pyplot as plt
@@ -25,12 +25,13 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from elfutils import constants, figures, pipeline
-from elfutils.cluster import minkowski_distances
-from elfutils.duplicates import DUPLICATE_MAD_K, find_duplicates, nearest_neighbour_distances
-from elfutils.fingerprints import fingerprint_matrix
-from elfutils.notebooks import glue_values
-from elfutils.profiles import get_profile
+from elfutils import constants
+from elfutils.book import figures, pipeline
+from elfutils.analysis.cluster import minkowski_distances
+from elfutils.analysis.duplicates import DUPLICATE_MAD_K, find_duplicates, nearest_neighbour_distances
+from elfutils.analysis.fingerprints import fingerprint_matrix
+from elfutils.book.notebooks import glue_values
+from elfutils.book.profiles import get_profile
 
 settings = get_profile(profile)
 N_PAIRS_SHOWN = 8  # pairs drawn side by side
@@ -41,7 +42,7 @@ N_PAIRS_SHOWN = 8  # pairs drawn side by side
 # The paper gives no threshold. Ours: a pair is a candidate when its fingerprints are far closer than
 # materials usually are to their nearest neighbour, a low outlier of the nearest-neighbour distances:
 # $\log t = \mathrm{median} - k \times 1.4826 \times \mathrm{MAD}$ of the log nearest-neighbour distances
-# of all materials, with k = {glue:text}`mad_k` (`elfutils.duplicates`; 1.4826 MAD estimates a standard
+# of all materials, with k = {glue:text}`mad_k` (`elfutils.analysis.duplicates`; 1.4826 MAD estimates a standard
 # deviation). Here t = {glue:text}`threshold:.3g`.
 
 # %%

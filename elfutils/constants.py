@@ -16,7 +16,7 @@ LATENT_SIDE = 7
 FINGERPRINT_LENGTH = LATENT_CHANNELS * LATENT_SIDE * LATENT_SIDE  # 98: "flattened length of 98"
 NOISE_PROBABILITY = 0.5  # "random noise to regions of the input images with a probability of 0.5"
 # (the Results call it "random Gaussian noise"; on binary images we fill the regions with random 0/1 pixels:
-# elfutils.noise)
+# elfutils.nn.noise)
 EPOCHS = 30  # "the training loss stabilise at 0.282 (using BCE) after 30 epochs"
 PAPER_TRAIN_BCE = 0.282  # the converged training loss the paper reports
 PAPER_VALIDATION_TOLERANCE = 0.05  # "validation set remained within 5% of the training loss"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from elfutils import pipeline
+from elfutils.book import pipeline
 
 
 def main() -> None:

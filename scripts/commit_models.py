@@ -28,7 +28,7 @@ def main() -> None:
         if not args.cache.is_dir():
             parser.error(f"--cache {args.cache}: no such folder")
         os.environ["ELF_CACHE_DIR"] = str(args.cache.resolve())
-    from elfutils import pipeline  # after ELF_CACHE_DIR is set
+    from elfutils.book import pipeline  # after ELF_CACHE_DIR is set
 
     model = pipeline.export_committed_model("retrain")
     print(f"model: {model} ({model.stat().st_size / 2**20:.1f} MiB)")

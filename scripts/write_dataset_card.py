@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from elfutils.compare import (dataset_card, fixture_comparison, gap_comparison, pending_table, reference_gaps,
+from elfutils.dft.compare import (dataset_card, fixture_comparison, gap_comparison, pending_table, reference_gaps,
                              with_likely_causes)
-from elfutils.dataset import data_dir, dft_store_path, flat_band_pool, real_band_files
-from elfutils.dft import MP_HUBBARD_U, DFTSettings
+from elfutils.data.dataset import data_dir, dft_store_path, flat_band_pool, real_band_files
+from elfutils.dft.recipe import MP_HUBBARD_U, DFTSettings
 from elfutils.io import atomic_write_text
-from elfutils.store import BandStore
+from elfutils.data.store import BandStore
 
 
 def card_markdown() -> str:
@@ -58,7 +58,7 @@ def card_markdown() -> str:
         "limit after a timeout; every material's own settings are in its metadata):",
         "",
         *[f"- `{k.removeprefix('settings.')}` = {v if v == v else None}" for k, v in settings.items()],
-        "- bands along 2Dmatpedia's 2D k-path (21 points a segment, `elfutils.kpath`), all basis orbitals as bands;",
+        "- bands along 2Dmatpedia's 2D k-path (21 points a segment, `elfutils.data.kpath`), all basis orbitals as bands;",
         "  energy zero: E_F for metals, VBM + 0.05 eV for gapped materials (2Dmatpedia's convention).",
         "- Hubbard U (`hubbard_u` = mp): the Materials Project's U on "
         + ", ".join(f"{e} {u}" for e, u in MP_HUBBARD_U.items())
@@ -80,7 +80,7 @@ def card_markdown() -> str:
             "## Not computed",
             "",
             f"{len(pending)} materials were not reached. The batch computes the cheapest cells first (atoms, "
-            "doubled when magnetic: `elfutils.dft.batch_cost`), so these are the largest: "
+            "doubled when magnetic: `elfutils.dft.recipe.batch_cost`), so these are the largest: "
             f"{pending.natoms.min()}–{pending.natoms.max()} atoms (median {pending.natoms.median():.0f}), "
             f"{int(pending.spin_run.sum())} of them spin-polarised, {int(pending.hubbard_u.sum())} with "
             f"Hubbard U; {int((pending.first_attempt != '').sum())} failed a first attempt and wait for "
@@ -96,7 +96,7 @@ def card_markdown() -> str:
         "",
         "## Against 2Dmatpedia's VASP on the 12 real band files",
         "",
-        "Same structures and k-points; images rendered identically (`elfutils.render`, 224 px, ±4 eV).",
+        "Same structures and k-points; images rendered identically (`elfutils.images.render`, 224 px, ±4 eV).",
         "",
         f"- metal/insulator agreement: {int(fixtures.same_kind.sum())}/{len(fixtures)}; median |gap difference| "
         f"{fixtures.gap_difference.abs().median():.2f} eV; median image IoU {fixtures.iou.median():.2f}; "
@@ -109,7 +109,7 @@ def card_markdown() -> str:
         f"- {len(gaps)} materials: median |Δgap| {gaps.abs_difference.median():.2f} eV, 90th percentile "
         f"{gaps.abs_difference.quantile(0.9):.2f} eV; metal/insulator agreement {gaps.same_kind.mean():.1%}.",
         f"- outliers (|Δgap| > 1 eV): {len(outliers)}; the likely cause of each is a rule of thumb "
-        "(`elfutils.compare.likely_gap_cause`): Hubbard U (2Dmatpedia follows the Materials Project's GGA+U "
+        "(`elfutils.dft.compare.likely_gap_cause`): Hubbard U (2Dmatpedia follows the Materials Project's GGA+U "
         "for Co/Cr/Fe/Mn/Mo/Ni/V/W oxides and fluorides; our DFT applies the same U since session 2 and "
         "recomputes materials stored without it), odd electron counts (a spin-paired "
         "cell is metallic), magnetic states that differ, and the LCAO basis (szp) missing diffuse conduction "

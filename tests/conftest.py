@@ -11,7 +11,7 @@ import dataclasses
 
 import pytest
 
-from elfutils.dataset import real_band_files
+from elfutils.data.dataset import real_band_files
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +23,7 @@ def fixture_files():
 
 @pytest.fixture(scope="session")
 def fixture_records(fixture_files):
-    from elfutils.readers import read_band_file
+    from elfutils.data.readers import read_band_file
 
     return {p.stem: read_band_file(p) for p in fixture_files}
 
@@ -31,8 +31,8 @@ def fixture_records(fixture_files):
 @pytest.fixture
 def tiny_store(tmp_path, fixture_files):
     """A band store of 4 records: the first four fixture band files under the ids t-0 .. t-3."""
-    from elfutils.readers import read_band_file
-    from elfutils.store import BandStore
+    from elfutils.data.readers import read_band_file
+    from elfutils.data.store import BandStore
 
     store = BandStore(tmp_path / "tiny.elfstore")
     store.append([dataclasses.replace(read_band_file(p), material_id=f"t-{i}")
@@ -44,7 +44,7 @@ def tiny_store(tmp_path, fixture_files):
 def cache(tmp_path, monkeypatch):
     """An empty pipeline cache (``ELF_CACHE_DIR`` = tmp_path/cache, returned) and no committed models
     (``pipeline.models_dir`` = tmp_path/models); nothing in the pipeline's memory before or after the test."""
-    from elfutils import pipeline
+    from elfutils.book import pipeline
 
     monkeypatch.setenv("ELF_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(pipeline, "models_dir", lambda: tmp_path / "models")

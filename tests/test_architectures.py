@@ -1,5 +1,5 @@
-"""The architecture comparison of Supplementary Note 2 (elfutils.pipeline.architecture_study), its profile
-fields, and the training-history accessor of Fig. 1 (elfutils.pipeline.model_history).
+"""The architecture comparison of Supplementary Note 2 (elfutils.book.pipeline.architecture_study), its profile
+fields, and the training-history accessor of Fig. 1 (elfutils.book.pipeline.model_history).
 
 As in tests/test_pipeline.py, training, loading and encoding are replaced by counting stubs to test the
 caching (one training per variant, reused from disk, retrained only for what changed); one test runs the real
@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from elfutils import pipeline
-from elfutils.profiles import ARCHITECTURE_VARIANTS, Profile, get_profile
+from elfutils.book import pipeline
+from elfutils.book.profiles import ARCHITECTURE_VARIANTS, Profile, get_profile
 
 SIZE = 32
 

@@ -1,5 +1,5 @@
 """The book's notebooks run in the smoke profile and produce their figures and glued numbers; the book tooling
-(elfutils.notebooks: execute, linkcheck, TOC) behaves.
+(elfutils.book.notebooks: execute, linkcheck, TOC) behaves.
 
 To add a chapter to CI, add its source name to ``NOTEBOOKS`` with the least number of figures it must draw and
 the glue names the checks should insist on (every glue name its text uses is checked anyway).
@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from elfutils import notebooks
+from elfutils.book import notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
@@ -96,7 +96,7 @@ def executed(tmp_path_factory, book_cache):
             dst = out_dir / f"{name}.ipynb"
             env = {**os.environ, "ELF_CACHE_DIR": str(book_cache)}
             proc = subprocess.run(
-                [sys.executable, "-m", "elfutils.notebooks", "execute", str(BOOK / f"{name}.py"), str(dst),
+                [sys.executable, "-m", "elfutils.book.notebooks", "execute", str(BOOK / f"{name}.py"), str(dst),
                  "--profile", "smoke"], capture_output=True, text=True, env=env, timeout=1800)
             assert proc.returncode == 0, f"{name} failed:\n{proc.stdout}\n{proc.stderr}"
             done[name] = dst
@@ -152,7 +152,7 @@ def test_execute_fails_on_a_cell_error_and_keeps_the_failed_notebook(tmp_path):
     src = _source(tmp_path, "# %%\nraise ValueError(f'bad {profile}')\n")
     dst = tmp_path / "out" / "nb.ipynb"
     env = {**os.environ, "ELF_CACHE_DIR": str(tmp_path / "cache")}
-    proc = subprocess.run([sys.executable, "-m", "elfutils.notebooks", "execute", str(src), str(dst),
+    proc = subprocess.run([sys.executable, "-m", "elfutils.book.notebooks", "execute", str(src), str(dst),
                            "--profile", "smoke"], capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 1
     assert "ValueError" in proc.stderr and "bad smoke" in proc.stderr

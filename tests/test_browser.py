@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from elfutils import notebooks
+from elfutils.book import notebooks
 
 pytestmark = pytest.mark.browser
 

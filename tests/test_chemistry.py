@@ -1,11 +1,11 @@
-"""elfutils.chemistry: anion families from formulas, and whether clusters follow them beyond chance."""
+"""elfutils.analysis.chemistry: anion families from formulas, and whether clusters follow them beyond chance."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from elfutils.chemistry import FAMILIES, anion_family, chemistry_table, cluster_chemistry
+from elfutils.analysis.chemistry import FAMILIES, anion_family, chemistry_table, cluster_chemistry
 
 
 @pytest.mark.parametrize("formula, family", [

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.spatial.distance import cdist
 
-from elfutils.cluster import (
+from elfutils.analysis.cluster import (
     FingerprintHDBSCAN,
     cluster_tree_table,
     dbscan_groups,
@@ -19,7 +19,7 @@ from elfutils.cluster import (
     write_exemplars,
 )
 from elfutils.constants import MINKOWSKI_P
-from elfutils.fingerprints import (
+from elfutils.analysis.fingerprints import (
     fingerprint_matrix,
     make_table,
     read_fingerprints,

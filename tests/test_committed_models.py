@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from elfutils import pipeline
+from elfutils.book import pipeline
 from elfutils.paths import models_dir
-from elfutils.store import BandStore
+from elfutils.data.store import BandStore
 
 COMPLETE_DATASET = 1950  # of the 2002 flat-band materials with structures
 
@@ -70,7 +70,7 @@ def test_committed_structural_fingerprints_match_the_code_and_a_recomputation():
     rows recomputed here must equal the committed ones."""
     import pandas as pd
 
-    from elfutils import structure as st
+    from elfutils.analysis import structure as st
     from elfutils.paths import data_dir
 
     path, why = pipeline.committed_cnnf_status()

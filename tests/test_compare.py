@@ -1,4 +1,4 @@
-"""elfutils.compare: image agreement, gap comparison and the dataset card."""
+"""elfutils.dft.compare: image agreement, gap comparison and the dataset card."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from elfutils import compare
-from elfutils.readers import read_band_file
-from elfutils.store import BandStore
+from elfutils.dft import compare
+from elfutils.data.readers import read_band_file
+from elfutils.data.store import BandStore
 
 
 def band(row: int, size: int = 32) -> np.ndarray:
@@ -133,8 +133,8 @@ def test_dataset_card(small_store, fixture_files):
 
 
 def test_pending_table_lists_what_the_batch_has_not_reached_cheapest_first(small_store, fixture_files):
-    from elfutils.dataset import structure_records
-    from elfutils.dft import batch_cost
+    from elfutils.data.dataset import structure_records
+    from elfutils.dft.recipe import batch_cost
 
     records = structure_records()
     stored = [p.stem for p in fixture_files[:3]]

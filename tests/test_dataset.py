@@ -1,6 +1,6 @@
 """The project's flat-band set and the data shipped in data/."""
 
-from elfutils.dataset import flat_band_ids, flat_band_pool, structure_records
+from elfutils.data.dataset import flat_band_ids, flat_band_pool, structure_records
 from elfutils.paths import data_dir
 
 

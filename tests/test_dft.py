@@ -13,11 +13,11 @@ from dataclasses import asdict, replace
 import numpy as np
 import pytest
 
-from elfutils.dft import GAP_ZERO_OFFSET_EV, DFTSettings, energy_zero, slab_atoms, structure_from_record
-from elfutils.dft_batch import (Job, _append_failure, final_failures, pending_retries, read_failures,
+from elfutils.dft.recipe import GAP_ZERO_OFFSET_EV, DFTSettings, energy_zero, slab_atoms, structure_from_record
+from elfutils.dft.batch import (Job, _append_failure, final_failures, pending_retries, read_failures,
                                 run_dft_batch)
-from elfutils.dataset import structure_records
-from elfutils.store import BandStore
+from elfutils.data.dataset import structure_records
+from elfutils.data.store import BandStore
 
 pytestmark = pytest.mark.dft
 TINY = ["2dm-1799", "2dm-3775", "2dm-1453"]  # MgF2, TlF, SrCl2: 2-3 atoms, spin-paired
@@ -52,7 +52,7 @@ def test_slab_is_contiguous_and_orthogonal():
 
 
 def test_gpaw_band_structure_of_a_tiny_insulator():
-    from elfutils.dft import compute_band_structure
+    from elfutils.dft.recipe import compute_band_structure
 
     bs = compute_band_structure(structure_from_record(structure_records()["2dm-1799"]), "2dm-1799")
     assert bs.formula == "MgF2" and bs.path_string() == "Γ-X-M-Γ"  # a square lattice
@@ -176,7 +176,7 @@ def test_project_tc_dataset_is_found():
     """gpaw-data lacks technetium; data/gpaw-setups (scripts/make_tc_setup.py) supplies setup and basis."""
     from gpaw.setup import create_setup
 
-    from elfutils.dft import _use_project_setups
+    from elfutils.dft.recipe import _use_project_setups
 
     from elfutils.paths import data_dir
 
@@ -187,7 +187,7 @@ def test_project_tc_dataset_is_found():
 
 
 def test_hubbard_u_follows_the_materials_project_convention():
-    from elfutils.dft import MP_HUBBARD_U, hubbard_u_values
+    from elfutils.dft.recipe import MP_HUBBARD_U, hubbard_u_values
 
     on = DFTSettings()
     assert hubbard_u_values(["Ni", "F", "F"], on) == {"Ni": MP_HUBBARD_U["Ni"]}

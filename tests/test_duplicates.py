@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from elfutils.duplicates import find_duplicates, reduced_formula
-from elfutils.fingerprints import make_table, write_fingerprints
+from elfutils.analysis.duplicates import find_duplicates, reduced_formula
+from elfutils.analysis.fingerprints import make_table, write_fingerprints
 
 FORMULAS = ["MoS2", "WSe2", "CrI3", "BN", "GaS", "InSe", "PtSe2", "SnS", "GeTe", "TiS2", "NbSe2", "ReS2"]
 

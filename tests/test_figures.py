@@ -1,4 +1,4 @@
-"""Plot helpers of the book's figures (elfutils.figures) on tiny synthetic data: each returns a figure with
+"""Plot helpers of the book's figures (elfutils.book.figures) on tiny synthetic data: each returns a figure with
 the artists it promises, and the small computations behind the figures give the planted answers."""
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ import pytest
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.patches import ConnectionPatch, Polygon, Rectangle
 
-from elfutils import figures
-from elfutils.bands import BandStructure, Branch
-from elfutils.cluster import FingerprintHDBSCAN, cluster_tree_table, exemplar_table
-from elfutils.fingerprints import synthetic_fingerprints
+from elfutils.analysis import cluster_statistics
+from elfutils.book import figures, pipeline
+from elfutils.data.bands import BandStructure, Branch
+from elfutils.analysis.cluster import FingerprintHDBSCAN, cluster_tree_table, exemplar_table
+from elfutils.analysis.fingerprints import synthetic_fingerprints
 
 
 @pytest.fixture(autouse=True)
@@ -191,31 +192,31 @@ def test_k_distance_plot_marks_eps():
 def test_gap_purity_counts_pure_clusters_against_a_shuffled_baseline():
     labels = np.repeat([0, 1, 2, -1], 10)
     gaps = np.r_[np.zeros(10), np.full(10, 2.0), np.tile([0.0, 2.0], 5), np.zeros(10)]
-    out = figures.gap_purity(labels, gaps, n_permutations=200, seed=0)
+    out = cluster_statistics.gap_purity(labels, gaps, n_permutations=200, seed=0)
     assert out["n_clusters"] == 3 and out["n_pure"] == 2
     assert out["fraction_pure"] == pytest.approx(2 / 3)
     assert out["expected_pure"] < 0.1 and out["p_value"] < 0.05
     assert out["metal_fraction"] == pytest.approx(0.5)
     assert list(out["table"].pure) == [True, True, False]
-    none = figures.gap_purity(-np.ones(5, int), np.zeros(5))
+    none = cluster_statistics.gap_purity(-np.ones(5, int), np.zeros(5))
     assert none["n_clusters"] == 0 and np.isnan(none["fraction_pure"])
 
 
 def test_cluster_variance_share_is_large_for_values_set_by_the_cluster():
     labels = np.repeat([0, 1, 2, -1], 10)
     by_cluster = np.repeat([0.0, 5.0, 10.0, 99.0], 10) + np.tile(np.linspace(-0.5, 0.5, 10), 4)
-    share = figures.cluster_variance_share(labels, by_cluster, n_permutations=200)
+    share = cluster_statistics.cluster_variance_share(labels, by_cluster, n_permutations=200)
     assert share["n"] == 30 and share["eta2"] > 0.95 and share["p_value"] < 0.01  # the -1 rows are left out
     assert share["expected_eta2"] < 0.3
-    unrelated = figures.cluster_variance_share(labels, np.tile(np.arange(10.0), 4), n_permutations=200)
+    unrelated = cluster_statistics.cluster_variance_share(labels, np.tile(np.arange(10.0), 4), n_permutations=200)
     assert unrelated["eta2"] == pytest.approx(0.0) and unrelated["p_value"] == 1.0
-    flat = figures.cluster_variance_share(labels, np.ones(40))
+    flat = cluster_statistics.cluster_variance_share(labels, np.ones(40))
     assert np.isnan(flat["eta2"]) and np.isnan(flat["p_value"])
 
 
 def test_neighbour_agreement_of_separated_classes_is_one():
     xy = np.r_[np.zeros((5, 2)) + np.arange(5)[:, None] * 0.01, np.ones((5, 2)) * 10]
-    same, random = figures.neighbour_agreement(xy, np.r_[np.zeros(5), np.ones(5)])
+    same, random = cluster_statistics.neighbour_agreement(xy, np.r_[np.zeros(5), np.ones(5)])
     assert same == 1.0 and random == pytest.approx(0.5)
 
 
@@ -294,7 +295,7 @@ def test_structure_overlay_colours_localised_and_largest_clusters(map_table):
 def test_layer_top_view_draws_every_atom_and_bond_of_the_repeated_cells():
     from pymatgen.core import Lattice, Structure
 
-    from elfutils.structure import layer_bonds
+    from elfutils.analysis.structure import layer_bonds
 
     honeycomb = Structure(Lattice.hexagonal(4.0, 20.0), ["B", "N"], [[1 / 3, 2 / 3, 0.5], [2 / 3, 1 / 3, 0.5]])
     ax = figures.plot_layer(honeycomb, repeat=2, title="BN")
@@ -336,7 +337,6 @@ def test_pair_images_figure_draws_three_images_per_pair():
 
 # --- inputs -------------------------------------------------------------------------------------------------
 def test_load_clustering_rereads_when_the_key_changes_while_reading(monkeypatch):
-    from elfutils import pipeline
 
     keys = iter(["k1", "k2", "k2", "k2"])
     calls = []
@@ -344,7 +344,7 @@ def test_load_clustering_rereads_when_the_key_changes_while_reading(monkeypatch)
     monkeypatch.setattr(pipeline, "clustering", lambda p: calls.append("t") or "table")
     monkeypatch.setattr(pipeline, "cluster_tree", lambda p: "tree")
     monkeypatch.setattr(pipeline, "exemplars", lambda p: "exemplars")
-    assert figures.load_clustering("smoke") == ("table", "tree", "exemplars")
+    assert pipeline.load_clustering("smoke") == ("table", "tree", "exemplars")
     assert calls == ["t", "t"]
 
 

@@ -1,4 +1,4 @@
-"""`elf import` (elfutils.importer): band files, folders and stores -> one band store; and the book's
+"""`elf import` (elfutils.data.importer): band files, folders and stores -> one band store; and the book's
 2dmatpedia profile, which reads such a store and says how to build it when it is missing."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from elfutils.cli import main as elf
-from elfutils.dataset import flat_band_pool
-from elfutils.importer import SKIPPED_FILE, import_bands
+from elfutils.data.dataset import flat_band_pool
+from elfutils.data.importer import SKIPPED_FILE, import_bands
 from elfutils.paths import data_dir
-from elfutils.profiles import get_profile
-from elfutils.store import ENERGY_ERROR_EV, KEEP_WINDOW_EV, BandStore
+from elfutils.book.profiles import get_profile
+from elfutils.data.store import ENERGY_ERROR_EV, KEEP_WINDOW_EV, BandStore
 
 DOWNLOAD_COMMAND = "elf import <download>/bands --flat-band-pool --store"
 
@@ -192,7 +192,7 @@ def test_2dmatpedia_profile_is_the_papers_settings_on_the_imported_store():
 
 @pytest.mark.parametrize("state", ["missing", "empty"])
 def test_the_pipeline_says_how_to_build_a_missing_store(tmp_path, cache, monkeypatch, state):
-    from elfutils import pipeline
+    from elfutils.book import pipeline
 
     monkeypatch.setenv("ELF_DATA_DIR", str(tmp_path / "data"))
     store = tmp_path / "data" / "bands" / "2dmatpedia-vasp.elfstore"
@@ -207,7 +207,7 @@ def test_the_pipeline_says_how_to_build_a_missing_store(tmp_path, cache, monkeyp
 
 
 def test_make_book_stops_before_the_first_notebook_runs(tmp_path, cache, monkeypatch):
-    from elfutils import notebooks
+    from elfutils.book import notebooks
 
     monkeypatch.setenv("ELF_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setattr(notebooks, "ensure_kernel", lambda: pytest.fail("no kernel should start"))
@@ -217,7 +217,7 @@ def test_make_book_stops_before_the_first_notebook_runs(tmp_path, cache, monkeyp
 
 
 def test_other_profiles_with_a_missing_store_fail_clearly(tmp_path, cache):
-    from elfutils import pipeline
+    from elfutils.book import pipeline
 
     p = get_profile("default", store=str(tmp_path / "nowhere.elfstore"))
     with pytest.raises(pipeline.MissingStoreError, match="elf import <band files or folders> --store"):
@@ -225,7 +225,7 @@ def test_other_profiles_with_a_missing_store_fail_clearly(tmp_path, cache):
 
 
 def test_2dmatpedia_profile_reads_an_imported_store(tmp_path, cache, download, fixture_records):
-    from elfutils import pipeline
+    from elfutils.book import pipeline
 
     store = tmp_path / "2dmatpedia-vasp.elfstore"
     assert run_import(download, "--store", store) == 0

@@ -95,8 +95,8 @@ def test_the_callers_write_atomically(tmp_path):
     import numpy as np
     import pandas as pd
 
-    from elfutils.fingerprints import write_table
-    from elfutils.imagestack import save_image_stack
+    from elfutils.analysis.fingerprints import write_table
+    from elfutils.images.stack import save_image_stack
 
     write_table(pd.DataFrame({"material_id": ["a"], "formula": ["X"]}), tmp_path / "t.parquet")
     write_table(pd.DataFrame({"material_id": ["a"], "formula": ["X"]}), tmp_path / "t.csv")

@@ -7,8 +7,8 @@ import pytest
 from pymatgen.core import Lattice, Structure
 from pymatgen.electronic_structure.bandstructure import BandStructureSymmLine
 
-from elfutils.dataset import real_band_files, structure_records
-from elfutils.kpath import kpath_2d, path_distances
+from elfutils.data.dataset import real_band_files, structure_records
+from elfutils.data.kpath import kpath_2d, path_distances
 
 
 @pytest.mark.parametrize("path", real_band_files(), ids=lambda p: p.stem)
@@ -24,7 +24,7 @@ def test_kpath_matches_2dmatpedia(path, fixture_records):
 
 def test_our_structures_give_the_same_path_as_the_band_files(fixture_records):
     """data/ structures (a rotated frame of 2Dmatpedia's) yield the band files' own paths."""
-    from elfutils.dft import structure_from_record
+    from elfutils.dft.recipe import structure_from_record
 
     records = structure_records()
     checked = 0
@@ -53,7 +53,7 @@ def test_21_points_per_segment_and_distances_continuous():
 
 def test_fallback_when_pymatgen_has_no_path():
     """2dm-3162's cell (oblique, unique angle gamma) gets no SC path from pymatgen: the 2D fallback applies."""
-    from elfutils.dft import structure_from_record
+    from elfutils.dft.recipe import structure_from_record
 
     s = structure_from_record(structure_records()["2dm-3162"])
     kp = kpath_2d(s)
@@ -72,7 +72,7 @@ def test_fallback_when_pymatgen_has_no_path():
 )
 def test_fallback_points_are_zone_corners(a, b, gamma, labels, corner):
     """The fallback's corner point is equidistant from Γ and its nearest reciprocal lattice vectors."""
-    from elfutils.kpath import fallback_points, loop_for
+    from elfutils.data.kpath import fallback_points, loop_for
 
     s = Structure(Lattice.from_parameters(a, b, 20.0, 90, 90, gamma), ["C"], [[0, 0, 0.5]])
     pts = fallback_points(s)

@@ -1,4 +1,4 @@
-"""elfutils.latent: reconstruction, seeded training noise and latent walks (Fig. 1, Fig. 6) on a tiny
+"""elfutils.nn.latent: reconstruction, seeded training noise and latent walks (Fig. 1, Fig. 6) on a tiny
 untrained model (64 px images -> a 2 x 2 x 2 latent), so every test runs in well under a second."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from elfutils import latent
+from elfutils.nn import latent
 from elfutils.constants import LATENT_WALK_SPECS
-from elfutils.model import ElfAutoencoder, ElfConfig
+from elfutils.nn.model import ElfAutoencoder, ElfConfig
 
 SIZE = 64  # latent side 2
 
@@ -39,7 +39,7 @@ def test_encode_decode_shapes(model, image):
 
 
 def test_encoding_matches_the_fingerprint_of_training_encode_images(model, image):
-    from elfutils.training import encode_images
+    from elfutils.nn.training import encode_images
 
     fingerprint = encode_images(model, image[None])[0]
     np.testing.assert_allclose(latent.encode_image(model, image).ravel(), fingerprint, rtol=1e-4, atol=1e-5)
@@ -165,28 +165,29 @@ def test_scaled_walks_multiply_the_deltas(model, image):
 
 # --- the example material -----------------------------------------------------------------------------------
 def _profile(store, **changes):
-    from elfutils.profiles import Profile
+    from elfutils.book.profiles import Profile
 
     return Profile(**{"name": "test", "store": str(store.path), "image_size": 32, "epochs": 1,
                       "use_committed_model": False, **changes})
 
 
 def test_example_image_from_the_dataset_or_the_band_file(cache, tiny_store):
-    from elfutils import pipeline
+    from elfutils.book import pipeline
+    from elfutils.book.example_material import example_image
 
     with_fixtures = _profile(tiny_store, include_fixture_files=True, max_materials=14)
-    image, info = latent.example_image(with_fixtures, "2dm-1")
+    image, info = example_image(with_fixtures, "2dm-1")
     stack, ids, _ = pipeline.images(with_fixtures)
     np.testing.assert_array_equal(image, stack[ids.index("2dm-1")])
     assert info["in_dataset"] and info["split"] in ("in the training set", "in the validation set") and info["formula"] == "IrF2"
     assert "2dm-1.json (VASP)" in info["source"]
     alone = _profile(tiny_store)
-    image2, info2 = latent.example_image(alone, "2dm-1")
+    image2, info2 = example_image(alone, "2dm-1")
     np.testing.assert_array_equal(image2, image)  # rendered with the same settings
     assert not info2["in_dataset"] and info2["split"] == "not in the dataset"
     assert [label for _, label in info2["ticks"]][0] == "Γ" and info2["ticks"][-1][0] == 1.0
     with pytest.raises(KeyError, match="2dm-999999 is neither in profile 'test'"):
-        latent.example_image(alone, "2dm-999999")
+        example_image(alone, "2dm-999999")
 
 
 def test_show_image_draws_energy_and_path_axes(image):

@@ -1,4 +1,4 @@
-"""The autoencoder's shapes, config and noise augmentation (elfutils.model, elfutils.noise)."""
+"""The autoencoder's shapes, config and noise augmentation (elfutils.nn.model, elfutils.nn.noise)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from elfutils.constants import FINGERPRINT_LENGTH, IMAGE_SIZE, LATENT_CHANNELS, LATENT_SIDE
-from elfutils.model import ElfAutoencoder, ElfConfig, SubPixelConvTranspose, fold_batchnorm
-from elfutils.noise import ERASE_SCALE, add_region_noise
+from elfutils.nn.model import ElfAutoencoder, ElfConfig, SubPixelConvTranspose, fold_batchnorm
+from elfutils.nn.noise import ERASE_SCALE, add_region_noise
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # one torch thread: see conftest.py
 

@@ -1,4 +1,4 @@
-"""The book's cached stages (elfutils.pipeline) and parameter profiles (elfutils.profiles).
+"""The book's cached stages (elfutils.book.pipeline) and parameter profiles (elfutils.book.profiles).
 
 The expensive computations are replaced by tiny counting stubs (the seams ``_render``, ``_train``,
 ``_load_model``, ``_encode``, ``_fit_clustering``, ``_run_parameter_study``), so these tests check the caching
@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from elfutils import constants, pipeline
-from elfutils.profiles import PROFILES, Profile, get_profile
-from elfutils.readers import read_band_file
+from elfutils import constants
+from elfutils.book import pipeline
+from elfutils.book.profiles import PROFILES, Profile, get_profile
+from elfutils.data.readers import read_band_file
 
 SIZE = 32  # tiny images: a multiple of 32, as ElfConfig requires
 
@@ -226,7 +227,7 @@ def _commit_model(folder, config, data_hash):
     import torch
     from safetensors.torch import save_file
 
-    from elfutils.checkpoint import MODEL_FORMAT
+    from elfutils.nn.checkpoint import MODEL_FORMAT
 
     folder.mkdir(parents=True, exist_ok=True)
     card = {"format": MODEL_FORMAT, "config": config.to_dict(), "data_hash": data_hash, "wall_time_s": 12.5}

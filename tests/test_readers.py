@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from elfutils.bands import BandStructure
+from elfutils.data.bands import BandStructure
 from elfutils.errors import BandDataError
-from elfutils.readers import (
+from elfutils.data.readers import (
     band_structure_from_dict,
     file_kind,
     from_pymatgen,
@@ -26,7 +26,7 @@ from elfutils.readers import (
     read_band_file,
     read_band_json,
 )
-from elfutils.store import ENERGY_ERROR_EV, KEEP_WINDOW_EV, BandStore
+from elfutils.data.store import ENERGY_ERROR_EV, KEEP_WINDOW_EV, BandStore
 
 FIXTURE_DIR = Path(__file__).resolve().parents[1] / "data" / "2dmatpedia-dft-bands"
 
@@ -178,7 +178,7 @@ def test_store_compact_keeps_everything_and_the_later_part_wins(tmp_path, fixtur
 
 
 def test_store_write_is_atomic(tmp_path, fixture_records, monkeypatch):
-    import elfutils.store as store_module
+    import elfutils.data.store as store_module
 
     store = BandStore(tmp_path / "a.elfstore")
     store.append([fixture_records["2dm-1"]])
@@ -301,7 +301,7 @@ def test_not_an_object(tmp_path):
 
 
 def test_no_band_inside_the_window_is_caught_when_rendering(tmp_path):
-    from elfutils.render import render_band_image
+    from elfutils.images.render import render_band_image
 
     data = copy.deepcopy(fixture_dict("2dm-1"))
     data["efermi"] = data["efermi"] + 100.0  # every band now lies far below E_F
@@ -345,7 +345,7 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 @FUZZ
 @given(data=st.data(), mid=st.sampled_from(["2dm-1", "2dm-15", "2dm-25", "2dm-4"]))
 def test_mangled_dicts_give_band_data_error_or_a_valid_record(data, mid):
-    from elfutils.render import render_band_image
+    from elfutils.images.render import render_band_image
 
     mangled = mangle(fixture_dict(mid), data.draw)
     try:

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from elfutils.bands import BandStructure, Branch
+from elfutils.data.bands import BandStructure, Branch
 from elfutils.constants import ENERGY_WINDOW_EV, IMAGE_SIZE
 from elfutils.errors import BandDataError
-from elfutils.render import (
+from elfutils.images.render import (
     LINE_WIDTH_PX,
     iou,
     load_png,
@@ -247,7 +247,7 @@ def test_png_round_trip(tmp_path, fixture_records):
 # --- `elf render` end to end --------------------------------------------------------------------------------
 def test_elf_render_writes_a_stack_and_skips_bad_inputs(tmp_path, fixture_files):
     from elfutils.cli import main
-    from elfutils.imagestack import load_image_stack
+    from elfutils.images.stack import load_image_stack
 
     good = [p for p in fixture_files if p.stem in ("2dm-1", "2dm-15")]
     bad = tmp_path / "2dm-0.json"
@@ -268,7 +268,7 @@ def test_elf_render_writes_a_stack_and_skips_bad_inputs(tmp_path, fixture_files)
 
 
 def load_first(path):
-    from elfutils.readers import read_band_file
+    from elfutils.data.readers import read_band_file
 
     return read_band_file(path)
 
@@ -292,8 +292,8 @@ def test_elf_render_with_only_bad_inputs_fails(tmp_path, capsys):
 
 def test_elf_render_reads_stores_and_the_distance_axis(tmp_path, fixture_records):
     from elfutils.cli import main
-    from elfutils.imagestack import load_image_stack
-    from elfutils.store import BandStore
+    from elfutils.images.stack import load_image_stack
+    from elfutils.data.store import BandStore
 
     store = BandStore(tmp_path / "some.elfstore")
     store.append([fixture_records["2dm-1"], fixture_records["2dm-25"]])

@@ -1,4 +1,4 @@
-"""elfutils.report: the Fig. 7 choice rule, embedding agreement, the similarity-search helpers, and the
+"""elfutils.book.report: the Fig. 7 choice rule, embedding agreement, the similarity-search helpers, and the
 "paper vs this reproduction" table on stubbed stage outputs."""
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 from scipy.spatial.distance import cdist
 
-from elfutils import constants, report
-from elfutils.profiles import get_profile
+from elfutils import constants
+from elfutils.book import report
+from elfutils.book.profiles import get_profile
 
 
 # --- Fig. 7 rule -------------------------------------------------------------------------------------------
@@ -322,8 +323,9 @@ def test_table_copes_with_missing_stages_and_no_clusters():
 
 def test_collect_wires_the_cached_stages(monkeypatch, tmp_path, fixture_records):
     """collect() on stubbed pipeline stages: the right stage outputs land in the right fields."""
-    from elfutils import checkpoint, pipeline
-    from elfutils.fingerprints import synthetic_fingerprints
+    from elfutils.book import pipeline
+    from elfutils.nn import checkpoint
+    from elfutils.analysis.fingerprints import synthetic_fingerprints
 
     table, truth = synthetic_fingerprints(3, 10, n_noise=4, seed=2)
     clusters = table[["material_id", "formula"]].assign(hdbscan_label=truth, umap_x=np.arange(len(table)),
@@ -390,7 +392,7 @@ def test_group_closeness_needs_two_members_and_a_square_matrix():
 
 # --- the paper's Nc = 4 example ----------------------------------------------------------------------------
 def test_nc4_check_refits_at_nc4_and_names_why_the_missing_are_missing():
-    from elfutils.fingerprints import make_table, synthetic_fingerprints
+    from elfutils.analysis.fingerprints import make_table, synthetic_fingerprints
 
     table, _ = synthetic_fingerprints(n_groups=3, per_group=8, n_noise=10)
     rng = np.random.default_rng(3)

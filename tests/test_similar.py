@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from scipy.spatial.distance import cdist
 
-from elfutils.cluster import FingerprintHDBSCAN
+from elfutils.analysis.cluster import FingerprintHDBSCAN
 from elfutils.constants import MINKOWSKI_P
-from elfutils.fingerprints import fingerprint_matrix, make_table, synthetic_fingerprints, write_fingerprints
-from elfutils.similar import encode_band_files, find_similar
+from elfutils.analysis.fingerprints import fingerprint_matrix, make_table, synthetic_fingerprints, write_fingerprints
+from elfutils.analysis.similar import encode_band_files, find_similar
 
 
 @pytest.fixture(scope="module")
@@ -95,9 +95,9 @@ def test_encode_band_files_plumbing(monkeypatch, fixture_files):
         seen["images"] = images
         return np.ones((len(images), 98)) * images.reshape(len(images), -1).mean(axis=1, keepdims=True)
 
-    fake = types.ModuleType("elfutils.training")
+    fake = types.ModuleType("elfutils.nn.training")
     fake.load_model, fake.encode_images = load_model, encode_images
-    monkeypatch.setitem(sys.modules, "elfutils.training", fake)
+    monkeypatch.setitem(sys.modules, "elfutils.nn.training", fake)
     path = [p for p in fixture_files if p.stem == "2dm-1"][0]
     table = encode_band_files([path], "model.safetensors", device="cpu")
     assert seen["model"] == "model.safetensors" and seen["device"] == "cpu"

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from elfutils.cli import main as elf
-from elfutils.imagestack import load_image_stack
-from elfutils.model import ElfConfig
-from elfutils.training import train
+from elfutils.images.stack import load_image_stack
+from elfutils.nn.model import ElfConfig
+from elfutils.nn.training import train
 
 TINY = ElfConfig(epochs=1, batch_size=4, validation_fraction=0.0)  # 224 px, 7 x 7 x 2 = 98 numbers
 
@@ -115,8 +115,8 @@ def test_without_a_table_the_search_runs_over_the_profiles_dataset(searchable, f
                                                                      monkeypatch):
     """`elf similar FILE` alone: the dataset's fingerprints and model come from the pipeline (stubbed with the
     ones built here), never from a new training run."""
-    from elfutils import pipeline
-    from elfutils.fingerprints import read_fingerprints
+    from elfutils.book import pipeline
+    from elfutils.analysis.fingerprints import read_fingerprints
 
     work, model, table = searchable
     asked = []
@@ -132,7 +132,7 @@ def test_without_a_table_the_search_runs_over_the_profiles_dataset(searchable, f
 def test_without_a_trained_model_the_default_search_says_how_to_get_one(fixture_files, capsys, monkeypatch,
                                                                           tmp_path):
     monkeypatch.setenv("ELF_CACHE_DIR", str(tmp_path))  # an empty cache: nothing trained
-    from elfutils import pipeline
+    from elfutils.book import pipeline
 
     monkeypatch.setattr(pipeline, "committed_model_status", lambda profile: (None, "no usable committed model"))
     assert elf(["similar", str(fixture_files[0]), "--profile", "smoke"]) == 2

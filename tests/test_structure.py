@@ -10,7 +10,7 @@ from pymatgen.core import Lattice, Structure
 
 from elfutils.errors import BandDataError
 from elfutils.paths import data_dir
-from elfutils.structure import (
+from elfutils.analysis.structure import (
     SUBLATTICE_FILE,
     bond_geometry,
     cnnf_fingerprints,
@@ -144,8 +144,8 @@ def test_bond_geometry_measures_the_skew_of_a_square_octagon_net():
 
 def test_bond_geometry_on_the_papers_fig4_materials():
     """The paper's Fig. 4: InAs is a symmetric square-octagon net, TlBi a skewed one (2Dmatpedia structures)."""
-    from elfutils.dataset import structure_records
-    from elfutils.dft import structure_from_record
+    from elfutils.data.dataset import structure_records
+    from elfutils.dft.recipe import structure_from_record
 
     records = structure_records()
     table = bond_geometry({m: structure_from_record(records[m]) for m in ("2dm-2474", "2dm-2650")})
@@ -222,7 +222,7 @@ def test_motif_table():
 def test_cnnf_on_elf_map():
     import pandas as pd
 
-    from elfutils.structure import cnnf_on_elf_map
+    from elfutils.analysis.structure import cnnf_on_elf_map
 
     rng = np.random.default_rng(1)
     elf = pd.DataFrame({"material_id": [f"m{i}" for i in range(40)]})

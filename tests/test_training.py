@@ -1,4 +1,4 @@
-"""Training, checkpoints, resuming, fingerprints and the image-stack format (elfutils.training & co).
+"""Training, checkpoints, resuming, fingerprints and the image-stack format (elfutils.nn.training & co).
 
 Runs use 32 x 32 images (1 x 1 x 2 latent) and a handful of images so the whole file stays fast on a 2-core
 CPU; the architecture is the paper's ResNet18 autoencoder throughout. One torch thread: on a shared 2-core
@@ -17,12 +17,12 @@ import pandas as pd
 import pytest
 import torch
 
-from elfutils.checkpoint import CheckpointError, data_hash, load_model, read_card, save_model
+from elfutils.nn.checkpoint import CheckpointError, data_hash, load_model, read_card, save_model
 from elfutils.cli import main as elf_main
 from elfutils.errors import BandDataError
-from elfutils.imagestack import load_image_stack, save_image_stack
-from elfutils.model import ElfAutoencoder, ElfConfig
-from elfutils.training import encode_images, learning_rate, split_indices, train, unpack_batch
+from elfutils.images.stack import load_image_stack, save_image_stack
+from elfutils.nn.model import ElfAutoencoder, ElfConfig
+from elfutils.nn.training import encode_images, learning_rate, split_indices, train, unpack_batch
 
 SIZE = 32
 TINY = ElfConfig(image_size=SIZE, epochs=2, batch_size=6, validation_fraction=0.25)
@@ -188,7 +188,7 @@ def test_checkpoint_round_trip(tmp_path):
 
 
 def test_exported_float16_model_is_half_the_size_and_encodes_alike(tmp_path):
-    from elfutils.checkpoint import export_model
+    from elfutils.nn.checkpoint import export_model
 
     torch.manual_seed(0)
     model = ElfAutoencoder(ElfConfig(image_size=64)).eval()

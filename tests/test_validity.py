@@ -7,9 +7,9 @@ import pytest
 from hdbscan.validity import validity_index
 from scipy.spatial.distance import cdist
 
-from elfutils.cluster import minkowski_distances
-from elfutils.fingerprints import fingerprint_matrix, synthetic_fingerprints
-from elfutils.validity import all_points_core_distance, dbcv, parameter_study, s_dbw
+from elfutils.analysis.cluster import minkowski_distances
+from elfutils.analysis.fingerprints import fingerprint_matrix, synthetic_fingerprints
+from elfutils.analysis.validity import all_points_core_distance, dbcv, parameter_study, s_dbw
 
 
 def test_s_dbw_hand_checked_overlapping_clusters():

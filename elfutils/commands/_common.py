@@ -21,9 +21,9 @@ INPUT_ERRORS: tuple[type[Exception], ...] = (ValueError, FileNotFoundError)
 
 
 def model_input_errors() -> tuple[type[Exception], ...]:
-    """:data:`INPUT_ERRORS` plus :class:`~elfutils.checkpoint.CheckpointError` (a model file that is missing,
+    """:data:`INPUT_ERRORS` plus :class:`~elfutils.nn.checkpoint.CheckpointError` (a model file that is missing,
     corrupt or does not fit), for the commands that run the network. Imports torch."""
-    from elfutils.checkpoint import CheckpointError
+    from elfutils.nn.checkpoint import CheckpointError
 
     return (CheckpointError, *INPUT_ERRORS)
 

@@ -56,8 +56,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from elfutils.cluster import cluster_tree_table, exemplar_table, fit_pipeline, write_exemplars
-    from elfutils.fingerprints import read_fingerprints, write_table
+    from elfutils.analysis.cluster import cluster_tree_table, exemplar_table, fit_pipeline, write_exemplars
+    from elfutils.analysis.fingerprints import read_fingerprints, write_table
 
     try:
         df = read_fingerprints(args.fingerprints)

@@ -8,7 +8,7 @@ from elfutils.commands._common import INPUT_ERRORS, report_error
 
 
 def register(subparsers) -> None:
-    from elfutils.duplicates import DUPLICATE_MAD_K, DUPLICATE_NN_PERCENTILE
+    from elfutils.analysis.duplicates import DUPLICATE_MAD_K, DUPLICATE_NN_PERCENTILE
 
     p = subparsers.add_parser(
         "duplicates",
@@ -33,8 +33,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from elfutils.duplicates import find_duplicates
-    from elfutils.fingerprints import read_fingerprints, write_table
+    from elfutils.analysis.duplicates import find_duplicates
+    from elfutils.analysis.fingerprints import read_fingerprints, write_table
 
     try:
         df = read_fingerprints(args.fingerprints)

@@ -30,9 +30,9 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from elfutils import paths
-    from elfutils.fingerprints import make_table, write_table
-    from elfutils.imagestack import load_image_stack
-    from elfutils.training import encode_images, load_model
+    from elfutils.analysis.fingerprints import make_table, write_table
+    from elfutils.images.stack import load_image_stack
+    from elfutils.nn.training import encode_images, load_model
 
     errors = model_input_errors()
     apply_threads(args)

@@ -1,4 +1,4 @@
-"""`elf import`: band files, folders of them and other stores -> one band store (:mod:`elfutils.importer`)."""
+"""`elf import`: band files, folders of them and other stores -> one band store (:mod:`elfutils.data.importer`)."""
 
 from __future__ import annotations
 
@@ -40,16 +40,16 @@ def _print_skipped(entries, stream) -> None:
 def run(args) -> int:
     import sys
 
-    from elfutils.batch import BatchReport
+    from elfutils.data.batch_report import BatchReport
     from elfutils.commands._common import INPUT_ERRORS, report_error
-    from elfutils.importer import SKIPPED_FILE, import_bands
-    from elfutils.store import BandStore
+    from elfutils.data.importer import SKIPPED_FILE, import_bands
+    from elfutils.data.store import BandStore
 
     if args.store.exists() and not args.store.is_dir():
         return report_error("import", f"{args.store}: not a store folder")
     keep = None
     if args.flat_band_pool:
-        from elfutils.dataset import flat_band_pool
+        from elfutils.data.dataset import flat_band_pool
 
         keep = set(flat_band_pool().material_id).__contains__
     try:

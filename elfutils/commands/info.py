@@ -15,10 +15,10 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import json
 
-    from elfutils.batch import BatchReport
+    from elfutils.data.batch_report import BatchReport
     from elfutils.errors import BandDataError
-    from elfutils.readers import file_kind, read_band_file
-    from elfutils.store import BandStore
+    from elfutils.data.readers import file_kind, read_band_file
+    from elfutils.data.store import BandStore
 
     report = BatchReport()
     for path in args.paths:

@@ -43,8 +43,8 @@ def skipped_path(out: Path) -> Path:
 def _open_stores(inputs) -> dict:
     """{path: BandStore} for the inputs that are stores (opened once: counted, then read)."""
     from elfutils.errors import BandDataError
-    from elfutils.readers import file_kind
-    from elfutils.store import BandStore
+    from elfutils.data.readers import file_kind
+    from elfutils.data.store import BandStore
 
     stores = {}
     for path in inputs:
@@ -73,7 +73,7 @@ def _records(inputs, stores, report):
     """Yield (label, record) for every readable input; an unreadable one goes to report.skipped and yields
     (label, None), so that the progress bar still advances."""
     from elfutils.errors import BandDataError
-    from elfutils.readers import read_band_file
+    from elfutils.data.readers import read_band_file
 
     for path in inputs:
         try:
@@ -102,10 +102,10 @@ def run(args) -> int:
     import numpy as np
     from tqdm.auto import tqdm
 
-    from elfutils.batch import BatchReport
+    from elfutils.data.batch_report import BatchReport
     from elfutils.errors import BandDataError
-    from elfutils.imagestack import save_image_stack
-    from elfutils.render import LINE_WIDTH_PX, render_band_image, save_png
+    from elfutils.images.stack import save_image_stack
+    from elfutils.images.render import LINE_WIDTH_PX, render_band_image, save_png
 
     line_width = LINE_WIDTH_PX if args.line_width is None else args.line_width
     report = BatchReport()

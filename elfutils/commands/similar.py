@@ -28,7 +28,7 @@ def register(subparsers) -> None:
     p.add_argument("--model", type=Path, metavar="MODEL",
                    help="trained elf model that made the table (default: the model of --profile)")
     p.add_argument("--profile", default="default",
-                   help="without --fingerprints: whose dataset and model to search (elfutils.profiles; "
+                   help="without --fingerprints: whose dataset and model to search (elfutils.book.profiles; "
                         "default: the embedded GPAW dataset; 2dmatpedia: the imported VASP files)")
     p.add_argument("--k", type=int, default=10, help="neighbours per query (default 10)")
     p.add_argument("--device", help="torch device for the encoder (default: ELF_DEVICE, else CUDA if present)")
@@ -38,8 +38,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from elfutils.fingerprints import read_fingerprints, write_table
-    from elfutils.similar import encode_band_files, find_similar
+    from elfutils.analysis.fingerprints import read_fingerprints, write_table
+    from elfutils.analysis.similar import encode_band_files, find_similar
 
     try:
         if args.fingerprints is None:
@@ -51,7 +51,7 @@ def run(args) -> int:
         else:
             if args.model is None:
                 raise ValueError("--model is needed to encode band files")
-            from elfutils.checkpoint import CheckpointError  # imports torch: only when encoding
+            from elfutils.nn.checkpoint import CheckpointError  # imports torch: only when encoding
 
             try:
                 queries = encode_band_files(args.queries, args.model, device=args.device)
@@ -59,7 +59,7 @@ def run(args) -> int:
                 raise ValueError(str(exc)) from None
         clusterer = None
         if not args.no_cluster:
-            from elfutils.cluster import FingerprintHDBSCAN
+            from elfutils.analysis.cluster import FingerprintHDBSCAN
 
             clusterer = FingerprintHDBSCAN().fit(table)
         result = find_similar(queries, table, k=args.k, clusterer=clusterer)
@@ -77,7 +77,7 @@ def run(args) -> int:
 def _profile_fingerprints(profile: str, model):
     """(fingerprint table, model file) of a profile's dataset, never training: its fingerprints are only
     comparable with a query encoded by the same model."""
-    from elfutils import pipeline
+    from elfutils.book import pipeline
 
     if model is not None:
         raise ValueError("--model needs --fingerprints made with that model (without --fingerprints the search "

@@ -39,9 +39,9 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import sys
 
-    from elfutils.imagestack import load_image_stack
-    from elfutils.model import ElfConfig
-    from elfutils.training import train
+    from elfutils.images.stack import load_image_stack
+    from elfutils.nn.model import ElfConfig
+    from elfutils.nn.training import train
 
     errors = model_input_errors()
     apply_threads(args)

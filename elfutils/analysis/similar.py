@@ -2,7 +2,7 @@
 exemplars, e.g. ZnMoO4 and Tl2SiSe3 next to Bi2O3 in cluster 46).
 
 Nearest materials by the same Minkowski distance (p = 0.2) the clustering uses, plus the HDBSCAN cluster a
-query would join (:meth:`elfutils.cluster.FingerprintHDBSCAN.predict`).
+query would join (:meth:`elfutils.analysis.cluster.FingerprintHDBSCAN.predict`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from elfutils.constants import FINGERPRINT_LENGTH, MINKOWSKI_P
-from elfutils.fingerprints import as_matrix, fingerprint_matrix
+from elfutils.analysis.fingerprints import as_matrix, fingerprint_matrix
 
 
 def find_similar(
@@ -29,9 +29,9 @@ def find_similar(
     ----------
     queries : array (98,) or (M, 98), or a fingerprint table (its ``material_id`` names the queries)
     table : fingerprint table to search (material_id, formula, f0..f97; an ``hdbscan_label`` column, e.g.
-        from :func:`elfutils.cluster.fit_pipeline` merged in, is carried along)
+        from :func:`elfutils.analysis.cluster.fit_pipeline` merged in, is carried along)
     k : number of neighbours per query
-    clusterer : fitted :class:`elfutils.cluster.FingerprintHDBSCAN` on ``table``, optional; adds the cluster
+    clusterer : fitted :class:`elfutils.analysis.cluster.FingerprintHDBSCAN` on ``table``, optional; adds the cluster
         each query would join and its membership probability
     query_ids : names of the queries (default the table's ids, else "query0", ...)
     exclude_ids : leave a query's own material out of its neighbours when it is in ``table``
@@ -56,7 +56,7 @@ def find_similar(
     if len(query_ids) != len(Q):
         raise ValueError(f"{len(query_ids)} query ids for {len(Q)} query fingerprints")
 
-    from elfutils.cluster import minkowski_distances
+    from elfutils.analysis.cluster import minkowski_distances
 
     X = fingerprint_matrix(table)
     ids = table["material_id"].astype(str).to_numpy()
@@ -93,15 +93,15 @@ def find_similar(
 def encode_band_files(paths, model_path, device: str | None = None) -> pd.DataFrame:
     """Band files -> fingerprint table, through the renderer and the trained encoder.
 
-    Calls ``elfutils.readers.read_band_file``, ``elfutils.training.load_model`` (-> model, config, card),
-    ``elfutils.render.render_band_image`` at the model's image size (224) and
-    ``elfutils.training.encode_images`` (uint8 images ``(M, 224, 224)`` -> ``(M, 98)``).
+    Calls ``elfutils.data.readers.read_band_file``, ``elfutils.nn.training.load_model`` (-> model, config, card),
+    ``elfutils.images.render.render_band_image`` at the model's image size (224) and
+    ``elfutils.nn.training.encode_images`` (uint8 images ``(M, 224, 224)`` -> ``(M, 98)``).
     """
-    from elfutils.fingerprints import make_table
+    from elfutils.analysis.fingerprints import make_table
     from elfutils.paths import default_device
-    from elfutils.readers import read_band_file
-    from elfutils.render import render_band_image
-    from elfutils.training import encode_images, load_model
+    from elfutils.data.readers import read_band_file
+    from elfutils.images.render import render_band_image
+    from elfutils.nn.training import encode_images, load_model
 
     records = [read_band_file(p) for p in paths]
     model, config, _ = load_model(model_path, device=device or default_device())

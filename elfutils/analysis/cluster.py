@@ -30,7 +30,7 @@ from elfutils.constants import (
     UMAP_MIN_DIST,
     UMAP_N_NEIGHBORS,
 )
-from elfutils.fingerprints import as_matrix, write_table
+from elfutils.analysis.fingerprints import as_matrix, write_table
 from elfutils.io import atomic_write
 
 

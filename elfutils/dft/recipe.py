@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from elfutils.bands import BandStructure
+from elfutils.data.bands import BandStructure
 from elfutils.errors import BandDataError
-from elfutils.kpath import KPath, kpath_2d, path_distances
+from elfutils.data.kpath import KPath, kpath_2d, path_distances
 
 GAP_ZERO_OFFSET_EV = 0.05
 METAL_GAP_EV = 0.02  # a "gap" smaller than this along path and mesh counts as metallic

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-METAL_GAP_EV = 0.02  # below this a gap counts as zero (as elfutils.dft.METAL_GAP_EV decides for our runs)
+METAL_GAP_EV = 0.02  # below this a gap counts as zero (as elfutils.dft.recipe.METAL_GAP_EV decides for our runs)
 GAP_OUTLIER_EV = 0.5  # |our gap - 2Dmatpedia's| above this is listed as an outlier in the data chapter
 TOLERANCE_PX = 2
 
@@ -127,10 +127,10 @@ def likely_gap_cause(species, gap_ours: float, gap_reference: float, spin_run: b
     (a heuristic for reading the outlier list, not a diagnosis).
 
     species: the cell's element symbols (one per site); spin_run: our run started with magnetic moments;
-    spin_kept: the moments survived; ours_has_u: our run applied the same Hubbard U (elfutils.dft)."""
+    spin_kept: the moments survived; ours_has_u: our run applied the same Hubbard U (elfutils.dft.recipe)."""
     from pymatgen.core import Element
 
-    from elfutils.dft import MP_HUBBARD_U, MP_HUBBARD_U_ANIONS  # the Materials Project's GGA+U convention
+    from elfutils.dft.recipe import MP_HUBBARD_U, MP_HUBBARD_U_ANIONS  # the Materials Project's GGA+U convention
 
     elements = set(species)
     u_metals = sorted(elements & MP_HUBBARD_U.keys())
@@ -153,7 +153,7 @@ def likely_gap_cause(species, gap_ours: float, gap_reference: float, spin_run: b
 def with_likely_causes(outliers: pd.DataFrame, materials: pd.DataFrame) -> pd.DataFrame:
     """:func:`gap_outliers` rows with a ``likely_cause`` column (:func:`likely_gap_cause`); ``materials`` is the
     store's metadata table (:func:`store_table`: material_id, spin_polarized_run, spin_polarized)."""
-    from elfutils.dataset import structure_records
+    from elfutils.data.dataset import structure_records
 
     records = structure_records()
     meta = materials.set_index("material_id")
@@ -163,13 +163,13 @@ def with_likely_causes(outliers: pd.DataFrame, materials: pd.DataFrame) -> pd.Da
         species = records.get(row.material_id, {}).get("species", [])
         causes.append(likely_gap_cause(species, row.gap_ours, row.gap_reference,
                                        bool(m.get("spin_polarized_run", False)), bool(m.get("spin_polarized", False)),
-                                       str(m.get("method", "")).endswith("+U")))  # elfutils.dft's method
+                                       str(m.get("method", "")).endswith("+U")))  # elfutils.dft.recipe's method
     return outliers.assign(likely_cause=causes)
 
 
 def reference_gaps() -> dict[str, float]:
     """2Dmatpedia's PBE gap of every material in ``structures.jsonl`` (eV), by id."""
-    from elfutils.dataset import structure_records
+    from elfutils.data.dataset import structure_records
 
     return {mid: rec["bandgap"] for mid, rec in structure_records().items() if rec.get("bandgap") is not None}
 
@@ -180,7 +180,7 @@ def store_table(store_path: str | Path) -> pd.DataFrame:
     import time
 
     from elfutils.errors import BandDataError
-    from elfutils.store import BandStore
+    from elfutils.data.store import BandStore
 
     for attempt in range(5):  # a running DFT batch may merge (and delete) parts while we read them
         try:
@@ -197,8 +197,8 @@ def store_table(store_path: str | Path) -> pd.DataFrame:
 
 def failure_table(store_path: str | Path) -> pd.DataFrame:
     """Materials whose every attempt failed: material_id, formula, attempts, error (exception), reason."""
-    from elfutils.dataset import structure_records
-    from elfutils.dft_batch import final_failures, read_failures
+    from elfutils.data.dataset import structure_records
+    from elfutils.dft.batch import final_failures, read_failures
 
     final = final_failures(store_path)
     attempts = Counter(r["material_id"] for r in read_failures(store_path))
@@ -213,7 +213,7 @@ def failure_table(store_path: str | Path) -> pd.DataFrame:
 
 def element_counts(formulas) -> pd.Series:
     """How many materials contain each element (descending)."""
-    from elfutils.dataset import elements_of
+    from elfutils.data.dataset import elements_of
 
     counts = Counter(el for f in formulas for el in elements_of(str(f)))
     return pd.Series(counts, dtype=int).sort_values(ascending=False)
@@ -227,7 +227,7 @@ def dataset_card(store_path: str | Path, n_target: int | None = None) -> dict:
     gpaw_versions, plus DataFrames ``materials`` (:func:`store_table`), ``failures`` (:func:`failure_table`)
     and Series ``elements`` (:func:`element_counts`).
     """
-    from elfutils.dataset import flat_band_ids
+    from elfutils.data.dataset import flat_band_ids
 
     table = store_table(store_path)
     failures = failure_table(store_path)
@@ -272,10 +272,10 @@ def pending_table(store_path: str | Path, target_ids=None) -> pd.DataFrame:
     the batch's order (cheapest first, pending retries last): material_id, formula, natoms, spin_run (the
     batch would start magnetic moments), hubbard_u (the batch would add U), first_attempt (why a first attempt
     failed, when one did and the retry has not run yet; else "")."""
-    from elfutils.dataset import flat_band_ids, structure_records
-    from elfutils.dft import DFTSettings, batch_cost, hubbard_u_values, needs_spin
-    from elfutils.dft_batch import final_failures, pending_retries
-    from elfutils.store import BandStore
+    from elfutils.data.dataset import flat_band_ids, structure_records
+    from elfutils.dft.recipe import DFTSettings, batch_cost, hubbard_u_values, needs_spin
+    from elfutils.dft.batch import final_failures, pending_retries
+    from elfutils.data.store import BandStore
 
     records = structure_records()
     done = set(BandStore(store_path).ids()) | set(final_failures(store_path))
@@ -297,7 +297,7 @@ def fixture_comparison(store_path: str | Path, band_files, tolerance_px: float =
                        **render_kwargs) -> tuple[pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """Our band structures against real 2Dmatpedia band files of the same materials.
 
-    Both are rendered the same way (:func:`elfutils.render.render_band_image`, ``render_kwargs``) and their
+    Both are rendered the same way (:func:`elfutils.images.render.render_band_image`, ``render_kwargs``) and their
     gaps taken the same way (:meth:`BandStructure.band_gap` along the shared k-path). Files whose material is
     not in the store are left out.
 
@@ -306,9 +306,9 @@ def fixture_comparison(store_path: str | Path, band_files, tolerance_px: float =
             metal_vasp, same_kind, iou, within_tolerance_fraction;
         images: material_id -> (our image, VASP image).
     """
-    from elfutils.readers import read_band_file
-    from elfutils.render import render_band_image
-    from elfutils.store import BandStore
+    from elfutils.data.readers import read_band_file
+    from elfutils.images.render import render_band_image
+    from elfutils.data.store import BandStore
 
     store = BandStore(store_path)
     rows, images = [], {}

@@ -5,7 +5,7 @@
     structural_fingerprints (CNNF of the flat-band sublattices; independent of the network)
     images -> architecture_study (Supplementary Note 2: a model per trunk / latent size, trained apart)
 
-Every stage takes a :class:`~elfutils.profiles.Profile` (or its name). A stage's cache key is a hash of
+Every stage takes a :class:`~elfutils.book.profiles.Profile` (or its name). A stage's cache key is a hash of
 
 * its inputs' keys -- the dataset's content hash (the band energies, k-points and labels of the selected
   materials, so compacting the store or adding unrelated materials changes nothing), the images' data hash,
@@ -38,10 +38,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from elfutils.bands import BandStructure
+from elfutils.data.bands import BandStructure
 from elfutils.io import atomic_write_bytes, atomic_write_json, atomic_write_via_path
 from elfutils.paths import cache_dir, default_device, models_dir
-from elfutils.profiles import Profile, get_profile
+from elfutils.book.profiles import Profile, get_profile
 
 CACHE_FORMAT = 1  # bump to invalidate every cached stage at once
 TIMINGS_FILE = "timings.json"
@@ -188,7 +188,7 @@ class MissingStoreError(FileNotFoundError):
 def require_store(profile: str | Profile) -> None:
     """Raise :class:`MissingStoreError` when the profile's band store is missing or empty: without it every
     stage would run on zero materials and fail far from the cause. Cheap (lists the parts, reads none)."""
-    from elfutils.store import BandStore
+    from elfutils.data.store import BandStore
 
     p = _profile(profile)
     if not BandStore(p.store_path()).part_paths():
@@ -197,13 +197,13 @@ def require_store(profile: str | Profile) -> None:
 
 def _read_dataset(profile: Profile) -> list[BandStructure]:
     """The profile's materials: the 12 real band files first (if asked), then the store in id order."""
-    from elfutils.store import BandStore
+    from elfutils.data.store import BandStore
 
     require_store(profile)
     records: list[BandStructure] = []
     if profile.include_fixture_files:
-        from elfutils.dataset import real_band_files
-        from elfutils.readers import read_band_file
+        from elfutils.data.dataset import real_band_files
+        from elfutils.data.readers import read_band_file
 
         records = [read_band_file(p) for p in real_band_files()]
     seen = {r.material_id for r in records}
@@ -232,11 +232,11 @@ def dataset_hash(records: list[BandStructure]) -> str:
 
 
 def _dataset_signature(profile: Profile) -> str:
-    from elfutils.store import BandStore
+    from elfutils.data.store import BandStore
 
     files = BandStore(profile.store_path()).part_paths()
     if profile.include_fixture_files:
-        from elfutils.dataset import real_band_files
+        from elfutils.data.dataset import real_band_files
 
         files = [*real_band_files(), *files]
     return _hash({"profile": [profile.store_path(), profile.max_materials, profile.include_fixture_files],
@@ -286,8 +286,8 @@ def data_key(profile: str | Profile = "default") -> str:
 
 # --- images ------------------------------------------------------------------------------------------------
 def _render(records, params: dict, skipped: list):
-    """Seam for tests: render the records (elfutils.render.render_many)."""
-    from elfutils.render import render_many
+    """Seam for tests: render the records (elfutils.images.render.render_many)."""
+    from elfutils.images.render import render_many
 
     return render_many(records, progress=False, skipped=skipped, **params)
 
@@ -295,7 +295,7 @@ def _render(records, params: dict, skipped: list):
 def images_key(profile: str | Profile = "default") -> str:
     p = _profile(profile)
     return stage_key("images", {"data": data_key(p), "render": p.render_params(),
-                                "code": code_hash("render")})
+                                "code": code_hash("images.render")})
 
 
 def images(profile: str | Profile = "default") -> tuple[np.ndarray, list[str], list[str]]:
@@ -304,7 +304,7 @@ def images(profile: str | Profile = "default") -> tuple[np.ndarray, list[str], l
     Materials that cannot be rendered (no band within the window) are left out; :func:`skipped_images`
     lists them with the reason.
     """
-    from elfutils.imagestack import load_image_stack, save_image_stack
+    from elfutils.images.stack import load_image_stack, save_image_stack
 
     p = _profile(profile)
     key = images_key(p)
@@ -329,8 +329,8 @@ def skipped_images(profile: str | Profile = "default") -> list[tuple[str, str]]:
 
 
 def image_data_hash(profile: str | Profile = "default") -> str:
-    """The images' data hash as model cards record it (:func:`elfutils.checkpoint.data_hash`)."""
-    from elfutils.checkpoint import data_hash
+    """The images' data hash as model cards record it (:func:`elfutils.nn.checkpoint.data_hash`)."""
+    from elfutils.nn.checkpoint import data_hash
 
     p = _profile(profile)
     memo = ("image_data_hash", str(cache_dir()), images_key(p))
@@ -356,7 +356,7 @@ def committed_model_path(profile: str | Profile = "default") -> Path:
 
 def committed_model_status(profile: str | Profile = "default") -> tuple[Path | None, str]:
     """(model file or None, why): whether the committed model can stand in for training this profile."""
-    from elfutils.checkpoint import CheckpointError, read_card, resolve_model_path
+    from elfutils.nn.checkpoint import CheckpointError, read_card, resolve_model_path
 
     p = _profile(profile)
     if not p.use_committed_model:
@@ -378,18 +378,18 @@ def committed_model_status(profile: str | Profile = "default") -> tuple[Path | N
 
 
 def _train(images_: np.ndarray, ids: list[str], config, out_dir: Path) -> None:
-    """Seam for tests: train into ``out_dir`` with elfutils.training.train, resuming an interrupted run there.
+    """Seam for tests: train into ``out_dir`` with elfutils.nn.training.train, resuming an interrupted run there.
 
     No progress output: in a notebook it would land in the book; the per-epoch history is in the model card.
     """
-    from elfutils.training import train
+    from elfutils.nn.training import train
 
     train(images_, config, out_dir, resume=True, ids=ids, progress=False)
 
 
 def _load_model(path: Path):
     """Seam for tests: (model, config, card) from a model file or training folder."""
-    from elfutils.checkpoint import load_model
+    from elfutils.nn.checkpoint import load_model
 
     return load_model(path, device=default_device())
 
@@ -397,7 +397,7 @@ def _load_model(path: Path):
 def model_key(profile: str | Profile = "default") -> str:
     p = _profile(profile)
     return stage_key("model", {"config": p.elf_config().to_dict(), "data": image_data_hash(p),
-                               "architecture": code_hash("model")})
+                               "architecture": code_hash("nn.model")})
 
 
 def model_file(profile: str | Profile = "default") -> tuple[Path, str]:
@@ -406,7 +406,7 @@ def model_file(profile: str | Profile = "default") -> tuple[Path, str]:
     ``source`` says where it came from: the committed model, or the cache folder (and whether it was trained
     in this call).
     """
-    from elfutils.checkpoint import resolve_model_path
+    from elfutils.nn.checkpoint import resolve_model_path
 
     p = _profile(profile)
     committed, why = committed_model_status(p)
@@ -434,7 +434,7 @@ def model_file(profile: str | Profile = "default") -> tuple[Path, str]:
 def trained_model_file(profile: str | Profile = "default") -> tuple[Path | None, str]:
     """(model file, why) like :func:`model_file`, but never trains: the committed model, else a finished
     training run in the cache, else (None, what is missing)."""
-    from elfutils.checkpoint import resolve_model_path
+    from elfutils.nn.checkpoint import resolve_model_path
 
     p = _profile(profile)
     committed, why = committed_model_status(p)
@@ -454,12 +454,12 @@ def export_committed_model(profile: str | Profile = "retrain", target: str | Pat
     """Train (or reuse from the cache) the profile's model and export it, float16, as the committed model
     (default: the default profile's ``models/<committed_model>/best.safetensors``). Raises ValueError when
     the file would exceed COMMITTED_MODEL_MAX_BYTES."""
-    from elfutils.checkpoint import export_model
+    from elfutils.nn.checkpoint import export_model
 
     p = _profile(profile)
     source, _ = model_file(p)
     target = Path(target) if target is not None else committed_model_path("default") / COMMITTED_MODEL_FILE
-    from elfutils.report import training_card
+    from elfutils.nn.checkpoint import training_card
 
     # best.safetensors' card records the epochs up to the best one; the book plots the whole run
     export_model(source, target, dtype="float16", card_updates={"history": training_card(source)["history"]})
@@ -471,9 +471,9 @@ def export_committed_model(profile: str | Profile = "retrain", target: str | Pat
 
 
 def _card_seconds(path: Path) -> float | None:
-    """Training time of the model file's whole run (report.training_card: last.safetensors's history where a
+    """Training time of the model file's whole run (checkpoint.training_card: last.safetensors's history where a
     training folder's best.safetensors stops at the best epoch)."""
-    from elfutils.report import training_card
+    from elfutils.nn.checkpoint import training_card
 
     return card_training_seconds(training_card(path))
 
@@ -507,7 +507,7 @@ def model(profile: str | Profile = "default"):
 def model_summary(profile: str | Profile = "default") -> dict:
     """Which model the profile uses, without training one: source ("committed", "trained into the cache" or
     "not built yet"), file, why, and the scalar fields of its model card (epochs, wall time, device ...)."""
-    from elfutils.checkpoint import CheckpointError, read_card, resolve_model_path
+    from elfutils.nn.checkpoint import CheckpointError, read_card, resolve_model_path
 
     p = _profile(profile)
     committed, why = committed_model_status(p)
@@ -530,8 +530,8 @@ def model_summary(profile: str | Profile = "default") -> dict:
 
 # --- fingerprints ------------------------------------------------------------------------------------------
 def _encode(net, images_: np.ndarray) -> np.ndarray:
-    """Seam for tests: (N, 98) fingerprints of images (elfutils.training.encode_images)."""
-    from elfutils.training import encode_images
+    """Seam for tests: (N, 98) fingerprints of images (elfutils.nn.training.encode_images)."""
+    from elfutils.nn.training import encode_images
 
     return np.asarray(encode_images(net, images_), dtype=np.float64)
 
@@ -545,12 +545,12 @@ def _model_identity(profile: Profile) -> dict:
 def fingerprints_key(profile: str | Profile = "default") -> str:
     p = _profile(profile)
     return stage_key("fingerprints", {"model": _model_identity(p), "images": images_key(p),
-                                      "code": code_hash("training")})
+                                      "code": code_hash("nn.training")})
 
 
 def fingerprints(profile: str | Profile = "default") -> pd.DataFrame:
     """The fingerprint table: material_id, formula, f0..f97 (one row per image)."""
-    from elfutils.fingerprints import make_table, read_fingerprints, write_fingerprints
+    from elfutils.analysis.fingerprints import make_table, read_fingerprints, write_fingerprints
 
     p = _profile(profile)
     key = fingerprints_key(p)
@@ -569,11 +569,11 @@ def fingerprints(profile: str | Profile = "default") -> pd.DataFrame:
 
 # --- clustering --------------------------------------------------------------------------------------------
 def _fit_clustering(table: pd.DataFrame, params: dict) -> dict:
-    """Seam for tests: elfutils.cluster.fit_pipeline and the tables derived from the fitted model.
+    """Seam for tests: elfutils.analysis.cluster.fit_pipeline and the tables derived from the fitted model.
 
     Returns {"table", "tree", "exemplars", "fitted"}.
     """
-    from elfutils.cluster import cluster_tree_table, exemplar_table, fit_pipeline
+    from elfutils.analysis.cluster import cluster_tree_table, exemplar_table, fit_pipeline
 
     clusters, fitted = fit_pipeline(table, return_model=True, **params)
     return {"table": clusters, "tree": cluster_tree_table(fitted),
@@ -583,7 +583,7 @@ def _fit_clustering(table: pd.DataFrame, params: dict) -> dict:
 def clustering_key(profile: str | Profile = "default") -> str:
     p = _profile(profile)
     return stage_key("clustering", {"fingerprints": fingerprints_key(p), "params": p.cluster_params(),
-                                    "code": code_hash("cluster")})
+                                    "code": code_hash("analysis.cluster")})
 
 
 def _clustering_files(profile: Profile) -> dict[str, Path]:
@@ -625,19 +625,19 @@ def clustering(profile: str | Profile = "default") -> pd.DataFrame:
 
 
 def cluster_tree(profile: str | Profile = "default") -> pd.DataFrame:
-    """The condensed tree (:func:`elfutils.cluster.cluster_tree_table`; Fig. 2a)."""
+    """The condensed tree (:func:`elfutils.analysis.cluster.cluster_tree_table`; Fig. 2a)."""
     return _clustering_all(profile)["tree"].copy()
 
 
 def exemplars(profile: str | Profile = "default") -> pd.DataFrame:
-    """Every cluster's members by membership probability (:func:`elfutils.cluster.exemplar_table`; Fig. 3)."""
+    """Every cluster's members by membership probability (:func:`elfutils.analysis.cluster.exemplar_table`; Fig. 3)."""
     return _clustering_all(profile)["exemplars"].copy()
 
 
 def hdbscan_model(profile: str | Profile = "default"):
-    """The fitted :class:`elfutils.cluster.FingerprintHDBSCAN` (refitted in-process when the table came from
+    """The fitted :class:`elfutils.analysis.cluster.FingerprintHDBSCAN` (refitted in-process when the table came from
     the disk cache: seconds; needed for ``predict`` in the similarity search)."""
-    from elfutils.cluster import FingerprintHDBSCAN
+    from elfutils.analysis.cluster import FingerprintHDBSCAN
 
     p = _profile(profile)
     _clustering_all(p)
@@ -650,8 +650,8 @@ def hdbscan_model(profile: str | Profile = "default"):
 
 # --- parameter study, t-SNE ---------------------------------------------------------------------------------
 def _run_parameter_study(table: pd.DataFrame, profile: Profile) -> pd.DataFrame:
-    """Seam for tests: elfutils.validity.parameter_study over the profile's grid."""
-    from elfutils.validity import parameter_study as study
+    """Seam for tests: elfutils.analysis.validity.parameter_study over the profile's grid."""
+    from elfutils.analysis.validity import parameter_study as study
 
     return study(table, profile.study_min_cluster_sizes, profile.study_min_samples, p=profile.minkowski_p,
                  progress=False)
@@ -662,7 +662,7 @@ def parameter_study(profile: str | Profile = "default") -> pd.DataFrame:
     p = _profile(profile)
     key = stage_key("parameter_study", {
         "fingerprints": fingerprints_key(p), "nc": p.study_min_cluster_sizes, "ns": p.study_min_samples,
-        "p": p.minkowski_p, "code": [code_hash("validity"), code_hash("cluster")]})
+        "p": p.minkowski_p, "code": [code_hash("analysis.validity"), code_hash("analysis.cluster")]})
     path = cache_dir() / "parameter_study" / f"{key}.parquet"
 
     def compute():
@@ -678,12 +678,12 @@ def tsne(profile: str | Profile = "default") -> pd.DataFrame:
     """Supplementary Note 1: t-SNE of the Minkowski distances: material_id, formula, tsne_x, tsne_y."""
     p = _profile(profile)
     key = stage_key("tsne", {"fingerprints": fingerprints_key(p), "p": p.minkowski_p,
-                             "perplexity": p.tsne_perplexity, "seed": p.seed, "code": code_hash("cluster")})
+                             "perplexity": p.tsne_perplexity, "seed": p.seed, "code": code_hash("analysis.cluster")})
     path = cache_dir() / "tsne" / f"{key}.parquet"
 
     def compute():
-        from elfutils.cluster import minkowski_distances, tsne_embedding
-        from elfutils.fingerprints import fingerprint_matrix
+        from elfutils.analysis.cluster import minkowski_distances, tsne_embedding
+        from elfutils.analysis.fingerprints import fingerprint_matrix
 
         table = fingerprints(p)
         xy = tsne_embedding(minkowski_distances(fingerprint_matrix(table), p=p.minkowski_p),
@@ -705,7 +705,7 @@ def cnnf_rows_key() -> str:
     import inspect
     from importlib.metadata import version
 
-    from elfutils import structure as st
+    from elfutils.analysis import structure as st
     from elfutils.paths import data_dir
 
     functions = (st.split_blocks, st.parse_block, st.read_sublattice_structures, st.cnnf_featurizer,
@@ -740,7 +740,7 @@ def committed_cnnf_status() -> tuple[Path | None, str]:
 def export_committed_cnnf(progress: bool = True) -> Path:
     """Fingerprint every sublattice of the file (CrystalNN, minutes) and write the committed rows with a
     card (key, sha256, counts, skipped); resumes from the cache's rows when interrupted."""
-    from elfutils import structure as st
+    from elfutils.analysis import structure as st
     from elfutils.paths import data_dir
 
     source = data_dir() / st.SUBLATTICE_FILE
@@ -757,7 +757,7 @@ def export_committed_cnnf(progress: bool = True) -> Path:
         "key": cnnf_rows_key(), "sha256": file_hash(target), "n_rows": int(len(table)),
         "n_sublattices": len(parsed.results), "skipped": [list(s) for s in report.skipped + parsed.skipped],
         "retried_with_wider_cutoff": list(table.attrs.get("retried", [])), "made_at": _now(),
-        "made_by": "scripts/commit_cnnf.py (elfutils.pipeline.export_committed_cnnf)"})
+        "made_by": "scripts/commit_cnnf.py (elfutils.book.pipeline.export_committed_cnnf)"})
     return target
 
 
@@ -768,7 +768,7 @@ def structural_fingerprints(profile: str | Profile = "default") -> pd.DataFrame:
     per-material parquet under the cache (keyed by the sublattice file and the featuriser code) accumulates
     across profiles, so the smoke profile's work is reused by the default one.
     """
-    from elfutils import structure as st
+    from elfutils.analysis import structure as st
     from elfutils.paths import data_dir
 
     p = _profile(profile)
@@ -805,7 +805,7 @@ def model_history(profile: str | Profile = "default") -> pd.DataFrame:
     """Per-epoch history of the profile's model: epoch, train_bce, val_bce (noised inputs), val_bce_clean, lr,
     seconds. From the model card; for a training folder's best.safetensors, from last.safetensors beside it,
     which carries every epoch (best.safetensors stops at the best one)."""
-    from elfutils.report import training_card
+    from elfutils.nn.checkpoint import training_card
 
     path, _ = model_file(profile)
     return pd.DataFrame(training_card(path).get("history") or [])
@@ -834,13 +834,13 @@ def architecture_model_key(profile: str | Profile, backbone: str, latent_channel
     # "study" keeps these folders apart from the model stage's even when a config coincides
     return stage_key("model", {"study": "architectures", "config": config.to_dict(),
                                "data": image_data_hash(architecture_profile(p)),
-                               "architecture": code_hash("model")})
+                               "architecture": code_hash("nn.model")})
 
 
 def architecture_model_file(profile: str | Profile, backbone: str, latent_channels: int) -> Path:
     """One variant's trained model file, training it into ``cache/models/<key>/`` first when needed (an
     interrupted training resumes). Logged as stage ``architecture-<backbone>-<side>x<side>x<channels>``."""
-    from elfutils.checkpoint import resolve_model_path
+    from elfutils.nn.checkpoint import resolve_model_path
 
     p = _profile(profile)
     ip = architecture_profile(p)
@@ -867,8 +867,8 @@ def architecture_model_file(profile: str | Profile, backbone: str, latent_channe
 def _architecture_scores(X: np.ndarray, profile: Profile) -> dict:
     """HDBSCAN with the profile's Nc, Ns, p on fingerprints X (N, d): n_clusters, n_unclassified, dbcv (with
     d = the fingerprint length; NaN with fewer than two clusters)."""
-    from elfutils.cluster import FingerprintHDBSCAN
-    from elfutils.validity import dbcv
+    from elfutils.analysis.cluster import FingerprintHDBSCAN
+    from elfutils.analysis.validity import dbcv
 
     fitted = FingerprintHDBSCAN(profile.min_cluster_size, profile.min_samples, profile.minkowski_p,
                                 n_features=None).fit(X)
@@ -887,7 +887,7 @@ def architecture_study_key(profile: str | Profile = "default") -> str:
         "images": images_key(architecture_profile(p)),
         "models": [architecture_model_key(p, b, c) for b, c in p.architecture_variants],
         "cluster": [p.min_cluster_size, p.min_samples, p.minkowski_p],
-        "code": [code_hash("training"), code_hash("cluster"), code_hash("validity")]})
+        "code": [code_hash("nn.training"), code_hash("analysis.cluster"), code_hash("analysis.validity")]})
 
 
 # the committed results (models/<profile.committed_architecture_study>/): training five networks takes hours
@@ -1028,3 +1028,19 @@ def architecture_history(profile: str | Profile = "default") -> pd.DataFrame:
 
 
 STAGES = (*STAGES, "architecture_study")
+
+
+def load_clustering(profile, attempts: int = 3) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(clustering table, cluster tree, exemplars) of one and the same cached clustering stage.
+
+    The three come from separate stage calls, each keyed by the current code and data; if the key changes
+    between the calls (a module or the band store edited during a build), they are read again so that the
+    exemplars' clusters are the table's clusters.
+    """
+    for _ in range(attempts):
+        key = clustering_key(profile)
+        table, tree, chosen = clustering(profile), cluster_tree(profile), exemplars(profile)
+        if clustering_key(profile) == key:
+            return table, tree, chosen
+    raise RuntimeError("the clustering kept changing while it was read "
+                       "(code or data edited during the build)")

@@ -9,7 +9,7 @@ values is then decoded" -- channel 2 at matrix position (2,2) with Δ from 0.5 t
 
 Conventions:
 
-* an image is a 0/1 array ``(S, S)`` as :mod:`elfutils.render` draws it (S = the model's ``image_size``);
+* an image is a 0/1 array ``(S, S)`` as :mod:`elfutils.images.render` draws it (S = the model's ``image_size``);
 * a latent is ``(C, side, side)`` (C = ``latent_channels``, side = S / 32); ``channel`` is zero-based (the
   paper's "channel 2" is ``channel=1``) and ``position`` is ``(row, column)``, zero-based, as in the paper's
   "(3,0)";
@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from elfutils.constants import LATENT_WALK_CHANNEL, LATENT_WALK_MATERIAL, LATENT_WALK_SPECS
-from elfutils.model import ElfAutoencoder, image_batch
-from elfutils.noise import add_region_noise
+from elfutils.constants import LATENT_WALK_CHANNEL, LATENT_WALK_SPECS
+from elfutils.nn.model import ElfAutoencoder, image_batch
+from elfutils.nn.noise import add_region_noise
 
 WALK_STEPS = 5  # nonzero Δ per walk; the paper gives each range's ends, not the values it shows in between
 BINARY_THRESHOLD = 0.5  # a decoded pixel with probability >= 0.5 is a band-line pixel
@@ -116,7 +116,7 @@ def reconstruct(model: ElfAutoencoder, image) -> np.ndarray:
 
 
 def noised_image(image, seed: int, probability: float = 1.0) -> np.ndarray:
-    """The training noise (:func:`elfutils.noise.add_region_noise`) on one image, from a seeded generator.
+    """The training noise (:func:`elfutils.nn.noise.add_region_noise`) on one image, from a seeded generator.
 
     ``probability`` is the chance that the image gets a noised rectangle; training uses
     :data:`~elfutils.constants.NOISE_PROBABILITY` (0.5), a figure wants the rectangle, hence 1 by default.
@@ -156,7 +156,7 @@ def latent_walk(model: ElfAutoencoder, image, channel: int, position: Sequence[i
     """Decode the image's latent with one element shifted by each Δ.
 
     Args:
-        model: a trained :class:`~elfutils.model.ElfAutoencoder`.
+        model: a trained :class:`~elfutils.nn.model.ElfAutoencoder`.
         image: 0/1 array ``(S, S)``.
         channel: zero-based latent channel (the paper's "channel 2" is 1).
         position: ``(row, column)`` in the ``side x side`` latent grid, zero-based.
@@ -272,61 +272,10 @@ def latent_walk_grid(
     return walks
 
 
-# --- the example material ----------------------------------------------------------------------------------
-def example_image(profile, material_id: str = LATENT_WALK_MATERIAL) -> tuple[np.ndarray, dict]:
-    """The image of ``material_id`` (default 2dm-1, IrF2) as the profile renders it, and where it came from.
-
-    Taken from the profile's image stack when the material is in its dataset (then it is one of the images the
-    model was trained or validated on); otherwise the material's band structure is rendered with the profile's
-    settings from the store or, failing that, from the real 2Dmatpedia band file shipped in ``data/``.
-
-    Returns:
-        (uint8 (S, S) image, info) with info keys material_id, formula, source (file or store description),
-        in_dataset (bool), split ("in the training set", "in the validation set" or "not in the dataset"),
-        ticks (:func:`path_ticks`).
-
-    Raises:
-        KeyError: the material is in none of these places.
-    """
-    from elfutils import pipeline
-    from elfutils.dataset import real_band_files
-    from elfutils.readers import read_band_file
-    from elfutils.render import render_band_image
-    from elfutils.profiles import get_profile
-    from elfutils.training import split_indices
-
-    p = get_profile(profile)
-    stack, ids, formulas = pipeline.images(p)
-    records = {r.material_id: r for r in pipeline.load_dataset(p)}
-    if material_id in ids:
-        i = ids.index(material_id)
-        _, val = split_indices(len(ids), p.elf_config())
-        split = "in the validation set" if i in set(val.tolist()) else "in the training set"
-        record = records[material_id]
-        return stack[i], {"material_id": material_id, "formula": formulas[i], "source": _source(record),
-                          "in_dataset": True, "split": split, "ticks": path_ticks(record, p.x_axis)}
-    record = None
-    from elfutils.store import BandStore
-
-    store = BandStore(p.store_path())
-    if material_id in store.ids():
-        record = store.get(material_id)
-    else:
-        files = [f for f in real_band_files() if f.stem == material_id]
-        if files:
-            record = read_band_file(files[0])
-    if record is None:
-        raise KeyError(f"{material_id} is neither in profile {p.name!r}'s dataset, nor in the store, nor "
-                       "among the real 2Dmatpedia band files")
-    image = render_band_image(record, **p.render_params())
-    return image, {"material_id": material_id, "formula": record.formula, "source": _source(record),
-                   "in_dataset": False, "split": "not in the dataset", "ticks": path_ticks(record, p.x_axis)}
-
-
 def path_ticks(record, x_axis: str = "index") -> list[tuple[float, str]]:
-    """High-symmetry ticks of a band image: (x as a fraction of the width, label), as :mod:`elfutils.render`
+    """High-symmetry ticks of a band image: (x as a fraction of the width, label), as :mod:`elfutils.images.render`
     lays the path out; a jump between branches reads "X|Y"."""
-    from elfutils.bands import pretty_label
+    from elfutils.data.bands import pretty_label
 
     branches = record.branches
     if x_axis == "index":
@@ -379,23 +328,10 @@ def walk_figure(walk: LatentWalk, ticks=None, window: float | None = None, title
     return fig
 
 
-def _source(record) -> str:
-    """Where a band record came from, in words."""
-    from pathlib import Path
-
-    source = str(record.source or "")
-    if source.endswith((".json", ".json.gz")) and Path(source).name.startswith("2dm-"):
-        return f"the 2Dmatpedia band file {Path(source).name} (VASP)"
-    method = (record.metadata or {}).get("method")
-    if source.startswith("gpaw:") or method:
-        return f"our band store ({method or 'GPAW'})"
-    return source or "unknown"
-
-
 __all__ = [
     "BINARY_THRESHOLD", "CHANGE_TOLERANCE", "WALK_STEPS", "LatentWalk",
     "binary_cross_entropy", "changed_fraction", "check_latent_index", "constant_predictor_bce",
-    "decode_latents", "element_index", "encode_image", "example_image", "flipped_fraction", "latent_walk",
+    "decode_latents", "element_index", "encode_image", "flipped_fraction", "latent_walk",
     "latent_walk_grid", "noised_image", "path_ticks", "reconstruct", "show_image", "walk_deltas",
     "walk_figure",
 ]

@@ -3,7 +3,7 @@
 Inputs are band files, folders (searched recursively for band files) and other stores. The records go into
 the store in parts of ``batch_size``, each one atomic append (:meth:`BandStore.append`): a killed import loses
 at most the part it was filling, and a re-run skips the ids the store already holds without reading their
-files (a file's id is known from its name, :func:`elfutils.readers.material_id_of`).
+files (a file's id is known from its name, :func:`elfutils.data.readers.material_id_of`).
 
 Each input material, in input order, is one of:
 
@@ -24,10 +24,10 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from elfutils.bands import BandStructure
+from elfutils.data.bands import BandStructure
 from elfutils.errors import BandDataError
-from elfutils.readers import material_id_of, read_band_file
-from elfutils.store import BandStore
+from elfutils.data.readers import material_id_of, read_band_file
+from elfutils.data.store import BandStore
 
 BATCH_SIZE = 500  # materials per store part: a few MB, and what a kill can cost
 BAND_FILE_PATTERNS = ("*.json", "*.json.gz", "vasprun*.xml", "vasprun*.xml.gz")

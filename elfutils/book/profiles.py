@@ -2,7 +2,7 @@
 
 Every notebook has one ``parameters`` cell, ``profile = "default"``; ``make book PROFILE=smoke`` (papermill)
 replaces it. A notebook turns the name into a :class:`Profile` with :func:`get_profile` and hands that to the
-cached stages of :mod:`elfutils.pipeline`.
+cached stages of :mod:`elfutils.book.pipeline`.
 
 * ``default`` -- the paper's settings on the embedded dataset (every material of our GPAW store): 224 px
   images, ResNet18, 30 epochs, Nc = 5, Ns = 2, ...; it starts from the trained model committed in
@@ -69,7 +69,7 @@ class Profile:
     image_size: int = IMAGE_SIZE
     energy_window: float = ENERGY_WINDOW_EV
     x_axis: str = "index"
-    line_width: float | None = None  # None = elfutils.render's default
+    line_width: float | None = None  # None = elfutils.images.render's default
     render_engine: str = "fast"
     # --- model ----------------------------------------------------------------------------------------------
     backbone: str = "resnet18"
@@ -86,12 +86,12 @@ class Profile:
     minkowski_p: float = MINKOWSKI_P
     umap_n_neighbors: int = UMAP_N_NEIGHBORS
     umap_min_dist: float = UMAP_MIN_DIST
-    dbscan_eps: float | str = "knee"  # see elfutils.cluster.knee_eps for why not the paper's 0.8 / 25
+    dbscan_eps: float | str = "knee"  # see elfutils.analysis.cluster.knee_eps for why not the paper's 0.8 / 25
     dbscan_min_samples: int = DBSCAN_MIN_SAMPLES
     study_min_cluster_sizes: tuple[int, ...] = tuple(PARAMETER_STUDY_RANGE)  # Fig. 7: Nc 2..11
     study_min_samples: tuple[int, ...] = tuple(PARAMETER_STUDY_RANGE)  # Fig. 7: Ns 2..11
     tsne_perplexity: float = 30.0  # scikit-learn's default; the paper does not give one
-    # --- architecture comparison (Supplementary Note 2; elfutils.pipeline.architecture_study) --------------
+    # --- architecture comparison (Supplementary Note 2; elfutils.book.pipeline.architecture_study) --------------
     architecture_variants: tuple[tuple[str, int], ...] = ARCHITECTURE_VARIANTS  # (backbone, latent channels)
     architecture_epochs: int = 5  # epoch budget per variant: 30 epochs of five networks take days on a CPU
     architecture_image_size: int | None = None  # None = image_size
@@ -129,13 +129,13 @@ class Profile:
     # --- derived settings ---------------------------------------------------------------------------------
     def store_path(self) -> Path:
         """The band store this profile reads."""
-        from elfutils.dataset import dft_store_path
+        from elfutils.data.dataset import dft_store_path
         from elfutils.paths import data_dir
 
         return data_dir() / self.store if self.store else Path(dft_store_path())
 
     def missing_store_message(self) -> str:
-        """Why this profile has no data and how to get it (:func:`elfutils.pipeline.load_dataset` raises it
+        """Why this profile has no data and how to get it (:func:`elfutils.book.pipeline.load_dataset` raises it
         when the store is missing or empty)."""
         from elfutils.paths import PROJECT_ROOT
 
@@ -153,7 +153,7 @@ class Profile:
                 f"structures; {how}")
 
     def render_params(self) -> dict:
-        """Keyword arguments for :func:`elfutils.render.render_many`."""
+        """Keyword arguments for :func:`elfutils.images.render.render_many`."""
         params = {"size": self.image_size, "window": self.energy_window, "x_axis": self.x_axis,
                   "engine": self.render_engine}
         if self.line_width is not None:
@@ -161,8 +161,8 @@ class Profile:
         return params
 
     def elf_config(self):
-        """The :class:`elfutils.model.ElfConfig` of this profile (ElfConfig's defaults for the rest)."""
-        from elfutils.model import ElfConfig
+        """The :class:`elfutils.nn.model.ElfConfig` of this profile (ElfConfig's defaults for the rest)."""
+        from elfutils.nn.model import ElfConfig
 
         kwargs = {"backbone": self.backbone, "image_size": self.image_size, "epochs": self.epochs,
                   "seed": self.seed}
@@ -171,7 +171,7 @@ class Profile:
         return ElfConfig(**kwargs)
 
     def cluster_params(self) -> dict:
-        """Keyword arguments for :func:`elfutils.cluster.fit_pipeline`."""
+        """Keyword arguments for :func:`elfutils.analysis.cluster.fit_pipeline`."""
         return {
             "min_cluster_size": self.min_cluster_size,
             "min_samples": self.min_samples,

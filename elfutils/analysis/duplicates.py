@@ -165,8 +165,8 @@ def find_duplicates(
         ``k``, or "percentile" with ``percentile``)
     distances : array (N, N), optional precomputed Minkowski distances of ``df``
     """
-    from elfutils.cluster import _check_distances, minkowski_distances
-    from elfutils.fingerprints import fingerprint_matrix
+    from elfutils.analysis.cluster import _check_distances, minkowski_distances
+    from elfutils.analysis.fingerprints import fingerprint_matrix
 
     X = fingerprint_matrix(df)
     D = minkowski_distances(X, p=p) if distances is None else _check_distances(distances, len(X))

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import pandas as pd
 
+from elfutils.errors import BandDataError
 from elfutils.paths import data_dir
 
 STRUCTURES_FILE = "2dmatpedia-structures/structures.jsonl"
@@ -22,6 +23,7 @@ POOL_FILE = "flat-band-pool/All_mat_new_test_score_with_horz_flat_index.csv"
 SUBLATTICE_FILE = "flat-band-pool/reduced_sublattice_structure.txt"
 REAL_BANDS_DIR = "2dmatpedia-dft-bands"
 DFT_STORE = "bands/gpaw-pbe.elfstore"
+ATLAS_STORE = "bands/gpaw-pbe-atlas.elfstore"  # every other 2Dmatpedia material with an ID (the atlas)
 
 F_ELEMENTS_ABSENT = {  # f-block elements with no structure in our source (La and Ce are present)
     "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu",
@@ -62,10 +64,16 @@ def flat_band_pool() -> pd.DataFrame:
 @lru_cache(maxsize=1)
 def structure_records() -> dict[str, dict]:
     """All ``structures.jsonl`` records that carry a 2Dmatpedia id, by id."""
+    path = data_dir() / STRUCTURES_FILE
     out = {}
-    with open(data_dir() / STRUCTURES_FILE, encoding="utf-8") as fh:
-        for line in fh:
-            rec = json.loads(line)
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise BandDataError(f"not a JSON record ({exc.msg}; truncated?)", path, f"line {number}") from exc
+            if not isinstance(rec, dict):
+                raise BandDataError("not a JSON object", path, f"line {number}")
             if rec.get("material_id"):
                 out[rec["material_id"]] = rec
     return out
@@ -83,5 +91,11 @@ def real_band_files() -> list:
 
 
 def dft_store_path():
-    """Where the project's own GPAW band structures live."""
+    """Where the project's own GPAW band structures of the flat-band materials live."""
     return data_dir() / DFT_STORE
+
+
+def atlas_store_path():
+    """Where the GPAW band structures of every other 2Dmatpedia material with an ID live."""
+    return data_dir() / ATLAS_STORE
+

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from elfutils.batch import BatchReport
+from elfutils.data.batch_report import BatchReport
 from elfutils.constants import CNNF_LOCALISED_MIN_MEMBERS, HDBSCAN_MIN_CLUSTER_SIZE, HDBSCAN_MIN_SAMPLES
 from elfutils.errors import BandDataError
 
@@ -237,7 +237,7 @@ def cnnf_fingerprints(
 
     from tqdm.auto import tqdm
 
-    from elfutils.fingerprints import write_table
+    from elfutils.analysis.fingerprints import write_table
 
     if isinstance(structures, pd.DataFrame):
         structures = dict(zip(structures["material_id"], structures["structure"]))
@@ -297,9 +297,9 @@ def cluster_structures(
 
     Returns
     -------
-    fitted :class:`elfutils.cluster.FingerprintHDBSCAN` (``labels_`` in the row order of ``fingerprints``)
+    fitted :class:`elfutils.analysis.cluster.FingerprintHDBSCAN` (``labels_`` in the row order of ``fingerprints``)
     """
-    from elfutils.cluster import FingerprintHDBSCAN
+    from elfutils.analysis.cluster import FingerprintHDBSCAN
 
     return FingerprintHDBSCAN(min_cluster_size, min_samples, p, n_features=None).fit(fingerprints.to_numpy())
 
@@ -389,7 +389,7 @@ def cnnf_on_elf_map(
 
     Parameters
     ----------
-    elf_table : :func:`elfutils.cluster.fit_pipeline` output (material_id, umap_x, umap_y, ...)
+    elf_table : :func:`elfutils.analysis.cluster.fit_pipeline` output (material_id, umap_x, umap_y, ...)
     cnnf_labels : Series, index material_id, CNNF cluster (-1 unclustered); materials without a structural
         fingerprint get -1
     **kwargs : passed to :func:`localised_structural_clusters`

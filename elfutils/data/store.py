@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from elfutils import __version__
-from elfutils.bands import BandStructure, Branch
+from elfutils.data.bands import BandStructure, Branch
 from elfutils.errors import BandDataError
 from elfutils.io import atomic_write
 

@@ -6,7 +6,7 @@ Supported inputs (parsing is pymatgen's; this module only validates and converts
 * Materials Project band-structure JSON (the same dict, possibly wrapped in ``{"band_structure": ...}``);
 * a pymatgen ``BandStructureSymmLine`` object (:func:`from_pymatgen`);
 * VASP ``vasprun.xml`` (line-mode run; the KPOINTS file beside it gives the labels);
-* the project's compact store (:mod:`elfutils.store`), one record per material.
+* the project's compact store (:mod:`elfutils.data.store`), one record per material.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from elfutils.bands import BandStructure, Branch
+from elfutils.data.bands import BandStructure, Branch
 from elfutils.errors import BandDataError
 
 REQUIRED_KEYS = ("bands", "efermi", "kpoints", "labels_dict", "lattice_rec")
@@ -209,7 +209,7 @@ def read_band_file(path: str | Path) -> BandStructure:
 
 def iter_band_structures(paths) -> Iterator[BandStructure]:
     """Yield records from files and stores alike (a store yields all of its materials)."""
-    from elfutils.store import BandStore
+    from elfutils.data.store import BandStore
 
     for path in paths:
         path = Path(path)

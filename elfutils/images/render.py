@@ -58,7 +58,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from elfutils.bands import BandStructure
+from elfutils.data.bands import BandStructure
 from elfutils.constants import ENERGY_WINDOW_EV, IMAGE_SIZE
 from elfutils.errors import BandDataError
 

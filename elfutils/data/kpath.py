@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from elfutils.bands import Branch
+from elfutils.data.bands import Branch
 from elfutils.constants import POINTS_PER_SEGMENT
 
 G = "\\Gamma"

@@ -2,7 +2,7 @@
 structures (Fig. 3), top views of layers (Fig. 4), structural clusters on the map (Fig. 5) and
 duplicate pairs (Table 1).
 
-Every helper takes the tables of :mod:`elfutils.pipeline` (or :mod:`elfutils.cluster`) and returns a
+Every helper takes the tables of :mod:`elfutils.book.pipeline` (or :mod:`elfutils.analysis.cluster`) and returns a
 matplotlib ``Figure`` or ``Axes`` (an ``ax`` argument draws into an existing one); nothing is shown or saved
 here. The notebooks only choose what to draw. Conventions shared by all figures:
 
@@ -12,9 +12,10 @@ here. The notebooks only choose what to draw. Conventions shared by all figures:
 * band structures either as the binary image the network saw or as real lines (:func:`plot_bands`:
   E - E_F against the k-point index, one equal-width slot per path branch, like the images).
 
-A few small computations that only serve the figures live here too: which exemplars get an inset
-(:func:`map_exemplars`), which clusters are pure in metal/gapped character (:func:`gap_purity`), whether
-materials the paper puts together share a cluster (:func:`co_cluster_check`).
+A few small choices that only serve the figures live here too: which exemplars get an inset
+(:func:`map_exemplars`), whether materials the paper puts together share a cluster (:func:`co_cluster_check`).
+Statistics about clusters (gap purity, variance shares, map neighbours) are analysis:
+:mod:`elfutils.analysis.cluster_statistics`.
 """
 
 from __future__ import annotations
@@ -36,30 +37,6 @@ from elfutils.constants import (  # noqa: F401 (notebooks use them)
 )
 
 NOISE_COLOR = "0.72"  # unclassified materials
-METAL_GAP_EV = 0.1  # our choice: a material with a band gap below this (eV) counts as metallic in the figures
-FLAT_BAND_WINDOW_EV = 1.0  # our choice: "near E_F" for counting flat bands (BandStructure.flat_band_count)
-FLAT_BAND_MAX_WIDTH_EV = 0.1  # our choice: a band this narrow along the whole path counts as flat
-
-
-# --- inputs ------------------------------------------------------------------------------------------------
-def load_clustering(profile, attempts: int = 3) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(clustering table, cluster tree, exemplars) of one and the same cached clustering stage.
-
-    The three come from separate :mod:`elfutils.pipeline` calls, each keyed by the current code and data; if
-    the key changes between the calls (a module or the band store edited during a build), they are read
-    again so that the exemplars' clusters are the table's clusters.
-    """
-    from elfutils import pipeline
-
-    for _ in range(attempts):
-        key = pipeline.clustering_key(profile)
-        table = pipeline.clustering(profile)
-        tree = pipeline.cluster_tree(profile)
-        exemplars = pipeline.exemplars(profile)
-        if pipeline.clustering_key(profile) == key:
-            return table, tree, exemplars
-    raise RuntimeError("the clustering kept changing while it was read "
-                       "(code or data edited during the build)")
 
 
 # --- colours -----------------------------------------------------------------------------------------------
@@ -120,7 +97,7 @@ def tree_layout(tree: pd.DataFrame) -> dict:
 
     Parameters
     ----------
-    tree : :func:`elfutils.cluster.cluster_tree_table` (parent, child, distance, size, selected, label)
+    tree : :func:`elfutils.analysis.cluster.cluster_tree_table` (parent, child, distance, size, selected, label)
 
     Returns
     -------
@@ -331,7 +308,7 @@ def plot_fingerprint_map(
 
     Parameters
     ----------
-    table : :func:`elfutils.pipeline.clustering` (hdbscan_label, umap_x, umap_y, dbscan_group; ``attrs``
+    table : :func:`elfutils.book.pipeline.clustering` (hdbscan_label, umap_x, umap_y, dbscan_group; ``attrs``
         ``dbscan_eps`` sets the size of the regions)
     regions : "kde" (smooth outline: where the sum of Gaussians of width eps/2 around the group's points
         exceeds e^-2, i.e. about eps around them), "hull" (convex hull grown by eps/2) or "none"
@@ -601,97 +578,6 @@ def plot_k_distance(kd, eps: float, ax=None, min_samples: int | None = None):
     return ax
 
 
-# --- gap analysis (global trends) ---------------------------------------------------------------------------
-def gap_purity(labels, gaps, metal_gap: float = METAL_GAP_EV, n_permutations: int = 1000,
-               seed: int = 0) -> dict:
-    """How cleanly clusters separate metals (gap < ``metal_gap``) from gapped materials.
-
-    A cluster is *gap-pure* when all its members are metals or all are gapped. The same count for
-    clusters of the same sizes filled at random (the labels of the clustered materials permuted,
-    ``n_permutations`` times, seeded) is the baseline.
-
-    Returns
-    -------
-    dict: n_clusters, n_pure, fraction_pure, expected_pure (mean under permutation), p_value (share of
-    permutations with at least as many pure clusters), metal_fraction (among the clustered materials);
-    table (per cluster: size, n_metal, median_gap, pure)
-    """
-    labels = np.asarray(labels)
-    gaps = np.asarray(gaps, dtype=float)
-    ok = (labels >= 0) & np.isfinite(gaps)
-    lab, metal = labels[ok], gaps[ok] < metal_gap
-    rows = []
-    for c in np.unique(lab):
-        m = metal[lab == c]
-        rows.append((int(c), len(m), int(m.sum()), float(np.median(gaps[ok][lab == c])),
-                     bool(m.all() or not m.any())))
-    per = pd.DataFrame(rows, columns=["cluster", "size", "n_metal", "median_gap", "pure"])
-    n = len(per)
-    if n == 0:
-        return {"n_clusters": 0, "n_pure": 0, "fraction_pure": np.nan, "expected_pure": np.nan,
-                "p_value": np.nan, "metal_fraction": np.nan, "table": per}
-    rng = np.random.default_rng(seed)
-    pure_counts = np.empty(n_permutations)
-    for i in range(n_permutations):
-        shuffled = rng.permutation(metal)
-        pure = 0
-        for c in per.cluster:
-            m = shuffled[lab == c]
-            pure += bool(m.all() or not m.any())
-        pure_counts[i] = pure
-    n_pure = int(per.pure.sum())
-    return {"n_clusters": n, "n_pure": n_pure, "fraction_pure": n_pure / n,
-            "expected_pure": float(pure_counts.mean()), "p_value": float((pure_counts >= n_pure).mean()),
-            "metal_fraction": float(metal.mean()), "table": per}
-
-
-def cluster_variance_share(labels, values, n_permutations: int = 1000, seed: int = 0) -> dict:
-    """How much of the spread of a number per material (e.g. the count of flat bands near E_F) lies between
-    clusters: eta squared = between-cluster sum of squares / total sum of squares, over the clustered
-    materials, against the same for the values shuffled over the clusters (``n_permutations``, seeded).
-
-    Returns
-    -------
-    dict: eta2, expected_eta2 (mean under shuffling), p_value (share of shufflings at least as large, +1
-    smoothed), n (clustered materials with a finite value); NaN when there is no spread or no cluster
-    """
-    labels = np.asarray(labels)
-    values = np.asarray(values, dtype=float)
-    ok = (labels >= 0) & np.isfinite(values)
-    lab, v = labels[ok], values[ok]
-    nan = {"eta2": np.nan, "expected_eta2": np.nan, "p_value": np.nan, "n": int(ok.sum())}
-    total = float(((v - v.mean()) ** 2).sum()) if len(v) else 0.0
-    if total == 0.0 or len(np.unique(lab)) < 2:
-        return nan
-    _, inverse = np.unique(lab, return_inverse=True)
-    sizes = np.bincount(inverse)
-
-    def eta2(x):
-        means = np.bincount(inverse, weights=x) / sizes
-        return float((sizes * (means - x.mean()) ** 2).sum() / total)
-
-    observed = eta2(v)
-    rng = np.random.default_rng(seed)
-    shuffled = np.array([eta2(rng.permutation(v)) for _ in range(n_permutations)])
-    return {"eta2": observed, "expected_eta2": float(shuffled.mean()),
-            "p_value": float((np.sum(shuffled >= observed) + 1) / (n_permutations + 1)), "n": int(ok.sum())}
-
-
-def neighbour_agreement(xy, classes) -> tuple[float, float]:
-    """Share of materials whose nearest neighbour on the map has the same class, and the share expected
-    if classes were scattered at random (sum of squared class fractions)."""
-    from scipy.spatial import cKDTree
-
-    xy = np.asarray(xy, dtype=float)
-    classes = np.asarray(classes)
-    if len(xy) < 2:
-        return np.nan, np.nan
-    _, idx = cKDTree(xy).query(xy, k=2)
-    same = float((classes[idx[:, 1]] == classes).mean())
-    fractions = np.array(list(Counter(classes.tolist()).values())) / len(classes)
-    return same, float((fractions**2).sum())
-
-
 # --- interactive map ---------------------------------------------------------------------------------------
 def interactive_map(table: pd.DataFrame, extra: Mapping[str, Sequence] | None = None, colors=None):
     """The fingerprint map as a plotly figure: one trace per cluster (click the legend to hide one,
@@ -734,7 +620,7 @@ def interactive_map(table: pd.DataFrame, extra: Mapping[str, Sequence] | None = 
 def map_search_html(fig, table: pd.DataFrame, div_id: str = "elf-map") -> str:
     """HTML for :func:`interactive_map` with a search box: typing a material id (``2dm-2474``) or a formula
     (``InAs``) points an arrow at every matching material. Expects plotly.js on the page (as
-    :func:`elfutils.notebooks.interactive` does: the book's Sphinx extension adds a local copy)."""
+    :func:`elfutils.book.notebooks.interactive` does: the book's Sphinx extension adds a local copy)."""
     plot = fig.to_html(include_plotlyjs=False, full_html=False, div_id=div_id, default_height=620,
                        config={"responsive": True, "displaylogo": False})
     columns = zip(table["material_id"], table["formula"], table["umap_x"], table["umap_y"],
@@ -797,7 +683,7 @@ def csv_download_html(table: pd.DataFrame, filename: str, text: str | None = Non
 # --- Fig. 3: band structures as lines ---------------------------------------------------------------------
 def band_x(bs) -> np.ndarray:
     """x of every k-point: branch j spans [j, j+1], points evenly spaced by index (NaN outside branches),
-    the x axis of the images (:mod:`elfutils.render`, ``x_axis="index"``)."""
+    the x axis of the images (:mod:`elfutils.images.render`, ``x_axis="index"``)."""
     x = np.full(bs.nkpoints, np.nan)
     for j, b in enumerate(bs.branches):
         x[b.start : b.end + 1] = j + np.arange(b.end - b.start + 1) / (b.end - b.start)
@@ -805,7 +691,7 @@ def band_x(bs) -> np.ndarray:
 
 
 def _tick_labels(bs) -> list[str]:
-    from elfutils.bands import pretty_label
+    from elfutils.data.bands import pretty_label
 
     branches = bs.branches
     ticks = [pretty_label(branches[0].start_label)]
@@ -893,7 +779,7 @@ def co_cluster_check(table: pd.DataFrame, distances=None,
 
     Parameters
     ----------
-    table : :func:`elfutils.pipeline.clustering` (material_id, hdbscan_label)
+    table : :func:`elfutils.book.pipeline.clustering` (material_id, hdbscan_label)
     distances : optional (N, N) fingerprint distances in the row order of ``table``; gives each partner's
         rank among the anchor's nearest neighbours (1 = its closest material)
     named : anchor id -> (anchor formula, the paper's cluster, {partner id: formula})
@@ -935,7 +821,7 @@ def plot_structure_overlay(placed: pd.DataFrame, localisation: pd.DataFrame,
 
     Parameters
     ----------
-    placed : :func:`elfutils.structure.cnnf_on_elf_map` table (umap_x, umap_y, cnnf_cluster)
+    placed : :func:`elfutils.analysis.structure.cnnf_on_elf_map` table (umap_x, umap_y, cnnf_cluster)
     localisation : its localisation table (cnnf_cluster, size, largest_group, localised)
     motifs : CNNF cluster -> motif name, for the legend
 
@@ -984,7 +870,7 @@ def plot_structure_overlay(placed: pd.DataFrame, localisation: pd.DataFrame,
 def plot_layer(structure, ax=None, repeat: int = 3, tolerance: float = 0.15, title: str | None = None,
                atom_size: float = 70.0):
     """Fig. 4: a top view of a layer, ``repeat`` x ``repeat`` cells, atoms in Jmol colours and the
-    nearest-neighbour bonds of :func:`elfutils.structure.layer_bonds` as lines, the unit cell dashed.
+    nearest-neighbour bonds of :func:`elfutils.analysis.structure.layer_bonds` as lines, the unit cell dashed.
 
     Returns
     -------
@@ -992,7 +878,7 @@ def plot_layer(structure, ax=None, repeat: int = 3, tolerance: float = 0.15, tit
     """
     from pymatgen.vis.structure_vtk import EL_COLORS
 
-    from elfutils.structure import layer_bonds, layer_frame
+    from elfutils.analysis.structure import layer_bonds, layer_frame
 
     ax = _new_ax(ax, (4, 4))
     _, e1, e2 = layer_frame(structure.lattice)
@@ -1070,7 +956,7 @@ def pair_images_figure(pairs: pd.DataFrame, images: Mapping[str, np.ndarray], ma
                        pairs_per_row: int = 2, title: str | None = None):
     """Side-by-side images of duplicate candidates: for each pair, material a, material b and their overlay
     (black = both, red = only a, blue = only b). ``pairs`` has rank, formula, material_id_a, material_id_b,
-    distance (:func:`elfutils.duplicates.find_duplicates` candidates); pairs without both images are left
+    distance (:func:`elfutils.analysis.duplicates.find_duplicates` candidates); pairs without both images are left
     out; ``title`` goes above the grid.
 
     Returns

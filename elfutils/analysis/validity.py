@@ -161,7 +161,7 @@ def s_dbw(X, labels) -> float:
 
 # --- parameter study (Fig. 7) ------------------------------------------------------------------------------
 def _study_one(X, D, nc, ns, p, d):
-    from elfutils.cluster import FingerprintHDBSCAN
+    from elfutils.analysis.cluster import FingerprintHDBSCAN
 
     model = FingerprintHDBSCAN(nc, ns, p, n_features=None).fit(X, distances=D)
     labels = model.labels_
@@ -204,8 +204,8 @@ def parameter_study(
     """
     from tqdm.auto import tqdm
 
-    from elfutils.cluster import _check_distances, minkowski_distances
-    from elfutils.fingerprints import as_matrix
+    from elfutils.analysis.cluster import _check_distances, minkowski_distances
+    from elfutils.analysis.fingerprints import as_matrix
 
     X = as_matrix(X, None)
     D = minkowski_distances(X, p=p) if distances is None else _check_distances(distances, len(X))

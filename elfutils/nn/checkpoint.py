@@ -26,7 +26,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from elfutils.io import atomic_write_text, atomic_write_via_path
-from elfutils.model import ElfAutoencoder, ElfConfig
+from elfutils.nn.model import ElfAutoencoder, ElfConfig
 
 MODEL_FORMAT = "elf-model/1"
 STATE_FORMAT = "elf-training-state/1"
@@ -227,3 +227,19 @@ def load_training_state(path: str | Path, optimizer: torch.optim.Optimizer) -> d
     except (KeyError, ValueError, TypeError, RuntimeError) as exc:
         raise CheckpointError(path, f"training state does not fit this model/optimiser: {exc}") from exc
     return info
+
+
+def training_card(path) -> dict:
+    """The model card of a model file, with the history of the whole training run: a training folder's
+    ``best.safetensors`` records the epochs up to the best one only, ``last.safetensors`` beside it all."""
+    path = Path(path)
+    card = read_card(path)
+    last = path.with_name("last.safetensors")
+    if path.name != last.name and last.is_file():
+        try:
+            history = read_card(last).get("history") or []
+        except CheckpointError:
+            history = []
+        if len(history) > len(card.get("history") or []):
+            card = {**card, "history": history}
+    return card

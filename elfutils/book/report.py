@@ -13,7 +13,7 @@ Note 1), the similarity-search example, and the "paper vs this reproduction" tab
 * :func:`choose_query`, :func:`rank_of` -- the similarity-search how-to's example query and its twin.
 * :class:`Outcomes`, :func:`collect`, :func:`paper_vs_ours` -- every number the paper quotes
   (``elfutils.constants.PAPER_*`` and the parameters it fixes) beside ours, with the reason for each
-  difference. :func:`collect` calls the cached stages of :mod:`elfutils.pipeline`; :func:`paper_vs_ours` only
+  difference. :func:`collect` calls the cached stages of :mod:`elfutils.book.pipeline`; :func:`paper_vs_ours` only
   reads an :class:`Outcomes`, so it is tested on stubbed stage outputs.
 """
 
@@ -92,7 +92,7 @@ def apply_selection_rule(study: pd.DataFrame, rule: SelectionRule | None = None)
 
     Parameters
     ----------
-    study : :func:`elfutils.pipeline.parameter_study` table (min_cluster_size, min_samples, n_clusters,
+    study : :func:`elfutils.book.pipeline.parameter_study` table (min_cluster_size, min_samples, n_clusters,
         n_unclassified, dbcv, s_dbw)
     rule : :class:`SelectionRule` (default: the medians)
 
@@ -431,17 +431,17 @@ def group_closeness(distances, members, n_permutations: int = 1000, seed: int = 
                   "p_value": float((np.sum(random_medians <= observed) + 1) / (n_permutations + 1))}
 
 
-SQUARE_OCTAGON = "square-octagon"  # elfutils.structure.name_motif's name for the net of the paper's Fig. 4
+SQUARE_OCTAGON = "square-octagon"  # elfutils.analysis.structure.name_motif's name for the net of the paper's Fig. 4
 
 
 def fig4_geometry() -> pd.DataFrame:
-    """The in-plane bond geometry (:func:`elfutils.structure.bond_geometry`) of the paper's cluster-20
+    """The in-plane bond geometry (:func:`elfutils.analysis.structure.bond_geometry`) of the paper's cluster-20
     materials (InAs and partners) from their 2Dmatpedia structures, with the paper's reading of its Fig. 4
     ("paper": symmetric or skewed) and whether our motif naming agrees ("agrees": a symmetric one is named
     square-octagon, a skewed one is not)."""
-    from elfutils.dataset import structure_records
-    from elfutils.dft import structure_from_record
-    from elfutils.structure import bond_geometry
+    from elfutils.data.dataset import structure_records
+    from elfutils.dft.recipe import structure_from_record
+    from elfutils.analysis.structure import bond_geometry
 
     anchor = "2dm-2474"
     records = structure_records()
@@ -460,13 +460,13 @@ def square_octagon_survey(table: pd.DataFrame, distances,
 
     Returns
     -------
-    (members: :func:`elfutils.structure.bond_geometry` rows of the square-octagon materials with their
+    (members: :func:`elfutils.analysis.structure.bond_geometry` rows of the square-octagon materials with their
     HDBSCAN ``cluster`` and ``row`` in ``table``; closeness dict with n_with_structure, n_clusters,
     n_unclassified, top_cluster_share added)
     """
-    from elfutils.dataset import structure_records
-    from elfutils.dft import structure_from_record
-    from elfutils.structure import bond_geometry
+    from elfutils.data.dataset import structure_records
+    from elfutils.dft.recipe import structure_from_record
+    from elfutils.analysis.structure import bond_geometry
 
     records = structure_records()
     ids = [m for m in table["material_id"] if m in records]
@@ -485,7 +485,7 @@ def square_octagon_survey(table: pd.DataFrame, distances,
 
 
 def chemistry_verdict(chem: dict, alpha: float = 0.05) -> str:
-    """A sentence on :func:`elfutils.chemistry.cluster_chemistry`'s result: beyond chance or not."""
+    """A sentence on :func:`elfutils.analysis.chemistry.cluster_chemistry`'s result: beyond chance or not."""
     if not chem.get("n_clusters"):
         return "there are no clusters to judge"
     if chem["p_value"] < alpha and chem["n_dominated"] > chem["expected_dominated"]:
@@ -508,8 +508,8 @@ def nc4_check(table: pd.DataFrame, min_samples: int = C.HDBSCAN_MIN_SAMPLES,
     labels (id -> cluster at Nc = 4; only when two or more are present, else empty), same_cluster (bool or
     None when fewer than two are present), n_clusters (at Nc = 4, None when not fitted)
     """
-    from elfutils.cluster import FingerprintHDBSCAN
-    from elfutils.dataset import flat_band_pool
+    from elfutils.analysis.cluster import FingerprintHDBSCAN
+    from elfutils.data.dataset import flat_band_pool
 
     named = C.PAPER_NC4_CLUSTER
     ids = set(table["material_id"])
@@ -585,8 +585,8 @@ def choose_query(files, records) -> dict:
 
     Parameters
     ----------
-    files : paths of the band files (``elfutils.dataset.real_band_files()``)
-    records : the dataset's band structures (``elfutils.pipeline.load_dataset(profile)``)
+    files : paths of the band files (``elfutils.data.dataset.real_band_files()``)
+    records : the dataset's band structures (``elfutils.book.pipeline.load_dataset(profile)``)
 
     Returns
     -------
@@ -661,7 +661,7 @@ def band_images_figure(images, titles, ncols: int = 6, highlight: int | None = 0
 
 
 def rank_of(result: pd.DataFrame, material_id: str) -> tuple[int | None, float]:
-    """(rank, distance) of a material in a :func:`elfutils.similar.find_similar` result of one query;
+    """(rank, distance) of a material in a :func:`elfutils.analysis.similar.find_similar` result of one query;
     (None, NaN) when it is not listed."""
     rows = result[result["material_id"].astype(str) == str(material_id)]
     if rows.empty:
@@ -687,25 +687,25 @@ def constant_bce(pixel_fraction: float) -> float:
 class Outcomes:
     """Everything :func:`paper_vs_ours` compares, as the cached stages return it (:func:`collect`).
 
-    profile : the :class:`elfutils.profiles.Profile` used
+    profile : the :class:`elfutils.book.profiles.Profile` used
     n_materials : materials encoded (rows of the fingerprint table)
     n_pool, n_structures, n_computed : flat-band pool size, pool materials with a structure here, materials
         our DFT batch has computed (None when unknown)
     model_card : the model card (config, history, n_val ...), None when unknown
     pixel_fraction : mean of the training images (share of line pixels), None when unknown
-    clustering : :func:`elfutils.pipeline.clustering` table (``attrs``: n_clusters, n_unclassified,
+    clustering : :func:`elfutils.book.pipeline.clustering` table (``attrs``: n_clusters, n_unclassified,
         dbscan_eps)
-    study : :func:`elfutils.pipeline.parameter_study` table, optional
-    duplicates : :class:`elfutils.duplicates.DuplicateResult`, optional
+    study : :func:`elfutils.book.pipeline.parameter_study` table, optional
+    duplicates : :class:`elfutils.analysis.duplicates.DuplicateResult`, optional
     cnnf_labels : CNNF cluster per material (Series, index material_id), optional
-    cnnf_localisation : :func:`elfutils.structure.localised_structural_clusters` table, optional
+    cnnf_localisation : :func:`elfutils.analysis.structure.localised_structural_clusters` table, optional
     embeddings : :func:`embedding_agreement` table with "UMAP" and "t-SNE" rows, optional
     fig4_geometry : :func:`fig4_geometry` table, optional
     square_octagon : the closeness dict of :func:`square_octagon_survey`, optional
-    chemistry : :func:`elfutils.chemistry.cluster_chemistry` of the clusters against
-        :func:`elfutils.chemistry.chemistry_table`'s ``label``, optional
+    chemistry : :func:`elfutils.analysis.chemistry.cluster_chemistry` of the clusters against
+        :func:`elfutils.analysis.chemistry.chemistry_table`'s ``label``, optional
     nc4 : :func:`nc4_check`, optional
-    flat_bands : :func:`elfutils.figures.cluster_variance_share` of the flat-band counts near E_F, with
+    flat_bands : :func:`elfutils.analysis.cluster_statistics.cluster_variance_share` of the flat-band counts near E_F, with
         ``top`` (cluster -> mean count, richest first) added, optional
     """
 
@@ -851,7 +851,7 @@ def _co_clustered_row(o: Outcomes) -> tuple:
 
 def _chemistry_row(o: Outcomes) -> tuple:
     """The paper's chemical reading of its clusters (halide and transition-metal chalcogenide clusters)."""
-    from elfutils.chemistry import DOMINANT_SHARE
+    from elfutils.analysis.chemistry import DOMINANT_SHARE
 
     paper_text = "; ".join(f"{kind}: clusters {', '.join(map(str, c))}"
                            for kind, c in C.PAPER_CHEMISTRY_CLUSTERS.items())
@@ -865,7 +865,7 @@ def _chemistry_row(o: Outcomes) -> tuple:
     tmc = int(counts.get("transition-metal chalcogenide", 0))
     why = (f"cluster numbers are arbitrary; counted instead: {halide} halide-dominated and {tmc} "
            f"transition-metal-chalcogenide-dominated clusters (>= {DOMINANT_SHARE:.0%} of members, "
-           "elfutils.chemistry); "
+           "elfutils.analysis.chemistry); "
            f"{chem['n_dominated']} of {chem['n_clusters']} clusters are dominated by one class against "
            f"{chem['expected_dominated']:.1f} for random clusters (p = {chem['p_value']:.3f}), adjusted mutual "
            f"information {chem['ami']:.2f}")
@@ -977,7 +977,7 @@ def paper_vs_ours(o: Outcomes) -> pd.DataFrame:
     rows.append(("Clustering", "DBSCAN eps on the UMAP plane", "DBSCAN_EPS_RESULTS, DBSCAN_EPS_METHODS",
                  f"{C.DBSCAN_EPS_RESULTS} (Results) / {C.DBSCAN_EPS_METHODS:g} (Methods)", eps_text,
                  "the paper's two values are in the units of its own UMAP plot and contradict each other; we "
-                 "take the knee of the k-distance curve of our embedding (elfutils.cluster.knee_eps)"
+                 "take the knee of the k-distance curve of our embedding (elfutils.analysis.cluster.knee_eps)"
                  if p.dbscan_eps == "knee" else f"set by the {p.name} profile"))
     rows.append(("Clustering", "DBSCAN minimum samples", "DBSCAN_MIN_SAMPLES", C.DBSCAN_MIN_SAMPLES,
                  p.dbscan_min_samples, "same" if p.dbscan_min_samples == C.DBSCAN_MIN_SAMPLES
@@ -1019,7 +1019,7 @@ def _fig4_row(o: Outcomes) -> tuple:
     if o.fig4_geometry is None:
         return ("Structure (Fig. 4)", quantity, "PAPER_FIG4_SKEWED", paper, "not computed", "no structures")
     g = o.fig4_geometry
-    why = ("measured on the 2Dmatpedia structures (elfutils.structure.bond_geometry): smallest in-plane bond "
+    why = ("measured on the 2Dmatpedia structures (elfutils.analysis.structure.bond_geometry): smallest in-plane bond "
            + ", ".join(f"{g.formula[m]} {g.smallest_angle[m]:.0f}°" for m in g.index))
     so = o.square_octagon
     if so and so.get("n", 0) >= 2:
@@ -1056,7 +1056,7 @@ def _cnnf_rows(o: Outcomes):
                  f"{C.PAPER_N_CNNF_LOCALISED} of {C.PAPER_N_CNNF_CLUSTERS}", f"{n_loc} of {len(loc)}",
                  f"criterion (the paper's is by eye): at least {C.CNNF_LOCALISED_MIN_MEMBERS} members of a "
                  f"CNNF cluster linked on the UMAP within {radius:.3g} (5% of the map's extent) into an island "
-                 "at most a quarter of the map across that holds a quarter of the cluster (elfutils.structure); "
+                 "at most a quarter of the map across that holds a quarter of the cluster (elfutils.analysis.structure); "
                  f"{_pct(n_loc / len(loc)) if len(loc) else 'n/a'} of ours vs "
                  f"{_pct(C.PAPER_N_CNNF_LOCALISED / C.PAPER_N_CNNF_CLUSTERS)} of the paper's"))
     return rows
@@ -1072,7 +1072,7 @@ def _duplicate_rows(o: Outcomes):
                  "not computed", "no duplicate search")]
     n_cand = len(d.candidates)
     n_same = len(d.all_pairs) if getattr(d, "all_pairs", None) is not None else None
-    rule = d.threshold_rule  # elfutils.duplicates.nn_threshold's one-line description
+    rule = d.threshold_rule  # elfutils.analysis.duplicates.nn_threshold's one-line description
     rows = [("Duplicates (Table 1)", "candidate duplicate entries", "PAPER_MAX_DUPLICATES",
              f"up to {C.PAPER_MAX_DUPLICATES}", d.candidate_entries,
              f"materials in {n_cand} candidate pairs: same formula and fingerprint distance <= "
@@ -1106,34 +1106,17 @@ def show_section(comparison: pd.DataFrame, section: str):
     return rows.style.set_table_attributes('class="dataframe elf-comparison"').format(na_rep="–")
 
 
-def training_card(path) -> dict:
-    """The model card of a model file, with the history of the whole training run: a training folder's
-    ``best.safetensors`` records the epochs up to the best one only, ``last.safetensors`` beside it all."""
-    from elfutils.checkpoint import CheckpointError, read_card
-
-    path = Path(path)
-    card = read_card(path)
-    last = path.with_name("last.safetensors")
-    if path.name != last.name and last.is_file():
-        try:
-            history = read_card(last).get("history") or []
-        except CheckpointError:
-            history = []
-        if len(history) > len(card.get("history") or []):
-            card = {**card, "history": history}
-    return card
-
-
 def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS) -> Outcomes:
     """Run (or load) the cached stages and gather what :func:`paper_vs_ours` compares."""
-    from elfutils import pipeline
-    from elfutils.chemistry import chemistry_table, cluster_chemistry
-    from elfutils.cluster import minkowski_distances
-    from elfutils.dataset import flat_band_pool
-    from elfutils.duplicates import find_duplicates
-    from elfutils.fingerprints import fingerprint_matrix
-    from elfutils.profiles import get_profile
-    from elfutils.store import BandStore
+    from elfutils.book import pipeline
+    from elfutils.analysis.chemistry import chemistry_table, cluster_chemistry
+    from elfutils.nn.checkpoint import training_card
+    from elfutils.analysis.cluster import minkowski_distances
+    from elfutils.data.dataset import flat_band_pool
+    from elfutils.analysis.duplicates import find_duplicates
+    from elfutils.analysis.fingerprints import fingerprint_matrix
+    from elfutils.book.profiles import get_profile
+    from elfutils.data.store import BandStore
 
     p = get_profile(profile)
     table = pipeline.fingerprints(p)
@@ -1165,10 +1148,11 @@ def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS) -> Outcomes:
 
 def flat_band_clusters(clusters: pd.DataFrame, records, n_permutations: int = 1000, seed: int = C.SEED) -> dict:
     """Whether clusters gather materials with many flat bands near E_F: the flat-band count of each
-    material (:meth:`elfutils.bands.BandStructure.flat_band_count` with the figures' window and width),
-    :func:`elfutils.figures.cluster_variance_share` of it, and ``top`` (cluster -> mean count, richest
+    material (:meth:`elfutils.data.bands.BandStructure.flat_band_count` with the figures' window and width),
+    :func:`elfutils.analysis.cluster_statistics.cluster_variance_share` of it, and ``top`` (cluster -> mean count, richest
     first) and ``counts`` (per row of ``clusters``; NaN where no record)."""
-    from elfutils.figures import FLAT_BAND_MAX_WIDTH_EV, FLAT_BAND_WINDOW_EV, cluster_variance_share
+    from elfutils.analysis.cluster_statistics import (FLAT_BAND_MAX_WIDTH_EV, FLAT_BAND_WINDOW_EV,
+                                                       cluster_variance_share)
 
     by_id = {r.material_id: r for r in records}
     counts = np.array([by_id[m].flat_band_count(FLAT_BAND_WINDOW_EV, FLAT_BAND_MAX_WIDTH_EV) if m in by_id
@@ -1183,9 +1167,9 @@ def flat_band_clusters(clusters: pd.DataFrame, records, n_permutations: int = 10
 def structural_clusters(profile, clusters: pd.DataFrame):
     """(CNNF cluster per material as a Series indexed by material_id, localisation table) for a profile,
     clustered with the profile's Nc and Ns; (None, None) when no material has a structural fingerprint."""
-    from elfutils import pipeline
-    from elfutils.profiles import get_profile
-    from elfutils.structure import cluster_structures, cnnf_on_elf_map
+    from elfutils.book import pipeline
+    from elfutils.book.profiles import get_profile
+    from elfutils.analysis.structure import cluster_structures, cnnf_on_elf_map
 
     p = get_profile(profile)
     cnnf = pipeline.structural_fingerprints(p)

@@ -1,7 +1,7 @@
 """Training the elf autoencoder and encoding images into fingerprints.
 
 Training (paper, Methods "Network training and fingerprint"): minimise the binary cross-entropy between the
-clean image and the reconstruction of a noised copy (noise: elfutils.noise, probability 0.5 per image), 30
+clean image and the reconstruction of a noised copy (noise: elfutils.nn.noise, probability 0.5 per image), 30
 epochs. Optimiser, batch size, learning-rate schedule and validation split are not in the paper; ours are in
 ElfConfig.
 
@@ -13,7 +13,7 @@ torch.compile was tried and left out: on the 2-core CPU it compiled for ~100 s a
 
 Reproducibility: the split, each epoch's shuffle and each epoch's noise derive from (config.seed, epoch)
 alone, so a run resumed from the checkpoint of epoch k sees exactly the batches an uninterrupted run sees.
-Checkpoints (elfutils.checkpoint) are written after every epoch: last.safetensors + last-state.safetensors
+Checkpoints (elfutils.nn.checkpoint) are written after every epoch: last.safetensors + last-state.safetensors
 (optimiser, RNG) and best.safetensors (lowest validation BCE on clean inputs).
 """
 
@@ -34,7 +34,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from elfutils import paths
-from elfutils.checkpoint import (
+from elfutils.nn.checkpoint import (
     CheckpointError,
     data_hash,
     link_or_copy,
@@ -44,8 +44,8 @@ from elfutils.checkpoint import (
     save_model,
     save_training_state,
 )
-from elfutils.model import ElfAutoencoder, ElfConfig, fold_batchnorm
-from elfutils.noise import add_region_noise
+from elfutils.nn.model import ElfAutoencoder, ElfConfig, fold_batchnorm
+from elfutils.nn.noise import add_region_noise
 
 __all__ = ["CheckpointError", "encode_images", "load_model", "train"]
 

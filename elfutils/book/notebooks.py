@@ -2,9 +2,9 @@
 
 Command line (the Makefile calls these)::
 
-    python -m elfutils.notebooks execute book/data.py book/_executed/data.ipynb --profile smoke
-    python -m elfutils.notebooks linkcheck _build/html
-    python -m elfutils.notebooks browse _build/html --out screenshots
+    python -m elfutils.book.notebooks execute book/data.py book/_executed/data.ipynb --profile smoke
+    python -m elfutils.book.notebooks linkcheck _build/html
+    python -m elfutils.book.notebooks browse _build/html --out screenshots
 
 ``execute`` converts a py:percent source with jupytext, runs it with papermill on a kernel that is *this*
 interpreter (a kernelspec ``elf`` written into the environment at run time, so execution never depends on a
@@ -45,11 +45,11 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from elfutils.io import atomic_write_text, atomic_write_via_path
+from elfutils.paths import PROJECT_ROOT
 
 KERNEL_NAME = "elf"
 DEFAULT_TIMEOUT_S = 4 * 3600  # per cell; training the paper's network on a laptop CPU takes about an hour
 PLOTLY_JS = "elf-plotly.min.js"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 # --- kernel ------------------------------------------------------------------------------------------------
@@ -165,7 +165,7 @@ def execute(
     Args:
         src: jupytext source (``book/x.py``).
         dst: executed notebook (``book/_executed/x.ipynb``), written only on success.
-        profile: the value injected as ``profile`` (see :mod:`elfutils.profiles`).
+        profile: the value injected as ``profile`` (see :mod:`elfutils.book.profiles`).
         timeout: per-cell limit in seconds (default ``ELF_CELL_TIMEOUT`` or 4 hours).
         if_changed: skip when ``dst`` records the same source, profile, code and data.
         parameters: further parameters to inject.
@@ -174,8 +174,8 @@ def execute(
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from elfutils.pipeline import MissingStoreError, require_store
-    from elfutils.profiles import get_profile
+    from elfutils.book.pipeline import MissingStoreError, require_store
+    from elfutils.book.profiles import get_profile
 
     src, dst = Path(src), Path(dst)
     try:  # unknown names and missing data fail here, before a kernel starts
@@ -227,7 +227,7 @@ def execute(
 
 def _record_notebook_time(name: str, profile: str, seconds: float) -> None:
     with contextlib.suppress(OSError):
-        from elfutils.pipeline import record_timing
+        from elfutils.book.pipeline import record_timing
 
         record_timing("notebooks", f"{profile}/{name}", {
             "profile": profile, "notebook": name, "seconds": round(seconds, 1),
@@ -764,7 +764,7 @@ def setup(app):
 
 # --- command line -------------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m elfutils.notebooks",
+    parser = argparse.ArgumentParser(prog="python -m elfutils.book.notebooks",
                                      description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     ex = sub.add_parser("execute", help="execute a jupytext source with papermill")
