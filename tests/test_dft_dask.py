@@ -65,8 +65,11 @@ def test_a_worker_killed_mid_material_costs_only_that_attempt(tmp_path):
     fails = read_failures(store_path)
     assert len(fails) == 1 and fails[0]["attempt"] == 1 and not fails[0]["final"]
     assert "worker died" in fails[0]["reason"] and fails[0]["material_id"] in victims[0]
-    stored = {m["material_id"]: m["attempt"] for m in BandStore(store_path).metadata()}
-    assert stored[fails[0]["material_id"]] == 2  # stored by its retry
+    assert fails[0]["status"] == "lost"
+    stored = {m["material_id"]: m for m in BandStore(store_path).metadata()}
+    assert stored[fails[0]["material_id"]]["attempt"] == 2  # stored by its retry, with the same settings
+    assert stored[fails[0]["material_id"]]["settings"] == stored[TINY[0] if fails[0]["material_id"] != TINY[0]
+                                                                  else TINY[1]]["settings"]
 
 
 def test_run_limited_reports_timeouts_crashes_and_errors():
@@ -197,3 +200,16 @@ def test_unavailable_error_is_raised_by_the_client_check(monkeypatch):
 
     with pytest.raises(DFTUnavailableError, match=r"GPAW cannot be imported \(x\) — on 1 of 2 .*tcp://b"):
         batch.check_workers(FakeClient())
+
+
+def test_a_lost_material_is_retried_with_the_same_settings():
+    from dataclasses import asdict
+
+    from elfutils.dft.batch import retry_plan
+    from elfutils.dft.recipe import DFTSettings
+
+    lost = {"attempt": 1, "status": "lost", "reason": "Dask worker died during the calculation (KilledWorker)",
+            "settings": asdict(DFTSettings()), "time_limit_s": 900.0}
+    assert retry_plan(lost, 1800.0) == (2, DFTSettings(), 900.0)
+    failed = {**lost, "status": "error", "reason": "KohnShamConvergenceError: did not converge"}
+    assert retry_plan(failed, 1800.0) == (2, DFTSettings().safer(), 1800.0)

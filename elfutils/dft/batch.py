@@ -10,7 +10,7 @@
 * On the worker each material runs in a forked child process under its time limit, so a hung calculation is
   killed and recorded, and a segfault costs that child only. A worker that dies itself (killed, out of memory)
   costs only its material: the scheduler is told to give up on such a task at once (``allowed-failures``: 0),
-  and the client records the attempt and retries it like any other failure.
+  and the client records the attempt ("lost") and retries it once with the same settings.
 * A failure (exception, crash) is retried once with :meth:`DFTSettings.retry_after`, a timeout once with the
   same settings and TIMEOUT_RETRY_FACTOR times the time limit; each attempt's reason is appended to
   ``failures.jsonl`` in the store folder (one JSON object per line, fsynced; a torn last line from a kill is
@@ -45,6 +45,19 @@ FAILURES_FILE = "failures.jsonl"
 COMPACT_EVERY = 50  # merge small parts after this many new ones
 TIMEOUT_RETRY_FACTOR = 2  # a timed-out material is retried once with this many times the time limit
 SCHEDULER_ENV = "ELF_DASK_SCHEDULER"  # address of an existing Dask scheduler, as --scheduler
+# The local cluster's settings. The scheduler gives up on a task whose worker died at once (the batch records and
+# retries it itself) and hands each worker one task at a time; the workers' housekeeping is slowed down, since
+# their Python threads only wait for a forked calculation: the statistical profiler (a stack sample every 10 ms)
+# and the 20 ms ticks took ~4 % of two cores on an idle cluster, ~0.7 % with these.
+CLUSTER_CONFIG = {
+    "distributed.scheduler.allowed-failures": 0,
+    "distributed.scheduler.worker-saturation": 1.0,
+    "distributed.scheduler.work-stealing": False,
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+}
 IN_FLIGHT_PER_THREAD = 1  # jobs handed to the scheduler per worker thread: a worker that dies holds only one
 
 
@@ -95,11 +108,15 @@ def pending_retries(store_path: str | Path) -> dict[str, dict]:
 def retry_plan(record: dict, time_limit_s: float) -> tuple[int, DFTSettings, float]:
     """(attempt, settings, time limit) of the retry after the failed attempt ``record``: a timeout gets the same
     settings and TIMEOUT_RETRY_FACTOR times its limit (a big cell that was converging, only slowly: the safer
-    settings turn symmetry off, which would make it slower still); any other failure the safer settings of
+    settings turn symmetry off, which would make it slower still); a material whose worker died under it
+    ("lost") the same settings and limit; any other failure the safer settings of
     :meth:`DFTSettings.retry_after` and ``time_limit_s``."""
     settings = DFTSettings(**record["settings"])
-    if record.get("status", "timeout" if str(record["reason"]).startswith("time limit") else "error") == "timeout":
+    status = record.get("status", "timeout" if str(record["reason"]).startswith("time limit") else "error")
+    if status == "timeout":
         return record["attempt"] + 1, settings, record["time_limit_s"] * TIMEOUT_RETRY_FACTOR
+    if status == "lost":  # the worker died under it (killed, out of memory, node lost): the material is not at fault
+        return record["attempt"] + 1, settings, record["time_limit_s"]
     return record["attempt"] + 1, settings.retry_after(str(record["reason"])), time_limit_s
 
 
@@ -154,6 +171,19 @@ def _compute(structure_record: dict, material_id: str, settings: DFTSettings, kp
     return compute_band_structure(structure_from_record(structure_record), material_id, settings, kpath=kpath)
 
 
+def _plain_malloc() -> None:
+    """glibc's own heap settings for the calculation: a Dask nanny starts its workers with
+    MALLOC_TRIM_THRESHOLD_ set (to give memory back sooner), which switches off glibc's adaptive mmap
+    threshold, so every large numpy array is mmapped and zeroed afresh; that cost GPAW ~9 % here. The child
+    lives for one material, so it sets the thresholds that glibc would have adapted to (32 MiB)."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-1, 64 << 20)  # M_TRIM_THRESHOLD
+        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
+
+
 def _die_with_parent() -> None:
     """Linux: have the kernel kill this process when its parent (the Dask worker) dies, so a killed worker
     leaves no orphaned calculation behind."""
@@ -173,6 +203,7 @@ def run_limited(func: Callable, args: tuple, time_limit_s: float) -> tuple[str, 
     if pid == 0:  # the child: compute, answer, leave without running the parent's clean-up
         os.close(read_fd)
         _die_with_parent()
+        _plain_malloc()
         try:
             answer = ("ok", func(*args))
         except BaseException as exc:  # report everything: the client decides what to do
@@ -233,8 +264,8 @@ def _kpath_of(job: Job) -> KPath | None:
 @contextlib.contextmanager
 def dask_client(scheduler: str | None = None, workers: int | None = None) -> Iterator:
     """A Dask client: connected to ``scheduler`` (or $ELF_DASK_SCHEDULER) when given, else to a new
-    LocalCluster of ``workers`` single-threaded processes (default: one per core). The local scheduler gives
-    up on a task whose worker died at once, so that the batch records and retries it itself."""
+    LocalCluster of ``workers`` single-threaded processes (default: one per core) with CLUSTER_CONFIG (for an
+    existing cluster, the README shows the same settings as environment variables)."""
     try:
         import dask
         from distributed import Client, LocalCluster
@@ -246,10 +277,10 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
         with Client(address, timeout="30s") as client:
             yield client
         return
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0,
-                          "distributed.scheduler.worker-saturation": 1.0}), \
+    with dask.config.set(CLUSTER_CONFIG), \
          LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                      dashboard_address=None, env={"OMP_NUM_THREADS": "1"}, silence_logs=40) as cluster, \
+                      dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},  # any free port
+                      env={"OMP_NUM_THREADS": "1"}, silence_logs=40) as cluster, \
          Client(cluster) as client:
         yield client
 
@@ -359,7 +390,7 @@ def _run(client, queue: list, store: BandStore, counts: dict, time_limit_s: floa
             try:
                 status, payload = future.result()
             except Exception as exc:  # noqa: BLE001 (KilledWorker and friends: the worker died under it)
-                status, payload = "error", f"Dask worker died during the calculation ({type(exc).__name__}: {exc})"
+                status, payload = "lost", f"Dask worker died during the calculation ({type(exc).__name__}: {exc})"
             if status == "ok":
                 record = replace(payload, metadata={**payload.metadata, "attempt": attempt})
                 store.append([record])
