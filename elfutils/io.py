@@ -28,7 +28,7 @@ DEFAULT_MODE = 0o644
 
 
 def atomic_write_via_path(path: str | Path, write_to_path: Callable[[str], object], *,
-                          mode: int = DEFAULT_MODE) -> Path:
+                          mode: int = DEFAULT_MODE, replace: bool = True) -> Path:
     """Call ``write_to_path(tmp)`` with the path (a str) of an empty temporary file beside ``path``, then move
     that file into place atomically. Returns ``path`` as a Path.
 
@@ -36,6 +36,9 @@ def atomic_write_via_path(path: str | Path, write_to_path: Callable[[str], objec
     ``safetensors.torch.save_file``, ``nbformat.write``). The temporary name ends in ``.tmp``, so libraries
     that infer a format from the suffix must be told the format (or be given a file object via
     :func:`atomic_write`); ``np.savez*`` would append ``.npz`` to the name and must use :func:`atomic_write`.
+
+    ``replace=False`` never replaces an existing file: the finished file is hard-linked to ``path``, which
+    fails with FileExistsError when something is there already (the temporary file is then removed).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -46,14 +49,19 @@ def atomic_write_via_path(path: str | Path, write_to_path: Callable[[str], objec
         with open(tmp, "rb") as fh:  # the writer may have closed its own handle: flush the file via a new one
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)
+            os.unlink(tmp)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
 
 
-def atomic_write(path: str | Path, write: Callable[[IO[bytes]], object], *, mode: int = DEFAULT_MODE) -> Path:
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], object], *, mode: int = DEFAULT_MODE,
+                 replace: bool = True) -> Path:
     """Call ``write(fh)`` with a temporary file beside ``path`` open for binary writing, then move the file
     into place atomically (see the module docstring). Returns ``path`` as a Path.
 
@@ -64,7 +72,7 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], object], *, mode
         with open(tmp, "wb") as fh:
             write(fh)
 
-    return atomic_write_via_path(path, write_to_path, mode=mode)
+    return atomic_write_via_path(path, write_to_path, mode=mode, replace=replace)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes, *, mode: int = DEFAULT_MODE) -> Path:

@@ -13,7 +13,8 @@ from dataclasses import asdict, replace
 import numpy as np
 import pytest
 
-from elfutils.dft.recipe import GAP_ZERO_OFFSET_EV, DFTSettings, energy_zero, slab_atoms, structure_from_record
+from elfutils.data.energy_zero import GAP_ZERO_OFFSET_EV, energy_zero
+from elfutils.dft.recipe import DFTSettings, slab_atoms, structure_from_record
 from elfutils.dft.batch import (Job, _append_failure, final_failures, pending_retries, read_failures,
                                 run_dft_batch)
 from elfutils.data.dataset import structure_records
@@ -27,11 +28,11 @@ def test_energy_zero_follows_2dmatpedia_convention():
     valence = np.array([[-3.0, -2.0, -1.0]])
     conduction = np.array([[1.0, 1.5, 2.0]])
     path = np.stack([valence, conduction], axis=1)  # (spin, band, k)
-    zero, gap = energy_zero(path, path, fermi=0.0)
+    zero, gap = energy_zero(path, fermi=0.0, mesh_eigs=path)
     assert gap == pytest.approx(2.0)
     assert zero == pytest.approx(-1.0 + GAP_ZERO_OFFSET_EV)  # just above the VBM, not mid-gap
     metal = np.stack([np.array([[-1.0, 0.5, 1.0]]), conduction], axis=1)
-    zero, gap = energy_zero(metal, metal, fermi=0.1)
+    zero, gap = energy_zero(metal, fermi=0.1, mesh_eigs=metal)
     assert gap is None and zero == 0.1
 
 

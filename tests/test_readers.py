@@ -26,7 +26,7 @@ from elfutils.data.readers import (
     read_band_file,
     read_band_json,
 )
-from elfutils.data.store import ENERGY_ERROR_EV, KEEP_WINDOW_EV, BandStore
+from elfutils.data.store import ENERGY_ERROR_EV, KEEP_WINDOW_EV, LOCK_FILE, BandStore
 
 FIXTURE_DIR = Path(__file__).resolve().parents[1] / "data" / "2dmatpedia-dft-bands"
 
@@ -174,7 +174,7 @@ def test_store_compact_keeps_everything_and_the_later_part_wins(tmp_path, fixtur
     assert len(back) == 12 and set(back.ids()) == set(fixture_records)
     assert back.get("2dm-1").formula == "IrF2-recomputed"
     assert back.get("2dm-21").formula == "TaI3"
-    assert not list(store.path.glob("*.tmp")) and not list(store.path.glob(".*"))
+    assert not list(store.path.glob("*.tmp")) and [p.name for p in store.path.glob(".*")] == [LOCK_FILE]
 
 
 def test_store_write_is_atomic(tmp_path, fixture_records, monkeypatch):
@@ -182,7 +182,8 @@ def test_store_write_is_atomic(tmp_path, fixture_records, monkeypatch):
 
     store = BandStore(tmp_path / "a.elfstore")
     store.append([fixture_records["2dm-1"]])
-    assert [p.name for p in store.path.iterdir()] == ["part-000001.npz"]  # no temporary file left
+    parts_only = lambda: sorted(p.name for p in store.path.iterdir() if p.name != LOCK_FILE)  # noqa: E731
+    assert parts_only() == ["part-000001.npz"]  # no temporary file left
 
     def half_written(fh, **arrays):
         fh.write(b"PK\x03\x04 half a zip")
@@ -193,7 +194,7 @@ def test_store_write_is_atomic(tmp_path, fixture_records, monkeypatch):
         store.append([fixture_records["2dm-4"]])
     monkeypatch.undo()
     # neither a temporary file nor a half-written part
-    assert [p.name for p in store.path.iterdir()] == ["part-000001.npz"]
+    assert parts_only() == ["part-000001.npz"]
     assert BandStore(store.path).ids() == ["2dm-1"]
 
 

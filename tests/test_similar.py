@@ -30,8 +30,13 @@ def _near(table, truth, group, scale=0.005, seed=0):
 def test_nearest_are_the_querys_group(planted):
     table, truth = planted
     result = find_similar(_near(table, truth, 1), table, k=5)
-    assert list(result.columns) == ["query", "rank", "material_id", "formula", "distance"]
+    assert list(result.columns) == ["query", "rank", "material_id", "formula", "distance", "same_id",
+                                    "closer_pairs_percent"]
     assert result["rank"].tolist() == [1, 2, 3, 4, 5]
+    assert not result["same_id"].any()
+    # group members are closer than most pairs of the table (4 groups of 15 + 10 noise: ~20 % of pairs share
+    # a group), and the percentages grow with the distance
+    assert (result["closer_pairs_percent"] < 25).all() and result["closer_pairs_percent"].is_monotonic_increasing
     assert result["distance"].is_monotonic_increasing
     assert set(result["formula"]) == {"G1"}
     X = fingerprint_matrix(table)
@@ -104,3 +109,24 @@ def test_encode_band_files_plumbing(monkeypatch, fixture_files):
     assert seen["images"].shape == (1, 224, 224) and seen["images"].dtype == np.uint8
     assert table["material_id"].tolist() == ["2dm-1"] and table["formula"].tolist() == ["IrF2"]
     assert fingerprint_matrix(table).shape == (1, 98)
+
+
+def test_a_query_with_a_dataset_id_sees_its_twin_marked_unless_excluded(planted):
+    table, _ = planted
+    query = table.iloc[[3]]
+    shown = find_similar(query, table, k=3, exclude_ids=False)
+    assert shown["material_id"].iloc[0] == query["material_id"].iloc[0] and shown["same_id"].iloc[0]
+    assert shown["distance"].iloc[0] == 0 and shown["closer_pairs_percent"].iloc[0] == 0
+    hidden = find_similar(query, table, k=3)
+    assert query["material_id"].iloc[0] not in set(hidden["material_id"]) and not hidden["same_id"].any()
+
+
+def test_closer_pairs_percent_is_the_share_of_closer_pairs():
+    from elfutils.analysis.similar import closer_pairs_percent, pair_distances
+
+    X = np.arange(5, dtype=float)[:, None] * np.ones((1, 3))  # pair distances: multiples of one step
+    ref = pair_distances(X, p=1.0)
+    assert len(ref) == 10 and ref[0] == 3.0 and ref[-1] == 12.0  # 4 steps of 3 numbers, p = 1
+    np.testing.assert_allclose(closer_pairs_percent([0.0, 3.5, 100.0], X, p=1.0), [0.0, 40.0, 100.0])
+    big = np.random.default_rng(0).normal(size=(2000, 4))
+    assert len(pair_distances(big, p=0.2, n_pairs=5000)) == 5000  # sampled beyond n_pairs

@@ -61,12 +61,19 @@ def test_a_copy_of_a_dataset_file_finds_its_twin_first(searchable, fixture_files
 
 
 @pytest.mark.slow
-def test_a_dataset_file_under_its_own_name_leaves_itself_out(searchable, fixture_files, capsys):
+def test_a_dataset_file_under_its_own_name_finds_itself_marked(searchable, fixture_files, capsys):
+    """A user's file is not a dataset member: the dataset's material with its id is shown, first (the same
+    band structure), marked "same id"; --exclude-same-id leaves it out."""
     work, model, table = searchable
     original = next(p for p in fixture_files if p.stem == "2dm-21")
     out = work / "self.csv"
-    assert elf(["similar", str(original), "--fingerprints", str(table), "--model", str(model), "--k", "3",
-                "--device", "cpu", "--no-cluster", "--out", str(out)]) == 0
+    common = ["--fingerprints", str(table), "--model", str(model), "--k", "3", "--device", "cpu", "--no-cluster"]
+    assert elf(["similar", str(original), *common, "--out", str(out)]) == 0
+    result = pd.read_csv(out)
+    assert result["material_id"].iloc[0] == "2dm-21" and bool(result["same_id"].iloc[0])
+    assert not result["same_id"].iloc[1:].any() and len(result) == 3
+    assert "same id" in capsys.readouterr().out
+    assert elf(["similar", str(original), *common, "--exclude-same-id", "--out", str(out)]) == 0
     result = pd.read_csv(out)
     assert "2dm-21" not in set(result["material_id"]) and len(result) == 3
     assert "query_cluster" not in result.columns

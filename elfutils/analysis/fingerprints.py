@@ -119,10 +119,7 @@ def read_fingerprints(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"fingerprint table not found: {path}")
-    if path.suffix.lower() in _PARQUET_SUFFIXES:
-        df = pd.read_parquet(path)
-    else:
-        df = pd.read_csv(path, dtype={"material_id": str, "formula": str})
+    df = read_table(path, dtype={"material_id": str, "formula": str})
     missing = [c for c in ID_COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{path}: fingerprint table lacks column(s) {missing}")
@@ -132,7 +129,29 @@ def read_fingerprints(path: str | Path) -> pd.DataFrame:
         raise ValueError(f"{path}: {exc}") from None
     df["material_id"] = df["material_id"].astype(str)
     df["formula"] = df["formula"].astype(str)
+    repeated = df["material_id"][df["material_id"].duplicated()].unique().tolist()
+    if repeated:  # a material twice would be its own duplicate at distance 0 and shift the clustering
+        raise ValueError(f"{path}: {len(repeated)} material id(s) appear more than once "
+                         f"({', '.join(repeated[:5])}{', ...' if len(repeated) > 5 else ''}); keep one row each")
     return df.reset_index(drop=True)
+
+
+def read_table(path: str | Path, dtype=None) -> pd.DataFrame:
+    """A parquet (``.parquet``/``.pq``) or CSV table; a missing, empty or unreadable file is an error naming
+    it (FileNotFoundError or ValueError), never a library traceback."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"table not found: {path}")
+    try:
+        if path.suffix.lower() in _PARQUET_SUFFIXES:
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype=dtype)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path}: empty table (no header, no rows)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable CSV table ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 (pyarrow raises its own types for a damaged parquet file)
+        raise ValueError(f"{path}: not a readable parquet table ({type(exc).__name__}: {exc})") from None
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:

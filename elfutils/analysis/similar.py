@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from elfutils.constants import FINGERPRINT_LENGTH, MINKOWSKI_P
+from elfutils.constants import FINGERPRINT_LENGTH, MINKOWSKI_P, SEED
 from elfutils.analysis.fingerprints import as_matrix, fingerprint_matrix
 
 
@@ -34,11 +34,15 @@ def find_similar(
     clusterer : fitted :class:`elfutils.analysis.cluster.FingerprintHDBSCAN` on ``table``, optional; adds the cluster
         each query would join and its membership probability
     query_ids : names of the queries (default the table's ids, else "query0", ...)
-    exclude_ids : leave a query's own material out of its neighbours when it is in ``table``
+    exclude_ids : leave a query's own material out of its neighbours when it is in ``table`` (a dataset member
+        searching its peers); False keeps it, marked in ``same_id`` (a user's file of a material that the
+        dataset also holds: that twin is usually the best answer)
 
     Returns
     -------
-    DataFrame with M * k rows: query, rank (1 = nearest), material_id, formula, distance
+    DataFrame with M * k rows: query, rank (1 = nearest), material_id, formula, distance, same_id,
+    closer_pairs_percent (the share of the table's own pairs of materials that are closer than this
+    distance: a scale a reader can judge, where the raw Minkowski p = 0.2 value is astronomically large)
     [, hdbscan_label] [, query_cluster, query_probability], ordered by query then rank.
     """
     if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
@@ -76,6 +80,8 @@ def find_similar(
                     "material_id": ids[order],
                     "formula": table["formula"].astype(str).to_numpy()[order],
                     "distance": D[qi, order],
+                    "same_id": ids[order] == query_ids[qi],
+                    "closer_pairs_percent": closer_pairs_percent(D[qi, order], X, p),
                 }
             )
         )
@@ -90,7 +96,36 @@ def find_similar(
     return result
 
 
-def encode_band_files(paths, model_path, device: str | None = None) -> pd.DataFrame:
+PAIR_SAMPLE = 100_000  # pairs of table materials behind closer_pairs_percent (seeded; exact below that)
+
+
+def pair_distances(X: np.ndarray, p: float = MINKOWSKI_P, n_pairs: int = PAIR_SAMPLE,
+                   seed: int = SEED) -> np.ndarray:
+    """Sorted distances of distinct pairs of rows of ``X``: every pair when there are at most ``n_pairs``,
+    else a seeded sample of that many (so the cost does not grow with N squared)."""
+    n = len(X)
+    if n < 2:
+        return np.zeros(0)
+    if n * (n - 1) // 2 <= n_pairs:
+        i, j = np.triu_indices(n, k=1)
+    else:
+        rng = np.random.default_rng(seed)
+        i = rng.integers(0, n, n_pairs)
+        j = (i + rng.integers(1, n, n_pairs)) % n  # never i itself
+    diff = np.abs(X[i] - X[j]) ** p
+    return np.sort(diff.sum(axis=1) ** (1.0 / p))
+
+
+def closer_pairs_percent(distances, X: np.ndarray, p: float = MINKOWSKI_P) -> np.ndarray:
+    """For each distance, the percentage of the table's pairs of materials (:func:`pair_distances`) that are
+    closer: 0.1 means closer than 99.9 % of all pairs."""
+    ref = pair_distances(X, p)
+    if len(ref) == 0:
+        return np.full(len(np.atleast_1d(distances)), np.nan)
+    return 100.0 * np.searchsorted(ref, np.asarray(distances, dtype=float), side="left") / len(ref)
+
+
+def encode_band_files(paths, model_path, device: str | None = None, zero: str = "project") -> pd.DataFrame:
     """Band files -> fingerprint table, through the renderer and the trained encoder.
 
     Calls ``elfutils.data.readers.read_band_file``, ``elfutils.nn.training.load_model`` (-> model, config, card),
@@ -103,7 +138,7 @@ def encode_band_files(paths, model_path, device: str | None = None) -> pd.DataFr
     from elfutils.images.render import render_band_image
     from elfutils.nn.training import encode_images, load_model
 
-    records = [read_band_file(p) for p in paths]
+    records = [read_band_file(p, zero=zero) for p in paths]
     model, config, _ = load_model(model_path, device=device or default_device())
     images = np.stack([render_band_image(bs, size=config.image_size) for bs in records])
     fingerprints = np.asarray(encode_images(model, images), dtype=np.float64).reshape(len(records), -1)

@@ -29,6 +29,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    import numpy as np
+
     from elfutils import paths
     from elfutils.analysis.fingerprints import make_table, write_table
     from elfutils.images.stack import load_image_stack
@@ -43,6 +45,10 @@ def run(args) -> int:
             size = images.shape[-1]
             raise ValueError(f"{args.images}: images are {size} px, the model takes {config.image_size}")
         fingerprints = encode_images(model, images, args.batch_size, args.precision, progress=not args.quiet)
+        bad = ~np.isfinite(fingerprints).all(axis=1)
+        if bad.any():  # never written: a table of NaNs would poison every search and clustering downstream
+            raise ValueError(f"{args.model}: the model gives non-finite fingerprints for {int(bad.sum())} of "
+                             f"{len(ids)} images (first: {ids[int(np.flatnonzero(bad)[0])]}); nothing written")
     except errors as exc:
         return report_error("encode", exc)
     write_table(make_table(ids, formulas, fingerprints), args.out)

@@ -27,6 +27,8 @@ def register(subparsers) -> None:
     p.add_argument("--flat-band-pool", action="store_true",
                    help="keep only the 2132 flat-band materials the paper starts from")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--keep-file-zero", action="store_true",
+                   help="keep each file's own Fermi level as the energy zero (default: a gapped material's zero is moved just above its valence-band maximum, the convention of 2Dmatpedia and of our DFT)")
     p.set_defaults(func=run)
 
 
@@ -53,7 +55,8 @@ def run(args) -> int:
 
         keep = set(flat_band_pool().material_id).__contains__
     try:
-        result = import_bands(args.inputs, args.store, keep=keep, progress=not args.no_progress)
+        result = import_bands(args.inputs, args.store, keep=keep, progress=not args.no_progress,
+                              zero="file" if args.keep_file_zero else "project")
     except INPUT_ERRORS as exc:  # e.g. an unreadable part of the target store
         return report_error("import", exc)
 

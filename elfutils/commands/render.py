@@ -31,6 +31,8 @@ def register(subparsers) -> None:
     p.add_argument("--window", type=float, default=ENERGY_WINDOW_EV,
                    help=f"energy half-range around E_F in eV (default {ENERGY_WINDOW_EV:g})")
     p.add_argument("--line-width", type=float, default=None, help="line width in pixels (default 2.0)")
+    p.add_argument("--keep-file-zero", action="store_true",
+                   help="keep each file's own Fermi level as the energy zero (default: a gapped material's zero is moved just above its valence-band maximum, the convention of 2Dmatpedia and of our DFT)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)  # fmt: skip
 
@@ -38,6 +40,15 @@ def register(subparsers) -> None:
 def skipped_path(out: Path) -> Path:
     """Where the skipped list goes: ``STACK.npz`` -> ``STACK.skipped.csv`` beside it."""
     return out.with_name(out.name.removesuffix(".npz") + ".skipped.csv")
+
+
+def check_writable(path: Path) -> None:
+    """OSError (naming the path) unless a file can be created beside ``path``."""
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".probe"):
+        pass
 
 
 def _open_stores(inputs) -> dict:
@@ -69,7 +80,7 @@ def _count(inputs, stores) -> int:
     return n
 
 
-def _records(inputs, stores, report):
+def _records(inputs, stores, report, zero: str = "project"):
     """Yield (label, record) for every readable input; an unreadable one goes to report.skipped and yields
     (label, None), so that the progress bar still advances."""
     from elfutils.errors import BandDataError
@@ -78,7 +89,7 @@ def _records(inputs, stores, report):
     for path in inputs:
         try:
             if path not in stores:
-                yield str(path), read_band_file(path)
+                yield str(path), read_band_file(path, zero=zero)
                 continue
             store = stores[path]
             ids = store.ids()
@@ -108,13 +119,20 @@ def run(args) -> int:
     from elfutils.images.render import LINE_WIDTH_PX, render_band_image, save_png
 
     line_width = LINE_WIDTH_PX if args.line_width is None else args.line_width
+    try:  # before minutes of rendering: can the stack (and the skipped list beside it) be written at all?
+        check_writable(args.out)
+        if args.png_dir:
+            args.png_dir.mkdir(parents=True, exist_ok=True)
+            check_writable(args.png_dir / "probe.png")
+    except OSError as exc:
+        print(f"elf render: cannot write {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     report = BatchReport()
     images, ids, formulas, seen = [], [], [], {}
-    if args.png_dir:
-        args.png_dir.mkdir(parents=True, exist_ok=True)
     stores = _open_stores(args.inputs)
     bar = tqdm(total=_count(args.inputs, stores), desc="rendering", unit="image", disable=args.no_progress)
-    for label, bs in _records(args.inputs, stores, report):
+    zero = "file" if args.keep_file_zero else "project"
+    for label, bs in _records(args.inputs, stores, report, zero):
         bar.update(1)
         if bs is None:  # unreadable, already in report.skipped
             continue

@@ -33,6 +33,11 @@ def register(subparsers) -> None:
     p.add_argument("--k", type=int, default=10, help="neighbours per query (default 10)")
     p.add_argument("--device", help="torch device for the encoder (default: ELF_DEVICE, else CUDA if present)")
     p.add_argument("--no-cluster", action="store_true", help="skip fitting HDBSCAN for the query's cluster")
+    p.add_argument("--exclude-same-id", action="store_true",
+                   help="leave out the dataset's material with the query's own id (shown and marked by default: "
+                        "for a file of a material the dataset holds, it is usually the best answer)")
+    p.add_argument("--keep-file-zero", action="store_true",
+                   help="keep each file's own Fermi level as the energy zero (default: a gapped material's zero is moved just above its valence-band maximum, the convention of 2Dmatpedia and of our DFT)")
     p.add_argument("--out", type=Path, metavar="CSV", help="also write the result table")
     p.set_defaults(func=run)  # fmt: skip
 
@@ -54,7 +59,8 @@ def run(args) -> int:
             from elfutils.nn.checkpoint import CheckpointError  # imports torch: only when encoding
 
             try:
-                queries = encode_band_files(args.queries, args.model, device=args.device)
+                queries = encode_band_files(args.queries, args.model, device=args.device,
+                                            zero="file" if args.keep_file_zero else "project")
             except CheckpointError as exc:
                 raise ValueError(str(exc)) from None
         clusterer = None
@@ -62,15 +68,18 @@ def run(args) -> int:
             from elfutils.analysis.cluster import FingerprintHDBSCAN
 
             clusterer = FingerprintHDBSCAN().fit(table)
-        result = find_similar(queries, table, k=args.k, clusterer=clusterer)
+        result = find_similar(queries, table, k=args.k, clusterer=clusterer, exclude_ids=args.exclude_same_id)
     except INPUT_ERRORS as exc:
         return report_error("similar", exc)
     if args.out:
         write_table(result, args.out)
     import pandas as pd
 
-    with pd.option_context("display.width", 120, "display.max_rows", 500):
-        print(result.to_string(index=False))
+    shown = result.assign(same_id=result["same_id"].map({True: "same id", False: ""}))
+    with pd.option_context("display.width", 140, "display.max_rows", 500):
+        print(shown.to_string(index=False, formatters={"closer_pairs_percent": "{:.3g}".format}))
+    print("distance: Minkowski p = 0.2 (the clustering's); closer_pairs_percent: share of the dataset's own pairs "
+          "of materials that are closer")
     return 0
 
 

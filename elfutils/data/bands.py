@@ -196,6 +196,7 @@ class BandStructure:
             "nbands": self.nbands,
             "path": self.path_string(),
             "efermi_eV": round(self.efermi, 4),
+            "energy_zero": str(self.metadata.get("energy_zero", "file")),
             "energy_min_eV": round(lo, 3),
             "energy_max_eV": round(hi, 3),
             "band_gap_eV": round(self.band_gap(), 3),

@@ -77,7 +77,8 @@ def band_files_in(folder: Path) -> list[Path]:
     return sorted(found, key=_natural)
 
 
-def candidates(inputs: Iterable[str | Path], skipped: list[tuple[str, str]]) -> list[Candidate]:
+def candidates(inputs: Iterable[str | Path], skipped: list[tuple[str, str]],
+               zero: str = "project") -> list[Candidate]:
     """Every material the inputs offer, in input order; inputs that offer none go to ``skipped``."""
     out: list[Candidate] = []
     for path in map(Path, inputs):
@@ -99,7 +100,7 @@ def candidates(inputs: Iterable[str | Path], skipped: list[tuple[str, str]]) -> 
             try:
                 if not file.exists():
                     raise BandDataError("no such file or folder", file)
-                out.append(Candidate(str(file), material_id_of(file), partial(read_band_file, file)))
+                out.append(Candidate(str(file), material_id_of(file), partial(read_band_file, file, zero=zero)))
             except BandDataError as exc:  # e.g. an unknown file type
                 skipped.append((str(file), str(exc)))
     return out
@@ -107,16 +108,17 @@ def candidates(inputs: Iterable[str | Path], skipped: list[tuple[str, str]]) -> 
 
 def import_bands(inputs: Iterable[str | Path], store_path: str | Path,
                  keep: Callable[[str], bool] | None = None, batch_size: int = BATCH_SIZE,
-                 progress: bool = True) -> ImportResult:
+                 progress: bool = True, zero: str = "project") -> ImportResult:
     """Add the inputs' band structures to the store at ``store_path`` (created when missing).
 
-    ``keep(material_id)`` -> False leaves a material out (counted in ``left_out``). Writing the skipped list
-    is the caller's (see :data:`SKIPPED_FILE`).
+    ``keep(material_id)`` -> False leaves a material out (counted in ``left_out``). ``zero``: the energy zero
+    of band files, as :func:`elfutils.data.readers.read_band_file` takes it. Writing the skipped list is the
+    caller's (see :data:`SKIPPED_FILE`).
     """
     store = BandStore(store_path)
     result = ImportResult(Path(store_path))
     stored = set(store.ids())
-    todo = candidates(inputs, result.skipped)
+    todo = candidates(inputs, result.skipped, zero)
     taken: dict[str, str] = {}  # id -> the input it was imported from in this run
     batch: list[BandStructure] = []
 

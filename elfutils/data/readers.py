@@ -45,6 +45,11 @@ def from_pymatgen(bs, material_id: str = "", formula: str | None = None, source:
     branches = tuple(
         Branch(int(b["start_index"]), int(b["end_index"]), *_split_branch_name(b["name"])) for b in bs.branches
     )
+    unlabelled = [f"{b.start_label}-{b.end_label}" for b in branches
+                  if {b.start_label, b.end_label} & {"None", ""}]
+    if unlabelled:  # pymatgen names a branch "None-None" when the file gives no high-symmetry labels
+        raise BandDataError(f"the k-path has unlabelled high-symmetry points (branch {unlabelled[0]}); "
+                            "a band path needs its corners labelled", src, "labels_dict")
     if formula is None:
         formula = bs.structure.composition.reduced_formula if bs.structure is not None else ""
     return BandStructure(
@@ -172,8 +177,11 @@ def file_kind(path: str | Path) -> str:
     """'json', 'vasprun' or 'store'; anything else raises BandDataError."""
     path = Path(path)
     name = path.name.lower()
-    if path.is_dir() or name.endswith(".elfstore"):
+    if name.endswith(".elfstore") or (path.is_dir() and any(path.glob("part-*.npz"))):
         return "store"
+    if path.is_dir():
+        raise BandDataError("a folder, not a band file nor a band store (no part-*.npz inside); pass its band "
+                            "files, or gather them into a store with `elf import`", path)
     if name.endswith((".json", ".json.gz")):
         return "json"
     if re.match(r"vasprun.*\.xml(\.gz)?$", name):
@@ -194,21 +202,36 @@ def material_id_of(path: str | Path) -> str:
     return path.parent.name if kind == "vasprun" else _material_id_from_path(path)
 
 
-def read_band_file(path: str | Path) -> BandStructure:
-    """Read one band structure from any supported single-structure file."""
+ENERGY_ZEROS = ("project", "file")  # what a reader does with the file's Fermi level (elfutils.data.energy_zero)
+
+
+def read_band_file(path: str | Path, zero: str = "project") -> BandStructure:
+    """Read one band structure from any supported single-structure file.
+
+    ``zero="project"`` (default) brings a gapped material's energy zero to the project's convention, just above
+    its valence-band maximum (:func:`elfutils.data.energy_zero.to_project_zero`), so that a file whose Fermi
+    level sits mid-gap draws the same image as one whose Fermi level sits at the VBM; ``zero="file"`` keeps the
+    file's own Fermi level. The metadata says which (``energy_zero``, ``file_efermi``)."""
+    from elfutils.data.energy_zero import keep_file_zero, to_project_zero
+
+    if zero not in ENERGY_ZEROS:
+        raise ValueError(f"zero must be one of {ENERGY_ZEROS}, not {zero!r}")
     path = Path(path)
     if not path.exists():
         raise BandDataError("no such file", path)
     kind = file_kind(path)
-    if kind == "json":
-        return read_band_json(path)
-    if kind == "vasprun":
-        return read_vasprun(path)
-    raise BandDataError("a store holds many band structures: use iter_band_structures()", path)
+    if kind == "store":
+        raise BandDataError("a band store holds many band structures, not one band file", path)
+    try:
+        bs = read_band_json(path) if kind == "json" else read_vasprun(path)
+    except RecursionError as exc:  # e.g. 100 000 nested brackets: one bad file like any other
+        raise BandDataError("nested too deeply to be a band structure", path) from exc
+    return to_project_zero(bs) if zero == "project" else keep_file_zero(bs)
 
 
-def iter_band_structures(paths) -> Iterator[BandStructure]:
-    """Yield records from files and stores alike (a store yields all of its materials)."""
+def iter_band_structures(paths, zero: str = "project") -> Iterator[BandStructure]:
+    """Yield records from files and stores alike (a store yields all of its materials, with the zero it was
+    stored with; ``zero`` applies to files, as in :func:`read_band_file`)."""
     from elfutils.data.store import BandStore
 
     for path in paths:
@@ -216,4 +239,4 @@ def iter_band_structures(paths) -> Iterator[BandStructure]:
         if path.exists() and file_kind(path) == "store":
             yield from BandStore(path)
         else:
-            yield read_band_file(path)
+            yield read_band_file(path, zero=zero)

@@ -6,13 +6,23 @@ atomic (temporary file, fsync, ``os.replace``), so a reader never sees half a pa
 what it had not yet written. Appending writes a new part; :meth:`BandStore.compact` merges small parts into one.
 When two parts hold the same material, the later part wins (a recomputation replaces the old record).
 
+Writers take an exclusive lock on the store (``.lock``, ``fcntl.flock``) while they choose a part number and
+write, and a part is moved into place with ``os.link``, which never replaces an existing file: two processes
+appending to one store at once both keep every material. Temporary files a killed writer left behind are
+removed by the next writer. A damaged part (unreadable, truncated, or whose sizes disagree) is an error naming
+the part wherever the store is read; nothing is read from half a store.
+
 Encoding (stated error): energies are stored relative to E_F as float16, keeping only the bands that come within
 ``KEEP_WINDOW_EV`` of E_F. Within that window the rounding error is at most 0.004 eV — a tenth of one image
-pixel (8 eV / 224 px = 0.036 eV). k-points and distances are float32.
+pixel (8 eV / 224 px = 0.036 eV). Points of a kept band further than ``CLIP_EV`` from E_F (beyond float16's
+range, and far outside any image) are clipped to ±CLIP_EV; the record's metadata counts them
+(``n_energies_clipped``). k-points and distances are float32.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -28,7 +38,9 @@ from elfutils.io import atomic_write
 FORMAT_VERSION = 1
 KEEP_WINDOW_EV = 10.0
 ENERGY_ERROR_EV = 0.004  # max float16 rounding error for |E - E_F| <= KEEP_WINDOW_EV (spacing 2**-7 / 2)
+CLIP_EV = 1000.0  # |E - E_F| beyond this is clipped (float16 ends at 65504; no image reaches past 10 eV)
 PART_PATTERN = re.compile(r"part-(\d{6})\.npz$")
+LOCK_FILE = ".lock"
 
 
 def _kept_bands(bs: BandStructure) -> np.ndarray:
@@ -51,6 +63,10 @@ def _encode(records: list[BandStructure]) -> dict[str, np.ndarray]:
         rel = bs.relative_energies()[:, keep, :]
         meta = dict(bs.metadata)
         meta.setdefault("nbands_total", bs.nbands)
+        clipped = int((np.abs(rel) > CLIP_EV).sum())
+        if clipped:
+            rel = np.clip(rel, -CLIP_EV, CLIP_EV)
+            meta["n_energies_clipped"] = clipped
         cols["material_id"].append(bs.material_id)
         cols["formula"].append(bs.formula)
         cols["efermi"].append(bs.efermi)
@@ -90,14 +106,19 @@ def _encode(records: list[BandStructure]) -> dict[str, np.ndarray]:
         "format_version": FORMAT_VERSION,
         "elfutils_version": __version__,
         "energy_encoding": f"float16 relative to E_F; bands within +-{KEEP_WINDOW_EV} eV kept; "
-        f"max error {ENERGY_ERROR_EV} eV in that window",
+        f"max error {ENERGY_ERROR_EV} eV in that window; points beyond +-{CLIP_EV:g} eV clipped to it",
     }
     arrays["provenance"] = np.array(json.dumps(provenance))
     return arrays
 
 
+PER_RECORD = ("material_id", "formula", "efermi", "nk", "nspin", "nbands", "nbranch", "metadata")
+PER_POINT = ("kpoints", "distances")
+PER_BRANCH = ("branch_start", "branch_end", "branch_start_label", "branch_end_label")
+
+
 class _Part:
-    """One loaded part: offsets into its flat arrays."""
+    """One loaded part: offsets into its flat arrays, checked against the arrays' lengths."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -107,14 +128,38 @@ class _Part:
         except Exception as exc:
             raise BandDataError(f"unreadable store part ({type(exc).__name__}: {exc})", path) from exc
         a = self.arrays
-        missing = [k for k in ("material_id", "nk", "nspin", "nbands", "nbranch", "energies") if k not in a]
+        missing = [k for k in PER_RECORD + PER_POINT + PER_BRANCH + ("energies",) if k not in a]
         if missing:
             raise BandDataError("store part lacks arrays", path, ", ".join(missing))
-        self.k_off = np.concatenate([[0], np.cumsum(a["nk"])])
-        self.e_off = np.concatenate([[0], np.cumsum(a["nk"] * a["nspin"] * a["nbands"])])
-        self.b_off = np.concatenate([[0], np.cumsum(a["nbranch"])])
+        n = len(a["material_id"])
+        for key in PER_RECORD:
+            if len(a[key]) != n:
+                raise BandDataError(f"{len(a[key])} entries for {n} materials (damaged part?)", path, key)
+        sizes = {"nk": a["nk"], "nspin": a["nspin"], "nbands": a["nbands"], "nbranch": a["nbranch"]}
+        for key, values in sizes.items():
+            if values.size and values.min() < (1 if key != "nbranch" else 0):
+                raise BandDataError("negative or zero sizes (damaged part?)", path, key)
+        self.k_off = np.concatenate([[0], np.cumsum(a["nk"], dtype=np.int64)])
+        self.e_off = np.concatenate([[0], np.cumsum(a["nk"].astype(np.int64) * a["nspin"] * a["nbands"])])
+        self.b_off = np.concatenate([[0], np.cumsum(a["nbranch"], dtype=np.int64)])
+        expected = {**{k: self.k_off[-1] for k in PER_POINT}, **{k: self.b_off[-1] for k in PER_BRANCH},
+                    "energies": self.e_off[-1]}
+        for key, size in expected.items():
+            if len(a[key]) != size:
+                raise BandDataError(f"holds {len(a[key])} values where its sizes say {size} (damaged part?)",
+                                    path, key)
 
     def record(self, i: int) -> BandStructure:
+        """Material ``i`` of the part; a record that cannot be rebuilt is an error naming the part and the id."""
+        try:
+            return self._record(i)
+        except BandDataError as exc:
+            raise BandDataError(f"material {self.arrays['material_id'][i]}: {exc.problem}", self.path,
+                                exc.field) from exc
+        except (ValueError, json.JSONDecodeError) as exc:
+            raise BandDataError(f"material {self.arrays['material_id'][i]}: {exc}", self.path) from exc
+
+    def _record(self, i: int) -> BandStructure:
         a = self.arrays
         nk, ns, nb = int(a["nk"][i]), int(a["nspin"][i]), int(a["nbands"][i])
         k0, k1 = self.k_off[i], self.k_off[i + 1]
@@ -158,12 +203,13 @@ class BandStore:
     def _load(self) -> None:
         if self._parts is not None:
             return
-        self._parts, self._index = [], {}
+        parts, index = [], {}
         for j, part_path in enumerate(self.part_paths()):
-            part = _Part(part_path)
-            self._parts.append(part)
+            part = _Part(part_path)  # a damaged part raises here, before anything is indexed
+            parts.append(part)
             for i, mid in enumerate(part.arrays["material_id"]):
-                self._index[str(mid)] = (j, i)  # later parts win
+                index[str(mid)] = (j, i)  # later parts win
+        self._parts, self._index = parts, index
 
     def ids(self) -> list[str]:
         """Material ids in the store, in a stable (natural) order."""
@@ -205,14 +251,39 @@ class BandStore:
         numbers = [int(PART_PATTERN.match(p.name).group(1)) for p in self.part_paths()]
         return max(numbers, default=0) + 1
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the store's writer lock (blocking until another writer is done); clear what killed writers
+        left behind: under the lock no other writer has a temporary file open."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.path / LOCK_FILE, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                for stale in self.path.glob(".part-*.tmp"):
+                    stale.unlink(missing_ok=True)
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _write_part(self, arrays: dict) -> Path:
+        """Write one part under the next free number (caller holds the lock). ``os.link`` refuses an existing
+        name, so even a writer that ignores the lock cannot replace another's part: it takes the next number."""
+        while True:
+            path = self.path / f"part-{self._next_part_number():06d}.npz"
+            try:
+                atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays), replace=False)
+                return path
+            except FileExistsError:
+                continue
+
     def append(self, records: Iterable[BandStructure]) -> Path | None:
         """Write the records as one new part, atomically. Returns its path (None if nothing to write)."""
         records = list(records)
         if not records:
             return None
         arrays = _encode(records)
-        path = self.path / f"part-{self._next_part_number():06d}.npz"
-        atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
+        with self._writing():
+            path = self._write_part(arrays)
         self._parts = None  # re-index on next read
         return path
 
@@ -222,24 +293,22 @@ class BandStore:
         Crash-safe: the merged part is written first (it sorts last, so it wins), then the old parts go.
         Big parts are never rewritten, so the store's history grows by about its final size once.
         """
-        small = []
-        for p in self.part_paths():
-            with np.load(p, allow_pickle=False) as npz:
-                if len(npz["material_id"]) < min_part_size:
-                    small.append(p)
-        if len(small) <= max_small:
-            return None
-        self._load()
-        # the winning version of every material that lives in a small part
-        records = []
-        small_set = set(small)
-        for mid in self.ids():
-            j, i = self._index[mid]
-            if self._parts[j].path in small_set:
-                records.append(self._parts[j].record(i))
-        merged = self.append(records)
-        for p in small:
-            p.unlink(missing_ok=True)
+        with self._writing():
+            self._parts = None  # another writer may have added parts: index what is there now
+            self._load()
+            small = [part.path for part in self._parts if len(part.arrays["material_id"]) < min_part_size]
+            if len(small) <= max_small:
+                return None
+            # the winning version of every material that lives in a small part
+            records = []
+            small_set = set(small)
+            for mid in self.ids():
+                j, i = self._index[mid]
+                if self._parts[j].path in small_set:
+                    records.append(self._parts[j].record(i))
+            merged = self._write_part(_encode(records))
+            for p in small:
+                p.unlink(missing_ok=True)
         self._parts = None
         return merged
 
@@ -247,9 +316,3 @@ class BandStore:
 def _natural_key(material_id: str):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", material_id)]
 
-
-def write_store(path: str | Path, records: Iterable[BandStructure]) -> BandStore:
-    """Create (or add to) a store with the given records in one part."""
-    store = BandStore(path)
-    store.append(records)
-    return store

@@ -270,7 +270,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
         import dask
         from distributed import Client, LocalCluster
     except ImportError as exc:
-        raise DFTUnavailableError(f"Dask distributed is not installed ({exc}); pip install 'elfutils[dft]'") from exc
+        raise DFTUnavailableError(f"Dask distributed is not installed ({exc}); pip install distributed (or: pip install 'elfutils[dft]')") from exc
 
     address = scheduler or os.environ.get(SCHEDULER_ENV)
     if address:

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-METAL_GAP_EV = 0.02  # below this a gap counts as zero (as elfutils.dft.recipe.METAL_GAP_EV decides for our runs)
+from elfutils.data.energy_zero import METAL_GAP_EV  # below this a gap counts as zero, as for our runs
+
 GAP_OUTLIER_EV = 0.5  # |our gap - 2Dmatpedia's| above this is listed as an outlier in the data chapter
 TOLERANCE_PX = 2
 

@@ -20,11 +20,10 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from elfutils.data.bands import BandStructure
+from elfutils.data.energy_zero import energy_zero  # the project's convention (GAP_ZERO_OFFSET_EV above the VBM)
 from elfutils.errors import BandDataError
 from elfutils.data.kpath import KPath, kpath_2d, path_distances
 
-GAP_ZERO_OFFSET_EV = 0.05
-METAL_GAP_EV = 0.02  # a "gap" smaller than this along path and mesh counts as metallic
 SPIN_SURVIVES_MUB = 0.05  # local moments below this on every atom: the cell is stored spin-paired
 
 LANTHANIDES = {"La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu"}
@@ -169,24 +168,6 @@ def _scf_iterations(calc) -> int | None:
         return None
 
 
-def energy_zero(path_eigs: np.ndarray, mesh_eigs: np.ndarray, fermi: float) -> tuple[float, float | None]:
-    """(energy zero, gap or None for a metal) from path and SCF-mesh eigenvalues (any shape), GPAW's E_F.
-
-    A band crossing E_F anywhere, or a gap below METAL_GAP_EV, makes a metal (zero = E_F); otherwise the zero
-    is VBM + GAP_ZERO_OFFSET_EV (2Dmatpedia's convention).
-    """
-    eigs = np.concatenate([np.ravel(path_eigs), np.ravel(mesh_eigs)])
-    below, above = eigs[eigs <= fermi], eigs[eigs > fermi]
-    path = np.asarray(path_eigs)
-    crosses = bool(((path.min(axis=-1) < fermi) & (path.max(axis=-1) > fermi)).any())
-    if crosses or below.size == 0 or above.size == 0:
-        return fermi, None
-    vbm, cbm = below.max(), above.min()
-    if cbm - vbm < METAL_GAP_EV:
-        return fermi, None
-    return float(vbm + min(GAP_ZERO_OFFSET_EV, (cbm - vbm) / 2)), float(cbm - vbm)
-
-
 def compute_band_structure(
     structure,
     material_id: str,
@@ -247,7 +228,7 @@ def compute_band_structure(
     spin_survived = nspin == 2 and float(np.abs(local).max(initial=0.0)) >= SPIN_SURVIVES_MUB
     if nspin == 2 and not spin_survived:  # moments died: store one channel, like 2Dmatpedia
         path = path.mean(axis=0, keepdims=True)
-    zero, gap = energy_zero(path, mesh, fermi)
+    zero, gap = energy_zero(path, fermi, mesh_eigs=mesh)
     distances = path_distances(kpath.kpoints, structure.lattice.reciprocal_lattice.matrix, kpath.branches)
     metadata = {
         "method": "GPAW LCAO PBE+U" if hubbard else "GPAW LCAO PBE",

@@ -9,13 +9,18 @@ optimiser's per-parameter tensors (``opt.<param index>.<key>``), its param group
 global torch RNG state. All files are written atomically (:mod:`elfutils.io`: a temporary file in the same
 folder, moved into place by os.replace), so an interruption never leaves a half-written checkpoint under the
 real name.
+
+Integrity: every file carries a sha256 of its tensors (the card's ``tensors_sha256``, the state file's
+metadata), checked whenever it is read, so damaged tensor data is an error naming the file, never a silently
+different model; weights that are not finite are refused at load. A training folder's ``best.safetensors`` is
+a copy of ``last.safetensors`` (never a hard link), so one damaged file cannot damage both. Files written
+before the hash existed load without the check.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,6 +56,21 @@ def data_hash(packed_images: np.ndarray, ids: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
+def tensors_hash(tensors: dict[str, torch.Tensor]) -> str:
+    """sha256 (hex) of named tensors: each name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for key in sorted(tensors):
+        value = tensors[key].detach().to("cpu").contiguous()
+        digest.update(f"{key}|{value.dtype}|{tuple(value.shape)}|".encode())
+        digest.update(value.reshape(-1).view(torch.uint8).numpy().tobytes() if value.numel() else b"")
+    return digest.hexdigest()
+
+
+def _check_hash(path: Path, tensors: dict[str, torch.Tensor], expected: str | None) -> None:
+    if expected is not None and tensors_hash(tensors) != expected:
+        raise CheckpointError(path, "tensor data do not match the sha256 in the file (damaged or edited file)")
+
+
 def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """All tensors (on CPU) and the metadata of a safetensors file; any failure -> CheckpointError."""
     if not path.is_file():
@@ -76,8 +96,9 @@ def save_model(path: str | Path, model: ElfAutoencoder, card: dict) -> Path:
 
 
 def _write_model_file(path: Path, weights: dict[str, torch.Tensor], card: dict) -> Path:
-    """Weights + card (safetensors metadata ``elf_card``) to ``path``, the card also to ``path``.json."""
-    text = json.dumps(card, indent=1)
+    """Weights + card (safetensors metadata ``elf_card``, with the weights' sha256) to ``path``, the card
+    also to ``path``.json."""
+    text = json.dumps({**card, "tensors_sha256": tensors_hash(weights)}, indent=1)
     atomic_write_via_path(path, lambda tmp: save_file(weights, tmp, metadata={"elf_card": text}))
     atomic_write_text(path.with_suffix(".json"), text + "\n")
     return path
@@ -92,6 +113,7 @@ def export_model(source: str | Path, target: str | Path, dtype: str = "float16",
     source = resolve_model_path(source)
     tensors, metadata = _read(source)
     card = _parse_card(source, metadata)
+    _check_hash(source, tensors, card.get("tensors_sha256"))
     cast = getattr(torch, dtype, None)
     if not isinstance(cast, torch.dtype) or not cast.is_floating_point:
         raise ValueError(f"dtype must name a torch floating-point type, got {dtype!r}")
@@ -100,18 +122,12 @@ def export_model(source: str | Path, target: str | Path, dtype: str = "float16",
     return _write_model_file(Path(target), weights, card)
 
 
-def link_or_copy(source: str | Path, target: str | Path) -> Path:
-    """Make ``target`` a copy of a model file and its .json card: a hard link where the file system allows
-    (no bytes written; safe because every save replaces files by os.replace, never rewrites them in place)."""
+def copy_model_file(source: str | Path, target: str | Path) -> Path:
+    """Make ``target`` (and its .json card) a copy of a model file, each written atomically. A real copy, not
+    a hard link: a training folder's best model must survive damage to its last one."""
     source, target = Path(source), Path(target)
     for src, dst in ((source, target), (source.with_suffix(".json"), target.with_suffix(".json"))):
-        tmp = dst.with_name(dst.name + ".link.tmp")
-        tmp.unlink(missing_ok=True)
-        try:
-            os.link(src, tmp)
-        except OSError:
-            shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
+        atomic_write_via_path(dst, lambda tmp, src=src: shutil.copyfile(src, tmp))
     return target
 
 
@@ -160,6 +176,11 @@ def load_model(
     path = resolve_model_path(path)
     tensors, metadata = _read(path)
     card = _parse_card(path, metadata)
+    _check_hash(path, tensors, card.get("tensors_sha256"))
+    bad = [k for k, v in tensors.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise CheckpointError(path, f"weights that are not finite (NaN or infinite) in {', '.join(bad[:3])}"
+                                    + (f" and {len(bad) - 3} more" if len(bad) > 3 else ""))
     config = ElfConfig.from_dict(card["config"])
     model = ElfAutoencoder(config)
     # exported models store float16 weights (export_model): compute in float32 as in training
@@ -187,6 +208,7 @@ def save_training_state(path: str | Path, optimizer: torch.optim.Optimizer, info
         "format": STATE_FORMAT,
         "param_groups": json.dumps(state["param_groups"]),
         "info": json.dumps(info),
+        "tensors_sha256": tensors_hash(tensors),
     }
     atomic_write_via_path(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
     return path
@@ -213,6 +235,7 @@ def load_training_state(path: str | Path, optimizer: torch.optim.Optimizer) -> d
     tensors, metadata = _read(path)
     if metadata.get("format") != STATE_FORMAT:
         raise CheckpointError(path, f"not an elf training-state file (format {metadata.get('format')!r})")
+    _check_hash(path, tensors, metadata.get("tensors_sha256"))
     try:
         param_groups = json.loads(metadata["param_groups"])
         info = json.loads(metadata["info"])

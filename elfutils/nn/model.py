@@ -33,6 +33,10 @@ BACKBONES = {
     "resnet50": (resnet.Bottleneck, (3, 4, 6, 3)),
 }
 DOWNSAMPLING = 32  # stem conv /2, max-pool /2, layer2..layer4 /2 each: 224 -> 7
+# What a config (often read from a file someone else wrote) may ask for: beyond these a model would not fit in
+# memory or is no elf model (a 32000 px card would make every command allocate gigabytes before failing).
+CONFIG_BOUNDS = {"image_size": (DOWNSAMPLING, 2048), "in_channels": (1, 4), "latent_channels": (1, 512),
+                 "epochs": (1, 100_000), "batch_size": (1, 65_536)}
 
 
 @dataclass(frozen=True)
@@ -72,9 +76,10 @@ class ElfConfig:
             raise ValueError(f"schedule must be 'onecycle' or 'constant', not {self.schedule!r}")
         if not 0 <= self.noise_probability <= 1 or not 0 <= self.validation_fraction < 1:
             raise ValueError("noise_probability must lie in [0, 1] and validation_fraction in [0, 1)")
-        for name in ("in_channels", "latent_channels", "epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1")
+        for name, (low, high) in CONFIG_BOUNDS.items():
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise ValueError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
 
     @property
     def latent_side(self) -> int:

@@ -37,7 +37,7 @@ from elfutils import paths
 from elfutils.nn.checkpoint import (
     CheckpointError,
     data_hash,
-    link_or_copy,
+    copy_model_file,
     load_model,
     load_training_state,
     read_card,
@@ -330,7 +330,7 @@ def train(
         save_model(last_path, model, {**card_base, "epoch": epoch + 1, "history": history})
         if _score(record) < best:
             best = _score(record)
-            link_or_copy(last_path, best_path)
+            copy_model_file(last_path, best_path)
         if progress:
             val = ""
             if record["val_bce"] is not None:
