@@ -91,7 +91,9 @@ def _kill_self():
 
 def _segfault():
     import ctypes
+    import faulthandler
 
+    faulthandler.disable()  # pytest's handler would print every loaded module of the dying child
     ctypes.string_at(0)
 
 

@@ -280,6 +280,15 @@ def test_deeply_nested_json_is_one_bad_file_in_every_command(tmp_path, nested, f
     assert "nested too deeply" in (store / "import-skipped.csv").read_text()
 
 
+def test_a_deeply_nested_query_is_one_line_from_similar(tmp_path, nested, tiny_model, capsys):
+    table = tmp_path / "t.csv"
+    pd.DataFrame({"material_id": ["a"], "formula": ["A"], **{f"f{i}": [0.0] for i in range(98)}}).to_csv(table)
+    assert elf(["similar", str(nested / "2dm-999001.json"), "--model", str(tiny_model), "--fingerprints",
+                str(table), "--no-cluster"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("elf similar:") and "nested too deeply" in err and len(err.strip().splitlines()) == 1
+
+
 # --- 8. a folder where a file is expected ----------------------------------------------------------------------------
 def test_a_plain_folder_is_listed_not_taken_for_an_empty_store(tmp_path, fixture_files, capsys):
     folder = tmp_path / "plain"

@@ -67,9 +67,13 @@ class DFTSettings:
     def retry_after(self, reason: str) -> DFTSettings:
         """The settings for the second attempt, given why the first failed. GPAW's symmetry analysis fails on
         some cells (SymmetryAnalysisBug): only symmetry needs to go; the gentle mixing of :meth:`safer` would
-        make the run several times slower for nothing (one such cell ran out of time that way)."""
+        make the run several times slower for nothing (one such cell ran out of time that way). A cell too
+        small in-plane for GPAW's multigrid at this grid spacing ("Cannot construct interpolator", 3 one- and
+        two-atom cells of the atlas) gets half the spacing."""
         if "SymmetryAnalysisBug" in reason:
             return replace(self, symmetry="off")
+        if "Cannot construct interpolator" in reason:  # a cell so small in-plane that h gives a 4-point grid
+            return replace(self, grid_spacing=self.grid_spacing / 2)
         return self.safer()
 
 
