@@ -7,10 +7,12 @@
 Clones the committed state of this repository (HEAD, or ``--branch``; uncommitted changes are not in it) into
 a scratch folder,
 then times, one after the other: `make venv` (creating the clone's own .venv), `make book` with an empty cache
-(the first build), `make book` again (the cached rebuild: every stage and notebook reused) and `make linkcheck`;
+(the first build), `make book` again (the cached rebuild: every stage and notebook reused) and `make
+linkcheck`;
 it writes benchmarks/results/book-build.json. With ``--retrain`` it times `make book PROFILE=retrain` instead
 (training the model and the architecture comparison from scratch: hours on a CPU) and writes
-benchmarks/results/book-build-retrain.json. The run queue is sampled meanwhile, so that the figures say whether
+benchmarks/results/book-build-retrain.json. The run queue is sampled meanwhile, so that the figures say
+whether
 other work shared the machine. The book's reproducibility page shows both files.
 
 The retrain build computes exactly what ``make models`` exports, so after a dataset change one training does

@@ -6,7 +6,8 @@ The baseline is the pool batch exactly as it was before the move to Dask (``elfu
 POOL_COMMIT, read from git; only its import paths are mapped to the new packages). Both compute the same
 ``--n`` small 2Dmatpedia cells (evenly spaced among the cheapest flat-band-pool outsiders of 4-8 atoms,
 spin-paired) into fresh temporary stores, their runs alternated (pool, Dask, pool, Dask, ...) so that a load
-that comes and goes slows both alike. Reported: materials per hour over the whole run (the Dask figure includes
+that comes and goes slows both alike. Reported: materials per hour over the whole run (the Dask figure
+includes
 starting its LocalCluster) and over the steady part (first stored material to last), and the Dask/pool ratio.
 Writes benchmarks/results/dft-batch.json. Goal: Dask's overhead <= 5 %.
 

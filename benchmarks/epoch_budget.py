@@ -1,6 +1,7 @@
 """How many epochs does the paper's network need? One-cycle training at several epoch budgets on real images.
 
-    python benchmarks/epoch_budget.py --images STACK.npz --budgets 10 15 30 --work runs/   # ~1 h on 2 CPU cores
+    python benchmarks/epoch_budget.py --images STACK.npz --budgets 10 15 30 --work runs/   # ~1 h on 2 CPU
+    cores
 
 The one-cycle schedule anneals to the end of whatever budget it is given, so a shorter budget is a different
 run, not the first epochs of a longer one: each budget trains its own model (same data, split, seed and

@@ -10,7 +10,8 @@ The library in five names (imported on first use, so ``import elfutils`` stays l
     neighbours = find_similar(fingerprint, table, k=10)  # table: a fingerprint table (elf encode)
 
 Layers (arrows point down, the book's machinery sits on top): ``elfutils.data`` -> ``elfutils.images`` ->
-``elfutils.nn`` -> ``elfutils.analysis``; ``elfutils.dft`` computes band structures; ``elfutils.book`` builds the
+``elfutils.nn`` -> ``elfutils.analysis``; ``elfutils.dft`` computes band structures; ``elfutils.book`` builds
+the
 Jupyter Book; ``elfutils.commands`` are the ``elf`` subcommands.
 """
 

@@ -1,5 +1,6 @@
 """The `elf` command. Each subcommand lives in ``elfutils/commands/<name>.py`` and exposes
-``register(subparsers)``, which adds its parser and sets ``func`` (called with the parsed args, returns an exit
+``register(subparsers)``, which adds its parser and sets ``func`` (called with the parsed args, returns an
+exit
 code). Heavy imports (torch, pymatgen, gpaw) happen inside the commands, so `elf --help` stays fast.
 """
 

@@ -60,7 +60,8 @@ LATENT_WALK_SPECS = (((2, 2), (0.5, 0.9)), ((3, 0), (0.25, 1.1)))
 
 SEED = 0  # ours: one seed threaded through numpy, torch and UMAP
 
-# Results, "Local trends" and Fig. 3: anchor material -> (formula, the paper's cluster, co-clustered materials)
+# Results, "Local trends" and Fig. 3: anchor material -> (formula, the paper's cluster, co-clustered
+# materials)
 PAPER_CO_CLUSTERED = {
     "2dm-2474": ("InAs", 20, {"2dm-2252": "AlBi", "2dm-2650": "TlBi", "2dm-2847": "TlSb", "2dm-2672": "TlP"}),
     "2dm-1072": ("Bi2O3", 46, {"2dm-3090": "ZnMoO4", "2dm-3226": "Tl2SiSe3"}),

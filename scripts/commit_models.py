@@ -6,7 +6,8 @@ profile (cached stages are reused, so an interrupted run resumes) on the committ
     python scripts/commit_models.py --cache /tmp/bench/elf/.cache   # export what a retrain build computed
 
 ``--cache`` reads (and, where something is missing, fills) another checkout's cache: the one that
-``benchmarks/bench_book.py --retrain --keep`` leaves behind holds exactly this training, so it need not run twice.
+``benchmarks/bench_book.py --retrain --keep`` leaves behind holds exactly this training, so it need not run
+twice.
 
 Afterwards ``git add models`` and commit: tests/test_committed_models.py checks that both match the dataset.
 """

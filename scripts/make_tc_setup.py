@@ -3,7 +3,8 @@
 Tc sits between Mo and Ru, which gpaw-data does ship; GPAW's own generator table leaves Tc out only because
 it is radioactive ("#'Tc': Radioactive" in gpaw/atom/configurations.py). We run the same generator with
 parameters halfway between its Mo and Ru entries ([Ar]3d core, semicore 4s4p in valence, 5p empty state),
-write ``Tc.PBE`` and ``Tc.dzp.basis`` and gzip them into ``data/gpaw-setups/``, which elfutils.dft.recipe puts first on
+write ``Tc.PBE`` and ``Tc.dzp.basis`` and gzip them into ``data/gpaw-setups/``, which elfutils.dft.recipe puts
+first on
 GPAW's setup path. Run: ``make tc-setup`` (a minute).
 """
 

@@ -1,6 +1,7 @@
 """Does the energy zero decide whether a band structure finds its twin computed by another code?
 
-    .venv/bin/python scripts/measure_energy_zero.py      # ~3 min on 2 cores; writes benchmarks/results/energy-zero-twins.json
+    .venv/bin/python scripts/measure_energy_zero.py      # ~3 min on 2 cores; writes
+    benchmarks/results/energy-zero-twins.json
 
 Each of the 12 real 2Dmatpedia VASP files (read with the project's zero) is encoded by the committed model and
 searched (Minkowski p = 0.2) among the 1950 dataset materials plus our GPAW twins of those 12 (same structures

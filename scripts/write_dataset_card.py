@@ -11,12 +11,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from elfutils.dft.compare import (dataset_card, fixture_comparison, gap_comparison, pending_table, reference_gaps,
-                             with_likely_causes)
 from elfutils.data.dataset import data_dir, dft_store_path, flat_band_pool, real_band_files
+from elfutils.data.store import BandStore
+from elfutils.dft.compare import (
+    dataset_card,
+    fixture_comparison,
+    gap_comparison,
+    pending_table,
+    reference_gaps,
+    with_likely_causes,
+)
 from elfutils.dft.recipe import MP_HUBBARD_U, DFTSettings
 from elfutils.io import atomic_write_text
-from elfutils.data.store import BandStore
 
 
 def card_markdown() -> str:

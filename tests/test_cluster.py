@@ -18,7 +18,6 @@ from elfutils.analysis.cluster import (
     tsne_embedding,
     write_exemplars,
 )
-from elfutils.constants import MINKOWSKI_P
 from elfutils.analysis.fingerprints import (
     fingerprint_matrix,
     make_table,
@@ -26,6 +25,7 @@ from elfutils.analysis.fingerprints import (
     synthetic_fingerprints,
     write_fingerprints,
 )
+from elfutils.constants import MINKOWSKI_P
 
 N_GROUPS, PER_GROUP = 4, 15
 

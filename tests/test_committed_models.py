@@ -3,7 +3,8 @@ structural fingerprints (data/structure-fingerprints/) against the code that mak
 
 The default book profile reads both instead of training for hours; they must have been made from exactly the
 images of the committed dataset (data hash), or the book would silently show another dataset's model. While
-the DFT dataset is still being computed there is nothing to commit yet; once it is complete (issue #6: at least
+the DFT dataset is still being computed there is nothing to commit yet; once it is complete (issue #6: at
+least
 COMPLETE_DATASET materials), a missing or stale model fails here: run ``make models`` and commit models/.
 """
 
@@ -12,8 +13,8 @@ from __future__ import annotations
 import pytest
 
 from elfutils.book import pipeline
-from elfutils.paths import models_dir
 from elfutils.data.store import BandStore
+from elfutils.paths import models_dir
 
 COMPLETE_DATASET = 1950  # of the 2002 flat-band materials with structures
 

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from elfutils.dft import compare
 from elfutils.data.readers import read_band_file
 from elfutils.data.store import BandStore
+from elfutils.dft import compare
 
 
 def band(row: int, size: int = 32) -> np.ndarray:

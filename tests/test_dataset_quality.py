@@ -7,7 +7,8 @@ of the VASP image 0.65 (plain IoU of thin lines 0.17). The thresholds leave a ma
 but fail if the energy zero, the k-path or the band alignment regress (any of those drops the 2-px fraction
 below 0.3 for several materials or flips several metal/insulator verdicts).
 
-Since the Materials Project's Hubbard U is applied to oxides and fluorides (elfutils.dft.recipe.MP_HUBBARD_U, as
+Since the Materials Project's Hubbard U is applied to oxides and fluorides (elfutils.dft.recipe.MP_HUBBARD_U,
+as
 2Dmatpedia's gaps show: NiF2 5.18 eV there, 1.53 eV in plain PBE, 5.81 eV with U), MoF2 (2dm-15) has a gap of
 3.25 eV against VASP's 2.65 eV (1.22 eV without U) but its U-shifted Mo d bands sit lower in the window than
 VASP's: 0.10 of its line pixels lie within 2 px (0.36 without U). It is the one material allowed below 0.3.
@@ -15,9 +16,9 @@ VASP's: 0.10 of its line pixels lie within 2 px (0.36 without U). It is the one 
 
 import pytest
 
-from elfutils.dft.compare import fixture_comparison, gap_comparison, reference_gaps
 from elfutils.data.dataset import data_dir, dft_store_path, real_band_files
 from elfutils.data.store import BandStore
+from elfutils.dft.compare import fixture_comparison, gap_comparison, reference_gaps
 
 FIXTURE_STORE = data_dir() / "bands/gpaw-pbe-fixtures.elfstore"
 

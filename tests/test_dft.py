@@ -13,12 +13,18 @@ from dataclasses import asdict, replace
 import numpy as np
 import pytest
 
-from elfutils.data.energy_zero import GAP_ZERO_OFFSET_EV, energy_zero
-from elfutils.dft.recipe import DFTSettings, slab_atoms, structure_from_record
-from elfutils.dft.batch import (Job, _append_failure, final_failures, pending_retries, read_failures,
-                                run_dft_batch)
 from elfutils.data.dataset import structure_records
+from elfutils.data.energy_zero import GAP_ZERO_OFFSET_EV, energy_zero
 from elfutils.data.store import BandStore
+from elfutils.dft.batch import (
+    Job,
+    _append_failure,
+    final_failures,
+    pending_retries,
+    read_failures,
+    run_dft_batch,
+)
+from elfutils.dft.recipe import DFTSettings, slab_atoms, structure_from_record
 
 pytestmark = pytest.mark.dft
 TINY = ["2dm-1799", "2dm-3775", "2dm-1453"]  # MgF2, TlF, SrCl2: 2-3 atoms, spin-paired
@@ -180,7 +186,6 @@ def test_project_tc_dataset_is_found():
     from gpaw.setup import create_setup
 
     from elfutils.dft.recipe import _use_project_setups
-
     from elfutils.paths import data_dir
 
     _use_project_setups()

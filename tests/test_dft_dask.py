@@ -16,7 +16,14 @@ import pytest
 
 from elfutils.data.dataset import structure_records
 from elfutils.data.store import BandStore
-from elfutils.dft.batch import DFTUnavailableError, Job, dask_client, read_failures, run_dft_batch, run_limited
+from elfutils.dft.batch import (
+    DFTUnavailableError,
+    Job,
+    dask_client,
+    read_failures,
+    run_dft_batch,
+    run_limited,
+)
 
 pytestmark = pytest.mark.dft
 

@@ -18,10 +18,10 @@ from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.patches import ConnectionPatch, Polygon, Rectangle
 
 from elfutils.analysis import cluster_statistics
-from elfutils.book import figures, pipeline
-from elfutils.data.bands import BandStructure, Branch
 from elfutils.analysis.cluster import FingerprintHDBSCAN, cluster_tree_table, exemplar_table
 from elfutils.analysis.fingerprints import synthetic_fingerprints
+from elfutils.book import figures, pipeline
+from elfutils.data.bands import BandStructure, Branch
 
 
 @pytest.fixture(autouse=True)

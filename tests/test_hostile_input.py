@@ -108,7 +108,8 @@ def test_a_part_whose_sizes_disagree_names_the_part_and_the_field(three_part_sto
         BandStore(three_part_store.path).ids()
 
 
-# --- 3. values the store cannot hold -------------------------------------------------------------------------
+# --- 3. values the store cannot hold
+# -------------------------------------------------------------------------
 def test_an_eigenvalue_beyond_float16_is_clipped_and_said(tmp_path, fixture_files, capsys):
     data = json.loads(fixture_files[0].read_text())
     efermi = float(data["efermi"])
@@ -144,7 +145,8 @@ def test_a_store_with_one_unreadable_record_lists_the_rest_and_names_it(tmp_path
     assert f"material {bad}" in captured.err and "NaN or infinite" in captured.err
 
 
-# --- 4. and 5. checkpoints -------------------------------------------------------------------------------------
+# --- 4. and 5. checkpoints
+# -------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
     import torch
@@ -216,7 +218,8 @@ def test_non_finite_weights_are_refused_and_no_table_is_written(tmp_path, tiny_m
     assert "not finite" in capsys.readouterr().err and not out.exists()
 
 
-# --- 6. untrusted card sizes -------------------------------------------------------------------------------------
+# --- 6. untrusted card sizes
+# -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("field,value", [("image_size", 32000), ("latent_channels", 100000), ("in_channels", 64),
                                          ("batch_size", "16")])
 def test_a_card_asking_for_impossible_sizes_is_refused_at_load(tmp_path, tiny_model, field, value):
@@ -226,7 +229,7 @@ def test_a_card_asking_for_impossible_sizes_is_refused_at_load(tmp_path, tiny_mo
     from elfutils.nn.checkpoint import CheckpointError, load_model, read_card
 
     with safe_open(str(tiny_model), framework="pt") as fh:
-        tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+        tensors = {k: fh.get_tensor(k) for k in fh.keys()}
         card = json.loads(fh.metadata()["elf_card"])
     card["config"][field] = value
     hostile = tmp_path / "hostile.safetensors"
@@ -242,7 +245,7 @@ def test_similar_with_a_huge_card_is_one_line(tmp_path, tiny_model, fixture_file
     from safetensors.torch import save_file
 
     with safe_open(str(tiny_model), framework="pt") as fh:
-        tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+        tensors = {k: fh.get_tensor(k) for k in fh.keys()}
         card = json.loads(fh.metadata()["elf_card"])
     card["config"]["image_size"] = 32000
     hostile = tmp_path / "huge.safetensors"
@@ -255,7 +258,8 @@ def test_similar_with_a_huge_card_is_one_line(tmp_path, tiny_model, fixture_file
     assert err.startswith("elf similar:") and "image_size" in err and len(err.strip().splitlines()) == 1
 
 
-# --- 7. deeply nested JSON ------------------------------------------------------------------------------------------
+# --- 7. deeply nested JSON
+# ------------------------------------------------------------------------------------------
 @pytest.fixture
 def nested(tmp_path, fixture_files):
     folder = tmp_path / "files"
@@ -289,7 +293,8 @@ def test_a_deeply_nested_query_is_one_line_from_similar(tmp_path, nested, tiny_m
     assert err.startswith("elf similar:") and "nested too deeply" in err and len(err.strip().splitlines()) == 1
 
 
-# --- 8. a folder where a file is expected ----------------------------------------------------------------------------
+# --- 8. a folder where a file is expected
+# ----------------------------------------------------------------------------
 def test_a_plain_folder_is_listed_not_taken_for_an_empty_store(tmp_path, fixture_files, capsys):
     folder = tmp_path / "plain"
     folder.mkdir()
@@ -309,7 +314,8 @@ def test_a_plain_folder_is_listed_not_taken_for_an_empty_store(tmp_path, fixture
     assert "not a band file nor a band store" in err and "iter_band_structures" not in err
 
 
-# --- 10. duplicate ids in a fingerprint table ----------------------------------------------------------------------------
+# --- 10. duplicate ids in a fingerprint table
+# ----------------------------------------------------------------------------
 def test_a_fingerprint_table_with_a_repeated_id_is_refused(tmp_path, capsys):
     from elfutils.analysis.fingerprints import read_fingerprints, synthetic_fingerprints
 
@@ -325,7 +331,8 @@ def test_a_fingerprint_table_with_a_repeated_id_is_refused(tmp_path, capsys):
         assert "appear more than once" in capsys.readouterr().err
 
 
-# --- 12. smaller ------------------------------------------------------------------------------------------------------------
+# --- 12. smaller
+# ------------------------------------------------------------------------------------------------------------
 def test_render_checks_the_output_before_rendering(tmp_path, fixture_files, capsys, monkeypatch):
     from elfutils.images import render
 

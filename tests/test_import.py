@@ -11,12 +11,12 @@ import shutil
 import numpy as np
 import pytest
 
+from elfutils.book.profiles import get_profile
 from elfutils.cli import main as elf
 from elfutils.data.dataset import flat_band_pool
 from elfutils.data.importer import SKIPPED_FILE, import_bands
-from elfutils.paths import data_dir
-from elfutils.book.profiles import get_profile
 from elfutils.data.store import ENERGY_ERROR_EV, KEEP_WINDOW_EV, BandStore
+from elfutils.paths import data_dir
 
 DOWNLOAD_COMMAND = "elf import <download>/bands --flat-band-pool --store"
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from elfutils.nn import latent
 from elfutils.constants import LATENT_WALK_SPECS
+from elfutils.nn import latent
 from elfutils.nn.model import ElfAutoencoder, ElfConfig
 
 SIZE = 64  # latent side 2

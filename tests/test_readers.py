@@ -17,7 +17,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from elfutils.data.bands import BandStructure
-from elfutils.errors import BandDataError
 from elfutils.data.readers import (
     band_structure_from_dict,
     file_kind,
@@ -27,6 +26,7 @@ from elfutils.data.readers import (
     read_band_json,
 )
 from elfutils.data.store import ENERGY_ERROR_EV, KEEP_WINDOW_EV, LOCK_FILE, BandStore
+from elfutils.errors import BandDataError
 
 FIXTURE_DIR = Path(__file__).resolve().parents[1] / "data" / "2dmatpedia-dft-bands"
 

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from elfutils.data.bands import BandStructure, Branch
 from elfutils.constants import ENERGY_WINDOW_EV, IMAGE_SIZE
+from elfutils.data.bands import BandStructure, Branch
 from elfutils.errors import BandDataError
 from elfutils.images.render import (
     LINE_WIDTH_PX,
@@ -292,8 +292,8 @@ def test_elf_render_with_only_bad_inputs_fails(tmp_path, capsys):
 
 def test_elf_render_reads_stores_and_the_distance_axis(tmp_path, fixture_records):
     from elfutils.cli import main
-    from elfutils.images.stack import load_image_stack
     from elfutils.data.store import BandStore
+    from elfutils.images.stack import load_image_stack
 
     store = BandStore(tmp_path / "some.elfstore")
     store.append([fixture_records["2dm-1"], fixture_records["2dm-25"]])

@@ -323,9 +323,9 @@ def test_table_copes_with_missing_stages_and_no_clusters():
 
 def test_collect_wires_the_cached_stages(monkeypatch, tmp_path, fixture_records):
     """collect() on stubbed pipeline stages: the right stage outputs land in the right fields."""
+    from elfutils.analysis.fingerprints import synthetic_fingerprints
     from elfutils.book import pipeline
     from elfutils.nn import checkpoint
-    from elfutils.analysis.fingerprints import synthetic_fingerprints
 
     table, truth = synthetic_fingerprints(3, 10, n_noise=4, seed=2)
     clusters = table[["material_id", "formula"]].assign(hdbscan_label=truth, umap_x=np.arange(len(table)),

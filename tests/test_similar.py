@@ -11,9 +11,14 @@ import pytest
 from scipy.spatial.distance import cdist
 
 from elfutils.analysis.cluster import FingerprintHDBSCAN
-from elfutils.constants import MINKOWSKI_P
-from elfutils.analysis.fingerprints import fingerprint_matrix, make_table, synthetic_fingerprints, write_fingerprints
+from elfutils.analysis.fingerprints import (
+    fingerprint_matrix,
+    make_table,
+    synthetic_fingerprints,
+    write_fingerprints,
+)
 from elfutils.analysis.similar import encode_band_files, find_similar
+from elfutils.constants import MINKOWSKI_P
 
 
 @pytest.fixture(scope="module")

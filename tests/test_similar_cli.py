@@ -122,8 +122,8 @@ def test_without_a_table_the_search_runs_over_the_profiles_dataset(searchable, f
                                                                      monkeypatch):
     """`elf similar FILE` alone: the dataset's fingerprints and model come from the pipeline (stubbed with the
     ones built here), never from a new training run."""
-    from elfutils.book import pipeline
     from elfutils.analysis.fingerprints import read_fingerprints
+    from elfutils.book import pipeline
 
     work, model, table = searchable
     asked = []

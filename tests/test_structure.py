@@ -8,8 +8,6 @@ import numpy as np
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from elfutils.errors import BandDataError
-from elfutils.paths import data_dir
 from elfutils.analysis.structure import (
     SUBLATTICE_FILE,
     bond_geometry,
@@ -23,6 +21,8 @@ from elfutils.analysis.structure import (
     sublattice_table,
     umap_radius,
 )
+from elfutils.errors import BandDataError
+from elfutils.paths import data_dir
 
 GOOD = """2dm-21
 TaI3   AB3

@@ -9,7 +9,6 @@ count.
 from __future__ import annotations
 
 import json
-
 import shutil
 
 import numpy as np
@@ -17,10 +16,10 @@ import pandas as pd
 import pytest
 import torch
 
-from elfutils.nn.checkpoint import CheckpointError, data_hash, load_model, read_card, save_model
 from elfutils.cli import main as elf_main
 from elfutils.errors import BandDataError
 from elfutils.images.stack import load_image_stack, save_image_stack
+from elfutils.nn.checkpoint import CheckpointError, data_hash, load_model, read_card, save_model
 from elfutils.nn.model import ElfAutoencoder, ElfConfig
 from elfutils.nn.training import encode_images, learning_rate, split_indices, train, unpack_batch
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from elfutils.analysis.fingerprints import as_matrix, write_table
 from elfutils.constants import (
     DBSCAN_MIN_SAMPLES,
     FINGERPRINT_LENGTH,
@@ -30,7 +31,6 @@ from elfutils.constants import (
     UMAP_MIN_DIST,
     UMAP_N_NEIGHBORS,
 )
-from elfutils.analysis.fingerprints import as_matrix, write_table
 from elfutils.io import atomic_write
 
 

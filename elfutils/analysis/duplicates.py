@@ -16,7 +16,7 @@ An explicit threshold overrides both.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ DUPLICATE_MAD_K = 3.0  # our choice (see module docstring), not the paper's
 DUPLICATE_NN_PERCENTILE = 5.0  # ditto, for method="percentile"
 
 
-@lru_cache(maxsize=None)
+@cache
 def reduced_formula(formula: str) -> str:
     """Reduced formula in pymatgen's canonical order ("I3N" -> "NI3", "Zn2Se2" -> "ZnSe")."""
     from pymatgen.core import Composition

@@ -150,7 +150,7 @@ def read_table(path: str | Path, dtype=None) -> pd.DataFrame:
         raise ValueError(f"{path}: empty table (no header, no rows)") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not a readable CSV table ({exc})") from None
-    except Exception as exc:  # noqa: BLE001 (pyarrow raises its own types for a damaged parquet file)
+    except Exception as exc:
         raise ValueError(f"{path}: not a readable parquet table ({type(exc).__name__}: {exc})") from None
 
 

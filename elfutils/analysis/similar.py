@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from elfutils.constants import FINGERPRINT_LENGTH, MINKOWSKI_P, SEED
 from elfutils.analysis.fingerprints import as_matrix, fingerprint_matrix
+from elfutils.constants import FINGERPRINT_LENGTH, MINKOWSKI_P, SEED
 
 
 def find_similar(
@@ -31,7 +31,8 @@ def find_similar(
     table : fingerprint table to search (material_id, formula, f0..f97; an ``hdbscan_label`` column, e.g.
         from :func:`elfutils.analysis.cluster.fit_pipeline` merged in, is carried along)
     k : number of neighbours per query
-    clusterer : fitted :class:`elfutils.analysis.cluster.FingerprintHDBSCAN` on ``table``, optional; adds the cluster
+    clusterer : fitted :class:`elfutils.analysis.cluster.FingerprintHDBSCAN` on ``table``, optional; adds the
+    cluster
         each query would join and its membership probability
     query_ids : names of the queries (default the table's ids, else "query0", ...)
     exclude_ids : leave a query's own material out of its neighbours when it is in ``table`` (a dataset member
@@ -128,15 +129,16 @@ def closer_pairs_percent(distances, X: np.ndarray, p: float = MINKOWSKI_P) -> np
 def encode_band_files(paths, model_path, device: str | None = None, zero: str = "project") -> pd.DataFrame:
     """Band files -> fingerprint table, through the renderer and the trained encoder.
 
-    Calls ``elfutils.data.readers.read_band_file``, ``elfutils.nn.training.load_model`` (-> model, config, card),
+    Calls ``elfutils.data.readers.read_band_file``, ``elfutils.nn.training.load_model`` (-> model, config,
+    card),
     ``elfutils.images.render.render_band_image`` at the model's image size (224) and
     ``elfutils.nn.training.encode_images`` (uint8 images ``(M, 224, 224)`` -> ``(M, 98)``).
     """
     from elfutils.analysis.fingerprints import make_table
-    from elfutils.paths import default_device
     from elfutils.data.readers import read_band_file
     from elfutils.images.render import render_band_image
     from elfutils.nn.training import encode_images, load_model
+    from elfutils.paths import default_device
 
     records = [read_band_file(p, zero=zero) for p in paths]
     model, config, _ = load_model(model_path, device=device or default_device())

@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from elfutils.data.batch_report import BatchReport
 from elfutils.constants import CNNF_LOCALISED_MIN_MEMBERS, HDBSCAN_MIN_CLUSTER_SIZE, HDBSCAN_MIN_SAMPLES
+from elfutils.data.batch_report import BatchReport
 from elfutils.errors import BandDataError
 
 SUBLATTICE_FILE = Path("flat-band-pool") / "reduced_sublattice_structure.txt"
@@ -297,7 +297,8 @@ def cluster_structures(
 
     Returns
     -------
-    fitted :class:`elfutils.analysis.cluster.FingerprintHDBSCAN` (``labels_`` in the row order of ``fingerprints``)
+    fitted :class:`elfutils.analysis.cluster.FingerprintHDBSCAN` (``labels_`` in the row order of
+    ``fingerprints``)
     """
     from elfutils.analysis.cluster import FingerprintHDBSCAN
 

@@ -8,6 +8,7 @@ import numpy as np
 from elfutils.constants import LATENT_WALK_MATERIAL
 from elfutils.nn.latent import path_ticks
 
+
 def example_image(profile, material_id: str = LATENT_WALK_MATERIAL) -> tuple[np.ndarray, dict]:
     """The image of ``material_id`` (default 2dm-1, IrF2) as the profile renders it, and where it came from.
 
@@ -24,10 +25,10 @@ def example_image(profile, material_id: str = LATENT_WALK_MATERIAL) -> tuple[np.
         KeyError: the material is in none of these places.
     """
     from elfutils.book import pipeline
+    from elfutils.book.profiles import get_profile
     from elfutils.data.dataset import real_band_files
     from elfutils.data.readers import read_band_file
     from elfutils.images.render import render_band_image
-    from elfutils.book.profiles import get_profile
     from elfutils.nn.training import split_indices
 
     p = get_profile(profile)

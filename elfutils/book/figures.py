@@ -2,7 +2,8 @@
 structures (Fig. 3), top views of layers (Fig. 4), structural clusters on the map (Fig. 5) and
 duplicate pairs (Table 1).
 
-Every helper takes the tables of :mod:`elfutils.book.pipeline` (or :mod:`elfutils.analysis.cluster`) and returns a
+Every helper takes the tables of :mod:`elfutils.book.pipeline` (or :mod:`elfutils.analysis.cluster`) and
+returns a
 matplotlib ``Figure`` or ``Axes`` (an ``ax`` argument draws into an existing one); nothing is shown or saved
 here. The notebooks only choose what to draw. Conventions shared by all figures:
 
@@ -97,7 +98,8 @@ def tree_layout(tree: pd.DataFrame) -> dict:
 
     Parameters
     ----------
-    tree : :func:`elfutils.analysis.cluster.cluster_tree_table` (parent, child, distance, size, selected, label)
+    tree : :func:`elfutils.analysis.cluster.cluster_tree_table` (parent, child, distance, size, selected,
+    label)
 
     Returns
     -------
@@ -956,7 +958,8 @@ def pair_images_figure(pairs: pd.DataFrame, images: Mapping[str, np.ndarray], ma
                        pairs_per_row: int = 2, title: str | None = None):
     """Side-by-side images of duplicate candidates: for each pair, material a, material b and their overlay
     (black = both, red = only a, blue = only b). ``pairs`` has rank, formula, material_id_a, material_id_b,
-    distance (:func:`elfutils.analysis.duplicates.find_duplicates` candidates); pairs without both images are left
+    distance (:func:`elfutils.analysis.duplicates.find_duplicates` candidates); pairs without both images are
+    left
     out; ``title`` goes above the grid.
 
     Returns

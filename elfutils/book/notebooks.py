@@ -552,7 +552,7 @@ def browse(
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="elf-chromium-") as profile_dir, serve(html_dir) as base_url:
-        log = open(Path(profile_dir) / "chromium.log", "wb")  # noqa: SIM115 - closed below
+        log = open(Path(profile_dir) / "chromium.log", "wb")
         args = [
             chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",

@@ -38,10 +38,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from elfutils.book.profiles import Profile, get_profile
 from elfutils.data.bands import BandStructure
 from elfutils.io import atomic_write_bytes, atomic_write_json, atomic_write_via_path
 from elfutils.paths import cache_dir, default_device, models_dir
-from elfutils.book.profiles import Profile, get_profile
 
 CACHE_FORMAT = 1  # bump to invalidate every cached stage at once
 TIMINGS_FILE = "timings.json"
@@ -754,7 +754,7 @@ def export_committed_cnnf(progress: bool = True) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(target, rows_cache.read_bytes())
     atomic_write_json(target.with_suffix(".json"), {
-        "key": cnnf_rows_key(), "sha256": file_hash(target), "n_rows": int(len(table)),
+        "key": cnnf_rows_key(), "sha256": file_hash(target), "n_rows": len(table),
         "n_sublattices": len(parsed.results), "skipped": [list(s) for s in report.skipped + parsed.skipped],
         "retried_with_wider_cutoff": list(table.attrs.get("retried", [])), "made_at": _now(),
         "made_by": "scripts/commit_cnnf.py (elfutils.book.pipeline.export_committed_cnnf)"})

@@ -91,7 +91,8 @@ class Profile:
     study_min_cluster_sizes: tuple[int, ...] = tuple(PARAMETER_STUDY_RANGE)  # Fig. 7: Nc 2..11
     study_min_samples: tuple[int, ...] = tuple(PARAMETER_STUDY_RANGE)  # Fig. 7: Ns 2..11
     tsne_perplexity: float = 30.0  # scikit-learn's default; the paper does not give one
-    # --- architecture comparison (Supplementary Note 2; elfutils.book.pipeline.architecture_study) --------------
+    # --- architecture comparison (Supplementary Note 2; elfutils.book.pipeline.architecture_study)
+    # --------------
     architecture_variants: tuple[tuple[str, int], ...] = ARCHITECTURE_VARIANTS  # (backbone, latent channels)
     architecture_epochs: int = 5  # epoch budget per variant: 30 epochs of five networks take days on a CPU
     architecture_image_size: int | None = None  # None = image_size

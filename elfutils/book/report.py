@@ -7,13 +7,15 @@ Note 1), the similarity-search example, and the "paper vs this reproduction" tab
 * :func:`embedding_agreement` -- how faithfully a 2-D embedding (UMAP, t-SNE) keeps the fingerprint-space
   neighbourhoods: trustworthiness, share of k nearest neighbours kept, and whether a clustered material's
   nearest neighbour on the map is in its own HDBSCAN cluster.
-* :func:`fig4_geometry`, :func:`square_octagon_survey`, :func:`group_closeness` -- the paper's Fig. 4 measured:
+* :func:`fig4_geometry`, :func:`square_octagon_survey`, :func:`group_closeness` -- the paper's Fig. 4
+measured:
   the skew of the square-octagon layers, and whether such layers sit closer together in fingerprint space
   than random sets of the same size.
 * :func:`choose_query`, :func:`rank_of` -- the similarity-search how-to's example query and its twin.
 * :class:`Outcomes`, :func:`collect`, :func:`paper_vs_ours` -- every number the paper quotes
   (``elfutils.constants.PAPER_*`` and the parameters it fixes) beside ours, with the reason for each
-  difference. :func:`collect` calls the cached stages of :mod:`elfutils.book.pipeline`; :func:`paper_vs_ours` only
+  difference. :func:`collect` calls the cached stages of :mod:`elfutils.book.pipeline`; :func:`paper_vs_ours`
+  only
   reads an :class:`Outcomes`, so it is tested on stubbed stage outputs.
 """
 
@@ -27,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from elfutils import constants as C
+
 
 def number_text(value, fmt: str = ".3g", missing: str = "undefined") -> str:
     """``value`` formatted for the book's text; ``missing`` for None or NaN (e.g. DBCV with < 2 clusters, or
@@ -439,9 +442,9 @@ def fig4_geometry() -> pd.DataFrame:
     materials (InAs and partners) from their 2Dmatpedia structures, with the paper's reading of its Fig. 4
     ("paper": symmetric or skewed) and whether our motif naming agrees ("agrees": a symmetric one is named
     square-octagon, a skewed one is not)."""
+    from elfutils.analysis.structure import bond_geometry
     from elfutils.data.dataset import structure_records
     from elfutils.dft.recipe import structure_from_record
-    from elfutils.analysis.structure import bond_geometry
 
     anchor = "2dm-2474"
     records = structure_records()
@@ -460,13 +463,14 @@ def square_octagon_survey(table: pd.DataFrame, distances,
 
     Returns
     -------
-    (members: :func:`elfutils.analysis.structure.bond_geometry` rows of the square-octagon materials with their
+    (members: :func:`elfutils.analysis.structure.bond_geometry` rows of the square-octagon materials with
+    their
     HDBSCAN ``cluster`` and ``row`` in ``table``; closeness dict with n_with_structure, n_clusters,
     n_unclassified, top_cluster_share added)
     """
+    from elfutils.analysis.structure import bond_geometry
     from elfutils.data.dataset import structure_records
     from elfutils.dft.recipe import structure_from_record
-    from elfutils.analysis.structure import bond_geometry
 
     records = structure_records()
     ids = [m for m in table["material_id"] if m in records]
@@ -705,7 +709,8 @@ class Outcomes:
     chemistry : :func:`elfutils.analysis.chemistry.cluster_chemistry` of the clusters against
         :func:`elfutils.analysis.chemistry.chemistry_table`'s ``label``, optional
     nc4 : :func:`nc4_check`, optional
-    flat_bands : :func:`elfutils.analysis.cluster_statistics.cluster_variance_share` of the flat-band counts near E_F, with
+    flat_bands : :func:`elfutils.analysis.cluster_statistics.cluster_variance_share` of the flat-band counts
+    near E_F, with
         ``top`` (cluster -> mean count, richest first) added, optional
     """
 
@@ -1037,7 +1042,7 @@ def _cnnf_rows(o: Outcomes):
                 ("Structure (Fig. 5)", "CNNF clusters localised on the elf map", "PAPER_N_CNNF_LOCALISED",
                  C.PAPER_N_CNNF_LOCALISED, "not computed", "no structural fingerprints")]
     labels = np.asarray(o.cnnf_labels)
-    n_cnnf = int(len(np.unique(labels[labels >= 0])))
+    n_cnnf = len(np.unique(labels[labels >= 0]))
     n_with = len(labels)
     p = o.profile
     rows = [("Structure (Fig. 5)", "CNNF clusters", "PAPER_N_CNNF_CLUSTERS", C.PAPER_N_CNNF_CLUSTERS, n_cnnf,
@@ -1108,15 +1113,15 @@ def show_section(comparison: pd.DataFrame, section: str):
 
 def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS) -> Outcomes:
     """Run (or load) the cached stages and gather what :func:`paper_vs_ours` compares."""
-    from elfutils.book import pipeline
     from elfutils.analysis.chemistry import chemistry_table, cluster_chemistry
-    from elfutils.nn.checkpoint import training_card
     from elfutils.analysis.cluster import minkowski_distances
-    from elfutils.data.dataset import flat_band_pool
     from elfutils.analysis.duplicates import find_duplicates
     from elfutils.analysis.fingerprints import fingerprint_matrix
+    from elfutils.book import pipeline
     from elfutils.book.profiles import get_profile
+    from elfutils.data.dataset import flat_band_pool
     from elfutils.data.store import BandStore
+    from elfutils.nn.checkpoint import training_card
 
     p = get_profile(profile)
     table = pipeline.fingerprints(p)
@@ -1149,10 +1154,14 @@ def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS) -> Outcomes:
 def flat_band_clusters(clusters: pd.DataFrame, records, n_permutations: int = 1000, seed: int = C.SEED) -> dict:
     """Whether clusters gather materials with many flat bands near E_F: the flat-band count of each
     material (:meth:`elfutils.data.bands.BandStructure.flat_band_count` with the figures' window and width),
-    :func:`elfutils.analysis.cluster_statistics.cluster_variance_share` of it, and ``top`` (cluster -> mean count, richest
+    :func:`elfutils.analysis.cluster_statistics.cluster_variance_share` of it, and ``top`` (cluster -> mean
+    count, richest
     first) and ``counts`` (per row of ``clusters``; NaN where no record)."""
-    from elfutils.analysis.cluster_statistics import (FLAT_BAND_MAX_WIDTH_EV, FLAT_BAND_WINDOW_EV,
-                                                       cluster_variance_share)
+    from elfutils.analysis.cluster_statistics import (
+        FLAT_BAND_MAX_WIDTH_EV,
+        FLAT_BAND_WINDOW_EV,
+        cluster_variance_share,
+    )
 
     by_id = {r.material_id: r for r in records}
     counts = np.array([by_id[m].flat_band_count(FLAT_BAND_WINDOW_EV, FLAT_BAND_MAX_WIDTH_EV) if m in by_id
@@ -1167,9 +1176,9 @@ def flat_band_clusters(clusters: pd.DataFrame, records, n_permutations: int = 10
 def structural_clusters(profile, clusters: pd.DataFrame):
     """(CNNF cluster per material as a Series indexed by material_id, localisation table) for a profile,
     clustered with the profile's Nc and Ns; (None, None) when no material has a structural fingerprint."""
+    from elfutils.analysis.structure import cluster_structures, cnnf_on_elf_map
     from elfutils.book import pipeline
     from elfutils.book.profiles import get_profile
-    from elfutils.analysis.structure import cluster_structures, cnnf_on_elf_map
 
     p = get_profile(profile)
     cnnf = pipeline.structural_fingerprints(p)

@@ -76,8 +76,14 @@ def run(args) -> int:
 
 
 def _run(args) -> int:
-    from elfutils.data.dataset import (atlas_store_path, data_dir, dft_store_path, flat_band_ids,
-                                       real_band_files, structure_records)
+    from elfutils.data.dataset import (
+        atlas_store_path,
+        data_dir,
+        dft_store_path,
+        flat_band_ids,
+        real_band_files,
+        structure_records,
+    )
     from elfutils.data.store import BandStore
     from elfutils.dft.batch import DFTUnavailableError, Job, final_failures, run_dft_batch
     from elfutils.dft.recipe import DFTSettings, batch_cost

@@ -42,8 +42,8 @@ def _print_skipped(entries, stream) -> None:
 def run(args) -> int:
     import sys
 
-    from elfutils.data.batch_report import BatchReport
     from elfutils.commands._common import INPUT_ERRORS, report_error
+    from elfutils.data.batch_report import BatchReport
     from elfutils.data.importer import SKIPPED_FILE, import_bands
     from elfutils.data.store import BandStore
 

@@ -53,9 +53,9 @@ def check_writable(path: Path) -> None:
 
 def _open_stores(inputs) -> dict:
     """{path: BandStore} for the inputs that are stores (opened once: counted, then read)."""
-    from elfutils.errors import BandDataError
     from elfutils.data.readers import file_kind
     from elfutils.data.store import BandStore
+    from elfutils.errors import BandDataError
 
     stores = {}
     for path in inputs:
@@ -83,8 +83,8 @@ def _count(inputs, stores) -> int:
 def _records(inputs, stores, report, zero: str = "project"):
     """Yield (label, record) for every readable input; an unreadable one goes to report.skipped and yields
     (label, None), so that the progress bar still advances."""
-    from elfutils.errors import BandDataError
     from elfutils.data.readers import read_band_file
+    from elfutils.errors import BandDataError
 
     for path in inputs:
         try:
@@ -115,8 +115,8 @@ def run(args) -> int:
 
     from elfutils.data.batch_report import BatchReport
     from elfutils.errors import BandDataError
-    from elfutils.images.stack import save_image_stack
     from elfutils.images.render import LINE_WIDTH_PX, render_band_image, save_png
+    from elfutils.images.stack import save_image_stack
 
     line_width = LINE_WIDTH_PX if args.line_width is None else args.line_width
     try:  # before minutes of rendering: can the stack (and the skipped list beside it) be written at all?

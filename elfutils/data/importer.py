@@ -25,9 +25,9 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from elfutils.data.bands import BandStructure
-from elfutils.errors import BandDataError
 from elfutils.data.readers import material_id_of, read_band_file
 from elfutils.data.store import BandStore
+from elfutils.errors import BandDataError
 
 BATCH_SIZE = 500  # materials per store part: a few MB, and what a kill can cost
 BAND_FILE_PATTERNS = ("*.json", "*.json.gz", "vasprun*.xml", "vasprun*.xml.gz")

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from elfutils.data.bands import Branch
 from elfutils.constants import POINTS_PER_SEGMENT
+from elfutils.data.bands import Branch
 
 G = "\\Gamma"
 

@@ -208,9 +208,11 @@ ENERGY_ZEROS = ("project", "file")  # what a reader does with the file's Fermi l
 def read_band_file(path: str | Path, zero: str = "project") -> BandStructure:
     """Read one band structure from any supported single-structure file.
 
-    ``zero="project"`` (default) brings a gapped material's energy zero to the project's convention, just above
+    ``zero="project"`` (default) brings a gapped material's energy zero to the project's convention, just
+    above
     its valence-band maximum (:func:`elfutils.data.energy_zero.to_project_zero`), so that a file whose Fermi
-    level sits mid-gap draws the same image as one whose Fermi level sits at the VBM; ``zero="file"`` keeps the
+    level sits mid-gap draws the same image as one whose Fermi level sits at the VBM; ``zero="file"`` keeps
+    the
     file's own Fermi level. The metadata says which (``energy_zero``, ``file_efermi``)."""
     from elfutils.data.energy_zero import keep_file_zero, to_project_zero
 

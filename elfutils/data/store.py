@@ -1,9 +1,12 @@
 """The project's compact band-structure store: many band structures in a few files.
 
 A store is a folder ``NAME.elfstore/`` of immutable parts ``part-000001.npz``, ``part-000002.npz``, ...
-Each part holds any number of materials as flat arrays (no pickles: loading never runs code). Writing a part is
-atomic (temporary file, fsync, ``os.replace``), so a reader never sees half a part and a killed writer loses only
-what it had not yet written. Appending writes a new part; :meth:`BandStore.compact` merges small parts into one.
+Each part holds any number of materials as flat arrays (no pickles: loading never runs code). Writing a part
+is
+atomic (temporary file, fsync, ``os.replace``), so a reader never sees half a part and a killed writer loses
+only
+what it had not yet written. Appending writes a new part; :meth:`BandStore.compact` merges small parts into
+one.
 When two parts hold the same material, the later part wins (a recomputation replaces the old record).
 
 Writers take an exclusive lock on the store (``.lock``, ``fcntl.flock``) while they choose a part number and
@@ -12,7 +15,8 @@ appending to one store at once both keep every material. Temporary files a kille
 removed by the next writer. A damaged part (unreadable, truncated, or whose sizes disagree) is an error naming
 the part wherever the store is read; nothing is read from half a store.
 
-Encoding (stated error): energies are stored relative to E_F as float16, keeping only the bands that come within
+Encoding (stated error): energies are stored relative to E_F as float16, keeping only the bands that come
+within
 ``KEEP_WINDOW_EV`` of E_F. Within that window the rounding error is at most 0.004 eV — a tenth of one image
 pixel (8 eV / 224 px = 0.036 eV). Points of a kept band further than ``CLIP_EV`` from E_F (beyond float16's
 range, and far outside any image) are clipped to ±CLIP_EV; the record's metadata counts them

@@ -18,7 +18,8 @@
   first attempt failed before the batch was stopped resumes with its second attempt. Second attempts run after
   every first attempt, so a batch stopped early has covered the most materials.
 * Jobs are submitted in the order given (the command sorts them cheapest first), as many as there are
-  worker threads at a time (one each), so the order holds on any cluster and a stopped client has little in flight.
+  worker threads at a time (one each), so the order holds on any cluster and a stopped client has little in
+  flight.
 """
 
 from __future__ import annotations
@@ -45,9 +46,11 @@ FAILURES_FILE = "failures.jsonl"
 COMPACT_EVERY = 50  # merge small parts after this many new ones
 TIMEOUT_RETRY_FACTOR = 2  # a timed-out material is retried once with this many times the time limit
 SCHEDULER_ENV = "ELF_DASK_SCHEDULER"  # address of an existing Dask scheduler, as --scheduler
-# The local cluster's settings. The scheduler gives up on a task whose worker died at once (the batch records and
+# The local cluster's settings. The scheduler gives up on a task whose worker died at once (the batch records
+# and
 # retries it itself) and hands each worker one task at a time; the workers' housekeeping is slowed down, since
-# their Python threads only wait for a forked calculation: the statistical profiler (a stack sample every 10 ms)
+# their Python threads only wait for a forked calculation: the statistical profiler (a stack sample every 10
+# ms)
 # and the 20 ms ticks took ~4 % of two cores on an idle cluster, ~0.7 % with these.
 CLUSTER_CONFIG = {
     "distributed.scheduler.allowed-failures": 0,
@@ -232,7 +235,7 @@ def run_limited(func: Callable, args: tuple, time_limit_s: float) -> tuple[str, 
     _, status = os.waitpid(pid, 0)
     try:
         return pickle.loads(b"".join(chunks))
-    except Exception:  # noqa: BLE001 (a child that died mid-answer)
+    except Exception:
         return "error", f"calculation process died ({_exit_text(status)}; out of memory or a crash?)"
 
 
@@ -389,7 +392,7 @@ def _run(client, queue: list, store: BandStore, counts: dict, time_limit_s: floa
             job, attempt, job_settings, limit = in_flight.pop(future)
             try:
                 status, payload = future.result()
-            except Exception as exc:  # noqa: BLE001 (KilledWorker and friends: the worker died under it)
+            except Exception as exc:
                 status, payload = "lost", f"Dask worker died during the calculation ({type(exc).__name__}: {exc})"
             if status == "ok":
                 record = replace(payload, metadata={**payload.metadata, "attempt": attempt})

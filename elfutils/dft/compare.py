@@ -131,7 +131,10 @@ def likely_gap_cause(species, gap_ours: float, gap_reference: float, spin_run: b
     spin_kept: the moments survived; ours_has_u: our run applied the same Hubbard U (elfutils.dft.recipe)."""
     from pymatgen.core import Element
 
-    from elfutils.dft.recipe import MP_HUBBARD_U, MP_HUBBARD_U_ANIONS  # the Materials Project's GGA+U convention
+    from elfutils.dft.recipe import (  # the Materials Project's GGA+U convention
+        MP_HUBBARD_U,
+        MP_HUBBARD_U_ANIONS,
+    )
 
     elements = set(species)
     u_metals = sorted(elements & MP_HUBBARD_U.keys())
@@ -180,8 +183,8 @@ def store_table(store_path: str | Path) -> pd.DataFrame:
     """One row per material in a band store: its metadata flattened (settings.* columns), without energies."""
     import time
 
-    from elfutils.errors import BandDataError
     from elfutils.data.store import BandStore
+    from elfutils.errors import BandDataError
 
     for attempt in range(5):  # a running DFT batch may merge (and delete) parts while we read them
         try:
@@ -274,9 +277,9 @@ def pending_table(store_path: str | Path, target_ids=None) -> pd.DataFrame:
     batch would start magnetic moments), hubbard_u (the batch would add U), first_attempt (why a first attempt
     failed, when one did and the retry has not run yet; else "")."""
     from elfutils.data.dataset import flat_band_ids, structure_records
-    from elfutils.dft.recipe import DFTSettings, batch_cost, hubbard_u_values, needs_spin
-    from elfutils.dft.batch import final_failures, pending_retries
     from elfutils.data.store import BandStore
+    from elfutils.dft.batch import final_failures, pending_retries
+    from elfutils.dft.recipe import DFTSettings, batch_cost, hubbard_u_values, needs_spin
 
     records = structure_records()
     done = set(BandStore(store_path).ids()) | set(final_failures(store_path))
@@ -298,7 +301,8 @@ def fixture_comparison(store_path: str | Path, band_files, tolerance_px: float =
                        **render_kwargs) -> tuple[pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """Our band structures against real 2Dmatpedia band files of the same materials.
 
-    Both are rendered the same way (:func:`elfutils.images.render.render_band_image`, ``render_kwargs``) and their
+    Both are rendered the same way (:func:`elfutils.images.render.render_band_image`, ``render_kwargs``) and
+    their
     gaps taken the same way (:meth:`BandStructure.band_gap` along the shared k-path). Files whose material is
     not in the store are left out.
 
@@ -308,8 +312,8 @@ def fixture_comparison(store_path: str | Path, band_files, tolerance_px: float =
         images: material_id -> (our image, VASP image).
     """
     from elfutils.data.readers import read_band_file
-    from elfutils.images.render import render_band_image
     from elfutils.data.store import BandStore
+    from elfutils.images.render import render_band_image
 
     store = BandStore(store_path)
     rows, images = [], {}

@@ -1,10 +1,12 @@
 """Band structures from real DFT: GPAW, LCAO basis, PBE, along 2Dmatpedia's 2D k-path.
 
-Settings follow ``docs/dft-recipe`` (measured on these machines): ``szp(dzp)`` basis (``dzp`` for lanthanides),
+Settings follow ``docs/dft-recipe`` (measured on these machines): ``szp(dzp)`` basis (``dzp`` for
+lanthanides),
 k-point density 2.5 /Å⁻¹ Γ-centred, grid spacing 0.3 Å, Fermi-Dirac smearing 0.05 eV, 6 Å of vacuum on each
 side, spin-polarised with ferromagnetic starting moments when the cell holds a magnetic d or f ion.
 
-Energy zero (2Dmatpedia's convention, so that the ±4 eV images are comparable with the paper's): for a metal it
+Energy zero (2Dmatpedia's convention, so that the ±4 eV images are comparable with the paper's): for a metal
+it
 is the Fermi level; for a gapped material it sits ``GAP_ZERO_OFFSET_EV`` above the valence-band maximum
 (2Dmatpedia's VASP E_F lies 0.01-0.14 eV above the VBM in every gapped real band file), instead of GPAW's
 mid-gap Fermi level.
@@ -20,9 +22,11 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from elfutils.data.bands import BandStructure
-from elfutils.data.energy_zero import energy_zero  # the project's convention (GAP_ZERO_OFFSET_EV above the VBM)
-from elfutils.errors import BandDataError
+from elfutils.data.energy_zero import (
+    energy_zero,  # the project's convention (GAP_ZERO_OFFSET_EV above the VBM)
+)
 from elfutils.data.kpath import KPath, kpath_2d, path_distances
+from elfutils.errors import BandDataError
 
 SPIN_SURVIVES_MUB = 0.05  # local moments below this on every atom: the cell is stored spin-paired
 
@@ -38,7 +42,8 @@ START_MOMENTS = {
 
 
 # Hubbard U (eV, Dudarev, on d) of the Materials Project's GGA+U convention (pymatgen MPRelaxSet): applied to
-# these metals when the cell holds O or F. 2Dmatpedia computed its band structures with MP-style workflows: its
+# these metals when the cell holds O or F. 2Dmatpedia computed its band structures with MP-style workflows:
+# its
 # gaps for such compounds are GGA+U gaps (NiF2 2dm-1743: 2Dmatpedia 5.18 eV; our PBE 1.53 eV, PBE+U 5.81 eV).
 MP_HUBBARD_U = {"Co": 3.32, "Cr": 3.7, "Fe": 5.3, "Mn": 3.9, "Mo": 4.38, "Ni": 6.2, "V": 3.25, "W": 6.2}
 MP_HUBBARD_U_ANIONS = frozenset({"O", "F"})

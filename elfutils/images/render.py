@@ -58,8 +58,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from elfutils.data.bands import BandStructure
 from elfutils.constants import ENERGY_WINDOW_EV, IMAGE_SIZE
+from elfutils.data.bands import BandStructure
 from elfutils.errors import BandDataError
 
 LINE_WIDTH_PX = 2.0  # line width in pixels of the final image (see the module docstring)

@@ -9,7 +9,8 @@ values is then decoded" -- channel 2 at matrix position (2,2) with Δ from 0.5 t
 
 Conventions:
 
-* an image is a 0/1 array ``(S, S)`` as :mod:`elfutils.images.render` draws it (S = the model's ``image_size``);
+* an image is a 0/1 array ``(S, S)`` as :mod:`elfutils.images.render` draws it (S = the model's
+``image_size``);
 * a latent is ``(C, side, side)`` (C = ``latent_channels``, side = S / 32); ``channel`` is zero-based (the
   paper's "channel 2" is ``channel=1``) and ``position`` is ``(row, column)``, zero-based, as in the paper's
   "(3,0)";

@@ -36,8 +36,8 @@ from tqdm.auto import tqdm
 from elfutils import paths
 from elfutils.nn.checkpoint import (
     CheckpointError,
-    data_hash,
     copy_model_file,
+    data_hash,
     load_model,
     load_training_state,
     read_card,
