@@ -186,3 +186,17 @@ def test_likely_gap_cause(species, ours, ref, spin_run, spin_kept, expected):
 def test_no_hubbard_reason_when_ours_has_the_same_u():
     cause = compare.likely_gap_cause(["Ni", "F", "F"], 5.8, 5.2, True, True, ours_has_u=True)
     assert "Hubbard" not in cause and "magnetic" in cause
+
+
+def test_coverage_by_group_counts_each_material_once(small_store, tmp_path, fixture_files):
+    ids = [p.stem for p in fixture_files[:3]]
+    second = BandStore(tmp_path / "second.elfstore")
+    second.append([dataclasses.replace(read_band_file(fixture_files[3]), metadata={"band_gap": 0.0,
+                                                                                   "wall_time_s": 5.0})])
+    groups = {ids[0]: "A", ids[1]: "A", ids[2]: "B", fixture_files[3].stem: "B", "2dm-99": "B", "2dm-98": "B"}
+    table = compare.coverage_by_group([small_store.path, second.path], groups=groups).set_index("group")
+    # 2dm-99 failed twice; ids[0]'s old failure is superseded by its stored record; 2dm-98 is pending
+    assert table.loc["A", ["target", "computed", "failed", "pending"]].tolist() == [2, 2, 0, 0]
+    assert table.loc["B", ["target", "computed", "failed", "pending"]].tolist() == [4, 2, 1, 1]
+    assert table.loc["all", "computed"] == 4 and table.loc["all", "cpu_hours"] == pytest.approx(65 / 3600)
+    assert table.loc["B", "time_median_s"] == pytest.approx(17.5)  # 30 s and 5 s

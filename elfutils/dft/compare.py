@@ -408,3 +408,58 @@ def gap_figure(gaps: pd.DataFrame):
     ax_h.set_ylabel("materials")
     fig.tight_layout()
     return fig
+
+
+# --- all of 2Dmatpedia: both stores, by group ---------------------------------------------------------------
+GROUPS = ("flat-band pool", "rest of 2Dmatpedia")
+
+
+def coverage_by_group(store_paths, groups: Mapping[str, str] | None = None,
+                      targets: Mapping[str, int] | None = None) -> pd.DataFrame:
+    """Counts of the dataset card per group of materials, over several stores together (a material in two
+    stores counts once, the later store's record winning): one row per group with target (materials with a
+    structure), computed, failed (every attempt), pending, spin_runs (started magnetic), spin_kept (moments
+    survived), metals, gapped, retried, time_median_s, time_p95_s, cpu_hours, elements, and a total row.
+
+    ``groups`` maps material id -> group (default: GROUPS[0] for the flat-band pool, GROUPS[1] for every
+    other 2Dmatpedia id with a structure); ``targets`` the number of materials each group should hold
+    (default: how many ids ``groups`` gives it)."""
+    from elfutils.data.dataset import flat_band_ids, structure_records
+
+    if groups is None:
+        pool = set(flat_band_ids())
+        groups = {mid: GROUPS[0] if mid in pool else GROUPS[1] for mid in structure_records()}
+    if targets is None:
+        counts = Counter(groups.values())
+        targets = {g: counts[g] for g in [*GROUPS, *sorted(set(counts) - set(GROUPS))] if counts[g]}
+    targets = dict(targets)
+    tables = [store_table(p) for p in store_paths]
+    filled = [t.dropna(axis=1, how="all") for t in tables if len(t)]
+    materials = pd.concat(filled, ignore_index=True) if filled else tables[0]
+    materials = materials.drop_duplicates("material_id", keep="last")
+    stored = set(materials["material_id"])
+    failed = {mid for p in store_paths for mid in failure_table(p)["material_id"] if mid not in stored}
+    materials = materials.assign(group=materials["material_id"].map(groups).fillna("other"))
+
+    def row(name: str, table: pd.DataFrame, target: int, n_failed: int) -> dict:
+        def numbers(col):
+            return pd.to_numeric(table[col], errors="coerce") if col in table else pd.Series([], dtype=float)
+
+        def count(col):
+            return int(table[col].fillna(False).astype(bool).sum()) if col in table else 0
+
+        wall, gaps = numbers("wall_time_s").dropna(), numbers("band_gap")
+        return {"group": name, "target": target, "computed": len(table), "failed": n_failed,
+                "pending": max(target - len(table) - n_failed, 0), "spin_runs": count("spin_polarized_run"),
+                "spin_kept": count("spin_polarized"), "metals": int((gaps < METAL_GAP_EV).sum()),
+                "gapped": int((gaps >= METAL_GAP_EV).sum()), "retried": int((numbers("attempt") > 1).sum()),
+                "time_median_s": float(wall.median()) if len(wall) else float("nan"),
+                "time_p95_s": float(wall.quantile(0.95)) if len(wall) else float("nan"),
+                "cpu_hours": float(wall.sum() / 3600), "elements": len(element_counts(table["formula"]))
+                if len(table) else 0}
+
+    names = [g for g in targets] + sorted(set(materials["group"]) - set(targets))
+    rows = [row(g, materials[materials["group"] == g], targets.get(g, 0),
+                sum(groups.get(m, "other") == g for m in failed)) for g in names]
+    rows.append(row("all", materials, sum(targets.values()), len(failed)))
+    return pd.DataFrame(rows)
