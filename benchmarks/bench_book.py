@@ -86,7 +86,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="default")
     parser.add_argument("--retrain", action="store_true",
-                        help="time `make book PROFILE=retrain` (hours) instead of the default profile's builds")
+                        help="time `make book PROFILE=retrain` (hours) instead of the default profile's "
+                             "builds")
     parser.add_argument("--work", type=Path, help="scratch folder for the clone (default: a new temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the clone (and its built book) afterwards")
     parser.add_argument("--branch", help="clone this branch instead of the checked-out one")
@@ -136,7 +137,8 @@ def main(argv=None) -> int:
     if first.get("seconds"):
         verdict = "within" if first["seconds"] <= GOAL_SECONDS else "over"
         print(f"first build {first['seconds'] / 60:.1f} min ({verdict} the {GOAL_SECONDS // 60}-minute goal)"
-              + (f"; cached rebuild {cached['seconds']:.0f} s = {result['cached_vs_first_ratio']:.3f} x the first"
+              + (f"; cached rebuild {cached['seconds']:.0f} s = {result['cached_vs_first_ratio']:.3f} x the "
+                 f"first"
                  if cached.get("seconds") else ""))
     if ok:  # a failed run's figures would mislead the reproducibility page
         atomic_write_json(out, result)

@@ -21,7 +21,8 @@ from pathlib import Path
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--images", type=Path, required=True, help="image stack (.npz), e.g. from `elf render`")
+    parser.add_argument("--images", type=Path, required=True,
+                        help="image stack (.npz), e.g. from `elf render`")
     parser.add_argument("--budgets", type=int, nargs="+", default=[10, 15, 30], help="epoch budgets")
     parser.add_argument("--work", type=Path, required=True, help="folder for the training runs (reused)")
     parser.add_argument("--device")
@@ -51,12 +52,14 @@ def main(argv=None) -> int:
             "best_val_bce_clean": min(h["val_bce_clean"] for h in history),
             "train_seconds": round(sum(h["seconds"] for h in history), 1),
             "this_call_seconds": round(time.perf_counter() - started, 1)}
-        print(f"{epochs:3d} epochs: final train {last['train_bce']:.4f}  val(clean) {last['val_bce_clean']:.4f}"
+        print(f"{epochs:3d} epochs: final train {last['train_bce']:.4f}  val(clean) "
+              f"{last['val_bce_clean']:.4f}"
               f"  best val(clean) {results[str(epochs)]['best_val_bce_clean']:.4f}", flush=True)
     longest = results[str(max(args.budgets))]["best_val_bce_clean"]
     for epochs, r in results.items():
         r["val_vs_longest_percent"] = round(100 * (r["best_val_bce_clean"] / longest - 1), 2)
-    report = {"benchmark": "benchmarks/epoch_budget.py", "data": args.describe or str(args.images), "n_images": len(ids),
+    report = {"benchmark": "benchmarks/epoch_budget.py", "data": args.describe or str(args.images),
+              "n_images": len(ids),
               "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "budgets": results}
     atomic_write_json(args.out, report)
     print(f"wrote {args.out}")

@@ -23,7 +23,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--skip-architectures", action="store_true",
                         help="export only the model (the architecture comparison takes longest)")
-    parser.add_argument("--cache", type=Path, help="the cache folder to use (default: this checkout's .cache)")
+    parser.add_argument("--cache", type=Path,
+                        help="the cache folder to use (default: this checkout's .cache)")
     args = parser.parse_args()
     if args.cache is not None:
         if not args.cache.is_dir():

@@ -58,7 +58,8 @@ def main() -> int:
         "binary_flatness": (pool["binary_flatness"].reindex(ids).to_numpy(float), "yes/no"),
         "flat bands near E_F": (np.array([r.flat_band_count(FLAT_BAND_WINDOW_EV, FLAT_BAND_MAX_WIDTH_EV)
                                           for r in records], float), "number"),
-        "spin-polarised": (np.array([bool(r.metadata.get("spin_polarized")) for r in records], float), "yes/no"),
+        "spin-polarised": (np.array([bool(r.metadata.get("spin_polarized")) for r in records], float),
+                           "yes/no"),
     }
     representations = {
         "elf, p = 0.2": (elf, 0.2), "elf, Euclidean": (elf, 2.0), "raw pixels (8x8 blocks)": (pixels, 2.0),

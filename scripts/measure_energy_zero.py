@@ -58,7 +58,8 @@ def main() -> int:
                          ("project_zero", lambda r: to_project_zero(with_gpaw_fermi(r)))):
         T = encode(model, [prepare(twins.get(m)) for m in twin_ids])
         D = minkowski_distances(queries, np.vstack([X, T]), p=0.2)
-        ranks = {f.stem: int(np.flatnonzero(names[np.argsort(D[i], kind="stable")] == f"twin:{f.stem}")[0]) + 1
+        ranks = {f.stem: int(np.flatnonzero(names[np.argsort(D[i],
+                                                             kind="stable")] == f"twin:{f.stem}")[0]) + 1
                  for i, f in enumerate(files)}
         g = np.array([ranks[m] for m in gapped])
         result["runs"][how] = {"ranks": ranks, "gapped_first": int((g == 1).sum()),

@@ -63,11 +63,13 @@ def card_markdown() -> str:
         "",
         "## Settings",
         "",
-        "First-attempt settings (a failed material is retried once: `DFTSettings.retry_after`, twice the time "
+        "First-attempt settings (a failed material is retried once: `DFTSettings.retry_after`, twice the "
+        "time "
         "limit after a timeout; every material's own settings are in its metadata):",
         "",
         *[f"- `{k.removeprefix('settings.')}` = {v if v == v else None}" for k, v in settings.items()],
-        "- bands along 2Dmatpedia's 2D k-path (21 points a segment, `elfutils.data.kpath`), all basis orbitals as bands;",
+        "- bands along 2Dmatpedia's 2D k-path (21 points a segment, `elfutils.data.kpath`), all basis "
+        "orbitals as bands;",
         "  energy zero: E_F for metals, VBM + 0.05 eV for gapped materials (2Dmatpedia's convention).",
         "- Hubbard U (`hubbard_u` = mp): the Materials Project's U on "
         + ", ".join(f"{e} {u}" for e, u in MP_HUBBARD_U.items())
@@ -107,9 +109,11 @@ def card_markdown() -> str:
         "",
         "Same structures and k-points; images rendered identically (`elfutils.images.render`, 224 px, ±4 eV).",
         "",
-        f"- metal/insulator agreement: {int(fixtures.same_kind.sum())}/{len(fixtures)}; median |gap difference| "
+        f"- metal/insulator agreement: {int(fixtures.same_kind.sum())}/{len(fixtures)}; median |gap "
+        f"difference| "
         f"{fixtures.gap_difference.abs().median():.2f} eV; median image IoU {fixtures.iou.median():.2f}; "
-        f"median fraction of line pixels within 2 px of the other image {fixtures.within_tolerance_fraction.median():.2f}.",
+        f"median fraction of line pixels within 2 px of the other image "
+        f"{fixtures.within_tolerance_fraction.median():.2f}.",
         "",
         fixtures.round(3).to_markdown(index=False),
         "",
@@ -118,7 +122,8 @@ def card_markdown() -> str:
         f"- {len(gaps)} materials: median |Δgap| {gaps.abs_difference.median():.2f} eV, 90th percentile "
         f"{gaps.abs_difference.quantile(0.9):.2f} eV; metal/insulator agreement {gaps.same_kind.mean():.1%}.",
         f"- outliers (|Δgap| > 1 eV): {len(outliers)}; the likely cause of each is a rule of thumb "
-        "(`elfutils.dft.compare.likely_gap_cause`): Hubbard U (2Dmatpedia follows the Materials Project's GGA+U "
+        "(`elfutils.dft.compare.likely_gap_cause`): Hubbard U (2Dmatpedia follows the Materials Project's "
+        "GGA+U "
         "for Co/Cr/Fe/Mn/Mo/Ni/V/W oxides and fluorides; our DFT applies the same U since session 2 and "
         "recomputes materials stored without it), odd electron counts (a spin-paired "
         "cell is metallic), magnetic states that differ, and the LCAO basis (szp) missing diffuse conduction "
@@ -127,7 +132,8 @@ def card_markdown() -> str:
     ]
     if len(outliers):
         outliers = with_likely_causes(outliers, card["materials"])
-        lines += ["| material | formula | ours (eV) | 2Dmatpedia (eV) | likely cause |", "|---|---|---|---|---|"]
+        lines += ["| material | formula | ours (eV) | 2Dmatpedia (eV) | likely cause |",
+                  "|---|---|---|---|---|"]
         lines += [f"| {r.material_id} | {formulas.get(r.material_id, '')} | {r.gap_ours:.2f} | "
                   f"{r.gap_reference:.2f} | {r.likely_cause} |" for r in outliers.head(60).itertuples()]
     lines += atlas_markdown()
@@ -139,17 +145,20 @@ def atlas_markdown() -> list[str]:
     stores = [dft_store_path(), atlas_store_path()]
     coverage = coverage_by_group(stores)
     tables = [store_table(p) for p in stores]
-    ours = {m: float(g) for t in tables if len(t) for m, g in zip(t["material_id"], t["band_gap"], strict=True)}
+    ours = {m: float(g) for t in tables if len(t) for m, g in zip(t["material_id"], t["band_gap"],
+                                                                  strict=True)}
     gaps = gap_comparison(ours, reference_gaps())
     pool_ids = set(flat_band_pool().material_id)
     gaps["group"] = [GROUPS[0] if m in pool_ids else GROUPS[1] for m in gaps["material_id"]]
-    shown = coverage.rename(columns={"time_median_s": "median s", "time_p95_s": "p95 s", "cpu_hours": "CPU-h"})
+    shown = coverage.rename(columns={"time_median_s": "median s", "time_p95_s": "p95 s",
+                                     "cpu_hours": "CPU-h"})
     lines = [
         "",
         "## All of 2Dmatpedia: the flat-band store and the atlas store together",
         "",
         "Every 2Dmatpedia material with an ID and a structure (`data/2dmatpedia-structures`), by group: the "
-        "flat-band pool (its 1950 materials of `gpaw-pbe.elfstore` and the largest ones the atlas store adds) "
+        "flat-band pool (its 1950 materials of `gpaw-pbe.elfstore` and the largest ones the atlas store "
+        "adds) "
         "and the rest (`gpaw-pbe-atlas.elfstore`, `elf dft --atlas`). Same recipe and settings; time per "
         "material on one core.",
         "",
@@ -157,7 +166,8 @@ def atlas_markdown() -> list[str]:
         "",
         "Against 2Dmatpedia's own PBE gaps (`bandgap` in structures.jsonl), every computed material:",
         "",
-        "| group | materials | median abs. difference (eV) | 90th percentile (eV) | same metal/gapped verdict "
+        "| group | materials | median abs. difference (eV) | 90th percentile (eV) | same metal/gapped "
+        "verdict "
         "| outliers > 1 eV |",
         "|---|---|---|---|---|---|",
     ]

@@ -155,11 +155,13 @@ def test_model_history_has_every_epoch(cache, tiny_store):
 @pytest.mark.slow
 def test_exported_model_stands_in_for_training(cache, tiny_store, tmp_path):
     trained = profile_for(tiny_store, epochs=2)
-    target = pipeline.export_committed_model(trained, tmp_path / "models" / "elf-resnet18" / "best.safetensors")
+    target = pipeline.export_committed_model(trained,
+                                             tmp_path / "models" / "elf-resnet18" / "best.safetensors")
     reader = trained.replace(name="reader", use_committed_model=True)
     path, why = pipeline.committed_model_status(reader)
     assert path == target, why
-    assert list(pipeline.model_history(reader).epoch) == [1, 2]  # the whole run, not only up to the best epoch
+    assert list(pipeline.model_history(reader).epoch) == [1,
+                                                          2]  # the whole run, not only up to the best epoch
     summary = pipeline.model_summary(reader)
     assert summary["source"] == "committed" and summary["weights_dtype"] == "float16"
     # the card has no total: the training time is the sum of its epochs', also in the stage timings

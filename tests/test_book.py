@@ -32,7 +32,8 @@ NOTEBOOKS = {
                               "walk_b_changed_max")),
     "supp_architectures": (3, ("n_variants", "arch_epochs", "reference_val_bce", "reference_n_clusters",
                                "deeper_val_change")),
-    "fig2_fingerprint_space": (6, ("n_materials", "n_clusters", "n_unclassified", "n_groups", "eps", "eps_rule",
+    "fig2_fingerprint_space": (6, ("n_materials", "n_clusters", "n_unclassified", "n_groups", "eps",
+                                   "eps_rule",
                                    "frac_pure", "n_pure", "nn_same", "paper_n_clusters", "n_chem_dominated",
                                    "chem_ami", "chem_verdict", "flat_eta2", "flat_top_text")),
     "fig3_exemplars": (1, ("n_shown_clusters", "n_named_pairs", "n_named_in_data", "n_named_same",
@@ -40,12 +41,15 @@ NOTEBOOKS = {
     "fig4_square_octagon": (2, ("n_named", "n_agree", "skewed_angles", "n_square_octagon", "so_median_all")),
     "fig5_structure": (2, ("n_cnnf_clusters", "n_localised", "radius", "min_members", "paper_n_localised",
                            "big_motifs")),
-    "table1_duplicates": (2, ("threshold", "n_candidates", "n_table1_present", "n_table1_found", "paper_max")),
+    "table1_duplicates": (2, ("threshold", "n_candidates", "n_table1_present", "n_table1_found",
+                              "paper_max")),
     "fig7_parameter_study": (4, ("paper_n_clusters", "paper_n_unclassified", "paper_dbcv", "paper_s_dbw",
                                  "rule_text", "suggestion", "paper_verdict")),
-    "supp_tsne": (2, ("trustworthiness_umap", "trustworthiness_tsne", "knn_preserved_umap", "knn_preserved_tsne",
+    "supp_tsne": (2, ("trustworthiness_umap", "trustworthiness_tsne", "knn_preserved_umap",
+                      "knn_preserved_tsne",
                       "overlap", "k")),
-    "similarity_search": (1, ("query_id", "twin_text", "cli_exit_code", "cluster_text", "duplicate_threshold")),
+    "similarity_search": (1, ("query_id", "twin_text", "cli_exit_code", "cluster_text",
+                              "duplicate_threshold")),
     "paper_vs_reproduction": (0, ("n_rows", "n_materials", "train_bce", "n_clusters", "n_candidates")),
 }
 
@@ -96,7 +100,8 @@ def executed(tmp_path_factory, book_cache):
             dst = out_dir / f"{name}.ipynb"
             env = {**os.environ, "ELF_CACHE_DIR": str(book_cache)}
             proc = subprocess.run(
-                [sys.executable, "-m", "elfutils.book.notebooks", "execute", str(BOOK / f"{name}.py"), str(dst),
+                [sys.executable, "-m", "elfutils.book.notebooks", "execute", str(BOOK / f"{name}.py"),
+                 str(dst),
                  "--profile", "smoke"], capture_output=True, text=True, env=env, timeout=1800)
             assert proc.returncode == 0, f"{name} failed:\n{proc.stdout}\n{proc.stderr}"
             done[name] = dst
@@ -267,7 +272,8 @@ def test_book_build_table_reads_both_benchmark_files(tmp_path):
     step = {"command": "make book", "seconds": 600.0, "exit_code": 0, "runnable_mean": 2.1}
     (tmp_path / "book-build.json").write_text(json.dumps({
         "profile": "default", "commit": "a" * 40, "time": "2026-11-26T01:00:00", "goal_first_build_s": 1200,
-        "steps": {"venv": {**step, "seconds": 60.0}, "first_build": step, "cached_rebuild": {**step, "seconds": 30}}}))
+        "steps": {"venv": {**step, "seconds": 60.0}, "first_build": step,
+                  "cached_rebuild": {**step, "seconds": 30}}}))
     (tmp_path / "book-build-retrain.json").write_text(json.dumps({
         "profile": "retrain", "commit": "b" * 40, "time": "2026-11-26T02:00:00",
         "steps": {"retrain_build": {**step, "seconds": 9000.0}}}))

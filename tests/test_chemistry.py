@@ -21,7 +21,8 @@ def test_anion_family(formula, family):
 
 def test_table_names_transition_metal_compounds_as_the_paper_does():
     table = chemistry_table(["MoS2", "Tl2SiSe3", "CrI3", "NaCl", "Au"])
-    assert table.label.tolist() == ["transition-metal chalcogenide", "chalcogenide", "transition-metal halide",
+    assert table.label.tolist() == ["transition-metal chalcogenide", "chalcogenide",
+                                    "transition-metal halide",
                                     "halide", "other"]
     assert table.transition_metal.tolist() == [True, False, True, False, True]
 
@@ -48,7 +49,8 @@ def test_clusters_that_follow_the_classes_beat_random_ones_and_random_ones_do_no
 
 def test_unclassified_materials_are_left_out_and_no_clusters_give_nan():
     result = cluster_chemistry([-1, -1, 0, 0], ["oxide", "halide", "oxide", "oxide"], n_permutations=10)
-    assert result["table"].to_dict("records") == [{"cluster": 0, "size": 2, "dominant": "oxide", "share": 1.0}]
+    assert result["table"].to_dict("records") == [{"cluster": 0, "size": 2, "dominant": "oxide",
+                                                   "share": 1.0}]
     empty = cluster_chemistry([-1, -1], ["oxide", "halide"])
     assert empty["n_clusters"] == 0 and np.isnan(empty["p_value"])
     with pytest.raises(ValueError, match="differ in length"):

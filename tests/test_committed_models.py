@@ -37,7 +37,8 @@ def dataset_complete() -> bool:
 def test_committed_artefact_matches_the_dataset(default_profile, artefact):
     path_of, status_of = {
         "model": (pipeline.committed_model_path, pipeline.committed_model_status),
-        "architecture comparison": (pipeline.committed_architecture_path, pipeline.committed_architecture_status),
+        "architecture comparison": (pipeline.committed_architecture_path,
+                                    pipeline.committed_architecture_status),
     }[artefact]
     if not path_of(default_profile).exists():
         assert not dataset_complete(), f"the dataset is complete but the committed {artefact} is missing: " \

@@ -73,7 +73,8 @@ def test_gpaw_band_structure_of_a_tiny_insulator():
 
 def test_retry_settings_follow_the_reason():
     settings = DFTSettings()
-    assert settings.retry_after("SymmetryAnalysisBug: Sorry! Try using spglib") == replace(settings, symmetry="off")
+    assert settings.retry_after("SymmetryAnalysisBug: Sorry! Try using spglib") == replace(settings,
+                                                                                           symmetry="off")
     assert settings.retry_after("KohnShamConvergenceError: did not converge") == settings.safer()
     tiny = settings.retry_after("ValueError: Cannot construct interpolator.  Grid 4 x 4 x 40 may be too small")
     assert tiny == replace(settings, grid_spacing=settings.grid_spacing / 2)
@@ -154,7 +155,8 @@ def test_a_stopped_timeout_resumes_with_the_longer_limit(tmp_path):
 def test_changed_settings_start_a_pending_material_afresh(tmp_path):
     store_path = tmp_path / "c.elfstore"
     broken = Job("broken", dict(structure_records()["2dm-1799"], species=["Mg", "F"]))
-    _pending_failure(store_path, "broken", "ValueError: first attempt", replace(DFTSettings(), vacuum=9.0), 1800.0)
+    _pending_failure(store_path, "broken", "ValueError: first attempt", replace(DFTSettings(), vacuum=9.0),
+                     1800.0)
     run_dft_batch([broken], store_path, workers=1, progress=False)
     assert [f["attempt"] for f in read_failures(store_path)] == [1, 1, 2]
 

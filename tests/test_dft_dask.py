@@ -121,9 +121,11 @@ def real_cluster(tmp_path):
         import json
 
         address = json.loads(scheduler_file.read_text())["address"]
-        worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+        worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
+                                   "--nthreads", "1",
                                    "--nworkers", "1", "--no-dashboard", "--host", "127.0.0.1"], env=env,
-                                  start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                  start_new_session=True, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
         yield address
     finally:
         for proc in (worker, scheduler):
@@ -141,7 +143,8 @@ def test_elf_dft_runs_on_a_real_scheduler_and_worker(tmp_path, real_cluster):
     assert "'done': 2" in result.stdout
     # the environment variable names the same cluster
     again = subprocess.run([*ELF, "dft", TINY[2], "--store", str(store_path), "--no-progress"],
-                           env={**os.environ, "ELF_DASK_SCHEDULER": real_cluster}, capture_output=True, text=True,
+                           env={**os.environ, "ELF_DASK_SCHEDULER": real_cluster}, capture_output=True,
+                           text=True,
                            timeout=300)
     assert again.returncode == 0, again.stderr
     assert sorted(BandStore(store_path).ids()) == sorted(TINY)
@@ -161,7 +164,8 @@ def test_missing_gpaw_is_one_error_before_any_material(tmp_path):
         "sys.meta_path.insert(0, _NoGPAW())\n")
     store_path = tmp_path / "none.elfstore"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hide), os.environ.get("PYTHONPATH", "")])}
-    result = subprocess.run([*ELF, "dft", *TINY, "--store", str(store_path), "--workers", "1", "--no-progress"],
+    result = subprocess.run([*ELF, "dft", *TINY, "--store", str(store_path), "--workers", "1",
+                             "--no-progress"],
                             env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.startswith("elf dft:")]
@@ -177,7 +181,8 @@ def test_dft_inputs_are_checked_before_the_batch(tmp_path):
     assert "Traceback" not in missing.stderr
     empty = tmp_path / "empty.txt"
     empty.write_text("\n  \n")
-    result = subprocess.run([*ELF, "dft", "--ids-file", str(empty)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([*ELF, "dft", "--ids-file", str(empty)], capture_output=True, text=True,
+                            timeout=120)
     assert result.returncode == 2 and "names no material" in result.stderr
     unknown = subprocess.run([*ELF, "dft", "2dm-99999999", "--store", str(tmp_path / "u.elfstore")],
                              capture_output=True, text=True, timeout=120)
@@ -217,7 +222,8 @@ def test_a_lost_material_is_retried_with_the_same_settings():
     from elfutils.dft.batch import retry_plan
     from elfutils.dft.recipe import DFTSettings
 
-    lost = {"attempt": 1, "status": "lost", "reason": "Dask worker died during the calculation (KilledWorker)",
+    lost = {"attempt": 1, "status": "lost",
+            "reason": "Dask worker died during the calculation (KilledWorker)",
             "settings": asdict(DFTSettings()), "time_limit_s": 900.0}
     assert retry_plan(lost, 1800.0) == (2, DFTSettings(), 900.0)
     failed = {**lost, "status": "error", "reason": "KohnShamConvergenceError: did not converge"}

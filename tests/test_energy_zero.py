@@ -40,7 +40,8 @@ def test_the_fermi_level_anywhere_in_the_gap_gives_one_image(tmp_path, fixture_f
     assert records[1].metadata["file_efermi"] == pytest.approx((vbm + cbm) / 2)
     # the file's own zero, on request: mid-gap draws the bands ~half the gap (~30 px) lower
     mid_own = read_band_file(_with_fermi(tmp_path, source, (vbm + cbm) / 2, "mid-own"), zero="file")
-    assert mid_own.metadata["energy_zero"] == "file" and not np.array_equal(render_band_image(mid_own), images[0])
+    assert mid_own.metadata["energy_zero"] == "file" and not np.array_equal(render_band_image(mid_own),
+                                                                            images[0])
 
 
 def test_a_metal_keeps_its_fermi_level(fixture_files):

@@ -208,7 +208,8 @@ def test_cluster_variance_share_is_large_for_values_set_by_the_cluster():
     share = cluster_statistics.cluster_variance_share(labels, by_cluster, n_permutations=200)
     assert share["n"] == 30 and share["eta2"] > 0.95 and share["p_value"] < 0.01  # the -1 rows are left out
     assert share["expected_eta2"] < 0.3
-    unrelated = cluster_statistics.cluster_variance_share(labels, np.tile(np.arange(10.0), 4), n_permutations=200)
+    unrelated = cluster_statistics.cluster_variance_share(labels, np.tile(np.arange(10.0), 4),
+                                                          n_permutations=200)
     assert unrelated["eta2"] == pytest.approx(0.0) and unrelated["p_value"] == 1.0
     flat = cluster_statistics.cluster_variance_share(labels, np.ones(40))
     assert np.isnan(flat["eta2"]) and np.isnan(flat["p_value"])
@@ -297,7 +298,8 @@ def test_layer_top_view_draws_every_atom_and_bond_of_the_repeated_cells():
 
     from elfutils.analysis.structure import layer_bonds
 
-    honeycomb = Structure(Lattice.hexagonal(4.0, 20.0), ["B", "N"], [[1 / 3, 2 / 3, 0.5], [2 / 3, 1 / 3, 0.5]])
+    honeycomb = Structure(Lattice.hexagonal(4.0, 20.0), ["B", "N"], [[1 / 3, 2 / 3, 0.5], [2 / 3, 1 / 3,
+                                                                                           0.5]])
     ax = figures.plot_layer(honeycomb, repeat=2, title="BN")
     atoms = [c for c in ax.collections if isinstance(c, PathCollection)]
     assert sorted(c.get_label() for c in atoms) == ["B", "N"]

@@ -38,7 +38,8 @@ def test_two_concurrent_imports_keep_every_material(tmp_path, fixture_files):
     a = _copies(tmp_path / "a", fixture_files[0], 100000, 60)
     b = _copies(tmp_path / "b", fixture_files[1], 200000, 60)
     code = ("import sys; from elfutils.data.importer import import_bands; "
-            "r = import_bands([sys.argv[1]], sys.argv[2], batch_size=3, progress=False); print(len(r.imported))")
+            "r = import_bands([sys.argv[1]], sys.argv[2], batch_size=3, progress=False); "
+            "print(len(r.imported))")
     procs = [subprocess.Popen([PY, "-c", code, str(tmp_path / name), str(store)], stdout=subprocess.PIPE,
                               text=True) for name in ("a", "b")]
     outs = [p.communicate(timeout=300)[0].strip() for p in procs]
@@ -220,7 +221,8 @@ def test_non_finite_weights_are_refused_and_no_table_is_written(tmp_path, tiny_m
 
 # --- 6. untrusted card sizes
 # -------------------------------------------------------------------------------------
-@pytest.mark.parametrize("field,value", [("image_size", 32000), ("latent_channels", 100000), ("in_channels", 64),
+@pytest.mark.parametrize("field,value", [("image_size", 32000), ("latent_channels", 100000), ("in_channels",
+                                                                                              64),
                                          ("batch_size", "16")])
 def test_a_card_asking_for_impossible_sizes_is_refused_at_load(tmp_path, tiny_model, field, value):
     from safetensors import safe_open
@@ -251,7 +253,8 @@ def test_similar_with_a_huge_card_is_one_line(tmp_path, tiny_model, fixture_file
     hostile = tmp_path / "huge.safetensors"
     save_file(tensors, str(hostile), metadata={"elf_card": json.dumps(card)})
     table = tmp_path / "t.csv"
-    pd.DataFrame({"material_id": ["a"], "formula": ["A"], **{f"f{i}": [0.0] for i in range(98)}}).to_csv(table)
+    pd.DataFrame({"material_id": ["a"], "formula": ["A"],
+                  **{f"f{i}": [0.0] for i in range(98)}}).to_csv(table)
     assert elf(["similar", str(fixture_files[0]), "--model", str(hostile), "--fingerprints", str(table),
                 "--no-cluster"]) == 2
     err = capsys.readouterr().err
@@ -286,7 +289,8 @@ def test_deeply_nested_json_is_one_bad_file_in_every_command(tmp_path, nested, f
 
 def test_a_deeply_nested_query_is_one_line_from_similar(tmp_path, nested, tiny_model, capsys):
     table = tmp_path / "t.csv"
-    pd.DataFrame({"material_id": ["a"], "formula": ["A"], **{f"f{i}": [0.0] for i in range(98)}}).to_csv(table)
+    pd.DataFrame({"material_id": ["a"], "formula": ["A"],
+                  **{f"f{i}": [0.0] for i in range(98)}}).to_csv(table)
     assert elf(["similar", str(nested / "2dm-999001.json"), "--model", str(tiny_model), "--fingerprints",
                 str(table), "--no-cluster"]) == 2
     err = capsys.readouterr().err
@@ -340,7 +344,8 @@ def test_render_checks_the_output_before_rendering(tmp_path, fixture_files, caps
     monkeypatch.setattr(render, "render_band_image", lambda *a, **k: calls.append(1))
     blocker = tmp_path / "file"
     blocker.write_text("a file, not a folder")
-    assert elf(["render", *map(str, fixture_files), "--out", str(blocker / "stack.npz"), "--no-progress"]) == 2
+    assert elf(["render", *map(str, fixture_files), "--out", str(blocker / "stack.npz"),
+                "--no-progress"]) == 2
     assert "cannot write" in capsys.readouterr().err and calls == []
 
 

@@ -179,7 +179,8 @@ def test_example_image_from_the_dataset_or_the_band_file(cache, tiny_store):
     image, info = example_image(with_fixtures, "2dm-1")
     stack, ids, _ = pipeline.images(with_fixtures)
     np.testing.assert_array_equal(image, stack[ids.index("2dm-1")])
-    assert info["in_dataset"] and info["split"] in ("in the training set", "in the validation set") and info["formula"] == "IrF2"
+    assert info["in_dataset"] and info["split"] in ("in the training set",
+                                                    "in the validation set") and info["formula"] == "IrF2"
     assert "2dm-1.json (VASP)" in info["source"]
     alone = _profile(tiny_store)
     image2, info2 = example_image(alone, "2dm-1")

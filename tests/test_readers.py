@@ -389,7 +389,8 @@ def test_flat_band_count_counts_narrow_bands_near_the_fermi_level(fixture_record
                        -0.6 + 1.2 * k,  # near but dispersive: not counted
                        -3.0 + 0.01 * k,  # flat but far: not counted
                        0.95 + 0.1 * k]])  # reaches 1.05 eV: leaves the window, not counted
-    bs = BandStructure(old.material_id, old.formula, old.kpoints, old.distances, old.branches, bands + 2.0, 2.0)
+    bs = BandStructure(old.material_id, old.formula, old.kpoints, old.distances, old.branches, bands + 2.0,
+                       2.0)
     assert bs.flat_band_count(window=1.0, max_width=0.1) == 2
     assert bs.flat_band_count(window=1.1, max_width=0.1) == 3
     assert bs.flat_band_count(window=1.0, max_width=2.0) == 3

@@ -228,14 +228,17 @@ def outcomes(profile="default", **changes):
                               index=["fingerprint space", "UMAP", "t-SNE"])
     embeddings.attrs["k"] = 10
     fig4 = pd.DataFrame({"formula": ["InAs", "TlBi"], "paper": ["symmetric", "skewed"],
-                         "smallest_angle": [88.8, 57.1], "agrees": [True, True]}, index=["2dm-2474", "2dm-2650"])
+                         "smallest_angle": [88.8, 57.1], "agrees": [True, True]}, index=["2dm-2474",
+                                                                                         "2dm-2650"])
     square_octagon = {"n": 6, "n_clusters": 1, "ratio": 0.57, "p_value": 0.003}
-    chemistry = {"n_clusters": 49, "n_dominated": 20, "expected_dominated": 4.2, "p_value": 0.001, "ami": 0.31,
+    chemistry = {"n_clusters": 49, "n_dominated": 20, "expected_dominated": 4.2, "p_value": 0.001,
+                 "ami": 0.31,
                  "table": pd.DataFrame({"cluster": [0, 1, 2], "size": [5, 6, 7], "share": [1.0, 0.8, 0.5],
                                         "dominant": ["halide", "transition-metal chalcogenide", "oxide"]})}
     nc4 = {"present": ["2dm-553"], "absent": {"2dm-321": "f-element compound (Nd)"}, "labels": {},
            "same_cluster": None, "n_clusters": None}
-    flat_bands = {"eta2": 0.27, "expected_eta2": 0.11, "p_value": 0.001, "top": {12: 3.4, 15: 2.2, 1: 2.0, 3: 0.1}}
+    flat_bands = {"eta2": 0.27, "expected_eta2": 0.11, "p_value": 0.001, "top": {12: 3.4, 15: 2.2, 1: 2.0,
+                                                                                 3: 0.1}}
     base = dict(profile=get_profile(profile), n_materials=n, clustering=clustering, n_pool=2132,
                 n_structures=2002, n_computed=2002, model_card=card, pixel_fraction=0.1, study=grid,
                 duplicates=fake_duplicates(True), cnnf_labels=cnnf, cnnf_localisation=localisation,
@@ -295,7 +298,8 @@ def test_table_explains_differences_with_the_computed_numbers():
     assert f"scores {report.constant_bce(0.12):.3f}" in row.loc["PAPER_TRAIN_BCE", "explanation"]
     assert "trained for 2 epoch(s), not 30" in row.loc["PAPER_TRAIN_BCE", "explanation"]
     assert row.loc["PAPER_VALIDATION_TOLERANCE", "ours"] == "outside: -25.0%"
-    assert "set by the smoke profile" in row.loc["HDBSCAN_MIN_CLUSTER_SIZE, HDBSCAN_MIN_SAMPLES", "explanation"]
+    assert "set by the smoke profile" in row.loc["HDBSCAN_MIN_CLUSTER_SIZE, HDBSCAN_MIN_SAMPLES",
+                                                 "explanation"]
     explained = row.loc["PAPER_N_CLUSTERS", "explanation"]
     assert "per 1000 materials the paper has 23.5, we have 145.8" in explained
     assert "paper 78.1%, ours 41.7%" in row.loc["PAPER_N_UNCLASSIFIED", "explanation"]
@@ -347,7 +351,8 @@ def test_collect_wires_the_cached_stages(monkeypatch, tmp_path, fixture_records)
     monkeypatch.setattr(pipeline, "tsne", lambda p: tsne)
     cnnf = pd.DataFrame(np.random.default_rng(0).random((12, 4)), index=table.material_id[:12])
     monkeypatch.setattr(pipeline, "structural_fingerprints", lambda p: cnnf)
-    records = [dataclasses.replace(fixture_records[f], material_id=m) for f, m in (("2dm-1", "m0"), ("2dm-21", "m1"))]
+    records = [dataclasses.replace(fixture_records[f], material_id=m) for f, m in (("2dm-1", "m0"),
+                                                                                   ("2dm-21", "m1"))]
     monkeypatch.setattr(pipeline, "load_dataset", lambda p: records)
     got = report.collect("smoke")
     assert got.n_materials == len(table) and got.clustering is clusters

@@ -67,7 +67,8 @@ def test_a_dataset_file_under_its_own_name_finds_itself_marked(searchable, fixtu
     work, model, table = searchable
     original = next(p for p in fixture_files if p.stem == "2dm-21")
     out = work / "self.csv"
-    common = ["--fingerprints", str(table), "--model", str(model), "--k", "3", "--device", "cpu", "--no-cluster"]
+    common = ["--fingerprints", str(table), "--model", str(model), "--k", "3", "--device", "cpu",
+              "--no-cluster"]
     assert elf(["similar", str(original), *common, "--out", str(out)]) == 0
     result = pd.read_csv(out)
     assert result["material_id"].iloc[0] == "2dm-21" and bool(result["same_id"].iloc[0])
@@ -127,7 +128,8 @@ def test_without_a_table_the_search_runs_over_the_profiles_dataset(searchable, f
 
     work, model, table = searchable
     asked = []
-    monkeypatch.setattr(pipeline, "trained_model_file", lambda profile: (asked.append(profile) or model, "stub"))
+    monkeypatch.setattr(pipeline, "trained_model_file", lambda profile: (asked.append(profile) or model,
+                                                                         "stub"))
     monkeypatch.setattr(pipeline, "fingerprints", lambda profile: read_fingerprints(table))
     query = shutil.copy(next(p for p in fixture_files if p.stem == "2dm-21"), work / "mine.json")
     capsys.readouterr()
@@ -141,7 +143,8 @@ def test_without_a_trained_model_the_default_search_says_how_to_get_one(fixture_
     monkeypatch.setenv("ELF_CACHE_DIR", str(tmp_path))  # an empty cache: nothing trained
     from elfutils.book import pipeline
 
-    monkeypatch.setattr(pipeline, "committed_model_status", lambda profile: (None, "no usable committed model"))
+    monkeypatch.setattr(pipeline, "committed_model_status", lambda profile: (None,
+                                                                             "no usable committed model"))
     assert elf(["similar", str(fixture_files[0]), "--profile", "smoke"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("elf similar: no trained model for profile 'smoke'") and "make models" in err

@@ -132,7 +132,8 @@ def read_fingerprints(path: str | Path) -> pd.DataFrame:
     repeated = df["material_id"][df["material_id"].duplicated()].unique().tolist()
     if repeated:  # a material twice would be its own duplicate at distance 0 and shift the clustering
         raise ValueError(f"{path}: {len(repeated)} material id(s) appear more than once "
-                         f"({', '.join(repeated[:5])}{', ...' if len(repeated) > 5 else ''}); keep one row each")
+                         f"({', '.join(repeated[:5])}{', ...' if len(repeated) > 5 else ''}); keep one row "
+                         f"each")
     return df.reset_index(drop=True)
 
 

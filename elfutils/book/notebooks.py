@@ -684,11 +684,14 @@ def book_build_table(folder: str | Path = PROJECT_ROOT / "benchmarks" / "results
         data = json.loads(path.read_text())
         for step, run in data.get("steps", {}).items():
             goal = data.get("goal_first_build_s") if step == "first_build" else None
-            rows.append({"profile": data.get("profile"), "step": step, "minutes": round(run["seconds"] / 60, 1),
+            rows.append({"profile": data.get("profile"), "step": step, "minutes": round(run["seconds"] / 60,
+                                                                                        1),
                          "goal_minutes": goal / 60 if goal else None, "exit_code": run.get("exit_code"),
-                         "runnable_mean": run.get("runnable_mean"), "commit": str(data.get("commit", ""))[:10],
+                         "runnable_mean": run.get("runnable_mean"), "commit": str(data.get("commit",
+                                                                                           ""))[:10],
                          "measured": data.get("time", "")})
-    columns = ["profile", "step", "minutes", "goal_minutes", "exit_code", "runnable_mean", "commit", "measured"]
+    columns = ["profile", "step", "minutes", "goal_minutes", "exit_code", "runnable_mean", "commit",
+               "measured"]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -465,7 +465,8 @@ def export_committed_model(profile: str | Profile = "retrain", target: str | Pat
     export_model(source, target, dtype="float16", card_updates={"history": training_card(source)["history"]})
     size = target.stat().st_size
     if size > COMMITTED_MODEL_MAX_BYTES:
-        raise ValueError(f"{target}: {size / 2**20:.1f} MiB, over the {COMMITTED_MODEL_MAX_BYTES / 2**20:.0f} MiB "
+        raise ValueError(f"{target}: {size / 2**20:.1f} MiB, over the "
+                         f"{COMMITTED_MODEL_MAX_BYTES / 2**20:.0f} MiB "
                          "a committed model may take")
     return target
 
@@ -678,7 +679,8 @@ def tsne(profile: str | Profile = "default") -> pd.DataFrame:
     """Supplementary Note 1: t-SNE of the Minkowski distances: material_id, formula, tsne_x, tsne_y."""
     p = _profile(profile)
     key = stage_key("tsne", {"fingerprints": fingerprints_key(p), "p": p.minkowski_p,
-                             "perplexity": p.tsne_perplexity, "seed": p.seed, "code": code_hash("analysis.cluster")})
+                             "perplexity": p.tsne_perplexity, "seed": p.seed,
+                             "code": code_hash("analysis.cluster")})
     path = cache_dir() / "tsne" / f"{key}.parquet"
 
     def compute():
@@ -921,7 +923,8 @@ def committed_architecture_status(profile: str | Profile = "default") -> tuple[P
         return None, f"profile {p.name!r} trains its own networks"
     folder = committed_architecture_path(p)
     card_path = folder / ARCHITECTURE_STUDY_CARD
-    missing = [n for n in (ARCHITECTURE_STUDY_CARD, *ARCHITECTURE_STUDY_FILES.values()) if not (folder / n).is_file()]
+    missing = [n for n in (ARCHITECTURE_STUDY_CARD,
+                           *ARCHITECTURE_STUDY_FILES.values()) if not (folder / n).is_file()]
     if missing:
         return None, f"no committed architecture study: {folder} lacks {', '.join(missing)}"
     try:
@@ -973,7 +976,8 @@ def _architecture_all(profile: str | Profile) -> dict[str, pd.DataFrame]:
     if committed is not None:
         memo = (str(committed), "architecture_study")
         if memo not in _MEMORY:
-            _MEMORY[memo] = {name: pd.read_csv(committed / file) for name, file in ARCHITECTURE_STUDY_FILES.items()}
+            _MEMORY[memo] = {name: pd.read_csv(committed / file) for name,
+                             file in ARCHITECTURE_STUDY_FILES.items()}
             record_timing("stages", f"{p.name}/architecture_study", {
                 "profile": p.name, "stage": "architecture_study", "key": str(committed.name),
                 "last_use": "committed", "used_at": _now(),

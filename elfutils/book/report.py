@@ -840,7 +840,8 @@ def _training_rows(o: Outcomes):
 
 def _co_clustered_row(o: Outcomes) -> tuple:
     """The paper's named co-clustered materials (InAs with AlBi, TlBi, ...): how many pairs share our cluster."""
-    labels = dict(zip(o.clustering.get("material_id", []), o.clustering.get("hdbscan_label", []), strict=False))
+    labels = dict(zip(o.clustering.get("material_id", []), o.clustering.get("hdbscan_label", []),
+                      strict=False))
     present = together = 0
     for anchor, (_, _, partners) in C.PAPER_CO_CLUSTERED.items():
         for partner in partners:
@@ -850,7 +851,8 @@ def _co_clustered_row(o: Outcomes) -> tuple:
     n_pairs = sum(len(p) for _, _, p in C.PAPER_CO_CLUSTERED.values())
     why = (f"{present} of the {n_pairs} pairs have both materials in this build's data"
            + (f"; {together} of those share an HDBSCAN cluster" if present else ""))
-    return ("Clustering", "paper's co-clustered pairs (InAs, Bi2O3 clusters) in one cluster", "PAPER_CO_CLUSTERED",
+    return ("Clustering", "paper's co-clustered pairs (InAs, Bi2O3 clusters) in one cluster",
+            "PAPER_CO_CLUSTERED",
             f"{n_pairs} of {n_pairs}", f"{together} of {present}", why)
 
 
@@ -862,7 +864,8 @@ def _chemistry_row(o: Outcomes) -> tuple:
                            for kind, c in C.PAPER_CHEMISTRY_CLUSTERS.items())
     quantity = "clusters dominated by one anion family"
     if o.chemistry is None:
-        return ("Clustering", quantity, "PAPER_CHEMISTRY_CLUSTERS", paper_text, "not computed", "no chemistry")
+        return ("Clustering", quantity, "PAPER_CHEMISTRY_CLUSTERS", paper_text, "not computed",
+                "no chemistry")
     chem = o.chemistry
     shares = chem["table"]
     counts = dict(shares[shares.share >= DOMINANT_SHARE].dominant.value_counts()) if len(shares) else {}
@@ -872,7 +875,8 @@ def _chemistry_row(o: Outcomes) -> tuple:
            f"transition-metal-chalcogenide-dominated clusters (>= {DOMINANT_SHARE:.0%} of members, "
            "elfutils.analysis.chemistry); "
            f"{chem['n_dominated']} of {chem['n_clusters']} clusters are dominated by one class against "
-           f"{chem['expected_dominated']:.1f} for random clusters (p = {chem['p_value']:.3f}), adjusted mutual "
+           f"{chem['expected_dominated']:.1f} for random clusters (p = {chem['p_value']:.3f}), adjusted "
+           f"mutual "
            f"information {chem['ami']:.2f}")
     return ("Clustering", quantity, "PAPER_CHEMISTRY_CLUSTERS", paper_text,
             f"{chem['n_dominated']} of {chem['n_clusters']}", why)
@@ -883,7 +887,8 @@ def _flat_band_row(o: Outcomes) -> tuple:
     paper = f"clusters {', '.join(map(str, C.PAPER_FLAT_BAND_CLUSTERS))}"
     quantity = "clusters with dense flat bands near E_F"
     if o.flat_bands is None:
-        return ("Clustering", quantity, "PAPER_FLAT_BAND_CLUSTERS", paper, "not computed", "no band structures")
+        return ("Clustering", quantity, "PAPER_FLAT_BAND_CLUSTERS", paper, "not computed",
+                "no band structures")
     fb = o.flat_bands
     top = ", ".join(f"{c} ({m:.1f})" for c, m in list(fb.get("top", {}).items())[:3]) or "none"
     return ("Clustering", quantity, "PAPER_FLAT_BAND_CLUSTERS", paper, f"richest: {top}",
@@ -899,7 +904,8 @@ def _nc4_row(o: Outcomes) -> tuple:
     quantity = f"one cluster at Nc = {C.PAPER_NC4_MIN_CLUSTER_SIZE}: {formulas}"
     paper = f"{len(C.PAPER_NC4_CLUSTER)} in one cluster"
     if o.nc4 is None:
-        return ("Clustering", quantity, "PAPER_NC4_CLUSTER, PAPER_NC4_MIN_CLUSTER_SIZE", paper, "not computed",
+        return ("Clustering", quantity, "PAPER_NC4_CLUSTER, PAPER_NC4_MIN_CLUSTER_SIZE", paper,
+                "not computed",
                 "no fingerprints")
     nc4 = o.nc4
     missing = "; ".join(f"{C.PAPER_NC4_CLUSTER[m]} ({m}): {why}" for m, why in nc4["absent"].items())
@@ -967,11 +973,13 @@ def paper_vs_ours(o: Outcomes) -> pd.DataFrame:
     rows.append(_chemistry_row(o))
     rows.append(_flat_band_row(o))
     rows.append(_nc4_row(o))
-    rows.append(("Clustering", "cluster numbers of Fig. 3 and Fig. 5", "PAPER_FIG3_CLUSTERS, PAPER_FIG5_MOTIFS",
+    rows.append(("Clustering", "cluster numbers of Fig. 3 and Fig. 5",
+                 "PAPER_FIG3_CLUSTERS, PAPER_FIG5_MOTIFS",
                  f"Fig. 3: {', '.join(map(str, C.PAPER_FIG3_CLUSTERS))}; Fig. 5: "
                  + ", ".join(f"{k} {v}" for k, v in C.PAPER_FIG5_MOTIFS.items()),
                  "labels of our own clusters",
-                 "cluster numbers are arbitrary labels of one HDBSCAN run; the Fig. 3 and Fig. 5 chapters compare "
+                 "cluster numbers are arbitrary labels of one HDBSCAN run; the Fig. 3 and Fig. 5 chapters "
+                 "compare "
                  "contents (exemplars, co-clustered materials, motifs), not numbers"))
     rows.append(("Clustering", "UMAP (NN, MD)", "UMAP_N_NEIGHBORS, UMAP_MIN_DIST",
                  f"({C.UMAP_N_NEIGHBORS}, {C.UMAP_MIN_DIST})", f"({p.umap_n_neighbors}, {p.umap_min_dist})",
@@ -1024,12 +1032,14 @@ def _fig4_row(o: Outcomes) -> tuple:
     if o.fig4_geometry is None:
         return ("Structure (Fig. 4)", quantity, "PAPER_FIG4_SKEWED", paper, "not computed", "no structures")
     g = o.fig4_geometry
-    why = ("measured on the 2Dmatpedia structures (elfutils.analysis.structure.bond_geometry): smallest in-plane bond "
+    why = ("measured on the 2Dmatpedia structures (elfutils.analysis.structure.bond_geometry): smallest "
+           "in-plane bond "
            + ", ".join(f"{g.formula[m]} {g.smallest_angle[m]:.0f}°" for m in g.index))
     so = o.square_octagon
     if so and so.get("n", 0) >= 2:
         why += (f"; the {so['n']} square-octagon layers in our data fall into {so['n_clusters']} cluster(s), "
-                f"their median fingerprint distance is {so['ratio']:.2f} x that of all pairs (permutation p = "
+                f"their median fingerprint distance is {so['ratio']:.2f} x that of all pairs (permutation p "
+                f"= "
                 f"{so['p_value']:.3f})")
     return ("Structure (Fig. 4)", quantity, "PAPER_FIG4_SKEWED", paper,
             f"{int(g.agrees.sum())} of {len(g)} agree", why)
@@ -1060,8 +1070,10 @@ def _cnnf_rows(o: Outcomes):
     rows.append(("Structure (Fig. 5)", "CNNF clusters localised on the elf map", "PAPER_N_CNNF_LOCALISED",
                  f"{C.PAPER_N_CNNF_LOCALISED} of {C.PAPER_N_CNNF_CLUSTERS}", f"{n_loc} of {len(loc)}",
                  f"criterion (the paper's is by eye): at least {C.CNNF_LOCALISED_MIN_MEMBERS} members of a "
-                 f"CNNF cluster linked on the UMAP within {radius:.3g} (5% of the map's extent) into an island "
-                 "at most a quarter of the map across that holds a quarter of the cluster (elfutils.analysis.structure); "
+                 f"CNNF cluster linked on the UMAP within {radius:.3g} (5% of the map's extent) into an "
+                 f"island "
+                 "at most a quarter of the map across that holds a quarter of the cluster "
+                 "(elfutils.analysis.structure); "
                  f"{_pct(n_loc / len(loc)) if len(loc) else 'n/a'} of ours vs "
                  f"{_pct(C.PAPER_N_CNNF_LOCALISED / C.PAPER_N_CNNF_CLUSTERS)} of the paper's"))
     return rows
@@ -1151,7 +1163,8 @@ def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS) -> Outcomes:
     return outcomes
 
 
-def flat_band_clusters(clusters: pd.DataFrame, records, n_permutations: int = 1000, seed: int = C.SEED) -> dict:
+def flat_band_clusters(clusters: pd.DataFrame, records, n_permutations: int = 1000,
+                       seed: int = C.SEED) -> dict:
     """Whether clusters gather materials with many flat bands near E_F: the flat-band count of each
     material (:meth:`elfutils.data.bands.BandStructure.flat_band_count` with the figures' window and width),
     :func:`elfutils.analysis.cluster_statistics.cluster_variance_share` of it, and ``top`` (cluster -> mean

@@ -9,15 +9,18 @@ from elfutils.commands._common import INPUT_ERRORS, report_error
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("dft", help="compute band structures with GPAW LCAO-PBE (resumable batch on Dask)")
-    p.add_argument("ids", nargs="*", help="material ids (default: the 2002 flat-band materials with structures)")
+    p = subparsers.add_parser("dft",
+                              help="compute band structures with GPAW LCAO-PBE (resumable batch on Dask)")
+    p.add_argument("ids", nargs="*",
+                   help="material ids (default: the 2002 flat-band materials with structures)")
     p.add_argument("--ids-file", type=Path, help="a text file with one material id per line")
     p.add_argument("--atlas", action="store_true",
                    help="every other 2Dmatpedia material with an ID (not in the flat-band store), into "
                         "data/bands/gpaw-pbe-atlas.elfstore")
     p.add_argument("--store", type=Path, help="band store to fill (default: data/bands/gpaw-pbe.elfstore)")
     p.add_argument("--fixtures", action="store_true",
-                   help="compute the 12 materials with real 2Dmatpedia band files, on the files' own k-points, "
+                   help="compute the 12 materials with real 2Dmatpedia band files, on the files' own "
+                        "k-points, "
                         "into data/bands/gpaw-pbe-fixtures.elfstore")
     p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 "
                                        "(default: $ELF_DASK_SCHEDULER, else a local cluster)")
@@ -25,7 +28,8 @@ def register(subparsers) -> None:
                    help="worker processes of the local cluster (default: cores)")
     p.add_argument("--time-limit", type=float, default=1800.0, help="seconds per material and attempt")
     p.add_argument("--limit", type=int, help="compute at most this many new materials")
-    p.add_argument("--retry-failed", action="store_true", help="also retry materials that failed twice before")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="also retry materials that failed twice before")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 

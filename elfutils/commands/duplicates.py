@@ -15,7 +15,8 @@ def register(subparsers) -> None:
         help="list candidate duplicate pairs: same reduced formula, fingerprint distance below a threshold",
         description="Pairs of materials with the same reduced formula whose fingerprints (Minkowski p=0.2) "
         "are closer than the threshold, ranked by distance. Default threshold: a low outlier of the "
-        f"nearest-neighbour distances of all materials (log distance below median - {DUPLICATE_MAD_K:g} MAD). "
+        f"nearest-neighbour distances of all materials (log distance below median - {DUPLICATE_MAD_K:g} "
+        f"MAD). "
         "Also reports which pairs of the paper's Table 1 are in the data and found.",
     )
     p.add_argument("fingerprints", type=Path, metavar="FINGERPRINTS",

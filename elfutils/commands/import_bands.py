@@ -28,7 +28,9 @@ def register(subparsers) -> None:
                    help="keep only the 2132 flat-band materials the paper starts from")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--keep-file-zero", action="store_true",
-                   help="keep each file's own Fermi level as the energy zero (default: a gapped material's zero is moved just above its valence-band maximum, the convention of 2Dmatpedia and of our DFT)")
+                   help="keep each file's own Fermi level as the energy zero (default: a gapped material's "
+                        "zero is moved just above its valence-band maximum, the convention of 2Dmatpedia "
+                        "and of our DFT)")
     p.set_defaults(func=run)
 
 

@@ -12,11 +12,14 @@ def register(subparsers) -> None:
                    help="band files (.json, .json.gz, vasprun.xml), folders of them, or .elfstore folders")
     p.add_argument("--json", action="store_true", help="one JSON object per band structure")
     p.add_argument("--keep-file-zero", action="store_true",
-                   help="keep each file's own Fermi level as the energy zero (default: a gapped material's zero is moved just above its valence-band maximum, the convention of 2Dmatpedia and of our DFT)")
+                   help="keep each file's own Fermi level as the energy zero (default: a gapped material's "
+                        "zero is moved just above its valence-band maximum, the convention of 2Dmatpedia "
+                        "and of our DFT)")
     p.set_defaults(func=run)
 
 
-ZERO_NAMES = {"vbm+offset": "VBM+0.05", "fermi": "E_F", "file": "file's E_F"}  # metadata energy_zero, in words
+ZERO_NAMES = {"vbm+offset": "VBM+0.05", "fermi": "E_F",
+              "file": "file's E_F"}  # metadata energy_zero, in words
 
 
 def _print(summary: dict, as_json: bool) -> None:
@@ -26,7 +29,8 @@ def _print(summary: dict, as_json: bool) -> None:
     s = summary
     spin = "spin-polarised" if s["spin_polarized"] else "spin-paired"
     print(f"{s['material_id']:>10} {s['formula']:<12} {spin:<14} {s['path']:<16} "
-          f"{s['nkpoints']:>4} k  {s['nbands']:>3} bands  E-E_F {s['energy_min_eV']:.1f}..{s['energy_max_eV']:.1f} eV"
+          f"{s['nkpoints']:>4} k  {s['nbands']:>3} bands  E-E_F "
+          f"{s['energy_min_eV']:.1f}..{s['energy_max_eV']:.1f} eV"
           f"  gap {s['band_gap_eV']:.2f} eV  zero {ZERO_NAMES.get(s['energy_zero'], s['energy_zero'])}")
 
 

@@ -32,7 +32,9 @@ def register(subparsers) -> None:
                    help=f"energy half-range around E_F in eV (default {ENERGY_WINDOW_EV:g})")
     p.add_argument("--line-width", type=float, default=None, help="line width in pixels (default 2.0)")
     p.add_argument("--keep-file-zero", action="store_true",
-                   help="keep each file's own Fermi level as the energy zero (default: a gapped material's zero is moved just above its valence-band maximum, the convention of 2Dmatpedia and of our DFT)")
+                   help="keep each file's own Fermi level as the energy zero (default: a gapped material's "
+                        "zero is moved just above its valence-band maximum, the convention of 2Dmatpedia "
+                        "and of our DFT)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)  # fmt: skip
 

@@ -17,7 +17,8 @@ def register(subparsers) -> None:
         description="Encode the query band file(s) with the trained model (or read query fingerprints from a "
         "table), then list the k nearest materials of the fingerprint table (Minkowski p=0.2) and the "
         "HDBSCAN cluster each query would join. Without --fingerprints and --model, the search runs over the "
-        "embedded dataset with its trained model (the committed one, or one the book trained into the cache); "
+        "embedded dataset with its trained model (the committed one, or one the book trained into the "
+        "cache); "
         "its fingerprints are computed once and cached.",
     )
     p.add_argument("queries", nargs="+", type=Path, metavar="QUERY_FILE",
@@ -31,13 +32,17 @@ def register(subparsers) -> None:
                    help="without --fingerprints: whose dataset and model to search (elfutils.book.profiles; "
                         "default: the embedded GPAW dataset; 2dmatpedia: the imported VASP files)")
     p.add_argument("--k", type=int, default=10, help="neighbours per query (default 10)")
-    p.add_argument("--device", help="torch device for the encoder (default: ELF_DEVICE, else CUDA if present)")
+    p.add_argument("--device",
+                   help="torch device for the encoder (default: ELF_DEVICE, else CUDA if present)")
     p.add_argument("--no-cluster", action="store_true", help="skip fitting HDBSCAN for the query's cluster")
     p.add_argument("--exclude-same-id", action="store_true",
-                   help="leave out the dataset's material with the query's own id (shown and marked by default: "
+                   help="leave out the dataset's material with the query's own id (shown and marked by "
+                        "default: "
                         "for a file of a material the dataset holds, it is usually the best answer)")
     p.add_argument("--keep-file-zero", action="store_true",
-                   help="keep each file's own Fermi level as the energy zero (default: a gapped material's zero is moved just above its valence-band maximum, the convention of 2Dmatpedia and of our DFT)")
+                   help="keep each file's own Fermi level as the energy zero (default: a gapped material's "
+                        "zero is moved just above its valence-band maximum, the convention of 2Dmatpedia "
+                        "and of our DFT)")
     p.add_argument("--out", type=Path, metavar="CSV", help="also write the result table")
     p.set_defaults(func=run)  # fmt: skip
 
@@ -78,7 +83,8 @@ def run(args) -> int:
     shown = result.assign(same_id=result["same_id"].map({True: "same id", False: ""}))
     with pd.option_context("display.width", 140, "display.max_rows", 500):
         print(shown.to_string(index=False, formatters={"closer_pairs_percent": "{:.3g}".format}))
-    print("distance: Minkowski p = 0.2 (the clustering's); closer_pairs_percent: share of the dataset's own pairs "
+    print("distance: Minkowski p = 0.2 (the clustering's); closer_pairs_percent: share of the dataset's own "
+          "pairs "
           "of materials that are closer")
     return 0
 
@@ -89,9 +95,11 @@ def _profile_fingerprints(profile: str, model):
     from elfutils.book import pipeline
 
     if model is not None:
-        raise ValueError("--model needs --fingerprints made with that model (without --fingerprints the search "
+        raise ValueError("--model needs --fingerprints made with that model (without --fingerprints the "
+                         "search "
                          "uses the dataset's own model)")
     path, why = pipeline.trained_model_file(profile)
     if path is None:
-        raise ValueError(f"{why}; build it with `make models` or `make book`, or pass --fingerprints and --model")
+        raise ValueError(f"{why}; build it with `make models` or `make book`, or pass --fingerprints and "
+                         f"--model")
     return pipeline.fingerprints(profile), path

@@ -74,7 +74,8 @@ class BandStructure:
         if energies.ndim == 2:
             energies = energies[None]
         if energies.ndim != 3 or energies.shape[0] not in (1, 2):
-            raise BandDataError(f"expected (spin, band, k) energies, got shape {energies.shape}", src, "bands")
+            raise BandDataError(f"expected (spin, band, k) energies, got shape {energies.shape}", src,
+                                "bands")
         nk = energies.shape[2]
         if nk < 2:
             raise BandDataError(f"a band path needs at least 2 k-points, got {nk}", src, "kpoints")
@@ -83,7 +84,8 @@ class BandStructure:
         if kpoints.shape != (nk, 3):
             raise BandDataError(f"kpoints shape {kpoints.shape} does not match {nk} k-points", src, "kpoints")
         if distances.shape != (nk,):
-            raise BandDataError(f"distances shape {distances.shape} does not match {nk} k-points", src, "kpoints")
+            raise BandDataError(f"distances shape {distances.shape} does not match {nk} k-points", src,
+                                "kpoints")
         if not np.all(np.isfinite(energies)):
             raise BandDataError("energies contain NaN or infinite values", src, "bands")
         if not (np.all(np.isfinite(kpoints)) and np.all(np.isfinite(distances))):

@@ -42,7 +42,8 @@ class BatchReport:
                 print(f"  {item}: {reason}", file=stream)
 
 
-def run_batch(items: Iterable, func: Callable, desc: str = "processing", progress: bool = True) -> BatchReport:
+def run_batch(items: Iterable, func: Callable, desc: str = "processing",
+              progress: bool = True) -> BatchReport:
     """Apply ``func`` to each item; a BandDataError (or OSError) skips the item and records why."""
     report = BatchReport()
     items = list(items)

@@ -71,7 +71,8 @@ def structure_records() -> dict[str, dict]:
             try:
                 rec = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise BandDataError(f"not a JSON record ({exc.msg}; truncated?)", path, f"line {number}") from exc
+                raise BandDataError(f"not a JSON record ({exc.msg}; truncated?)", path,
+                                    f"line {number}") from exc
             if not isinstance(rec, dict):
                 raise BandDataError("not a JSON object", path, f"line {number}")
             if rec.get("material_id"):

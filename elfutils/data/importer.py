@@ -100,7 +100,8 @@ def candidates(inputs: Iterable[str | Path], skipped: list[tuple[str, str]],
             try:
                 if not file.exists():
                     raise BandDataError("no such file or folder", file)
-                out.append(Candidate(str(file), material_id_of(file), partial(read_band_file, file, zero=zero)))
+                out.append(Candidate(str(file), material_id_of(file), partial(read_band_file, file,
+                                                                              zero=zero)))
             except BandDataError as exc:  # e.g. an unknown file type
                 skipped.append((str(file), str(exc)))
     return out

@@ -43,7 +43,8 @@ def from_pymatgen(bs, material_id: str = "", formula: str | None = None, source:
     kpoints = np.array([k.frac_coords for k in bs.kpoints], dtype=float)
     distances = np.asarray(bs.distance, dtype=float)
     branches = tuple(
-        Branch(int(b["start_index"]), int(b["end_index"]), *_split_branch_name(b["name"])) for b in bs.branches
+        Branch(int(b["start_index"]), int(b["end_index"]),
+               *_split_branch_name(b["name"])) for b in bs.branches
     )
     unlabelled = [f"{b.start_label}-{b.end_label}" for b in branches
                   if {b.start_label, b.end_label} & {"None", ""}]
@@ -95,7 +96,8 @@ def read_band_json(path: str | Path, material_id: str | None = None) -> BandStru
     except (json.JSONDecodeError, UnicodeDecodeError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise BandDataError(f"not valid JSON ({exc})", path) from exc
     data = _unwrap(data, path)
-    return band_structure_from_dict(data, source=path, material_id=material_id or _material_id_from_path(path))
+    return band_structure_from_dict(data, source=path,
+                                    material_id=material_id or _material_id_from_path(path))
 
 
 def band_structure_from_dict(data: dict, source="<dict>", material_id: str = "") -> BandStructure:
@@ -139,7 +141,8 @@ def band_structure_from_dict(data: dict, source="<dict>", material_id: str = "")
 
 def _check_bands_field(bands, source) -> None:
     if not isinstance(bands, dict) or not bands:
-        raise BandDataError("expected a non-empty {spin: [[energies per k-point] per band]} mapping", source, "bands")
+        raise BandDataError("expected a non-empty {spin: [[energies per k-point] per band]} mapping", source,
+                            "bands")
     for spin, values in bands.items():
         if spin not in ("1", "-1", 1, -1):
             raise BandDataError(f"unknown spin key {spin!r} (expected '1' or '-1')", source, "bands")
@@ -148,7 +151,8 @@ def _check_bands_field(bands, source) -> None:
         except (TypeError, ValueError) as exc:
             raise BandDataError(f"spin {spin}: not a numeric band x k-point array", source, "bands") from exc
         if arr.ndim != 2 or arr.size == 0:
-            raise BandDataError(f"spin {spin}: expected a band x k-point array, got shape {arr.shape}", source, "bands")
+            raise BandDataError(f"spin {spin}: expected a band x k-point array, got shape {arr.shape}",
+                                source, "bands")
         if not np.all(np.isfinite(arr)):
             raise BandDataError(f"spin {spin}: NaN or infinite energies", source, "bands")
 
@@ -167,7 +171,8 @@ def read_vasprun(path: str | Path, material_id: str | None = None) -> BandStruct
                 kpoints_filename=str(kpoints_file) if kpoints_file.exists() else None, line_mode=True
             )
     except Exception as exc:
-        raise BandDataError(f"pymatgen could not read the VASP run: {type(exc).__name__}: {exc}", path) from exc
+        raise BandDataError(f"pymatgen could not read the VASP run: {type(exc).__name__}: {exc}",
+                            path) from exc
     if not hasattr(bs, "branches"):
         raise BandDataError("not a line-mode band structure (no KPOINTS labels found)", path, "kpoints")
     return from_pymatgen(bs, material_id=material_id or material_id_of(path), source=str(path))
@@ -180,7 +185,8 @@ def file_kind(path: str | Path) -> str:
     if name.endswith(".elfstore") or (path.is_dir() and any(path.glob("part-*.npz"))):
         return "store"
     if path.is_dir():
-        raise BandDataError("a folder, not a band file nor a band store (no part-*.npz inside); pass its band "
+        raise BandDataError("a folder, not a band file nor a band store (no part-*.npz inside); pass its "
+                            "band "
                             "files, or gather them into a store with `elf import`", path)
     if name.endswith((".json", ".json.gz")):
         return "json"
@@ -202,7 +208,8 @@ def material_id_of(path: str | Path) -> str:
     return path.parent.name if kind == "vasprun" else _material_id_from_path(path)
 
 
-ENERGY_ZEROS = ("project", "file")  # what a reader does with the file's Fermi level (elfutils.data.energy_zero)
+ENERGY_ZEROS = ("project",
+                "file")  # what a reader does with the file's Fermi level (elfutils.data.energy_zero)
 
 
 def read_band_file(path: str | Path, zero: str = "project") -> BandStructure:

@@ -60,7 +60,8 @@ def _kept_bands(bs: BandStructure) -> np.ndarray:
 def _encode(records: list[BandStructure]) -> dict[str, np.ndarray]:
     cols: dict[str, list] = {k: [] for k in (
         "material_id", "formula", "efermi", "source", "nk", "nspin", "nbands", "nbranch", "metadata",
-        "kpoints", "distances", "energies", "branch_start", "branch_end", "branch_start_label", "branch_end_label",
+        "kpoints", "distances", "energies", "branch_start", "branch_end", "branch_start_label",
+        "branch_end_label",
     )}
     for bs in records:
         keep = _kept_bands(bs)

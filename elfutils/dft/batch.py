@@ -273,7 +273,8 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
         import dask
         from distributed import Client, LocalCluster
     except ImportError as exc:
-        raise DFTUnavailableError(f"Dask distributed is not installed ({exc}); pip install distributed (or: pip install 'elfutils[dft]')") from exc
+        raise DFTUnavailableError(f"Dask distributed is not installed ({exc}); pip install distributed (or: "
+                                  f"pip install 'elfutils[dft]')") from exc
 
     address = scheduler or os.environ.get(SCHEDULER_ENV)
     if address:
@@ -366,7 +367,8 @@ def _run(client, queue: list, store: BandStore, counts: dict, time_limit_s: floa
         while queue and len(in_flight) < IN_FLIGHT_PER_THREAD * _worker_threads(client):
             job, attempt, job_settings, limit = queue.pop()
             future = client.submit(compute_job, job.structure_record, job.material_id, job_settings,
-                                   _kpath_of(job), limit, key=f"dft-{job.material_id}-{attempt}-{time.time_ns()}",
+                                   _kpath_of(job), limit,
+                                   key=f"dft-{job.material_id}-{attempt}-{time.time_ns()}",
                                    pure=False)
             in_flight[future] = (job, attempt, job_settings, limit)
             finished.add(future)

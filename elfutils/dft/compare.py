@@ -166,8 +166,10 @@ def with_likely_causes(outliers: pd.DataFrame, materials: pd.DataFrame) -> pd.Da
         m = meta.loc[row.material_id] if row.material_id in meta.index else {}
         species = records.get(row.material_id, {}).get("species", [])
         causes.append(likely_gap_cause(species, row.gap_ours, row.gap_reference,
-                                       bool(m.get("spin_polarized_run", False)), bool(m.get("spin_polarized", False)),
-                                       str(m.get("method", "")).endswith("+U")))  # elfutils.dft.recipe's method
+                                       bool(m.get("spin_polarized_run", False)), bool(m.get("spin_polarized",
+                                                                                            False)),
+                                       str(m.get("method",
+                                                 "")).endswith("+U")))  # elfutils.dft.recipe's method
     return outliers.assign(likely_cause=causes)
 
 

@@ -148,7 +148,8 @@ def slab_atoms(structure, vacuum: float):
     thickness = cart[:, 2].max() - cart[:, 2].min()
     cart[:, 2] += vacuum - cart[:, 2].min()
     cell = np.array([a2, b2, [0.0, 0.0, thickness + 2 * vacuum]])
-    return Atoms(symbols=[str(s) for s in structure.species], positions=cart, cell=cell, pbc=[True, True, False])
+    return Atoms(symbols=[str(s) for s in structure.species], positions=cart, cell=cell, pbc=[True, True,
+                                                                                              False])
 
 
 def _use_project_setups() -> None:

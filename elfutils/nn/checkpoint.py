@@ -68,7 +68,8 @@ def tensors_hash(tensors: dict[str, torch.Tensor]) -> str:
 
 def _check_hash(path: Path, tensors: dict[str, torch.Tensor], expected: str | None) -> None:
     if expected is not None and tensors_hash(tensors) != expected:
-        raise CheckpointError(path, "tensor data do not match the sha256 in the file (damaged or edited file)")
+        raise CheckpointError(path,
+                              "tensor data do not match the sha256 in the file (damaged or edited file)")
 
 
 def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
