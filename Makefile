@@ -10,7 +10,7 @@ EXECUTED := $(patsubst book/%.py,book/_executed/%.ipynb,$(NOTEBOOKS))
 APT_DEPS := build-essential libxc-dev libopenblas-dev libfftw3-dev
 BROWSER_DEPS := chromium
 
-.PHONY: help venv gpaw browser test test-fast notebooks book book-smoke linkcheck screenshots data card models cnnf tc-setup bench clean FORCE
+.PHONY: help venv gpaw browser lint test test-fast notebooks book book-smoke linkcheck screenshots data card models cnnf tc-setup bench clean FORCE
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -33,7 +33,10 @@ $(VENV)/.gpaw: $(VENV)/.installed scripts/gpaw-siteconfig.py
 browser:  ## headless Chromium for the rendered-book checks (Debian package)
 	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_DEPS); }
 
-test: venv gpaw browser  ## run the whole test suite (installs what it needs)
+lint: venv  ## ruff over the library, tests, benchmarks and scripts (pyproject.toml's rules; zero findings)
+	$(VENV)/bin/ruff check elfutils tests benchmarks scripts
+
+test: venv gpaw browser lint  ## run the whole test suite (installs what it needs), after the lint
 	$(PYTHON) -m pytest -q
 
 test-fast: venv  ## the tests that need neither GPAW nor a browser

@@ -56,7 +56,7 @@ def main(argv=None) -> int:
               f"{last['val_bce_clean']:.4f}"
               f"  best val(clean) {results[str(epochs)]['best_val_bce_clean']:.4f}", flush=True)
     longest = results[str(max(args.budgets))]["best_val_bce_clean"]
-    for epochs, r in results.items():
+    for r in results.values():
         r["val_vs_longest_percent"] = round(100 * (r["best_val_bce_clean"] / longest - 1), 2)
     report = {"benchmark": "benchmarks/epoch_budget.py", "data": args.describe or str(args.images),
               "n_images": len(ids),

@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except BrokenPipeError:  # `elf info ... | head`: the reader has seen enough; no traceback, no second one at exit
+    # `elf info ... | head`: the reader has seen enough; no traceback, no second one at exit
+    except BrokenPipeError:
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -1,6 +1,7 @@
 """How good is an elf fingerprint on our dataset? Representations x tasks, with elfutils.analysis.evaluation.
 
-    .venv/bin/python scripts/evaluate_fingerprints.py     # ~5 min on 2 cores; writes benchmarks/results/fingerprint-evaluation.json
+    # ~5 min on 2 cores; writes benchmarks/results/fingerprint-evaluation.json
+    .venv/bin/python scripts/evaluate_fingerprints.py
 
 On the 1950 materials of the default dataset, the same seeded 5 folds for every representation, k = 10
 neighbours: band gap (R², MAE), metal vs gapped (balanced accuracy), Bhattacharya et al.'s flatness_score (R²)
@@ -23,7 +24,7 @@ import pandas as pd
 
 from elfutils.analysis import evaluation as ev
 from elfutils.analysis.cluster_statistics import FLAT_BAND_MAX_WIDTH_EV, FLAT_BAND_WINDOW_EV
-from elfutils.data.dataset import dft_store_path, real_band_files
+from elfutils.data.dataset import POOL_FILE, dft_store_path, real_band_files
 from elfutils.data.energy_zero import METAL_GAP_EV
 from elfutils.data.readers import read_band_file
 from elfutils.data.store import BandStore
@@ -44,7 +45,7 @@ def main() -> int:
     model, _, _ = load_model(models_dir() / "elf-resnet18" / "best.safetensors")
     elf = encode_images(model, images, batch_size=32)
     pixels = ev.block_average(images, 8)
-    pool = pd.read_csv(data_dir() / "flat-band-pool/All_mat_new_test_score_with_horz_flat_index.csv").set_index("ID")
+    pool = pd.read_csv(data_dir() / POOL_FILE).set_index("ID")
     cnnf = pd.read_parquet(data_dir() / "structure-fingerprints/cnnf-rows.parquet").set_index("material_id")
     cnnf_x = cnnf.reindex(ids).to_numpy(dtype=float)
     has_cnnf = np.isfinite(cnnf_x).all(axis=1)
@@ -89,10 +90,12 @@ def main() -> int:
         ranks = ev.retrieval_ranks(fn(query_images), candidates, truth, p=p)
         retrieval[name] = {"recall@1": ev.recall_at(ranks, 1), "recall@5": ev.recall_at(ranks, 5),
                            "median_rank": float(np.median(ranks)), "ranks": dict(zip([f.stem for f in files],
-                                                                                     ranks.tolist()))}
+                                                                                     ranks.tolist(),
+                                                                                     strict=True))}
         print("twins", name, retrieval[name], flush=True)
     OUT.write_text(json.dumps({"what": __doc__.splitlines()[0], "n": len(ids), "k": ev.KNN_K,
-                               "folds": ev.N_FOLDS, "no_cnnf": [m for m, ok in zip(ids, has_cnnf) if not ok],
+                               "folds": ev.N_FOLDS, "no_cnnf": [m for m, ok in zip(ids, has_cnnf,
+                                                                                   strict=True) if not ok],
                                "tasks": results, "twins": retrieval, "seconds": time.perf_counter() - t0,
                                "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=1) + "\n")
     return 0

@@ -36,7 +36,7 @@ def card_markdown() -> str:
     ours = {m["material_id"]: float(m["band_gap"]) for m in BandStore(store_path).metadata()}
     gaps = gap_comparison(ours, reference_gaps())
     outliers = gaps[gaps.abs_difference > 1.0].sort_values("abs_difference", ascending=False)
-    formulas = dict(zip(pool.material_id, pool.formula))
+    formulas = dict(zip(pool.material_id, pool.formula, strict=True))
     failures = card["failures"]
     # the first-attempt settings of the batch (retries: DFTSettings.retry_after; each material's own settings
     # are in its metadata)
@@ -107,7 +107,8 @@ def card_markdown() -> str:
         "",
         "## Against 2Dmatpedia's VASP on the 12 real band files",
         "",
-        "Same structures and k-points; images rendered identically (`elfutils.images.render`, 224 px, ±4 eV).",
+        "Same structures and k-points; images rendered identically (`elfutils.images.render`, 224 px, "
+        "±4 eV).",
         "",
         f"- metal/insulator agreement: {int(fixtures.same_kind.sum())}/{len(fixtures)}; median |gap "
         f"difference| "

@@ -14,7 +14,7 @@ def test_the_readme_example_runs(tmp_path, fixture_files):
 
     path = tmp_path / "m.safetensors"
     save_model(path, ElfAutoencoder(ElfConfig(image_size=224, epochs=1)), {"epoch": 0, "history": []})
-    model, config, card = load_model(path)
+    model, config, _card = load_model(path)
     images = np.stack([render(read_band_structure(f), size=config.image_size) for f in fixture_files[:4]])
     fingerprints = encode(model, images)
     assert fingerprints.shape == (4, 98) and np.isfinite(fingerprints).all()

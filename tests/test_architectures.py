@@ -1,4 +1,5 @@
-"""The architecture comparison of Supplementary Note 2 (elfutils.book.pipeline.architecture_study), its profile
+"""The architecture comparison of Supplementary Note 2 (elfutils.book.pipeline.architecture_study), its
+profile
 fields, and the training-history accessor of Fig. 1 (elfutils.book.pipeline.model_history).
 
 As in tests/test_pipeline.py, training, loading and encoding are replaced by counting stubs to test the

@@ -1,4 +1,5 @@
-"""elfutils.analysis.chemistry: anion families from formulas, and whether clusters follow them beyond chance."""
+"""elfutils.analysis.chemistry: anion families from formulas, and whether clusters follow them beyond
+chance."""
 
 from __future__ import annotations
 

@@ -50,7 +50,7 @@ def pipeline(planted):
 # --- fingerprint tables ----------------------------------------------------------------------------------
 def test_fingerprint_matrix_rejects_wrong_length():
     table = make_table(["a", "b"], ["X", "Y"], np.zeros((2, 97)))
-    with pytest.raises(ValueError, match="must have 98 numbers per material.*got 97"):
+    with pytest.raises(ValueError, match=r"must have 98 numbers per material.*got 97"):
         fingerprint_matrix(table)
 
 
@@ -223,6 +223,6 @@ def test_save_and_load_keep_predict(fitted, planted, tmp_path):
     loaded = FingerprintHDBSCAN.load(path)
     assert loaded.distances_ is None and loaded.n_clusters_ == fitted.n_clusters_
     X = fingerprint_matrix(planted[0])[:20] + 0.001
-    for a, b in zip(loaded.predict(X), fitted.predict(X)):
+    for a, b in zip(loaded.predict(X), fitted.predict(X), strict=True):
         np.testing.assert_array_equal(a, b)
     pd.testing.assert_frame_equal(exemplar_table(loaded), exemplar_table(fitted))

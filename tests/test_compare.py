@@ -139,7 +139,7 @@ def test_pending_table_lists_what_the_batch_has_not_reached_cheapest_first(small
     records = structure_records()
     stored = [p.stem for p in fixture_files[:3]]
     others = [i for i in records if i not in stored and i != "2dm-99"][:4]
-    table = compare.pending_table(small_store.path, stored + ["2dm-99", "2dm-no-structure"] + others)
+    table = compare.pending_table(small_store.path, [*stored, "2dm-99", "2dm-no-structure", *others])
     # not the stored, the failed, nor one without a structure
     assert sorted(table.material_id) == sorted(others)
     costs = [batch_cost(records[i]["species"]) for i in table.material_id]

@@ -76,7 +76,8 @@ def test_retry_settings_follow_the_reason():
     assert settings.retry_after("SymmetryAnalysisBug: Sorry! Try using spglib") == replace(settings,
                                                                                            symmetry="off")
     assert settings.retry_after("KohnShamConvergenceError: did not converge") == settings.safer()
-    tiny = settings.retry_after("ValueError: Cannot construct interpolator.  Grid 4 x 4 x 40 may be too small")
+    tiny = settings.retry_after("ValueError: Cannot construct interpolator.  Grid 4 x 4 x 40 may be "
+                                "too small")
     assert tiny == replace(settings, grid_spacing=settings.grid_spacing / 2)
     assert settings.safer().symmetry == "off" and settings.safer().mixer_beta is not None
 

@@ -58,7 +58,7 @@ def test_a_worker_killed_mid_material_costs_only_that_attempt(tmp_path):
         while time.time() < deadline and not victims:
             busy = {w: keys for w, keys in client.processing().items() if keys}
             if busy:
-                worker, keys = next(iter(busy.items()))
+                worker, _keys = next(iter(busy.items()))
                 time.sleep(1.0)  # inside the calculation (GPAW's SCF takes seconds)
                 if worker in client.processing() and client.processing()[worker]:
                     pid = client.run(os.getpid, workers=[worker])[worker]

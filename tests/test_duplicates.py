@@ -48,7 +48,7 @@ def test_reduced_formula_normalises():
 def test_planted_duplicates_recovered(planted):
     result = find_duplicates(planted)
     cands = result.candidates
-    found = {frozenset(p) for p in zip(cands["material_id_a"], cands["material_id_b"])}
+    found = {frozenset(p) for p in zip(cands["material_id_a"], cands["material_id_b"], strict=True)}
     assert found == {
         frozenset({"2dm-2113", "2dm-2321"}),
         frozenset({"2dm-9001", "2dm-7001"}),

@@ -65,6 +65,7 @@ def test_baseline_representations(fixture_records):
     bs = next(iter(fixture_records.values()))
     hist = ev.eigenvalue_histogram(bs)
     rel = bs.relative_energies()
-    assert hist.shape == (98,) and hist.sum() == pytest.approx((np.abs(rel) <= 4).sum() / (bs.nkpoints * bs.nspin))
+    in_window = (np.abs(rel) <= 4).sum()
+    assert hist.shape == (98,) and hist.sum() == pytest.approx(in_window / (bs.nkpoints * bs.nspin))
     with pytest.raises(ValueError, match="kind"):
         ev.score_predictions([1, 0], [1, 0], "colour")

@@ -1,4 +1,5 @@
-"""Plot helpers of the book's figures (elfutils.book.figures) on tiny synthetic data: each returns a figure with
+"""Plot helpers of the book's figures (elfutils.book.figures) on tiny synthetic data: each returns a figure
+with
 the artists it promises, and the small computations behind the figures give the planted answers."""
 
 from __future__ import annotations

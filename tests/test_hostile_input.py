@@ -48,7 +48,8 @@ def test_two_concurrent_imports_keep_every_material(tmp_path, fixture_files):
 
 
 def test_a_part_name_is_never_reused(tmp_path, fixture_records):
-    """Even a writer that ignored the lock cannot replace a part: os.link refuses the name, the next is taken."""
+    """Even a writer that ignored the lock cannot replace a part: os.link refuses the name, the next is
+    taken."""
     store = BandStore(tmp_path / "s.elfstore")
     records = list(fixture_records.values())
     store.append(records[:1])
@@ -194,7 +195,7 @@ def test_resuming_from_a_damaged_last_checkpoint_stops_and_best_survives(tmp_pat
     last, best = out / "last.safetensors", out / "best.safetensors"
     assert not os.path.samefile(last, best)  # a copy: one damaged file cannot damage both
     _flip_tensor_bytes(last)
-    with pytest.raises(CheckpointError, match="last.safetensors: tensor data do not match"):
+    with pytest.raises(CheckpointError, match=r"last\.safetensors: tensor data do not match"):
         train(images, config, out, ids=ids, device="cpu", progress=False)
     load_model(best)  # still intact
 
@@ -205,7 +206,7 @@ def test_non_finite_weights_are_refused_and_no_table_is_written(tmp_path, tiny_m
     from elfutils.images.stack import save_image_stack
     from elfutils.nn.checkpoint import CheckpointError, load_model, save_model
 
-    model, config, card = load_model(tiny_model)
+    model, _config, card = load_model(tiny_model)
     with torch.no_grad():
         next(model.parameters()).view(-1)[0] = float("nan")
     nan_model = tmp_path / "nan.safetensors"
@@ -294,7 +295,8 @@ def test_a_deeply_nested_query_is_one_line_from_similar(tmp_path, nested, tiny_m
     assert elf(["similar", str(nested / "2dm-999001.json"), "--model", str(tiny_model), "--fingerprints",
                 str(table), "--no-cluster"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("elf similar:") and "nested too deeply" in err and len(err.strip().splitlines()) == 1
+    assert err.startswith("elf similar:") and "nested too deeply" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 # --- 8. a folder where a file is expected
@@ -371,7 +373,8 @@ def test_info_into_a_closed_pipe_is_quiet():
     # the dataset's 1950 lines overflow the pipe's buffer long after `head` has gone
     result = subprocess.run(f"{PY} -m elfutils.cli info {dft_store_path()} | head -1", shell=True,
                             capture_output=True, text=True, timeout=300)
-    assert result.stdout.count("\n") == 1 and "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+    assert result.stdout.count("\n") == 1
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
 
 
 def test_a_path_without_labels_is_an_error_not_none_none(tmp_path, fixture_files):
@@ -379,7 +382,7 @@ def test_a_path_without_labels_is_an_error_not_none_none(tmp_path, fixture_files
     data["labels_dict"] = {}
     path = tmp_path / "2dm-5.json"
     path.write_text(json.dumps(data))
-    with pytest.raises(BandDataError, match="field 'labels_dict'.*unlabelled"):
+    with pytest.raises(BandDataError, match=r"field 'labels_dict'.*unlabelled"):
         read_band_file(path)
 
 

@@ -52,7 +52,8 @@ def test_21_points_per_segment_and_distances_continuous():
 
 
 def test_fallback_when_pymatgen_has_no_path():
-    """2dm-3162's cell (oblique, unique angle gamma) gets no SC path from pymatgen: the 2D fallback applies."""
+    """2dm-3162's cell (oblique, unique angle gamma) gets no SC path from pymatgen: the 2D fallback
+    applies."""
     from elfutils.dft.recipe import structure_from_record
 
     s = structure_from_record(structure_records()["2dm-3162"])

@@ -62,7 +62,7 @@ def test_latent_walk_grid_follows_the_paper_specs(model, image):
     img[100:102] = 1
     walks = latent.latent_walk_grid(big, img, steps=3)
     assert [w.position for w in walks] == [pos for pos, _ in LATENT_WALK_SPECS]
-    for w, (_, (low, high)) in zip(walks, LATENT_WALK_SPECS):
+    for w, (_, (low, high)) in zip(walks, LATENT_WALK_SPECS, strict=True):
         assert w.channel == 1
         np.testing.assert_allclose(w.deltas, [0.0, low, (low + high) / 2, high])
         assert w.images.shape == (4, 224, 224)
@@ -139,7 +139,7 @@ def test_changed_and_flipped_fraction():
     imgs = np.stack([ref, np.array([[0.9, 0.1], [0.2, 0.01]])])
     np.testing.assert_allclose(latent.flipped_fraction(imgs, ref), [0.0, 0.25])
     np.testing.assert_allclose(latent.changed_fraction(imgs, ref), [0.0, 0.75])
-    with pytest.raises(ValueError, match="must be \\(K, \\*reference.shape\\)"):
+    with pytest.raises(ValueError, match=r"must be \(K, \*reference\.shape\)"):
         latent.changed_fraction(ref, ref)
 
 
@@ -186,7 +186,7 @@ def test_example_image_from_the_dataset_or_the_band_file(cache, tiny_store):
     image2, info2 = example_image(alone, "2dm-1")
     np.testing.assert_array_equal(image2, image)  # rendered with the same settings
     assert not info2["in_dataset"] and info2["split"] == "not in the dataset"
-    assert [label for _, label in info2["ticks"]][0] == "Γ" and info2["ticks"][-1][0] == 1.0
+    assert next(label for _, label in info2["ticks"]) == "Γ" and info2["ticks"][-1][0] == 1.0
     with pytest.raises(KeyError, match="2dm-999999 is neither in profile 'test'"):
         example_image(alone, "2dm-999999")
 

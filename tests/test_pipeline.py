@@ -45,7 +45,7 @@ def test_smoke_profile_is_small():
 
 
 def test_unknown_profile_names_the_known_ones():
-    with pytest.raises(ValueError, match="unknown profile 'fast'.*default, smoke, retrain"):
+    with pytest.raises(ValueError, match=r"unknown profile 'fast'.*default, smoke, retrain"):
         get_profile("fast")
 
 
@@ -179,7 +179,7 @@ def test_images_recomputed_when_render_settings_or_data_change(cache, tiny_store
     assert stubs["render"] == 2
     tiny_store.append([_renamed(read_band_file(fixture_files[6]), 7)])
     _fresh_process()
-    images, ids, _ = pipeline.images(profile_for(tiny_store))
+    _images, ids, _ = pipeline.images(profile_for(tiny_store))
     assert stubs["render"] == 3 and len(ids) == 5
 
 
@@ -250,7 +250,7 @@ def test_committed_model_used_when_its_data_hash_matches(cache, tiny_store, stub
 def test_committed_model_ignored_for_other_images_or_architecture(cache, tiny_store, stubs, tmp_path):
     p = profile_for(tiny_store, use_committed_model=True)
     _commit_model(tmp_path / "models" / p.committed_model, p.elf_config(), "0" * 64)
-    path, why = pipeline.model_file(p)
+    _path, why = pipeline.model_file(p)
     assert "data hash differs" in why and stubs["train"] == 1
     _commit_model(tmp_path / "models" / p.committed_model, p.replace(backbone="resnet34").elf_config(),
                   pipeline.image_data_hash(p))

@@ -43,7 +43,8 @@ def test_rule_keeps_large_dbcv_and_bounded_counts_then_fewest_unclassified(grid)
     assert judged.valid.tolist() == [True] * 7 + [False]
     # candidates: DBCV >= 0.22 and clusters <= 50 -> (3,3) 170, (4,2) 140, (4,3) 190, (5,2) 160
     candidates = judged[judged.candidate].sort_values("order")
-    assert list(zip(candidates.min_cluster_size, candidates.min_samples)) == [(4, 2), (5, 2), (3, 3), (4, 3)]
+    assert list(zip(candidates.min_cluster_size, candidates.min_samples, strict=True)) == [(4, 2), (5, 2),
+                                                                                           (3, 3), (4, 3)]
     chosen = report.suggest_parameters(grid)
     assert (chosen.min_cluster_size, chosen.min_samples) == (4, 2)
     assert "fewest unclassified" in judged.attrs["rule"]
@@ -133,7 +134,7 @@ def test_a_faithful_map_scores_one_and_a_shuffled_one_does_not(blobs):
 
 
 def test_neighbourhood_helpers(blobs):
-    X, labels = blobs
+    X, _labels = blobs
     D = cdist(X, X)
     assert report.effective_k(45, 100) == 22  # scikit-learn needs k < N / 2
     with pytest.raises(ValueError, match="at least 4 materials"):
@@ -275,7 +276,8 @@ def test_table_names_every_paper_constant_once_with_paper_and_our_values():
     assert row.loc["PAPER_CHEMISTRY_CLUSTERS", "ours"] == "20 of 49"
     assert "1 halide-dominated and 1 transition-metal" in row.loc["PAPER_CHEMISTRY_CLUSTERS", "explanation"]
     nc4_row = row.loc["PAPER_NC4_CLUSTER, PAPER_NC4_MIN_CLUSTER_SIZE"]
-    assert nc4_row.ours == "1 of 4 in our data" and "NdF3 (2dm-321): f-element compound (Nd)" in nc4_row.explanation
+    assert nc4_row.ours == "1 of 4 in our data"
+    assert "NdF3 (2dm-321): f-element compound (Nd)" in nc4_row.explanation
     assert row.loc["PAPER_FLAT_BAND_CLUSTERS", "ours"] == "richest: 12 (3.4), 15 (2.2), 1 (2.0)"
     assert "0.27 of the count's spread against 0.11" in row.loc["PAPER_FLAT_BAND_CLUSTERS", "explanation"]
     assert row.loc["PAPER_FIG4_SKEWED", "ours"] == "2 of 2 agree"

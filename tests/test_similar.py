@@ -41,7 +41,8 @@ def test_nearest_are_the_querys_group(planted):
     assert not result["same_id"].any()
     # group members are closer than most pairs of the table (4 groups of 15 + 10 noise: ~20 % of pairs share
     # a group), and the percentages grow with the distance
-    assert (result["closer_pairs_percent"] < 25).all() and result["closer_pairs_percent"].is_monotonic_increasing
+    assert (result["closer_pairs_percent"] < 25).all()
+    assert result["closer_pairs_percent"].is_monotonic_increasing
     assert result["distance"].is_monotonic_increasing
     assert set(result["formula"]) == {"G1"}
     X = fingerprint_matrix(table)
@@ -108,7 +109,7 @@ def test_encode_band_files_plumbing(monkeypatch, fixture_files):
     fake = types.ModuleType("elfutils.nn.training")
     fake.load_model, fake.encode_images = load_model, encode_images
     monkeypatch.setitem(sys.modules, "elfutils.nn.training", fake)
-    path = [p for p in fixture_files if p.stem == "2dm-1"][0]
+    path = next(p for p in fixture_files if p.stem == "2dm-1")
     table = encode_band_files([path], "model.safetensors", device="cpu")
     assert seen["model"] == "model.safetensors" and seen["device"] == "cpu"
     assert seen["images"].shape == (1, 224, 224) and seen["images"].dtype == np.uint8

@@ -1,4 +1,5 @@
-"""A property of the band store (hypothesis): whatever sequence of appends, compactions, concurrent appends and
+"""A property of the band store (hypothesis): whatever sequence of appends, compactions, concurrent appends
+and
 writers killed between writing and moving a part into place, every acknowledged material is in the store
 exactly once and reads back bit-identical to what was acknowledged."""
 

@@ -31,14 +31,14 @@ lattice vector
   label                                               xyz                        abc                         species         properties
 0    Ta         [3.34318436651469, 1.93018429981377, 0.0]  [0.666667, 0.333333, 0.0]  [{'occu': 1, 'element': 'Ta'}]  {'magmom': 0.621}
 1    Ta  [-3.6765146901502768e-06, 3.86037439018623, 0.0]  [0.333333, 0.666667, 0.0]  [{'occu': 1, 'element': 'Ta'}]  {'magmom': 0.621}
- 
+
 2dm-25
 VBr4   AB4
 lattice vector
 [[5.10268987, 0.0, -0.0], [0.0, 5.10268987, 0.0], [0.0, 0.0, 24.723608]]
   label              xyz              abc                        species         properties
 0     V  [0.0, 0.0, 0.0]  [0.0, 0.0, 0.0]  [{'occu': 1, 'element': 'V'}]  {'magmom': 1.069}
- 
+
 """
 
 BAD_LATTICE = """2dm-99
@@ -99,7 +99,7 @@ def test_real_file_parses_completely():
 # --- ideal lattices -----------------------------------------------------------------------------------------
 def _layer(lattice, frac_xy, z=None, element="V"):
     z = z or [0.5] * len(frac_xy)
-    return Structure(lattice, [element] * len(frac_xy), [[x, y, zz] for (x, y), zz in zip(frac_xy, z)])
+    return Structure(lattice, [element] * len(frac_xy), [[x, y, zz] for (x, y), zz in zip(frac_xy, z, strict=True)])
 
 
 HEX, SQUARE = Lattice.hexagonal(4.0, 20.0), Lattice.tetragonal(3.0, 20.0)

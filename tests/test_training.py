@@ -78,7 +78,7 @@ def test_image_stack_round_trip(tmp_path):
 def test_image_stack_errors(tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip file")
-    with pytest.raises(BandDataError, match="bad.npz"):
+    with pytest.raises(BandDataError, match=r"bad\.npz"):
         load_image_stack(bad)
     np.savez(tmp_path / "nokey.npz", images=np.zeros((1, 8, 1), np.uint8))
     with pytest.raises(BandDataError, match="material_ids"):

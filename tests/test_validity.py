@@ -91,7 +91,7 @@ def test_parameter_study_grid():
     assert list(study.columns) == columns
     assert len(study) == 6
     grid = {(a, b) for a in range(2, 5) for b in (2, 3)}
-    assert set(zip(study["min_cluster_size"], study["min_samples"])) == grid
+    assert set(zip(study["min_cluster_size"], study["min_samples"], strict=True)) == grid
     assert (study["n_clusters"] >= 3).all()  # the three planted groups at least
     assert study["dbcv"].between(-1, 1).all() and (study["s_dbw"] > 0).all()
     heat = study.pivot(index="min_samples", columns="min_cluster_size", values="n_unclassified")

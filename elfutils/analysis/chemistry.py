@@ -67,7 +67,8 @@ def has_transition_metal(formula: str) -> bool:
 def chemistry_table(formulas) -> pd.DataFrame:
     """family and transition_metal for each formula, and their combination ``label`` as the paper speaks of
     it ("transition-metal chalcogenide", "halide", ...). A formula pymatgen cannot read gets family and label
-    "unknown" (a dataset of one's own may name materials otherwise), so one odd entry does not stop the rest."""
+    "unknown" (a dataset of one's own may name materials otherwise), so one odd entry does not stop the
+    rest."""
     rows = []
     for formula in formulas:
         try:

@@ -184,13 +184,14 @@ class FingerprintHDBSCAN:
         self._point_lambda[points["child"]] = points["lambda_val"]
         clusters = raw[raw["child_size"] > 1]
         self._cluster_parent = {int(c): (int(p), float(lam)) for p, c, lam in
-                                zip(clusters["parent"], clusters["child"], clusters["lambda_val"])}
+                                zip(clusters["parent"], clusters["child"], clusters["lambda_val"],
+                                    strict=True)}
         self._root = int(raw["parent"].min()) if len(raw) else n
         # condensed-tree cluster id -> final label. The selected cluster of label c is the ancestor of its
         # points whose subtree holds exactly the c points (a condensed-tree node's size is its subtree's).
         # Derived from labels_ rather than CondensedTree._select_clusters(), whose Python re-implementation
         # can break stability ties differently from the fit (seen with Nc = 2).
-        size = {int(c): int(s) for c, s in zip(clusters["child"], clusters["child_size"])}
+        size = {int(c): int(s) for c, s in zip(clusters["child"], clusters["child_size"], strict=True)}
         size[self._root] = n
         self._selected = []
         for c in range(self.n_clusters_):

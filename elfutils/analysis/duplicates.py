@@ -179,7 +179,7 @@ def find_duplicates(
     pairs = same_formula_pairs(df, D)
     paper = {_pair_key(a, b) for a, b in PAPER_TABLE1_DUPLICATES.values()}
     pairs["in_paper_table1"] = [
-        _pair_key(a, b) in paper for a, b in zip(pairs["material_id_a"], pairs["material_id_b"])
+        _pair_key(a, b) in paper for a, b in zip(pairs["material_id_a"], pairs["material_id_b"], strict=True)
     ]
     candidates = pairs[pairs["distance"] <= threshold].copy()
     candidates.insert(0, "rank", np.arange(1, len(candidates) + 1))
@@ -209,7 +209,8 @@ def table1_check(df: pd.DataFrame, distances, pairs: pd.DataFrame, threshold: fl
     D = np.asarray(distances)
     index = {m: i for i, m in enumerate(df["material_id"].astype(str))}
     rank_of = {
-        _pair_key(a, b): r for r, (a, b) in enumerate(zip(pairs["material_id_a"], pairs["material_id_b"]), 1)
+        _pair_key(a, b): r for r, (a, b) in enumerate(zip(pairs["material_id_a"], pairs["material_id_b"],
+                                                          strict=True), 1)
     }
     rows = []
     for formula, (a, b) in PAPER_TABLE1_DUPLICATES.items():

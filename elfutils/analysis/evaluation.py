@@ -103,7 +103,7 @@ def evaluate(X, properties: dict[str, tuple[Sequence[float], str]], folds=None, 
             for name, (values, kind) in properties.items()}
 
 
-# --- baseline representations --------------------------------------------------------------------------------
+# --- baseline representations ---------------------------------------------------------------------------
 def block_average(images, block: int = 8) -> np.ndarray:
     """Raw pixels, block-averaged: (N, S, S) images -> (N, (S/block)^2) line densities."""
     images = np.asarray(images, dtype=np.float32)
@@ -124,7 +124,8 @@ def pca_features(features, n_components: int = FINGERPRINT_LENGTH, seed: int = S
 
 
 def eigenvalue_histogram(bs, window: float = ENERGY_WINDOW_EV, bins: int = FINGERPRINT_LENGTH) -> np.ndarray:
-    """A hand-made, DOS-like band fingerprint (in the spirit of the paper's refs. 48-49): the histogram of every
+    """A hand-made, DOS-like band fingerprint (in the spirit of the paper's refs. 48-49): the histogram of
+    every
     eigenvalue on the path within ±``window`` eV of the zero, in ``bins`` bins, per k-point and spin channel
     (so band counts, not path lengths, set the scale)."""
     rel = bs.relative_energies()

@@ -91,7 +91,7 @@ def find_similar(
     result = pd.concat(rows, ignore_index=True)
     if clusterer is not None:
         labels, probs = clusterer.predict(Q)
-        by_query = dict(zip(query_ids, zip(labels, probs)))
+        by_query = dict(zip(query_ids, zip(labels, probs, strict=True), strict=True))
         result["query_cluster"] = [int(by_query[q][0]) for q in result["query"]]
         result["query_probability"] = [float(by_query[q][1]) for q in result["query"]]
     return result
@@ -144,6 +144,6 @@ def encode_band_files(paths, model_path, device: str | None = None, zero: str = 
     model, config, _ = load_model(model_path, device=device or default_device())
     images = np.stack([render_band_image(bs, size=config.image_size) for bs in records])
     fingerprints = np.asarray(encode_images(model, images), dtype=np.float64).reshape(len(records), -1)
-    ids = [getattr(bs, "material_id", "") or str(p) for bs, p in zip(records, paths)]
+    ids = [getattr(bs, "material_id", "") or str(p) for bs, p in zip(records, paths, strict=True)]
     formulas = [getattr(bs, "formula", "") or "" for bs in records]
     return make_table(ids, formulas, fingerprints)

@@ -240,7 +240,7 @@ def cnnf_fingerprints(
     from elfutils.analysis.fingerprints import write_table
 
     if isinstance(structures, pd.DataFrame):
-        structures = dict(zip(structures["material_id"], structures["structure"]))
+        structures = dict(zip(structures["material_id"], structures["structure"], strict=True))
     featurizer = cnnf_featurizer()
     labels = featurizer.feature_labels()
     done = pd.DataFrame(columns=labels, dtype=float)

@@ -899,7 +899,8 @@ def plot_layer(structure, ax=None, repeat: int = 3, tolerance: float = 0.15, tit
     cell = flat([np.zeros(3), a, a + b, b, np.zeros(3)])
     ax.plot(cell[:, 0], cell[:, 1], color="0.2", linestyle="--", linewidth=0.8, zorder=2)
     for element in sorted({site.specie.symbol for site in structure}):
-        coords = np.array([s.coords + shift for s in structure if s.specie.symbol == element for shift in shifts])
+        coords = np.array([s.coords + shift for s in structure if s.specie.symbol == element
+                           for shift in shifts])
         rgb = np.array(EL_COLORS["Jmol"].get(element, (128, 128, 128))) / 255
         ax.scatter(*flat(coords).T, s=atom_size, color=rgb, edgecolors="black", linewidths=0.5, zorder=3,
                    label=element)

@@ -378,7 +378,8 @@ def committed_model_status(profile: str | Profile = "default") -> tuple[Path | N
 
 
 def _train(images_: np.ndarray, ids: list[str], config, out_dir: Path) -> None:
-    """Seam for tests: train into ``out_dir`` with elfutils.nn.training.train, resuming an interrupted run there.
+    """Seam for tests: train into ``out_dir`` with elfutils.nn.training.train, resuming an interrupted run
+    there.
 
     No progress output: in a notebook it would land in the book; the per-epoch history is in the model card.
     """
@@ -472,7 +473,8 @@ def export_committed_model(profile: str | Profile = "retrain", target: str | Pat
 
 
 def _card_seconds(path: Path) -> float | None:
-    """Training time of the model file's whole run (checkpoint.training_card: last.safetensors's history where a
+    """Training time of the model file's whole run (checkpoint.training_card: last.safetensors's history
+    where a
     training folder's best.safetensors stops at the best epoch)."""
     from elfutils.nn.checkpoint import training_card
 
@@ -631,12 +633,14 @@ def cluster_tree(profile: str | Profile = "default") -> pd.DataFrame:
 
 
 def exemplars(profile: str | Profile = "default") -> pd.DataFrame:
-    """Every cluster's members by membership probability (:func:`elfutils.analysis.cluster.exemplar_table`; Fig. 3)."""
+    """Every cluster's members by membership probability (:func:`elfutils.analysis.cluster.exemplar_table`;
+    Fig. 3)."""
     return _clustering_all(profile)["exemplars"].copy()
 
 
 def hdbscan_model(profile: str | Profile = "default"):
-    """The fitted :class:`elfutils.analysis.cluster.FingerprintHDBSCAN` (refitted in-process when the table came from
+    """The fitted :class:`elfutils.analysis.cluster.FingerprintHDBSCAN` (refitted in-process when the table
+    came from
     the disk cache: seconds; needed for ``predict`` in the similarity search)."""
     from elfutils.analysis.cluster import FingerprintHDBSCAN
 
@@ -719,7 +723,8 @@ def cnnf_rows_key() -> str:
 
 
 def committed_cnnf_path() -> Path:
-    """The committed CNNF rows of all flat-band sublattices (``scripts/commit_cnnf.py``); its card beside it."""
+    """The committed CNNF rows of all flat-band sublattices (``scripts/commit_cnnf.py``); its card beside
+    it."""
     from elfutils.paths import data_dir
 
     return data_dir() / "structure-fingerprints" / "cnnf-rows.parquet"

@@ -86,7 +86,8 @@ class Profile:
     minkowski_p: float = MINKOWSKI_P
     umap_n_neighbors: int = UMAP_N_NEIGHBORS
     umap_min_dist: float = UMAP_MIN_DIST
-    dbscan_eps: float | str = "knee"  # see elfutils.analysis.cluster.knee_eps for why not the paper's 0.8 / 25
+    # see elfutils.analysis.cluster.knee_eps for why not the paper's 0.8 / 25
+    dbscan_eps: float | str = "knee"
     dbscan_min_samples: int = DBSCAN_MIN_SAMPLES
     study_min_cluster_sizes: tuple[int, ...] = tuple(PARAMETER_STUDY_RANGE)  # Fig. 7: Nc 2..11
     study_min_samples: tuple[int, ...] = tuple(PARAMETER_STUDY_RANGE)  # Fig. 7: Ns 2..11
@@ -136,7 +137,8 @@ class Profile:
         return data_dir() / self.store if self.store else Path(dft_store_path())
 
     def missing_store_message(self) -> str:
-        """Why this profile has no data and how to get it (:func:`elfutils.book.pipeline.load_dataset` raises it
+        """Why this profile has no data and how to get it (:func:`elfutils.book.pipeline.load_dataset` raises
+        it
         when the store is missing or empty)."""
         from elfutils.paths import PROJECT_ROOT
 

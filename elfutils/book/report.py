@@ -250,7 +250,7 @@ def parameter_study_figure(judged: pd.DataFrame, paper=(C.HDBSCAN_MIN_CLUSTER_SI
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(2, 2, figsize=(10, 8.4), constrained_layout=True)
-    for ax, column in zip(axes.ravel(), STUDY_PANELS):
+    for ax, column in zip(axes.ravel(), STUDY_PANELS, strict=False):
         study_heatmap(judged, column, ax, paper)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     if handles:
@@ -317,7 +317,7 @@ def knn_preserved(distances, embedding, k: int = C.UMAP_N_NEIGHBORS) -> float:
     if len(E) != len(D):
         raise ValueError(f"{len(E)} embedded points for {len(D)} materials")
     a, b = knn_indices(D, k), knn_indices(_pairwise(E), k)
-    return float(np.mean([len(set(x) & set(y)) / k for x, y in zip(a, b)]))
+    return float(np.mean([len(set(x) & set(y)) / k for x, y in zip(a, b, strict=True)]))
 
 
 def same_cluster_neighbour(distances, labels) -> float:
@@ -434,11 +434,13 @@ def group_closeness(distances, members, n_permutations: int = 1000, seed: int = 
                   "p_value": float((np.sum(random_medians <= observed) + 1) / (n_permutations + 1))}
 
 
-SQUARE_OCTAGON = "square-octagon"  # elfutils.analysis.structure.name_motif's name for the net of the paper's Fig. 4
+# elfutils.analysis.structure.name_motif's name for the net of the paper's Fig. 4
+SQUARE_OCTAGON = "square-octagon"
 
 
 def fig4_geometry() -> pd.DataFrame:
-    """The in-plane bond geometry (:func:`elfutils.analysis.structure.bond_geometry`) of the paper's cluster-20
+    """The in-plane bond geometry (:func:`elfutils.analysis.structure.bond_geometry`) of the paper's
+    cluster-20
     materials (InAs and partners) from their 2Dmatpedia structures, with the paper's reading of its Fig. 4
     ("paper": symmetric or skewed) and whether our motif naming agrees ("agrees": a symmetric one is named
     square-octagon, a skewed one is not)."""
@@ -562,7 +564,7 @@ def embeddings_figure(labels, embeddings: dict, titles: dict | None = None):
     fig, axes = plt.subplots(1, len(embeddings), figsize=(5.6 * len(embeddings), 5.2),
                              constrained_layout=True, squeeze=False)
     noise = labels < 0
-    for ax, (name, E) in zip(axes[0], embeddings.items()):
+    for ax, (name, E) in zip(axes[0], embeddings.items(), strict=False):
         E = np.asarray(E, dtype=float)
         ax.scatter(E[noise, 0], E[noise, 1], s=6, c="0.8", lw=0, label="unclassified")
         clustered = np.flatnonzero(~noise)
@@ -651,7 +653,7 @@ def band_images_figure(images, titles, ncols: int = 6, highlight: int | None = 0
                              constrained_layout=True)
     for ax in axes.ravel():
         ax.axis("off")
-    for i, (image, title) in enumerate(zip(images, titles)):
+    for i, (image, title) in enumerate(zip(images, titles, strict=True)):
         ax = axes.ravel()[i]
         ax.axis("on")
         ax.imshow(np.asarray(image), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
@@ -839,7 +841,8 @@ def _training_rows(o: Outcomes):
 
 
 def _co_clustered_row(o: Outcomes) -> tuple:
-    """The paper's named co-clustered materials (InAs with AlBi, TlBi, ...): how many pairs share our cluster."""
+    """The paper's named co-clustered materials (InAs with AlBi, TlBi, ...): how many pairs share our
+    cluster."""
     labels = dict(zip(o.clustering.get("material_id", []), o.clustering.get("hdbscan_label", []),
                       strict=False))
     present = together = 0

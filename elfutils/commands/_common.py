@@ -21,7 +21,8 @@ INPUT_ERRORS: tuple[type[Exception], ...] = (ValueError, FileNotFoundError)
 
 
 def model_input_errors() -> tuple[type[Exception], ...]:
-    """:data:`INPUT_ERRORS` plus :class:`~elfutils.nn.checkpoint.CheckpointError` (a model file that is missing,
+    """:data:`INPUT_ERRORS` plus :class:`~elfutils.nn.checkpoint.CheckpointError` (a model file that is
+    missing,
     corrupt or does not fit), for the commands that run the network. Imports torch."""
     from elfutils.nn.checkpoint import CheckpointError
 

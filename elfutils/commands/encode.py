@@ -48,7 +48,8 @@ def run(args) -> int:
         bad = ~np.isfinite(fingerprints).all(axis=1)
         if bad.any():  # never written: a table of NaNs would poison every search and clustering downstream
             raise ValueError(f"{args.model}: the model gives non-finite fingerprints for {int(bad.sum())} of "
-                             f"{len(ids)} images (first: {ids[int(np.flatnonzero(bad)[0])]}); nothing written")
+                             f"{len(ids)} images (first: {ids[int(np.flatnonzero(bad)[0])]}); "
+                             "nothing written")
     except errors as exc:
         return report_error("encode", exc)
     write_table(make_table(ids, formulas, fingerprints), args.out)

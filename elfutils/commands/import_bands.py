@@ -1,4 +1,5 @@
-"""`elf import`: band files, folders of them and other stores -> one band store (:mod:`elfutils.data.importer`)."""
+"""`elf import`: band files, folders of them and other stores -> one band store
+(:mod:`elfutils.data.importer`)."""
 
 from __future__ import annotations
 

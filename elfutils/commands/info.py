@@ -66,7 +66,7 @@ def run(args) -> int:
                 ids = store.ids()  # a damaged part is an error naming it, before anything is listed
                 print(f"{path}: store with {len(ids)} band structures in {len(store.part_paths())} part(s)")
                 for mid in ids:
-                    show(f"{path}:{mid}", lambda m=mid: store.get(m))
+                    show(f"{path}:{mid}", lambda m=mid, s=store: s.get(m))
                 continue
         except BrokenPipeError:
             raise  # the reader went away (`| head`): elfutils.cli ends quietly

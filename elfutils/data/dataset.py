@@ -56,7 +56,8 @@ def flat_band_pool() -> pd.DataFrame:
     df["has_structure"] = df.pop("has_full_structure").astype(bool)
     df["has_real_bands"] = df.pop("has_band_json").astype(bool)
     df["absence_reason"] = [
-        "" if has else absence_reason(str(formula)) for has, formula in zip(df.has_structure, df.formula)
+        "" if has else absence_reason(str(formula)) for has, formula in zip(df.has_structure, df.formula,
+                                                                            strict=True)
     ]
     return df
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -113,9 +114,10 @@ def kpath_2d(structure, points_per_segment: int = POINTS_PER_SEGMENT) -> KPath:
 
 
 def path_through(loop, points, points_per_segment: int = POINTS_PER_SEGMENT) -> KPath:
-    """Straight segments between consecutive labels, each with ``points_per_segment`` points (ends included)."""
+    """Straight segments between consecutive labels, each with ``points_per_segment`` points (ends
+    included)."""
     kpts, branches = [], []
-    for a, b in zip(loop[:-1], loop[1:], strict=True):
+    for a, b in pairwise(loop):
         start = len(kpts)
         for t in np.linspace(0.0, 1.0, points_per_segment):
             kpts.append((1 - t) * points[a] + t * points[b])

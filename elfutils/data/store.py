@@ -155,7 +155,8 @@ class _Part:
                                     path, key)
 
     def record(self, i: int) -> BandStructure:
-        """Material ``i`` of the part; a record that cannot be rebuilt is an error naming the part and the id."""
+        """Material ``i`` of the part; a record that cannot be rebuilt is an error naming the part and the
+        id."""
         try:
             return self._record(i)
         except BandDataError as exc:
@@ -272,7 +273,8 @@ class BandStore:
 
     def _write_part(self, arrays: dict) -> Path:
         """Write one part under the next free number (caller holds the lock). ``os.link`` refuses an existing
-        name, so even a writer that ignores the lock cannot replace another's part: it takes the next number."""
+        name, so even a writer that ignores the lock cannot replace another's part: it takes the next
+        number."""
         while True:
             path = self.path / f"part-{self._next_part_number():06d}.npz"
             try:

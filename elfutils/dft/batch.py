@@ -109,7 +109,8 @@ def pending_retries(store_path: str | Path) -> dict[str, dict]:
 
 
 def retry_plan(record: dict, time_limit_s: float) -> tuple[int, DFTSettings, float]:
-    """(attempt, settings, time limit) of the retry after the failed attempt ``record``: a timeout gets the same
+    """(attempt, settings, time limit) of the retry after the failed attempt ``record``: a timeout gets the
+    same
     settings and TIMEOUT_RETRY_FACTOR times its limit (a big cell that was converging, only slowly: the safer
     settings turn symmetry off, which would make it slower still); a material whose worker died under it
     ("lost") the same settings and limit; any other failure the safer settings of
@@ -118,7 +119,8 @@ def retry_plan(record: dict, time_limit_s: float) -> tuple[int, DFTSettings, flo
     status = record.get("status", "timeout" if str(record["reason"]).startswith("time limit") else "error")
     if status == "timeout":
         return record["attempt"] + 1, settings, record["time_limit_s"] * TIMEOUT_RETRY_FACTOR
-    if status == "lost":  # the worker died under it (killed, out of memory, node lost): the material is not at fault
+    # the worker died under it (killed, out of memory, node lost): the material is not at fault
+    if status == "lost":
         return record["attempt"] + 1, settings, record["time_limit_s"]
     return record["attempt"] + 1, settings.retry_after(str(record["reason"])), time_limit_s
 
@@ -161,7 +163,8 @@ def gpaw_version() -> str:
 
 
 def _preload() -> None:
-    """Import what every calculation needs, in the worker, so each forked calculation starts with it loaded."""
+    """Import what every calculation needs, in the worker, so each forked calculation starts with it
+    loaded."""
     gpaw_version()
     import ase  # noqa: F401
     import pymatgen.core  # noqa: F401
@@ -247,7 +250,8 @@ def _exit_text(status: int) -> str:
 
 def compute_job(structure_record: dict, material_id: str, settings: DFTSettings, kpath: KPath | None,
                 time_limit_s: float) -> tuple[str, object]:
-    """The Dask task: one material, one attempt. GPAW is imported here, in the worker, before the fork, so each
+    """The Dask task: one material, one attempt. GPAW is imported here, in the worker, before the fork, so
+    each
     calculation starts with it loaded."""
     os.environ["OMP_NUM_THREADS"] = "1"
     _preload()
@@ -395,7 +399,8 @@ def _run(client, queue: list, store: BandStore, counts: dict, time_limit_s: floa
             try:
                 status, payload = future.result()
             except Exception as exc:
-                status, payload = "lost", f"Dask worker died during the calculation ({type(exc).__name__}: {exc})"
+                status = "lost"
+                payload = f"Dask worker died during the calculation ({type(exc).__name__}: {exc})"
             if status == "ok":
                 record = replace(payload, metadata={**payload.metadata, "attempt": attempt})
                 store.append([record])

@@ -155,7 +155,8 @@ def likely_gap_cause(species, gap_ours: float, gap_reference: float, spin_run: b
 
 
 def with_likely_causes(outliers: pd.DataFrame, materials: pd.DataFrame) -> pd.DataFrame:
-    """:func:`gap_outliers` rows with a ``likely_cause`` column (:func:`likely_gap_cause`); ``materials`` is the
+    """:func:`gap_outliers` rows with a ``likely_cause`` column (:func:`likely_gap_cause`); ``materials`` is
+    the
     store's metadata table (:func:`store_table`: material_id, spin_polarized_run, spin_polarized)."""
     from elfutils.data.dataset import structure_records
 

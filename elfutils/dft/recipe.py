@@ -153,7 +153,8 @@ def slab_atoms(structure, vacuum: float):
 
 
 def _use_project_setups() -> None:
-    """Put data/gpaw-setups (the Tc dataset gpaw-data lacks; scripts/make_tc_setup.py) first on GPAW's path."""
+    """Put data/gpaw-setups (the Tc dataset gpaw-data lacks; scripts/make_tc_setup.py) first on GPAW's
+    path."""
     from gpaw import setup_paths
 
     from elfutils.paths import data_dir

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import torch
@@ -265,7 +266,7 @@ def latent_walk_grid(
         raise ValueError(f"scales must be {len(specs)} positive numbers (one per walk), not {scales!r}")
     z = encode_image(model, image)
     walks = []
-    for (position, (low, high)), scale in zip(specs, scales):
+    for (position, (low, high)), scale in zip(specs, scales, strict=True):
         c, row, col = check_latent_index(model, channel, position)
         deltas = scale * walk_deltas(low, high, steps)
         walks.append(LatentWalk(c, (row, col), deltas, latent_walk(model, image, c, (row, col), deltas),
@@ -274,7 +275,8 @@ def latent_walk_grid(
 
 
 def path_ticks(record, x_axis: str = "index") -> list[tuple[float, str]]:
-    """High-symmetry ticks of a band image: (x as a fraction of the width, label), as :mod:`elfutils.images.render`
+    """High-symmetry ticks of a band image: (x as a fraction of the width, label), as
+    :mod:`elfutils.images.render`
     lays the path out; a jump between branches reads "X|Y"."""
     from elfutils.data.bands import pretty_label
 
@@ -286,11 +288,11 @@ def path_ticks(record, x_axis: str = "index") -> list[tuple[float, str]]:
         lo, hi = d[branches[0].start], d[branches[-1].end]
         edges = (np.r_[[d[b.start] for b in branches], d[branches[-1].end]] - lo) / (hi - lo)
     labels = [pretty_label(branches[0].start_label)]
-    for left, right in zip(branches[:-1], branches[1:]):
+    for left, right in pairwise(branches):
         a, b = pretty_label(left.end_label), pretty_label(right.start_label)
         labels.append(a if a == b else f"{a}|{b}")
     labels.append(pretty_label(branches[-1].end_label))
-    return [(float(x), label) for x, label in zip(edges, labels)]
+    return [(float(x), label) for x, label in zip(edges, labels, strict=True)]
 
 
 def show_image(ax, image, ticks=None, window: float | None = None, title: str = "", **imshow):
@@ -318,7 +320,8 @@ def walk_figure(walk: LatentWalk, ticks=None, window: float | None = None, title
     k, limit = len(walk.deltas), max(float(np.abs(walk.differences).max()), 1e-3)
     fig, axes = plt.subplots(2, k, figsize=(1.9 * k + 1, 4.4), sharex=True, sharey=True, layout="constrained")
     unit = "" if walk.scale == 1 else " σ"
-    for j, (delta, img, diff) in enumerate(zip(walk.nominal_deltas, walk.images, walk.differences)):
+    for j, (delta, img, diff) in enumerate(zip(walk.nominal_deltas, walk.images, walk.differences,
+                                               strict=True)):
         show_image(axes[0, j], img, ticks, window, f"Δ = {delta:.3g}{unit if delta else ''}")
         shown = show_image(axes[1, j], diff, ticks, window, cmap="RdBu_r", vmin=-limit, vmax=limit)
         axes[1, j].set_xlabel(f"{100 * walk.changed_fraction[j]:.2f}% changed", fontsize=8)
