@@ -285,8 +285,11 @@ def test_spin_channels_of_different_shapes(tmp_path):
 @pytest.mark.parametrize("name", ["bands.txt", "vasprun.json.bak", "2dm-1.yaml"])
 def test_unknown_file_type(tmp_path, name):
     path = tmp_path / name
-    path.write_text("{}")
+    path.write_text("1 2 3")  # neither the name nor the content says what it is
     with pytest.raises(BandDataError, match=rf"^{path}: unknown file type"):
+        read_band_file(path)
+    path.write_text("{}")  # JSON by content, whatever the name: read as such, and its problem named
+    with pytest.raises(BandDataError, match=rf"^{path}: field 'bands': missing"):
         read_band_file(path)
 
 

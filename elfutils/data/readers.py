@@ -11,6 +11,7 @@ Supported inputs (parsing is pymatgen's; this module only validates and converts
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import re
@@ -81,7 +82,7 @@ def _unwrap(data, source) -> dict:
 
 def _material_id_from_path(path: Path) -> str:
     name = path.name
-    for suffix in (".gz", ".json", ".xml"):
+    for suffix in (".gz", ".json", ".xml", ".gpw"):
         name = name.removesuffix(suffix)
     return name
 
@@ -92,9 +93,14 @@ def read_band_json(path: str | Path, material_id: str | None = None) -> BandStru
     try:
         opener = gzip.open if path.name.endswith(".gz") else open
         with opener(path, "rt", encoding="utf-8") as fh:
-            data = json.load(fh)
+            text = fh.read()
+        data = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise BandDataError(f"not valid JSON ({exc})", path) from exc
+    from elfutils.data.ase_reader import is_ase_band_json, read_ase_band_json
+
+    if is_ase_band_json(data):  # told apart by content: ASE's (C2DB's) BandStructure JSON
+        return read_ase_band_json(path, material_id=material_id or _material_id_from_path(path), text=text)
     data = _unwrap(data, path)
     return band_structure_from_dict(data, source=path,
                                     material_id=material_id or _material_id_from_path(path))
@@ -192,9 +198,35 @@ def file_kind(path: str | Path) -> str:
         return "json"
     if re.match(r"vasprun.*\.xml(\.gz)?$", name):
         return "vasprun"
-    raise BandDataError(
-        "unknown file type (expected .json, .json.gz, vasprun*.xml or a .elfstore folder)", path
-    )
+    if name.endswith(".gpw"):
+        return "gpw"
+    sniffed = _kind_by_content(path)
+    if sniffed:
+        return sniffed
+    raise BandDataError("unknown file type (expected .json, .json.gz, vasprun*.xml, .gpw or a .elfstore "
+                        "folder, and the content is none of them)", path)
+
+
+def _kind_by_content(path: Path) -> str | None:
+    """The kind of a file whose name does not tell, from its first bytes: JSON, a GPAW .gpw, a vasprun.xml."""
+    from elfutils.data.ase_reader import GPW_MAGIC
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(512)
+    except OSError:
+        return None
+    if head.startswith(b"\x1f\x8b"):
+        with contextlib.suppress(OSError, EOFError), gzip.open(path, "rb") as fh:
+            head = fh.read(512)
+    stripped = head.lstrip()
+    if head.startswith(GPW_MAGIC):
+        return "gpw"
+    if stripped.startswith(b"{"):
+        return "json"
+    if stripped.startswith(b"<?xml") and b"<modeling" in head:
+        return "vasprun"
+    return None
 
 
 def material_id_of(path: str | Path) -> str:
@@ -232,7 +264,14 @@ def read_band_file(path: str | Path, zero: str = "project") -> BandStructure:
     if kind == "store":
         raise BandDataError("a band store holds many band structures, not one band file", path)
     try:
-        bs = read_band_json(path) if kind == "json" else read_vasprun(path)
+        if kind == "json":
+            bs = read_band_json(path)
+        elif kind == "gpw":
+            from elfutils.data.ase_reader import read_gpw
+
+            bs = read_gpw(path)
+        else:
+            bs = read_vasprun(path)
     except RecursionError as exc:  # e.g. 100 000 nested brackets: one bad file like any other
         raise BandDataError("nested too deeply to be a band structure", path) from exc
     return to_project_zero(bs) if zero == "project" else keep_file_zero(bs)

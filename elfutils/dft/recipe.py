@@ -179,14 +179,36 @@ def _scf_iterations(calc) -> int | None:
         return None
 
 
+def ase_bandpath(cell, kpath: KPath):
+    """Our k-path as an ASE BandPath: the same k-points, the corners as special points ("G" for Γ), the path
+    string with a comma at every jump."""
+    from ase.dft.kpoints import BandPath
+
+    def name(label: str) -> str:
+        return "G" if label.strip("\\").lower() in ("gamma", "g", "\N{GREEK SMALL LETTER GAMMA}") else label
+
+    special, path = {}, ""
+    for i, b in enumerate(kpath.branches):
+        special[name(b.start_label)] = kpath.kpoints[b.start]
+        special[name(b.end_label)] = kpath.kpoints[b.end]
+        joined = i and kpath.branches[i - 1].end == b.start
+        path += ("" if joined else ("," if i else "") + name(b.start_label)) + name(b.end_label)
+    return BandPath(cell, kpts=np.asarray(kpath.kpoints, float), special_points=special, path=path)
+
+
 def compute_band_structure(
     structure,
     material_id: str,
     settings: DFTSettings | None = None,
     kpath: KPath | None = None,
     txt: str | None = None,
+    on_band_calc=None,
 ) -> BandStructure:
-    """SCF + non-self-consistent bands along the 2D path for one layer; metadata records how it was made."""
+    """SCF + non-self-consistent bands along the 2D path for one layer; metadata records how it was made.
+
+    ``on_band_calc(calc)``, when given, is called with the finished band-path calculation, whose k-points are
+    then an ASE ``BandPath`` with our labels (so that ``calc.band_structure()`` and ``calc.write`` keep them):
+    how scripts/make_reader_fixtures.py writes real ASE and GPAW files."""
     import gpaw
     from gpaw import GPAW, FermiDirac, Mixer, MixerSum
 
@@ -232,7 +254,10 @@ def compute_band_structure(
         local = np.asarray(calc.get_magnetic_moments()) if nspin == 2 else np.zeros(len(atoms))
         total_moment = float(calc.get_magnetic_moment()) if nspin == 2 else 0.0
         iterations = _scf_iterations(calc)
-        band_calc = calc.fixed_density(kpts=kpath.kpoints, symmetry="off", nbands="nao", txt=txt)
+        band_kpts = kpath.kpoints if on_band_calc is None else ase_bandpath(atoms.cell, kpath)
+        band_calc = calc.fixed_density(kpts=band_kpts, symmetry="off", nbands="nao", txt=txt)
+        if on_band_calc is not None:
+            on_band_calc(band_calc)
         nk = len(kpath.kpoints)
         path = np.array([[band_calc.get_eigenvalues(kpt=k, spin=s) for k in range(nk)] for s in range(nspin)])
     path = path.transpose(0, 2, 1)  # (spin, band, k)
