@@ -74,14 +74,13 @@ glue_values(query_id=query["material_id"], query_formula=record.formula, query_f
             n_materials=len(table), k=k,
             query_why=f"We take 2Dmatpedia's `{query['path'].name}` ({record.formula}) and copy it to "
                       f"`my-material.json`, as a file of yours would be named: {why}.")
-path = " | ".join(f"{b.start_label}-{b.end_label}" for b in record.branches)
 Markdown(f"`{user_file.name}`: {record.formula}, {record.energies.shape[-2]} bands, "
-         f"{len(record.kpoints)} k-points along {path}")
+         f"{len(record.kpoints)} k-points along {record.path_string()}")
 
 # %% [markdown]
-# `elf similar` names a query after its file and leaves a dataset material of that name out of the
-# results (so that a dataset material does not find itself); a file of yours has no 2Dmatpedia id, hence the
-# neutral name.
+# `elf similar` names a query after its file; when a dataset material has that name (a 2Dmatpedia file of a
+# material we computed), it is listed and marked `same id` — usually the best answer — unless
+# `--exclude-same-id` asks to leave it out. A file of yours has no 2Dmatpedia id, hence the neutral name.
 
 # %% [markdown]
 # ## From the command line

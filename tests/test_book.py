@@ -284,3 +284,20 @@ def test_book_build_table_reads_both_benchmark_files(tmp_path):
     assert pd.isna(table.loc[("default", "cached_rebuild"), "goal_minutes"])
     assert table.loc[("retrain", "retrain_build"), "minutes"] == 150.0
     assert table.loc[("retrain", "retrain_build"), "commit"] == "b" * 10
+
+
+def test_executed_notebooks_are_tagged_to_read_like_a_paper():
+    import nbformat
+
+    from elfutils.book.notebooks import tag_for_reading
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('profile = "default"', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell('profile = "smoke"', metadata={"tags": ["injected-parameters"]}),
+        nbformat.v4.new_markdown_cell("text"),
+        nbformat.v4.new_code_cell("plot()"),
+        nbformat.v4.new_code_cell("secret()", metadata={"tags": ["remove-input"]}),
+    ])
+    tags = [c.metadata.get("tags") for c in tag_for_reading(nb).cells]
+    assert tags == [["parameters", "hide-input"], ["injected-parameters", "remove-cell"], None,
+                    ["hide-input"], ["remove-input"]]

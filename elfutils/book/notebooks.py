@@ -214,7 +214,7 @@ def execute(
             os.replace(tmp, failed)
         raise NotebookError(f"{src}: execution failed: {type(exc).__name__}: {exc}") from exc
     seconds = time.perf_counter() - start
-    out = nbformat.read(str(tmp), as_version=4)
+    out = tag_for_reading(nbformat.read(str(tmp), as_version=4))
     out.metadata["elf"] = {**signature, "executed_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
                            "seconds": round(seconds, 1), "python": sys.executable}
     atomic_write_via_path(dst, lambda path: nbformat.write(out, path))
@@ -223,6 +223,24 @@ def execute(
     _record_notebook_time(src.stem, profile, seconds)
     print(f"{dst}: executed in {seconds:.1f} s", flush=True)
     return dst
+
+
+READER_TAGS = {"remove-cell", "remove-input", "hide-input", "show-input", "hide-cell", "hide-output"}
+
+
+def tag_for_reading(nb):
+    """Tags that let the book read like a paper: papermill's injected-parameters cell is removed (the
+    chapter's own parameters cell already shows them), and every code cell without a display tag of its own
+    gets ``hide-input`` — figures and text lead, the code is one click away."""
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if "injected-parameters" in tags:
+            tags.append("remove-cell")
+        elif not READER_TAGS & set(tags):
+            tags.append("hide-input")
+    return nb
 
 
 def _record_notebook_time(name: str, profile: str, seconds: float) -> None:
