@@ -146,13 +146,14 @@ HTML(figures.map_search_html(plotly_map, table, div_id="fig2-map"))
 # A material counts as a metal below {glue:text}`metal_gap` eV.
 
 # %%
-purity = cluster_statistics.gap_purity(table.hdbscan_label, gaps, n_permutations=1000, seed=settings.seed)
+purity = cluster_statistics.gap_purity(table.hdbscan_label, gaps, n_permutations=constants.N_PERMUTATIONS, seed=settings.seed)
 is_metal = gaps < cluster_statistics.METAL_GAP_EV
 nn_same, nn_random = cluster_statistics.neighbour_agreement(table[["umap_x", "umap_y"]], is_metal)
 glue_values(metal_gap=cluster_statistics.METAL_GAP_EV, metal_frac=purity["metal_fraction"],
             n_pure=purity["n_pure"], n_gap_clusters=purity["n_clusters"],
             frac_pure=purity["fraction_pure"], expected_pure=purity["expected_pure"],
-            pure_p=purity["p_value"], nn_same=nn_same, nn_random=nn_random, n_permutations=1000)
+            pure_p=purity["p_value"], nn_same=nn_same, nn_random=nn_random,
+            n_permutations=constants.N_PERMUTATIONS)
 fig, ax = plt.subplots(figsize=(8, 6.5))
 figures.plot_map_values(table, gaps, ax=ax, label="band gap (eV)", low=cluster_statistics.METAL_GAP_EV,
                         low_label=f"metal (gap < {cluster_statistics.METAL_GAP_EV} eV)")
@@ -186,7 +187,7 @@ per_cluster.set_index("cluster").round(2)
 
 # %%
 chemistry = chemistry_table(table.formula)
-chem = cluster_chemistry(table.hdbscan_label, chemistry.label, n_permutations=1000, seed=settings.seed)
+chem = cluster_chemistry(table.hdbscan_label, chemistry.label, n_permutations=constants.N_PERMUTATIONS, seed=settings.seed)
 dominated = chem["table"][chem["table"].share >= DOMINANT_SHARE]
 by_class = dominated.dominant.value_counts()
 glue_values(dominant_share=DOMINANT_SHARE, n_chem_dominated=chem["n_dominated"],

@@ -59,6 +59,7 @@ LATENT_WALK_CHANNEL = 1  # the paper's "channel 2", zero-based
 LATENT_WALK_SPECS = (((2, 2), (0.5, 0.9)), ((3, 0), (0.25, 1.1)))
 
 SEED = 0  # ours: one seed threaded through numpy, torch and UMAP
+N_PERMUTATIONS = 1000  # ours: shufflings behind every permutation baseline and p-value
 
 # Results, "Local trends" and Fig. 3: anchor material -> (formula, the paper's cluster, co-clustered
 # materials)

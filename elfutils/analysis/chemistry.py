@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_mutual_info_score
 
+from elfutils.constants import N_PERMUTATIONS, SEED
+
 FAMILY_ELEMENTS = {
     "halide": ("F", "Cl", "Br", "I", "At"),
     "oxide": ("O",),
@@ -80,7 +82,7 @@ def chemistry_table(formulas) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["formula", "family", "transition_metal", "label"])
 
 
-def cluster_chemistry(labels, families, n_permutations: int = 1000, seed: int = 0,
+def cluster_chemistry(labels, families, n_permutations: int = N_PERMUTATIONS, seed: int = SEED,
                       dominant_share: float = DOMINANT_SHARE) -> dict:
     """How strongly HDBSCAN clusters follow a chemical classification they were never given.
 

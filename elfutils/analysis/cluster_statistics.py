@@ -9,14 +9,14 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from elfutils.constants import SEED
+from elfutils.constants import N_PERMUTATIONS, SEED
 
 METAL_GAP_EV = 0.1  # our choice: a material with a band gap below this (eV) counts as metallic in the figures
 FLAT_BAND_WINDOW_EV = 1.0  # our choice: "near E_F" for counting flat bands (BandStructure.flat_band_count)
 FLAT_BAND_MAX_WIDTH_EV = 0.1  # our choice: a band this narrow along the whole path counts as flat
 
 
-def gap_purity(labels, gaps, metal_gap: float = METAL_GAP_EV, n_permutations: int = 1000,
+def gap_purity(labels, gaps, metal_gap: float = METAL_GAP_EV, n_permutations: int = N_PERMUTATIONS,
                seed: int = SEED) -> dict:
     """How cleanly clusters separate metals (gap < ``metal_gap``) from gapped materials.
 
@@ -59,7 +59,7 @@ def gap_purity(labels, gaps, metal_gap: float = METAL_GAP_EV, n_permutations: in
             "metal_fraction": float(metal.mean()), "table": per}
 
 
-def cluster_variance_share(labels, values, n_permutations: int = 1000, seed: int = SEED) -> dict:
+def cluster_variance_share(labels, values, n_permutations: int = N_PERMUTATIONS, seed: int = SEED) -> dict:
     """How much of the spread of a number per material (e.g. the count of flat bands near E_F) lies between
     clusters: eta squared = between-cluster sum of squares / total sum of squares, over the clustered
     materials, against the same for the values shuffled over the clusters (``n_permutations``, seeded).

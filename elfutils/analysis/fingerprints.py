@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from elfutils.constants import FINGERPRINT_LENGTH
+from elfutils.constants import FINGERPRINT_LENGTH, SEED
 from elfutils.io import atomic_write_via_path
 
 ID_COLUMNS = ("material_id", "formula")
@@ -182,7 +182,7 @@ def make_table(material_ids, formulas, X) -> pd.DataFrame:
 
 
 def synthetic_fingerprints(
-    n_groups: int = 4, per_group: int = 15, n_noise: int = 10, spread: float = 0.02, seed: int = 0
+    n_groups: int = 4, per_group: int = 15, n_noise: int = 10, spread: float = 0.02, seed: int = SEED
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """A seeded fingerprint table with planted groups, for tests and examples.
 

@@ -402,7 +402,7 @@ def neighbour_overlap(a, b, k: int = C.UMAP_N_NEIGHBORS) -> float:
     return knn_preserved(_pairwise(a), b, k)
 
 
-def group_closeness(distances, members, n_permutations: int = 1000, seed: int = C.SEED) -> dict:
+def group_closeness(distances, members, n_permutations: int = C.N_PERMUTATIONS, seed: int = C.SEED) -> dict:
     """Are the ``members`` (row indices) closer to each other in fingerprint space than materials picked at
     random? Compares the median distance over their pairs with that of ``n_permutations`` random sets of the
     same size (seeded).
@@ -458,7 +458,7 @@ def fig4_geometry() -> pd.DataFrame:
 
 
 def square_octagon_survey(table: pd.DataFrame, distances,
-                          n_permutations: int = 1000) -> tuple[pd.DataFrame, dict]:
+                          n_permutations: int = C.N_PERMUTATIONS) -> tuple[pd.DataFrame, dict]:
     """Every material of ``table`` (material_id, hdbscan_label; the rows of ``distances``) whose 2Dmatpedia
     layer is a square-octagon net, and whether they sit closer together in fingerprint space than random
     sets (:func:`group_closeness`).
@@ -1166,7 +1166,7 @@ def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS) -> Outcomes:
     return outcomes
 
 
-def flat_band_clusters(clusters: pd.DataFrame, records, n_permutations: int = 1000,
+def flat_band_clusters(clusters: pd.DataFrame, records, n_permutations: int = C.N_PERMUTATIONS,
                        seed: int = C.SEED) -> dict:
     """Whether clusters gather materials with many flat bands near E_F: the flat-band count of each
     material (:meth:`elfutils.data.bands.BandStructure.flat_band_count` with the figures' window and width),
