@@ -203,13 +203,14 @@ def file_kind(path: str | Path) -> str:
     sniffed = _kind_by_content(path)
     if sniffed:
         return sniffed
-    raise BandDataError("unknown file type (expected .json, .json.gz, vasprun*.xml, .gpw or a .elfstore "
-                        "folder, and the content is none of them)", path)
+    raise BandDataError("unknown file type (expected .json, .json.gz, vasprun*.xml, .gpw, Quantum ESPRESSO's "
+                        "data-file-schema.xml or a .elfstore folder, and the content is none of them)", path)
 
 
 def _kind_by_content(path: Path) -> str | None:
     """The kind of a file whose name does not tell, from its first bytes: JSON, a GPAW .gpw, a vasprun.xml."""
     from elfutils.data.ase_reader import GPW_MAGIC
+    from elfutils.data.qe_reader import QE_XML_MARK
 
     try:
         with open(path, "rb") as fh:
@@ -222,6 +223,8 @@ def _kind_by_content(path: Path) -> str | None:
     stripped = head.lstrip()
     if head.startswith(GPW_MAGIC):
         return "gpw"
+    if QE_XML_MARK in head:
+        return "qe-xml"
     if stripped.startswith(b"{"):
         return "json"
     if stripped.startswith(b"<?xml") and b"<modeling" in head:
@@ -237,7 +240,13 @@ def material_id_of(path: str | Path) -> str:
     kind = file_kind(path)
     if kind == "store":
         raise BandDataError("a store holds many band structures, each with its own id", path)
-    return path.parent.name if kind == "vasprun" else _material_id_from_path(path)
+    if kind == "vasprun":
+        return path.parent.name
+    if kind == "qe-xml":  # pw.x writes PREFIX.save/data-file-schema.xml: the prefix names the material
+        if path.name == "data-file-schema.xml":
+            return path.parent.name.removesuffix(".save")
+        return path.name.split(".")[0]
+    return _material_id_from_path(path)
 
 
 ENERGY_ZEROS = ("project",
@@ -270,6 +279,10 @@ def read_band_file(path: str | Path, zero: str = "project") -> BandStructure:
             from elfutils.data.ase_reader import read_gpw
 
             bs = read_gpw(path)
+        elif kind == "qe-xml":
+            from elfutils.data.qe_reader import read_qe_xml
+
+            bs = read_qe_xml(path, material_id=material_id_of(path))
         else:
             bs = read_vasprun(path)
     except RecursionError as exc:  # e.g. 100 000 nested brackets: one bad file like any other

@@ -9,5 +9,5 @@ for el in B N; do ld1.x < $el.ld1.in > $el.ld1.out; done
 ../../../.venv/bin/python write_pw_inputs.py          # scf.in, bands.in (ASE's espresso writer, our k-path)
 pw.x -in scf.in > scf.out
 pw.x -in bands.in > bands.out
-cp tmp/hbn.save/data-file-schema.xml bands.data-file-schema.xml
+cp tmp/hbn.save/data-file-schema.xml 2dm-4991.data-file-schema.xml
 rm -rf tmp B.ld1.out N.ld1.out
