@@ -11,6 +11,11 @@ hold. With p = 0.2 they run without complaint but give different probabilities, 
 clusters at all where the exact computation finds them (checked against hdbscan 0.8.44). The exact pairwise
 matrix (scipy ``pdist``, ~4 s for 2000 x 98) costs little at this size and is reused by UMAP, t-SNE, DBCV and
 the parameter study, so every stage sees the same distances.
+
+Above a few thousand materials that matrix stops fitting (80 GB for 100 000): there every stage runs from
+the k-nearest-neighbour graph instead (``scale="graph"``, chosen automatically;
+:mod:`elfutils.analysis.neighbors`, :mod:`elfutils.analysis.graph_hdbscan`), with the same answers
+where both paths run.
 """
 
 from __future__ import annotations
@@ -84,6 +89,10 @@ class FingerprintHDBSCAN:
         hdbscan's default "eom" (excess of mass); the paper does not say otherwise.
     n_features : int or None
         Required fingerprint length (98); ``None`` for other vectors (structural fingerprints).
+    scale : {"auto", "dense", "graph"}
+        "dense": hdbscan on the exact N x N matrix; "graph": the same tree from the k-nearest-neighbour graph
+        (:mod:`elfutils.analysis.graph_hdbscan`), memory ~N x k; "auto": dense up to
+        :data:`elfutils.analysis.neighbors.DENSE_MAX_N` materials.
 
     Attributes
     ----------
@@ -92,7 +101,9 @@ class FingerprintHDBSCAN:
     n_clusters_, n_unclassified_ : int
     condensed_tree_ : hdbscan CondensedTree (Fig. 2a; see :func:`cluster_tree_table`)
     core_distances_ : ndarray (N,) distance to the Ns-th nearest other material
-    distances_ : ndarray (N, N) the Minkowski distances used
+    distances_ : ndarray (N, N) the Minkowski distances used (None on the graph path)
+    scale_ : "dense" or "graph", the path taken; graph_ : the neighbour graph used (graph path), n_bridges_ :
+        edges added to join its pieces
     mean_intra_distance_ : ndarray (N,) mean distance to the other members of the own cluster (NaN if noise);
         breaks ties of equal probability in :func:`exemplar_table`
     material_ids_, formulas_ : ndarray (N,) when fitted on a table, else None
@@ -105,12 +116,14 @@ class FingerprintHDBSCAN:
         p: float = MINKOWSKI_P,
         cluster_selection_method: str = "eom",
         n_features: int | None = FINGERPRINT_LENGTH,
+        scale: str = "auto",
     ):
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
         self.p = p
         self.cluster_selection_method = cluster_selection_method
         self.n_features = n_features
+        self.scale = scale
 
     def _check_params(self) -> None:
         problems = []
@@ -127,16 +140,19 @@ class FingerprintHDBSCAN:
         if problems:
             raise ValueError("; ".join(problems))
 
-    def fit(self, X, distances=None) -> FingerprintHDBSCAN:
+    def fit(self, X, distances=None, graph=None) -> FingerprintHDBSCAN:
         """Cluster.
 
         Parameters
         ----------
         X : DataFrame (fingerprint table) or array, shape (N, n_features)
         distances : array (N, N), optional
-            Precomputed Minkowski distances of X (the parameter study passes them to avoid recomputing).
+            Precomputed Minkowski distances of X (the parameter study passes them to avoid recomputing);
+            implies the dense path.
+        graph : :class:`elfutils.analysis.neighbors.KnnGraph`, optional; the graph path's neighbours, if
+            already computed
         """
-        import hdbscan
+        from elfutils.analysis.neighbors import resolve_scale
 
         self._check_params()
         table = X if isinstance(X, pd.DataFrame) else None
@@ -144,31 +160,65 @@ class FingerprintHDBSCAN:
         n = len(X)
         if n <= self.min_samples:
             raise ValueError(f"need more than min_samples={self.min_samples} materials, got {n}")
-        D = minkowski_distances(X, p=self.p) if distances is None else _check_distances(distances, n)
+        self.scale_ = "dense" if distances is not None else resolve_scale(n, self.scale)
+        if graph is not None:
+            self.scale_ = "graph"
+        if self.scale_ == "dense":
+            self._fit_dense(X, distances)
+        else:
+            self._fit_graph(X, graph)
+        self.n_clusters_ = int(self.labels_.max() + 1) if (self.labels_ >= 0).any() else 0
+        self.n_unclassified_ = int((self.labels_ < 0).sum())
+        self.X_ = X
+        self.material_ids_ = _column(table, "material_id")
+        self.formulas_ = _column(table, "formula")
+        self._prepare_prediction()
+        return self
 
+    def _fit_dense(self, X, distances) -> None:
+        import hdbscan
+
+        n = len(X)
+        D = minkowski_distances(X, p=self.p) if distances is None else _check_distances(distances, n)
         model = hdbscan.HDBSCAN(
             min_cluster_size=int(self.min_cluster_size),
             min_samples=int(self.min_samples),
             metric="precomputed",  # see module docstring: p < 1 breaks the tree algorithms
             cluster_selection_method=self.cluster_selection_method,
         ).fit(D)
-
         self.labels_ = model.labels_.astype(int)
         self.probabilities_ = model.probabilities_.astype(float)
-        self.n_clusters_ = int(self.labels_.max() + 1) if (self.labels_ >= 0).any() else 0
-        self.n_unclassified_ = int((self.labels_ < 0).sum())
         self.condensed_tree_ = model.condensed_tree_
         self.hdbscan_ = model
         self.distances_ = D
-        self.X_ = X
+        self.graph_, self.n_bridges_ = None, 0
         # hdbscan's own convention for precomputed input: the Ns-th smallest distance to another point
         k = min(n - 1, int(self.min_samples))
         self.core_distances_ = np.partition(D, k, axis=1)[:, k]
-        self.material_ids_ = _column(table, "material_id")
-        self.formulas_ = _column(table, "formula")
         self.mean_intra_distance_ = _mean_intra_distance(D, self.labels_)
-        self._prepare_prediction()
-        return self
+
+    def _fit_graph(self, X, graph) -> None:
+        from hdbscan.plots import CondensedTree
+
+        from elfutils.analysis import graph_hdbscan
+        from elfutils.analysis.neighbors import GRAPH_K, knn_graph
+
+        if graph is None:
+            graph = knn_graph(X, max(GRAPH_K, int(self.min_samples)), self.p)
+        if len(graph.indices) != len(X):
+            raise ValueError(f"the neighbour graph has {len(graph.indices)} rows for {len(X)} materials")
+        self.core_distances_ = graph_hdbscan.core_distances(graph, int(self.min_samples))
+        tree, self.n_bridges_ = graph_hdbscan.spanning_tree(X, graph, self.core_distances_, self.p)
+        labels, probabilities, condensed = graph_hdbscan.tree_labels(
+            tree, int(self.min_cluster_size), self.cluster_selection_method
+        )
+        self.labels_ = np.asarray(labels).astype(int)
+        self.probabilities_ = np.asarray(probabilities).astype(float)
+        self.condensed_tree_ = CondensedTree(condensed, self.labels_)
+        self.hdbscan_ = None
+        self.distances_ = None
+        self.graph_ = graph
+        self.mean_intra_distance_ = graph_hdbscan.mean_intra_distance(X, self.labels_, self.p)
 
     def fit_predict(self, X, distances=None) -> np.ndarray:
         return self.fit(X, distances).labels_
@@ -287,6 +337,7 @@ class FingerprintHDBSCAN:
         state = dict(self.__dict__)
         state["distances_"] = None
         state["hdbscan_"] = None
+        state["graph_"] = None
         return atomic_write(path, lambda fh: pickle.dump(state, fh))
 
     @classmethod
@@ -429,6 +480,41 @@ def umap_embedding(
         return reducer.fit_transform(D).astype(float)
 
 
+def umap_from_graph(
+    X,
+    graph,
+    n_neighbors: int = UMAP_N_NEIGHBORS,
+    min_dist: float = UMAP_MIN_DIST,
+    random_state: int = SEED,
+) -> np.ndarray:
+    """UMAP to 2-D from a neighbour graph (:class:`elfutils.analysis.neighbors.KnnGraph`) instead of the
+    N x N matrix: UMAP only reads each point's ``n_neighbors`` nearest (itself first), which the graph holds.
+
+    Returns
+    -------
+    ndarray, shape (N, 2)
+    """
+    import warnings
+
+    import umap
+
+    if not _is_int(n_neighbors) or n_neighbors < 2:
+        raise ValueError(f"n_neighbors (NN) must be an integer >= 2, got {n_neighbors!r}")
+    if graph.k < n_neighbors - 1:
+        raise ValueError(f"a graph of {graph.k} neighbours cannot give UMAP n_neighbors={n_neighbors}")
+    n = len(graph.indices)
+    indices = np.column_stack([np.arange(n), graph.indices[:, : n_neighbors - 1]])
+    distances = np.column_stack([np.zeros(n), graph.distances[:, : n_neighbors - 1]])
+    reducer = umap.UMAP(
+        n_neighbors=n_neighbors, min_dist=min_dist, random_state=random_state, n_components=2,
+        metric="minkowski", metric_kwds={"p": MINKOWSKI_P}, precomputed_knn=(indices, distances),
+    )
+    with warnings.catch_warnings():
+        # "no search index: transform unavailable" and the random_state/n_jobs note
+        warnings.simplefilter("ignore", UserWarning)
+        return reducer.fit_transform(np.asarray(X, dtype=np.float32)).astype(float)
+
+
 def tsne_embedding(
     distances, perplexity: float = 30.0, random_state: int = SEED, max_iter: int = 1000
 ) -> np.ndarray:
@@ -541,6 +627,7 @@ def fit_pipeline(
     dbscan_min_samples: int = DBSCAN_MIN_SAMPLES,
     random_state: int = SEED,
     return_model: bool = False,
+    scale: str = "auto",
 ):
     """HDBSCAN -> UMAP -> DBSCAN on a fingerprint table (Fig. 2).
 
@@ -548,11 +635,15 @@ def fit_pipeline(
     -------
     DataFrame (N rows) with material_id, formula, hdbscan_label, probability, umap_x, umap_y, dbscan_group
     (-1: DBSCAN noise or not clustered by HDBSCAN). ``table.attrs`` holds ``dbscan_eps``, ``n_clusters``,
-    ``n_unclassified``. With ``return_model=True``, ``(table, model)`` with the fitted
-    :class:`FingerprintHDBSCAN` (for :func:`exemplar_table`, :func:`cluster_tree_table`, ``predict``).
+    ``n_unclassified``, ``scale`` (the path taken; ``scale`` picks it, see :class:`FingerprintHDBSCAN`).
+    With ``return_model=True``, ``(table, model)`` with the fitted :class:`FingerprintHDBSCAN` (for
+    :func:`exemplar_table`, :func:`cluster_tree_table`, ``predict``).
     """
-    model = FingerprintHDBSCAN(min_cluster_size, min_samples, p).fit(df)
-    xy = umap_embedding(model.distances_, n_neighbors, min_dist, random_state)
+    model = FingerprintHDBSCAN(min_cluster_size, min_samples, p, scale=scale).fit(df)
+    if model.scale_ == "dense":
+        xy = umap_embedding(model.distances_, n_neighbors, min_dist, random_state)
+    else:
+        xy = umap_from_graph(model.X_, model.graph_, n_neighbors, min_dist, random_state)
     groups, used_eps = dbscan_groups(xy, model.labels_ >= 0, eps, dbscan_min_samples)
     table = pd.DataFrame(
         {
@@ -566,6 +657,7 @@ def fit_pipeline(
         }
     )
     table.attrs.update(
-        dbscan_eps=used_eps, n_clusters=model.n_clusters_, n_unclassified=model.n_unclassified_
+        dbscan_eps=used_eps, n_clusters=model.n_clusters_, n_unclassified=model.n_unclassified_,
+        scale=model.scale_,
     )
     return (table, model) if return_model else table

@@ -63,7 +63,14 @@ def nn_threshold(distances, method: str = "mad", k: float = DUPLICATE_MAD_K,
     threshold : float
     rule : str, a one-line description of how it was chosen
     """
-    nn = nearest_neighbour_distances(distances)
+    return threshold_from_nn(nearest_neighbour_distances(distances), method, k, percentile)
+
+
+def threshold_from_nn(nn, method: str = "mad", k: float = DUPLICATE_MAD_K,
+                      percentile: float = DUPLICATE_NN_PERCENTILE) -> tuple[float, str]:
+    """:func:`nn_threshold` from the nearest-neighbour distances themselves (the graph path has them without
+    the matrix)."""
+    nn = np.asarray(nn, dtype=np.float64)
     if method == "percentile":
         if not 0 <= percentile <= 100:
             raise ValueError(f"percentile must be in [0, 100], got {percentile}")
@@ -81,25 +88,40 @@ def nn_threshold(distances, method: str = "mad", k: float = DUPLICATE_MAD_K,
     return float(np.exp(median - k * mad)), f"median - {k:g} MAD of log nearest-neighbour distances"
 
 
-def same_formula_pairs(df: pd.DataFrame, distances) -> pd.DataFrame:
+def same_formula_pairs(df: pd.DataFrame, distances=None, *, X=None, graph=None,
+                       p: float = MINKOWSKI_P) -> pd.DataFrame:
     """Every pair of materials sharing a reduced formula, with their fingerprint distance.
+
+    Parameters
+    ----------
+    df : fingerprint table
+    distances : array (N, N) of its fingerprints; or, without the matrix (the graph path):
+    X : array (N, d), the fingerprints, whose pairs' distances are then computed exactly, group by group
+    graph : :class:`elfutils.analysis.neighbors.KnnGraph`, optional with ``X``; a formula shared by more than
+        :data:`FORMULA_GROUP_EXACT_MAX` materials contributes only its pairs that are graph neighbours
 
     Returns
     -------
     DataFrame sorted by distance: formula (reduced), material_id_a, material_id_b, formula_a, formula_b,
     distance
     """
-    D = np.asarray(distances)
+    distance_of = _distance_lookup(distances, X, p)
     reduced = df["formula"].map(reduced_formula).to_numpy()
     ids = df["material_id"].astype(str).to_numpy()
     forms = df["formula"].astype(str).to_numpy()
+    neighbours = None if graph is None else _neighbour_pairs(graph)
     rows = []
     for formula, idx in pd.Series(np.arange(len(df))).groupby(reduced):
         idx = idx.to_numpy()
         if len(idx) < 2:
             continue
-        i, j = np.triu_indices(len(idx), k=1)
-        a, b = idx[i], idx[j]
+        if neighbours is not None and len(idx) > FORMULA_GROUP_EXACT_MAX:
+            a, b = neighbours
+            inside = np.isin(a, idx) & np.isin(b, idx)
+            a, b = a[inside], b[inside]
+        else:
+            i, j = np.triu_indices(len(idx), k=1)
+            a, b = idx[i], idx[j]
         rows.append(
             pd.DataFrame(
                 {
@@ -108,7 +130,7 @@ def same_formula_pairs(df: pd.DataFrame, distances) -> pd.DataFrame:
                     "material_id_b": ids[b],
                     "formula_a": forms[a],
                     "formula_b": forms[b],
-                    "distance": D[a, b],
+                    "distance": distance_of(a, b),
                 }
             )
         )
@@ -116,6 +138,30 @@ def same_formula_pairs(df: pd.DataFrame, distances) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(columns=columns)
     return pd.concat(rows, ignore_index=True).sort_values(["distance", "formula"], ignore_index=True)
+
+
+FORMULA_GROUP_EXACT_MAX = 1000  # graph path: larger formula groups give only their neighbour pairs
+
+
+def _distance_lookup(distances, X, p):
+    """``f(a, b)`` -> distances of the pairs (a[e], b[e]): from the matrix, or computed exactly from X."""
+    if distances is not None:
+        D = np.asarray(distances)
+        return lambda a, b: D[a, b]
+    if X is None:
+        raise ValueError("same_formula_pairs needs the distance matrix or the fingerprints")
+    from elfutils.analysis.neighbors import pair_distances_exact
+
+    return lambda a, b: pair_distances_exact(X, a, b, p) if len(a) else np.zeros(0)
+
+
+def _neighbour_pairs(graph) -> tuple[np.ndarray, np.ndarray]:
+    """The graph's edges as distinct pairs (a < b)."""
+    n = len(graph.indices)
+    rows = np.repeat(np.arange(n), graph.k)
+    cols = graph.indices.ravel()
+    keys = np.unique(np.minimum(rows, cols) * n + np.maximum(rows, cols))
+    return keys // n, keys % n
 
 
 def _pair_key(a, b) -> frozenset:
@@ -155,6 +201,8 @@ def find_duplicates(
     percentile: float = DUPLICATE_NN_PERCENTILE,
     p: float = MINKOWSKI_P,
     distances=None,
+    scale: str = "auto",
+    graph=None,
 ) -> DuplicateResult:
     """Candidate duplicate pairs: same reduced formula and fingerprint distance <= threshold.
 
@@ -163,20 +211,32 @@ def find_duplicates(
     df : fingerprint table (material_id, formula, f0..f97)
     threshold : float, optional; default from the nearest-neighbour distances by ``method`` ("mad" with
         ``k``, or "percentile" with ``percentile``)
-    distances : array (N, N), optional precomputed Minkowski distances of ``df``
+    distances : array (N, N), optional precomputed Minkowski distances of ``df`` (implies the dense path)
+    scale : "auto", "dense" or "graph" (:func:`elfutils.analysis.neighbors.resolve_scale`). The graph path
+        takes the nearest-neighbour distances from the k-nearest-neighbour graph (``graph``, or built) and
+        computes the same-formula pairs' distances exactly: the same candidates without the N x N matrix.
     """
     from elfutils.analysis.cluster import _check_distances, minkowski_distances
     from elfutils.analysis.fingerprints import fingerprint_matrix
+    from elfutils.analysis.neighbors import GRAPH_K, knn_graph, resolve_scale
 
     X = fingerprint_matrix(df)
-    D = minkowski_distances(X, p=p) if distances is None else _check_distances(distances, len(X))
+    dense = distances is not None or (graph is None and resolve_scale(len(X), scale) == "dense")
+    if dense:
+        D = minkowski_distances(X, p=p) if distances is None else _check_distances(distances, len(X))
+        nn = nearest_neighbour_distances(D)
+        pairs = same_formula_pairs(df, D)
+    else:
+        D = None
+        graph = graph if graph is not None else knn_graph(X, GRAPH_K, p)
+        nn = graph.distances[:, 0]
+        pairs = same_formula_pairs(df, X=X, graph=graph, p=p)
     if threshold is None:
-        threshold, rule = nn_threshold(D, method, k, percentile)
+        threshold, rule = threshold_from_nn(nn, method, k, percentile)
     else:
         if not threshold >= 0:
             raise ValueError(f"threshold must be >= 0, got {threshold}")
         rule = "given"
-    pairs = same_formula_pairs(df, D)
     paper = {_pair_key(a, b) for a, b in PAPER_TABLE1_DUPLICATES.values()}
     pairs["in_paper_table1"] = [
         _pair_key(a, b) in paper for a, b in zip(pairs["material_id_a"], pairs["material_id_b"], strict=True)
@@ -188,16 +248,18 @@ def find_duplicates(
         float(threshold),
         rule,
         pairs,
-        table1_check(df, D, pairs, threshold),
+        table1_check(df, D, pairs, threshold, X=None if dense else X, p=p),
     )
 
 
-def table1_check(df: pd.DataFrame, distances, pairs: pd.DataFrame, threshold: float) -> pd.DataFrame:
+def table1_check(df: pd.DataFrame, distances, pairs: pd.DataFrame, threshold: float, *, X=None,
+                 p: float = MINKOWSKI_P) -> pd.DataFrame:
     """For each pair of the paper's Table 1: are both materials in the data, and is the pair found?
 
     Parameters
     ----------
-    df : fingerprint table; distances : array (N, N) of its fingerprints
+    df : fingerprint table; distances : array (N, N) of its fingerprints, or None with ``X`` (the
+        fingerprints; the pairs' distances are then computed exactly)
     pairs : :func:`same_formula_pairs` of ``df``
 
     Returns
@@ -206,7 +268,7 @@ def table1_check(df: pd.DataFrame, distances, pairs: pd.DataFrame, threshold: fl
     data), distance (NaN if absent), rank among all same-formula pairs by distance (NaN if not one),
     found (same formula and distance <= threshold)
     """
-    D = np.asarray(distances)
+    distance_of = _distance_lookup(distances, X, p)
     index = {m: i for i, m in enumerate(df["material_id"].astype(str))}
     rank_of = {
         _pair_key(a, b): r for r, (a, b) in enumerate(zip(pairs["material_id_a"], pairs["material_id_b"],
@@ -215,7 +277,7 @@ def table1_check(df: pd.DataFrame, distances, pairs: pd.DataFrame, threshold: fl
     rows = []
     for formula, (a, b) in PAPER_TABLE1_DUPLICATES.items():
         present = a in index and b in index
-        distance = float(D[index[a], index[b]]) if present else np.nan
+        distance = float(distance_of(np.array([index[a]]), np.array([index[b]]))[0]) if present else np.nan
         rank = rank_of.get(_pair_key(a, b), np.nan)
         same = present and not np.isnan(rank)
         rows.append(

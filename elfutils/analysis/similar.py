@@ -22,6 +22,7 @@ def find_similar(
     clusterer=None,
     query_ids=None,
     exclude_ids: bool = True,
+    index=None,
 ) -> pd.DataFrame:
     """The k nearest materials of each query fingerprint.
 
@@ -38,6 +39,8 @@ def find_similar(
     exclude_ids : leave a query's own material out of its neighbours when it is in ``table`` (a dataset member
         searching its peers); False keeps it, marked in ``same_id`` (a user's file of a material that the
         dataset also holds: that twin is usually the best answer)
+    index : :class:`elfutils.analysis.neighbors.SimilarityIndex` of ``table``, optional; searches through it
+        (approximate, for large tables) instead of comparing each query with every material
 
     Returns
     -------
@@ -61,28 +64,25 @@ def find_similar(
     if len(query_ids) != len(Q):
         raise ValueError(f"{len(query_ids)} query ids for {len(Q)} query fingerprints")
 
-    from elfutils.analysis.cluster import minkowski_distances
-
     X = fingerprint_matrix(table)
     ids = table["material_id"].astype(str).to_numpy()
-    D = minkowski_distances(Q, X, p=p)
-    if exclude_ids:
-        D[np.asarray(query_ids)[:, None] == ids[None, :]] = np.inf
-    k_eff = min(k, len(X))
-    nearest = np.argsort(D, axis=1, kind="stable")[:, :k_eff]
+    formulas = table["formula"].astype(str).to_numpy()
+    nearest, distances = _nearest(Q, X, ids, query_ids, min(k, len(X)), p, exclude_ids, index)
+    reference = pair_distances(X, p)  # once for all queries: the scale of closer_pairs_percent
     rows = []
-    for qi, order in enumerate(nearest):
-        order = order[np.isfinite(D[qi, order])]
+    for qi, query in enumerate(query_ids):
+        found = nearest[qi] >= 0
+        order, dist = nearest[qi][found], distances[qi][found]
         rows.append(
             pd.DataFrame(
                 {
-                    "query": query_ids[qi],
+                    "query": query,
                     "rank": np.arange(1, len(order) + 1),
                     "material_id": ids[order],
-                    "formula": table["formula"].astype(str).to_numpy()[order],
-                    "distance": D[qi, order],
-                    "same_id": ids[order] == query_ids[qi],
-                    "closer_pairs_percent": closer_pairs_percent(D[qi, order], X, p),
+                    "formula": formulas[order],
+                    "distance": dist,
+                    "same_id": ids[order] == query,
+                    "closer_pairs_percent": closer_pairs_percent(dist, X, p, reference=reference),
                 }
             )
         )
@@ -95,6 +95,30 @@ def find_similar(
         result["query_cluster"] = [int(by_query[q][0]) for q in result["query"]]
         result["query_probability"] = [float(by_query[q][1]) for q in result["query"]]
     return result
+
+
+def _nearest(Q, X, ids, query_ids, k, p, exclude_ids, index):
+    """(indices, distances), each (M, k), nearest first; -1 / inf pad rows with fewer than k found."""
+    if index is None:  # exact: every query against every material
+        from elfutils.analysis.cluster import minkowski_distances
+
+        D = minkowski_distances(Q, X, p=p)
+        if exclude_ids:
+            D[np.asarray(query_ids)[:, None] == ids[None, :]] = np.inf
+        nearest = np.argsort(D, axis=1, kind="stable")[:, :k]
+        dist = np.take_along_axis(D, nearest, axis=1)
+        return np.where(np.isfinite(dist), nearest, -1), dist
+    if len(index) != len(X):
+        raise ValueError(f"the similarity index holds {len(index)} materials, the table {len(X)}")
+    extra = 1 if exclude_ids else 0  # a query's own material takes one place, dropped below
+    nearest, dist = index.query(Q, k=min(k + extra, len(X)))
+    if exclude_ids:
+        own = (nearest >= 0) & (ids[np.maximum(nearest, 0)] == np.asarray(query_ids)[:, None])
+        dist = np.where(own, np.inf, dist)
+        order = np.argsort(dist, axis=1, kind="stable")
+        nearest, dist = np.take_along_axis(nearest, order, 1), np.take_along_axis(dist, order, 1)
+        nearest = np.where(np.isfinite(dist), nearest, -1)
+    return nearest[:, :k], dist[:, :k]
 
 
 PAIR_SAMPLE = 100_000  # pairs of table materials behind closer_pairs_percent (seeded; exact below that)
@@ -117,10 +141,10 @@ def pair_distances(X: np.ndarray, p: float = MINKOWSKI_P, n_pairs: int = PAIR_SA
     return np.sort(diff.sum(axis=1) ** (1.0 / p))
 
 
-def closer_pairs_percent(distances, X: np.ndarray, p: float = MINKOWSKI_P) -> np.ndarray:
-    """For each distance, the percentage of the table's pairs of materials (:func:`pair_distances`) that are
-    closer: 0.1 means closer than 99.9 % of all pairs."""
-    ref = pair_distances(X, p)
+def closer_pairs_percent(distances, X: np.ndarray, p: float = MINKOWSKI_P, reference=None) -> np.ndarray:
+    """For each distance, the percentage of the table's pairs of materials (:func:`pair_distances`, or the
+    ``reference`` already computed from them) that are closer: 0.1 means closer than 99.9 % of all pairs."""
+    ref = pair_distances(X, p) if reference is None else reference
     if len(ref) == 0:
         return np.full(len(np.atleast_1d(distances)), np.nan)
     return 100.0 * np.searchsorted(ref, np.asarray(distances, dtype=float), side="left") / len(ref)
