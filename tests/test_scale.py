@@ -175,3 +175,25 @@ def test_resolve_scale():
     assert neighbors.resolve_scale(10, "graph") == "graph"
     with pytest.raises(ValueError, match="scale must be one of"):
         neighbors.resolve_scale(10, "huge")
+
+
+def test_cluster_and_duplicates_commands_take_the_graph_path(seeded, tmp_path, capsys):
+    from elfutils.cli import main as elf
+
+    df, _ = seeded
+    table = tmp_path / "fingerprints.parquet"
+    df.iloc[:400].to_parquet(table)
+    out = tmp_path / "clusters.csv"
+    assert elf(["cluster", str(table), "--out", str(out), "--scale", "graph"]) == 0
+    assert "graph path" in capsys.readouterr().out
+    dense_out = tmp_path / "dense.csv"
+    assert elf(["cluster", str(table), "--out", str(dense_out)]) == 0  # auto: 400 materials -> dense
+    assert "dense path" in capsys.readouterr().out
+    import pandas as pd
+
+    graph_labels = pd.read_csv(out)["hdbscan_label"]
+    dense_labels = pd.read_csv(dense_out)["hdbscan_label"]
+    assert adjusted_rand_score(dense_labels, graph_labels) >= 0.95
+    pairs = tmp_path / "pairs.csv"
+    assert elf(["duplicates", str(table), "--out", str(pairs), "--scale", "graph"]) == 0
+    assert "candidate pairs" in capsys.readouterr().out

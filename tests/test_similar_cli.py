@@ -150,3 +150,43 @@ def test_without_a_trained_model_the_default_search_says_how_to_get_one(fixture_
     assert err.startswith("elf similar: no trained model for profile 'smoke'") and "make models" in err
     assert elf(["similar", str(fixture_files[0]), "--model", str(tmp_path / "m")]) == 2
     assert "--model needs --fingerprints" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_encode_from_a_store_in_chunks_matches_the_image_stack(searchable, fixture_files, tmp_path):
+    """`elf encode --store`, 5 materials at a time, gives the fingerprints of `elf render` of the same store
+    followed by `elf encode --images` (same records, renderer and model)."""
+    _, model, _ = searchable
+    store = tmp_path / "files.elfstore"
+    assert elf(["import", *map(str, fixture_files), "--store", str(store)]) == 0
+    stack, whole = tmp_path / "stack.npz", tmp_path / "whole.parquet"
+    assert elf(["render", str(store), "--out", str(stack), "--no-progress"]) == 0
+    assert elf(["encode", "--model", str(model), "--images", str(stack), "--out", str(whole), "--quiet",
+                "--device", "cpu"]) == 0
+    streamed = tmp_path / "streamed.parquet"
+    assert elf(["encode", "--model", str(model), "--store", str(store), "--chunk", "5", "--out",
+                str(streamed), "--quiet", "--device", "cpu"]) == 0
+    ours = pd.read_parquet(streamed).set_index("material_id").sort_index()
+    reference = pd.read_parquet(whole).set_index("material_id").sort_index()
+    assert list(ours.index) == list(reference.index) and len(ours) == 12
+    assert (ours["formula"] == reference["formula"]).all()
+    features = [c for c in reference.columns if c.startswith("f") and c[1:].isdigit()]
+    diff = (ours[features] - reference[features]).abs().to_numpy().max()
+    assert diff <= 1e-4 * reference[features].abs().to_numpy().max()
+
+
+@pytest.mark.slow
+def test_similar_on_the_graph_path_caches_its_index(searchable, fixture_files, capsys):
+    work, model, table = searchable
+    original = next(p for p in fixture_files if p.stem == "2dm-21")
+    out = work / "graph.csv"
+    common = ["--fingerprints", str(table), "--model", str(model), "--k", "3", "--device", "cpu",
+              "--scale", "graph", "--out", str(out)]
+    capsys.readouterr()
+    assert elf(["similar", str(original), *common]) == 0
+    assert "search index: built" in capsys.readouterr().out
+    first = pd.read_csv(out)
+    assert first["material_id"].iloc[0] == "2dm-21" and len(first) == 3
+    assert elf(["similar", str(original), *common]) == 0
+    assert "search index: loaded" in capsys.readouterr().out
+    assert pd.read_csv(out)["material_id"].tolist() == first["material_id"].tolist()

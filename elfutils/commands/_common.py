@@ -46,3 +46,14 @@ def apply_threads(args) -> None:
         import torch
 
         torch.set_num_threads(args.threads)
+
+
+def add_scale_argument(parser) -> None:
+    """``--scale auto|dense|graph``: the exact N x N matrix or the neighbour graph
+    (:mod:`elfutils.analysis.neighbors`)."""
+    from elfutils.analysis.neighbors import DENSE_MAX_N, SCALES
+
+    parser.add_argument("--scale", choices=SCALES, default="auto",
+                        help="dense: exact N x N distance matrix; graph: k-nearest-neighbour graph "
+                             f"(memory ~N, for large tables); auto (default): dense up to {DENSE_MAX_N} "
+                             "materials")

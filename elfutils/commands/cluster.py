@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from elfutils.commands._common import INPUT_ERRORS, report_error
+from elfutils.commands._common import INPUT_ERRORS, add_scale_argument, report_error
 
 
 def _eps(value: str):
@@ -52,6 +52,7 @@ def register(subparsers) -> None:
                         "k-distance curve")
     p.add_argument("--dbscan-min-samples", type=int, default=DBSCAN_MIN_SAMPLES,
                    help=f"DBSCAN S_min (default {DBSCAN_MIN_SAMPLES})")
+    add_scale_argument(p)
     p.set_defaults(func=run)  # fmt: skip
 
 
@@ -71,6 +72,7 @@ def run(args) -> int:
             eps=_eps(args.eps),
             dbscan_min_samples=args.dbscan_min_samples,
             return_model=True,
+            scale=args.scale,
         )
     except INPUT_ERRORS as exc:
         return report_error("cluster", exc)
@@ -83,6 +85,7 @@ def run(args) -> int:
     print(
         f"{len(table)} materials: {model.n_clusters_} HDBSCAN clusters, "
         f"{model.n_unclassified_} unclassified; "
-        f"{n_groups} DBSCAN groups (eps {table.attrs['dbscan_eps']:.3g}) -> {args.out}"
+        f"{n_groups} DBSCAN groups (eps {table.attrs['dbscan_eps']:.3g}; {table.attrs['scale']} path) -> "
+        f"{args.out}"
     )
     return 0

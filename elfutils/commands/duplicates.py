@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from elfutils.commands._common import INPUT_ERRORS, report_error
+from elfutils.commands._common import INPUT_ERRORS, add_scale_argument, report_error
 
 
 def register(subparsers) -> None:
@@ -30,6 +30,7 @@ def register(subparsers) -> None:
     p.add_argument("--percentile", type=float, default=DUPLICATE_NN_PERCENTILE,
                    help=f"percentile for --method percentile (default {DUPLICATE_NN_PERCENTILE:g})")
     p.add_argument("--table1-out", type=Path, metavar="CSV", help="also write the Table 1 check")
+    add_scale_argument(p)
     p.set_defaults(func=run)  # fmt: skip
 
 
@@ -40,7 +41,8 @@ def run(args) -> int:
     try:
         df = read_fingerprints(args.fingerprints)
         result = find_duplicates(
-            df, threshold=args.threshold, method=args.method, k=args.k, percentile=args.percentile
+            df, threshold=args.threshold, method=args.method, k=args.k, percentile=args.percentile,
+            scale=args.scale,
         )
     except INPUT_ERRORS as exc:
         return report_error("duplicates", exc)

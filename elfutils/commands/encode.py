@@ -1,4 +1,4 @@
-"""`elf encode`: image stack -> fingerprint table (material_id, formula, f0..f97)."""
+"""`elf encode`: image stack or band store -> fingerprint table (material_id, formula, f0..f97)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,13 @@ def register(subparsers) -> None:
     )
     p.add_argument("--model", type=Path, required=True, metavar="DIR_OR_FILE",
                    help="a .safetensors model, or a training folder (its best.safetensors)")
-    p.add_argument("--images", type=Path, required=True, metavar="STACK.npz", help="image stack")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--images", type=Path, metavar="STACK.npz", help="image stack")
+    source.add_argument("--store", type=Path, metavar="STORE",
+                        help="band store (.elfstore folder): rendered and encoded in chunks, for stores "
+                             "of any size (memory bounded by --chunk)")
+    p.add_argument("--chunk", type=int, default=None, metavar="N",
+                   help="with --store: materials rendered and encoded at once (default 1024)")
     p.add_argument("--out", type=Path, required=True, metavar="TABLE", help="output .parquet or .csv")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", help="cpu, cuda, ... (default: ELF_DEVICE, else CUDA if present)")
@@ -40,6 +46,8 @@ def run(args) -> int:
     apply_threads(args)
     try:
         model, config, _ = load_model(args.model, device=args.device or paths.default_device())
+        if args.store is not None:
+            return _encode_store(args, model)
         images, ids, formulas = load_image_stack(args.images)
         if images.shape[-1] != config.image_size:
             size = images.shape[-1]
@@ -54,4 +62,17 @@ def run(args) -> int:
         return report_error("encode", exc)
     write_table(make_table(ids, formulas, fingerprints), args.out)
     print(f"wrote {len(ids)} fingerprints of {fingerprints.shape[1]} numbers to {args.out}")
+    return 0
+
+
+def _encode_store(args, model) -> int:
+    from tqdm import tqdm
+
+    from elfutils.analysis.encode_store import ENCODE_CHUNK, encode_store
+
+    with tqdm(desc="encoding", unit="mat", disable=args.quiet) as bar:
+        n = encode_store(args.store, model, args.out, chunk=args.chunk or ENCODE_CHUNK,
+                         batch_size=args.batch_size, precision=args.precision,
+                         on_chunk=lambda done: bar.update(done - bar.n))
+    print(f"wrote {n} fingerprints from {args.store} to {args.out}")
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from elfutils.commands._common import INPUT_ERRORS, report_error
+from elfutils.commands._common import INPUT_ERRORS, add_scale_argument, report_error
 
 _TABLE_SUFFIXES = (".parquet", ".pq", ".csv")
 
@@ -44,6 +44,7 @@ def register(subparsers) -> None:
                         "zero is moved just above its valence-band maximum, the convention of 2Dmatpedia "
                         "and of our DFT)")
     p.add_argument("--out", type=Path, metavar="CSV", help="also write the result table")
+    add_scale_argument(p)
     p.set_defaults(func=run)  # fmt: skip
 
 
@@ -68,12 +69,18 @@ def run(args) -> int:
                                             zero="file" if args.keep_file_zero else "project")
             except CheckpointError as exc:
                 raise ValueError(str(exc)) from None
+        index, notes = _search_index(args, table)
         clusterer = None
-        if not args.no_cluster:
+        if not args.no_cluster and index is None:
             from elfutils.analysis.cluster import FingerprintHDBSCAN
 
             clusterer = FingerprintHDBSCAN().fit(table)
-        result = find_similar(queries, table, k=args.k, clusterer=clusterer, exclude_ids=args.exclude_same_id)
+        elif not args.no_cluster:
+            notes.append("query cluster: not computed on the graph path (fitting HDBSCAN per search would "
+                         "cost more than the search); an hdbscan_label column in the table, from "
+                         "`elf cluster`, is shown for the neighbours")
+        result = find_similar(queries, table, k=args.k, clusterer=clusterer, exclude_ids=args.exclude_same_id,
+                              index=index)
     except INPUT_ERRORS as exc:
         return report_error("similar", exc)
     if args.out:
@@ -86,7 +93,23 @@ def run(args) -> int:
     print("distance: Minkowski p = 0.2 (the clustering's); closer_pairs_percent: share of the dataset's own "
           "pairs "
           "of materials that are closer")
+    for note in notes:
+        print(note)
     return 0
+
+
+def _search_index(args, table):
+    """(index or None, notes): on the graph path, the table's similarity index, cached beside it."""
+    from elfutils.analysis.fingerprints import fingerprint_matrix
+    from elfutils.analysis.neighbors import SimilarityIndex, cached_index, resolve_scale
+
+    if resolve_scale(len(table), args.scale) == "dense":
+        return None, []
+    X = fingerprint_matrix(table)
+    if args.fingerprints is None:
+        return SimilarityIndex.build(X), ["search index: built (profile tables are not cached)"]
+    index, status = cached_index(args.fingerprints, X)
+    return index, [f"search index: {status}"]
 
 
 def _profile_fingerprints(profile: str, model):

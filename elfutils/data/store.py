@@ -241,6 +241,29 @@ class BandStore:
         for mid in self.ids():
             yield self.get(mid)
 
+    def stream(self) -> Iterator[BandStructure]:
+        """Every material once, one part in memory at a time (a store larger than memory can be read).
+
+        Records come part by part, not in :meth:`ids` order; where parts hold the same id, the later part's
+        record is the one given, as in :meth:`get`.
+        """
+        paths = self.part_paths()
+        winner: dict[str, tuple[int, int]] = {}
+        for j, part_path in enumerate(paths):  # ids only: npz members load one at a time
+            try:
+                with np.load(part_path, allow_pickle=False) as npz:
+                    ids = npz["material_id"]
+            except Exception as exc:
+                problem = f"unreadable store part ({type(exc).__name__}: {exc})"
+                raise BandDataError(problem, part_path) from exc
+            winner.update((str(mid), (j, i)) for i, mid in enumerate(ids))
+        for j, part_path in enumerate(paths):
+            part = _Part(part_path)
+            for i, mid in enumerate(part.arrays["material_id"]):
+                if winner[str(mid)] == (j, i):
+                    yield part.record(i)
+            del part
+
     def metadata(self) -> list[dict]:
         """The metadata of every material (with its id and formula), without decoding energies."""
         self._load()
