@@ -219,10 +219,22 @@ def test_cli_cluster(tmp_path, planted):
 
 
 def test_save_and_load_keep_predict(fitted, planted, tmp_path):
-    path = fitted.save(tmp_path / "hdbscan.pkl")
+    path = fitted.save(tmp_path / "hdbscan.npz")
     loaded = FingerprintHDBSCAN.load(path)
     assert loaded.distances_ is None and loaded.n_clusters_ == fitted.n_clusters_
+    np.testing.assert_array_equal(loaded.labels_, fitted.labels_)
     X = fingerprint_matrix(planted[0])[:20] + 0.001
     for a, b in zip(loaded.predict(X), fitted.predict(X), strict=True):
         np.testing.assert_array_equal(a, b)
     pd.testing.assert_frame_equal(exemplar_table(loaded), exemplar_table(fitted))
+
+
+def test_a_saved_model_holds_no_pickle(fitted, tmp_path):
+    """The file is arrays and JSON: loading needs no pickle, and a file that holds objects is refused."""
+    path = fitted.save(tmp_path / "hdbscan.npz")
+    with np.load(path, allow_pickle=False) as f:
+        assert all(f[name].dtype != object for name in f.files)
+    evil = tmp_path / "evil.npz"
+    np.savez(evil, header=np.array([{"kind": "elf FingerprintHDBSCAN"}], dtype=object))
+    with pytest.raises(ValueError, match="not a saved FingerprintHDBSCAN"):
+        FingerprintHDBSCAN.load(evil)

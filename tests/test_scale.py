@@ -197,3 +197,30 @@ def test_cluster_and_duplicates_commands_take_the_graph_path(seeded, tmp_path, c
     pairs = tmp_path / "pairs.csv"
     assert elf(["duplicates", str(table), "--out", str(pairs), "--scale", "graph"]) == 0
     assert "candidate pairs" in capsys.readouterr().out
+
+
+def test_scale_results_table_and_figure():
+    """The reproducibility page's view of benchmarks/results/scale.json: one row per stage run, failures
+    kept with their error, and a line per stage and path in the figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from elfutils.book.scale_results import plot_cost_against_n, scale_table
+
+    result = {"cluster": [{"scale": "graph", "n": 10_000, "wall_s": 60.0, "peak_mb": 900.0, "n_clusters": 80},
+                          {"scale": "graph", "n": 100_000, "wall_s": 600.0, "peak_mb": 3000.0},
+                          {"scale": "dense", "n": 10_000, "wall_s": 90.0, "peak_mb": 2500.0}],
+              "similar": [{"n": 1_000_000, "ms_per_query": 40.0, "recall_at_10": 0.97, "wall_s": 300.0,
+                           "peak_mb": 2000.0}],
+              "encode": [{"m": 500, "error": "RuntimeError: no model"}]}
+    table = scale_table(result)
+    assert len(table) == 5
+    assert set(table[table.stage == "cluster"].path) == {"graph", "dense"}
+    assert table[table.stage == "similar"].path.iloc[0] == "index"
+    assert table[table.stage == "encode"].error.iloc[0].startswith("RuntimeError")
+    fig, axes = plt.subplots(1, 2)
+    plot_cost_against_n(table, axes)
+    assert len(axes[0].lines) == 3  # cluster graph, cluster dense, similar index (the failure is not drawn)
+    plt.close(fig)

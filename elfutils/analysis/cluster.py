@@ -20,6 +20,7 @@ where both paths run.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -322,33 +323,61 @@ class FingerprintHDBSCAN:
                     probs[i] = min(lam, lam_max) / lam_max if lam_max > 0 else 1.0
         return labels, probs
 
-    # -- persistence ----------------------------------------------------------------------------------------
+    # -- persistence: plain arrays and a JSON header, as the checkpoints ------------------------------------
+    _SAVED_ARRAYS = ("labels_", "probabilities_", "core_distances_", "X_", "mean_intra_distance_")
+    _SAVED_PARAMS = ("min_cluster_size", "min_samples", "p", "cluster_selection_method", "n_features",
+                     "scale")
+
     def save(self, path: str | Path) -> Path:
-        """Pickle the fitted model for later ``predict`` calls (written atomically).
-
-        The (N, N) distance matrix, which the hdbscan object also holds, is dropped to keep the file small
-        (~N x 98 numbers plus the tree); ``distances_`` is None after :meth:`load`. Only load files you wrote:
-        pickle runs code on load.
+        """Write the fitted model for later ``predict`` calls: an npz of arrays (the fingerprints, labels,
+        probabilities, core distances and the condensed tree's columns) with a JSON header of the parameters,
+        written atomically. Nothing in it is executed on load. The (N, N) distance matrix and the neighbour
+        graph are not kept: ``distances_`` and ``graph_`` are None after :meth:`load`.
         """
-        import pickle
-
         if not hasattr(self, "labels_"):
             raise RuntimeError("FingerprintHDBSCAN is not fitted; call fit first")
-        state = dict(self.__dict__)
-        state["distances_"] = None
-        state["hdbscan_"] = None
-        state["graph_"] = None
-        return atomic_write(path, lambda fh: pickle.dump(state, fh))
+        raw = self.condensed_tree_._raw_tree
+        header = {"format": 1, "kind": "elf FingerprintHDBSCAN", "scale_": self.scale_,
+                  "n_bridges_": int(self.n_bridges_),
+                  **{name: getattr(self, name) for name in self._SAVED_PARAMS}}
+        arrays = {name: getattr(self, name) for name in self._SAVED_ARRAYS}
+        arrays.update({f"tree_{column}": np.asarray(raw[column]) for column in raw.dtype.names})
+        for name in ("material_ids_", "formulas_"):
+            if getattr(self, name) is not None:
+                arrays[name] = np.asarray(getattr(self, name), dtype=str)
+        payload = np.array(json.dumps(header, default=lambda v: v.item()))  # numpy scalars as numbers
+        return atomic_write(path, lambda fh: np.savez(fh, header=payload, **arrays))
 
     @classmethod
     def load(cls, path: str | Path) -> FingerprintHDBSCAN:
-        """A model written by :meth:`save`."""
-        import pickle
+        """A model written by :meth:`save` (``allow_pickle=False``: a file with objects in it is refused)."""
+        from hdbscan.plots import CondensedTree
 
-        with open(path, "rb") as fh:
-            state = pickle.load(fh)
-        model = cls.__new__(cls)
-        model.__dict__.update(state)
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                header = json.loads(str(f["header"]))
+                arrays = {name: f[name] for name in f.files if name != "header"}
+        except (OSError, ValueError, KeyError) as exc:
+            raise ValueError(f"{path}: not a saved FingerprintHDBSCAN ({exc})") from None
+        if header.get("kind") != "elf FingerprintHDBSCAN" or header.get("format") != 1:
+            raise ValueError(f"{path}: not a saved FingerprintHDBSCAN (format {header.get('format')!r})")
+        model = cls(**{name: header[name] for name in cls._SAVED_PARAMS})
+        for name in cls._SAVED_ARRAYS:
+            setattr(model, name, arrays[name])
+        columns = [name[len("tree_"):] for name in arrays if name.startswith("tree_")]
+        dtype = [(c, arrays[f"tree_{c}"].dtype) for c in columns]
+        raw = np.empty(len(arrays[f"tree_{columns[0]}"]), dtype=dtype)
+        for c in columns:
+            raw[c] = arrays[f"tree_{c}"]
+        model.labels_ = model.labels_.astype(int)
+        model.condensed_tree_ = CondensedTree(raw, model.labels_)
+        model.material_ids_ = arrays.get("material_ids_")
+        model.formulas_ = arrays.get("formulas_")
+        model.scale_, model.n_bridges_ = header["scale_"], header["n_bridges_"]
+        model.distances_ = model.graph_ = model.hdbscan_ = None
+        model.n_clusters_ = int(model.labels_.max() + 1) if (model.labels_ >= 0).any() else 0
+        model.n_unclassified_ = int((model.labels_ < 0).sum())
+        model._prepare_prediction()
         return model
 
 

@@ -9,8 +9,9 @@ Above :data:`DENSE_MAX_N` materials (or when asked) they start from these instea
 * :func:`knn_graph` -- each material's k nearest others; NN-descent (pynndescent, which accepts any
   Minkowski p) above :data:`EXACT_GRAPH_MAX_N`, with extra candidates for recall.
 * :class:`SimilarityIndex` -- queries against a fixed table (``elf similar``): an inverted file. Materials
-  are grouped by the nearest of ~sqrt(N) seeded centres; a query scans, exactly, the cells of its nearest
-  centres. Saved as plain arrays (no pickle, nothing executed on load) and tied to the table by a sha256.
+  are grouped by the nearest of ~sqrt(N) (at most 256) seeded centres; a query scans, exactly, the cells of
+  its nearest centres. Saved as plain arrays (no pickle, nothing executed on load) and tied to the table by
+  a sha256.
 
 p < 1 is not a metric (no triangle inequality), so no method here prunes with distance bounds: the cells
 and NN-descent only choose *which* materials to compare, the distances are always computed exactly.
@@ -34,6 +35,7 @@ GRAPH_K = 30  # neighbours per material; k = 15 missed spanning-tree edges on no
 NNDESCENT_EXTRA = 16  # candidates NN-descent keeps beyond k, dropped afterwards (recall@10 0.98 -> 0.998)
 CHUNK_ENTRIES = 16_000_000  # distances held at once by the brute force (128 MB of float64)
 INDEX_PROBE = 12  # cells a query scans in SimilarityIndex (recall in benchmarks/bench_scale.py)
+INDEX_MAX_CELLS = 256  # more cells cost N x cells to build; at 1e6 fingerprints 256 keep a query ~40 ms
 INDEX_FORMAT = 1
 SCALES = ("auto", "dense", "graph")
 
@@ -235,13 +237,13 @@ class SimilarityIndex:
 
     @classmethod
     def build(cls, X, p: float = MINKOWSKI_P, n_cells: int | None = None, seed: int = SEED):
-        """Cells around ``n_cells`` (default ~sqrt(N)) seeded random materials; each material joins the
-        cell of its nearest centre."""
+        """Cells around ``n_cells`` (default ~sqrt(N), at most :data:`INDEX_MAX_CELLS`) seeded random
+        materials; each material joins the cell of its nearest centre."""
         X32 = _as_float32(X)
         n = len(X32)
         if n < 1:
             raise ValueError("cannot index an empty fingerprint table")
-        n_cells = int(n_cells or max(1, round(np.sqrt(n))))
+        n_cells = int(n_cells or min(max(1, round(np.sqrt(n))), INDEX_MAX_CELLS))
         n_cells = min(n_cells, n)
         centres = X32[np.sort(np.random.default_rng(seed).choice(n, n_cells, replace=False))]
         cell, _ = exact_knn(centres, 1, p, queries=X32)

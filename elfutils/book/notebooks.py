@@ -670,6 +670,8 @@ def _machine(result: dict) -> str:
     """Where a benchmark ran, from either layout the scripts write: a ``machine`` dict (bench_render,
     bench_book) or top-level device_name / cpu_count (bench_training), e.g. "NVIDIA H200 x16"."""
     machine = result.get("machine", {})
+    if isinstance(machine, str):  # a one-line description
+        return machine
     name = machine.get("processor") or result.get("device_name", "")
     where = f"{name} x{machine.get('cpu_count', result.get('cpu_count', '?'))}"
     if machine.get("device"):
