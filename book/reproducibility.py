@@ -24,9 +24,17 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from elfutils.book import pipeline
-from elfutils.book.notebooks import (benchmark_table, book_build_table, epoch_budget_results, git_state,
-                                glue_values, machine_info, package_versions)
+from elfutils.book.notebooks import (
+    benchmark_table,
+    book_build_table,
+    epoch_budget_results,
+    git_state,
+    glue_values,
+    machine_info,
+    package_versions,
+)
 from elfutils.book.profiles import get_profile
+from elfutils.book.scale_results import plot_cost_against_n, scale_results, scale_table
 
 settings = get_profile(profile)
 
@@ -161,6 +169,56 @@ if len(bench):
     display(bench.set_index(["benchmark", "measure"]))
 else:
     display(Markdown("No benchmark results yet (`make bench` writes them)."))
+
+# %% [markdown]
+# ## Cost against N: the analyses at scale
+#
+# Up to {glue:text}`scale_dense_max_n` materials every analysis starts from the exact N x N distance matrix;
+# above that, from each material's nearest neighbours (`elfutils.analysis.neighbors`: brute force in chunks,
+# or NN-descent for large N), HDBSCAN's spanning tree from that graph, UMAP from the same neighbours, and an
+# inverted-file index for `elf similar`. `benchmarks/bench_scale.py` runs each stage in its own process on
+# sets made from our real fingerprints (each new material on the segment between a real one and one of its
+# neighbours), the exact path beside the graph path where the matrix fits. Dashed lines: the exact path.
+# Shown as recorded, with the machine and its load, not re-run while building the book.
+
+# %%
+from elfutils.analysis.neighbors import DENSE_MAX_N
+
+scale = scale_results()
+glue_values(scale_dense_max_n=f"{DENSE_MAX_N:,}")
+if scale is not None:
+    cost = scale_table(scale)
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6))
+    plot_cost_against_n(cost, axes)
+    fig.tight_layout()
+    plt.show()
+    display(cost.set_index(["stage", "path", "n"]).dropna(axis=1, how="all"))
+    if scale.get("agreement"):
+        display(Markdown("Graph path against the exact path on the same set:"))
+        display(pd.DataFrame(scale["agreement"]).set_index("n"))
+    display(Markdown(f"Measured on {scale['machine']}, load average "
+                     f"{', '.join(map(str, scale.get('load_average', [])))} at the end "
+                     f"(a DFT batch shared the machine, at low priority), {scale.get('time', '')}."))
+    biggest = cost[(cost.stage == "similar") & (cost.error == "")].sort_values("n").tail(1)
+    cluster = cost[(cost.stage == "cluster") & (cost.path == "graph") & (cost.error == "")].sort_values("n")
+    glue_values(
+        scale_similar_n=f"{int(biggest.n.iloc[0]):,}" if len(biggest) else "-",
+        scale_similar_ms=f"{biggest.ms_per_query.iloc[0]:.1f}" if len(biggest) else "-",
+        scale_similar_recall=f"{biggest.recall_at_10.iloc[0]:.3f}" if len(biggest) else "-",
+        scale_cluster_n=f"{int(cluster.n.iloc[-1]):,}" if len(cluster) else "-",
+        scale_cluster_minutes=f"{cluster.wall_s.iloc[-1] / 60:.1f}" if len(cluster) else "-",
+        scale_cluster_gib=f"{cluster.peak_mb.iloc[-1] / 1024:.1f}" if len(cluster) else "-",
+    )
+else:
+    display(Markdown("Not measured yet (`benchmarks/bench_scale.py`)."))
+    glue_values(scale_similar_n="-", scale_similar_ms="-", scale_similar_recall="-", scale_cluster_n="-",
+                scale_cluster_minutes="-", scale_cluster_gib="-")
+
+# %% [markdown]
+# Over {glue:text}`scale_similar_n` fingerprints a query takes {glue:text}`scale_similar_ms` ms with
+# recall@10 {glue:text}`scale_similar_recall` against brute force; `elf cluster` (HDBSCAN + UMAP + DBSCAN)
+# over {glue:text}`scale_cluster_n` materials takes {glue:text}`scale_cluster_minutes` minutes and
+# {glue:text}`scale_cluster_gib` GiB at its peak.
 
 # %% [markdown]
 # ## How many epochs does the network need?
