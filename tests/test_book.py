@@ -50,6 +50,8 @@ NOTEBOOKS = {
                       "overlap", "k")),
     "similarity_search": (1, ("query_id", "twin_text", "cli_exit_code", "cluster_text",
                               "duplicate_threshold")),
+    "fingerprint_quality": (3, ("twin_recall1", "robust_n", "elf_wins", "ours_clusters", "library_euclid_ari",
+                                "verdict")),
     "paper_vs_reproduction": (0, ("n_rows", "n_materials", "train_bce", "n_clusters", "n_candidates")),
 }
 

@@ -803,8 +803,67 @@ def structural_fingerprints(profile: str | Profile = "default") -> pd.DataFrame:
                          lambda: pd.read_parquet(path).set_index("material_id"), compute, n_items=len).copy()
 
 
+# --- how good is the fingerprint (the evaluation chapter) --------------------------------------------------
+def fingerprint_quality_key(profile: str | Profile = "default") -> str:
+    from elfutils.analysis import fingerprint_quality as fq
+    from elfutils.data.dataset import POOL_FILE, dft_store_path
+    from elfutils.paths import data_dir
+
+    p = _profile(profile)
+    twins = dft_store_path().with_name(fq.TWIN_STORE)
+    return stage_key("fingerprint_quality", {
+        "fingerprints": fingerprints_key(p), "cnnf": cnnf_rows_key(), "sample": fq.ROBUSTNESS_SAMPLE,
+        "pool": file_hash(data_dir() / POOL_FILE), "twins": _files_signature(sorted(twins.glob("part-*"))),
+        "code": [code_hash(m) for m in ("analysis.fingerprint_quality", "analysis.evaluation",
+                                        "analysis.perturbation", "images.render", "analysis.cluster")],
+        "params": [p.minkowski_p, p.min_cluster_size, p.min_samples, p.seed, p.render_params()]})
+
+
+def fingerprint_quality(profile: str | Profile = "default") -> dict:
+    """:func:`elfutils.analysis.fingerprint_quality.measure` on the profile's dataset, its model and the 12
+    real VASP files against their GPAW twins (JSON, cached)."""
+    from elfutils.analysis import fingerprint_quality as fq
+    from elfutils.analysis.cluster_statistics import FLAT_BAND_MAX_WIDTH_EV, FLAT_BAND_WINDOW_EV
+    from elfutils.analysis.fingerprints import fingerprint_matrix
+    from elfutils.data.dataset import POOL_FILE, dft_store_path, real_band_files
+    from elfutils.data.energy_zero import METAL_GAP_EV
+    from elfutils.data.readers import read_band_file
+    from elfutils.data.store import BandStore
+    from elfutils.images.render import render_band_image
+    from elfutils.paths import data_dir
+
+    p = _profile(profile)
+    key = fingerprint_quality_key(p)
+    path = cache_dir() / "fingerprint-quality" / f"{key}.json"
+
+    def compute():
+        stack, ids, _ = images(p)
+        by_id = {r.material_id: r for r in load_dataset(p)}
+        records = [by_id[m] for m in ids]
+        elf = fingerprint_matrix(fingerprints(p).set_index("material_id").loc[ids].reset_index())
+        net, _, _ = model(p)
+        render = p.render_params()
+        twins = BandStore(dft_store_path().with_name(fq.TWIN_STORE))
+        files = [f for f in real_band_files() if f.stem in set(twins.ids())]
+        result = fq.measure(
+            records, stack, elf, lambda im: _encode(net, im), render,
+            pd.read_csv(data_dir() / POOL_FILE).set_index("ID"), structural_fingerprints(p),
+            np.stack([render_band_image(read_band_file(f), **render) for f in files]),
+            [f.stem for f in files],
+            np.stack([render_band_image(twins.get(f.stem), **render) for f in files]),
+            [f.stem for f in files], p=p.minkowski_p, min_cluster_size=p.min_cluster_size,
+            min_samples=p.min_samples, metal_gap_ev=METAL_GAP_EV, flat_window_ev=FLAT_BAND_WINDOW_EV,
+            flat_max_width_ev=FLAT_BAND_MAX_WIDTH_EV, seed=p.seed)
+        atomic_write_json(path, result)
+        return result
+
+    return _cached_stage("fingerprint_quality", p, key, path.exists, lambda: json.loads(path.read_text()),
+                         compute)
+
+
 STAGES = ("dataset", "images", "model", "fingerprints", "clustering", "parameter_study", "tsne",
-          "structural_fingerprints")
+          "structural_fingerprints",
+          "fingerprint_quality")
 
 
 # --- training history (Fig. 1) ------------------------------------------------------------------------------
