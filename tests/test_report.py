@@ -14,7 +14,7 @@ import pytest
 from scipy.spatial.distance import cdist
 
 from elfutils import constants
-from elfutils.book import report
+from elfutils.book import figures, report
 from elfutils.book.profiles import get_profile
 
 
@@ -154,7 +154,8 @@ def test_embeddings_and_band_images_figures(blobs):
     fig = report.embeddings_figure(np.r_[labels[:-1], -1], {"a": X, "b": -X})
     assert len(fig.axes) == 2
     colours = report.cluster_colours(np.r_[labels, -1])
-    assert colours[-1] == "0.75" and len({colours[c] for c in (0, 1, 2)}) == 3
+    assert colours[-1] == figures.NOISE_COLOR and len({colours[c] for c in (0, 1, 2)}) == 3
+    assert [colours[c] for c in (0, 1, 2)] == figures.cluster_colors(3)  # one palette across the chapters
     fig = report.band_images_figure([np.eye(8, dtype=np.uint8)] * 3, ["q", "a", "b"], ncols=2)
     assert len(fig.axes) == 4
     with pytest.raises(ValueError, match="3 images but 2 titles"):

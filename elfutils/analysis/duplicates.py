@@ -141,6 +141,7 @@ def same_formula_pairs(df: pd.DataFrame, distances=None, *, X=None, graph=None,
 
 
 FORMULA_GROUP_EXACT_MAX = 1000  # graph path: larger formula groups give only their neighbour pairs
+DUPLICATE_GRAPH_K = 5  # the threshold needs only each material's nearest neighbour: a small graph is cheaper
 
 
 def _distance_lookup(distances, X, p):
@@ -218,7 +219,7 @@ def find_duplicates(
     """
     from elfutils.analysis.cluster import _check_distances, minkowski_distances
     from elfutils.analysis.fingerprints import fingerprint_matrix
-    from elfutils.analysis.neighbors import GRAPH_K, knn_graph, resolve_scale
+    from elfutils.analysis.neighbors import knn_graph, resolve_scale
 
     X = fingerprint_matrix(df)
     dense = distances is not None or (graph is None and resolve_scale(len(X), scale) == "dense")
@@ -228,7 +229,7 @@ def find_duplicates(
         pairs = same_formula_pairs(df, D)
     else:
         D = None
-        graph = graph if graph is not None else knn_graph(X, GRAPH_K, p)
+        graph = graph if graph is not None else knn_graph(X, DUPLICATE_GRAPH_K, p)
         nn = graph.distances[:, 0]
         pairs = same_formula_pairs(df, X=X, graph=graph, p=p)
     if threshold is None:

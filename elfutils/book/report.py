@@ -535,13 +535,14 @@ def nc4_check(table: pd.DataFrame, min_samples: int = C.HDBSCAN_MIN_SAMPLES,
 
 
 def cluster_colours(labels) -> dict:
-    """A colour per HDBSCAN label, the same in every panel: tab10 without its grey, then tab20b and tab20c
-    without theirs (59 colours, cycled); light grey for -1."""
-    import matplotlib as mpl
+    """A colour per HDBSCAN label from the book's one cluster palette
+    (:func:`elfutils.book.figures.cluster_colors`: the same cluster, the same colour in every chapter); the
+    unclassified grey for -1."""
+    from elfutils.book.figures import NOISE_COLOR, cluster_colors
 
-    tab10 = [c for i, c in enumerate(mpl.colormaps["tab10"].colors) if i != 7]
-    palette = tab10 + list(mpl.colormaps["tab20b"].colors) + list(mpl.colormaps["tab20c"].colors[:16])
-    return {int(c): ("0.75" if c < 0 else palette[int(c) % len(palette)]) for c in np.unique(labels)}
+    labels = np.unique(labels)
+    palette = cluster_colors(int(labels.max()) + 1 if labels.size and labels.max() >= 0 else 0)
+    return {int(c): (NOISE_COLOR if c < 0 else palette[int(c)]) for c in labels}
 
 
 def embeddings_figure(labels, embeddings: dict, titles: dict | None = None):
