@@ -861,11 +861,6 @@ def fingerprint_quality(profile: str | Profile = "default") -> dict:
                          compute)
 
 
-STAGES = ("dataset", "images", "model", "fingerprints", "clustering", "parameter_study", "tsne",
-          "structural_fingerprints",
-          "fingerprint_quality")
-
-
 # --- training history (Fig. 1) ------------------------------------------------------------------------------
 def model_history(profile: str | Profile = "default") -> pd.DataFrame:
     """Per-epoch history of the profile's model: epoch, train_bce, val_bce (noised inputs), val_bce_clean, lr,
@@ -1095,7 +1090,6 @@ def architecture_history(profile: str | Profile = "default") -> pd.DataFrame:
     return _architecture_all(profile)["history"].copy()
 
 
-STAGES = (*STAGES, "architecture_study")
 
 
 def load_clustering(profile, attempts: int = 3) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -26,7 +26,7 @@ smoke profile's sizes) are chosen here.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from elfutils.constants import (
@@ -98,7 +98,6 @@ class Profile:
     architecture_epochs: int = 5  # epoch budget per variant: 30 epochs of five networks take days on a CPU
     architecture_image_size: int | None = None  # None = image_size
     seed: int = SEED
-    extra: tuple[tuple[str, object], ...] = field(default=())  # free (key, value) pairs for later notebooks
 
     def __post_init__(self):
         if not self.name:
@@ -185,10 +184,6 @@ class Profile:
             "dbscan_min_samples": self.dbscan_min_samples,
             "random_state": self.seed,
         }
-
-    def get(self, key: str, default=None):
-        """A value from :attr:`extra`."""
-        return dict(self.extra).get(key, default)
 
     def replace(self, **changes) -> Profile:
         """A copy with some fields changed (e.g. ``get_profile("smoke").replace(epochs=1)``)."""

@@ -204,7 +204,3 @@ class BandStructure:
             "band_gap_eV": round(self.band_gap(), 3),
             "source": self.source,
         }
-
-
-def branches_from_segments(segments: list[tuple[int, int, str, str]]) -> tuple[Branch, ...]:
-    return tuple(Branch(int(s), int(e), str(a), str(b)) for s, e, a, b in segments)

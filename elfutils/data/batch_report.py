@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import csv
 import sys
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from tqdm.auto import tqdm
-
-from elfutils.errors import BandDataError
 
 
 @dataclass
@@ -40,16 +35,3 @@ class BatchReport:
             print(f"skipped {len(self.skipped)} input(s):", file=stream)
             for item, reason in self.skipped:
                 print(f"  {item}: {reason}", file=stream)
-
-
-def run_batch(items: Iterable, func: Callable, desc: str = "processing",
-              progress: bool = True) -> BatchReport:
-    """Apply ``func`` to each item; a BandDataError (or OSError) skips the item and records why."""
-    report = BatchReport()
-    items = list(items)
-    for item in tqdm(items, desc=desc, disable=not progress or len(items) < 2):
-        try:
-            report.results.append(func(item))
-        except (BandDataError, OSError) as exc:
-            report.skipped.append((str(item), str(exc)))
-    return report
