@@ -26,13 +26,13 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from elfutils import constants
-from elfutils.dft import compare
-from elfutils.data.dataset import dft_store_path, flat_band_pool, real_band_files
-from elfutils.dft.recipe import DFTSettings
-from elfutils.book.notebooks import glue_values
-from elfutils.paths import data_dir
 from elfutils.book.profiles import get_profile
+from elfutils.book.sphinx_ext import glue_values
+from elfutils.data.dataset import dft_store_path, flat_band_pool, real_band_files
+from elfutils.dft import compare
+from elfutils.dft.recipe import DFTSettings
 from elfutils.images.render import iou
+from elfutils.paths import data_dir
 
 # this chapter describes the embedded GPAW dataset, whatever store the profile's other chapters read
 store = dft_store_path()

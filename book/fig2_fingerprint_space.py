@@ -27,11 +27,11 @@ from IPython.display import HTML
 
 from elfutils import constants
 from elfutils.analysis import cluster_statistics
-from elfutils.book import figures, pipeline, report
 from elfutils.analysis.chemistry import DOMINANT_SHARE, chemistry_table, cluster_chemistry
 from elfutils.analysis.cluster import k_distances
-from elfutils.book.notebooks import glue_values
+from elfutils.book import figures, pipeline, report
 from elfutils.book.profiles import get_profile
+from elfutils.book.sphinx_ext import glue_values
 
 settings = get_profile(profile)
 

@@ -27,11 +27,11 @@ from IPython.display import Markdown, display
 
 from elfutils import constants
 from elfutils.analysis import cluster_statistics
-from elfutils.book import figures, pipeline, report
 from elfutils.analysis.cluster import minkowski_distances
 from elfutils.analysis.fingerprints import fingerprint_matrix
-from elfutils.book.notebooks import glue_values
+from elfutils.book import figures, pipeline, report
 from elfutils.book.profiles import get_profile
+from elfutils.book.sphinx_ext import glue_values
 
 settings = get_profile(profile)
 N_LARGEST = 3  # the largest clusters shown

@@ -28,14 +28,14 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from elfutils.book import figures, pipeline, report
 from elfutils.analysis.cluster import minkowski_distances
+from elfutils.analysis.fingerprints import fingerprint_matrix
+from elfutils.analysis.structure import MOTIF_ANGLE_TOLERANCE
+from elfutils.book import figures, pipeline, report
+from elfutils.book.profiles import get_profile
+from elfutils.book.sphinx_ext import glue_values
 from elfutils.data.dataset import structure_records
 from elfutils.dft.recipe import structure_from_record
-from elfutils.analysis.fingerprints import fingerprint_matrix
-from elfutils.book.notebooks import glue_values
-from elfutils.book.profiles import get_profile
-from elfutils.analysis.structure import MOTIF_ANGLE_TOLERANCE
 
 settings = get_profile(profile)
 N_PERMUTATIONS = 1000  # random sets for the closeness test

@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 
 from elfutils import constants
-from elfutils.book import figures, pipeline
 from elfutils.analysis import structure as st
-from elfutils.book.notebooks import glue_values
+from elfutils.book import figures, pipeline
 from elfutils.book.profiles import get_profile
+from elfutils.book.sphinx_ext import glue_values
 
 settings = get_profile(profile)
 

@@ -25,12 +25,12 @@ import numpy as np
 import pandas as pd
 
 from elfutils import constants
+from elfutils.analysis.fingerprints import fingerprint_matrix
 from elfutils.book import pipeline
 from elfutils.book.example_material import example_image
-from elfutils.nn import latent
-from elfutils.analysis.fingerprints import fingerprint_matrix
-from elfutils.book.notebooks import glue_values
 from elfutils.book.profiles import get_profile
+from elfutils.book.sphinx_ext import glue_values
+from elfutils.nn import latent
 
 settings = get_profile(profile)
 net, config, card = pipeline.model(settings)

@@ -28,8 +28,8 @@ from IPython.display import Markdown
 
 from elfutils import constants
 from elfutils.book import pipeline, report
-from elfutils.book.notebooks import glue_values
 from elfutils.book.profiles import get_profile
+from elfutils.book.sphinx_ext import glue_values
 
 settings = get_profile(profile)
 study = pipeline.parameter_study(settings)

@@ -34,8 +34,8 @@ from IPython.display import Markdown, display
 
 from elfutils.analysis.evaluation import KNN_K, N_FOLDS
 from elfutils.book import pipeline
-from elfutils.book.notebooks import glue_values
 from elfutils.book.profiles import get_profile
+from elfutils.book.sphinx_ext import glue_values
 
 settings = get_profile(profile)
 quality = pipeline.fingerprint_quality(settings)

@@ -28,8 +28,8 @@ from IPython.display import display
 
 from elfutils import constants
 from elfutils.book import report
-from elfutils.book.notebooks import glue_values
 from elfutils.book.profiles import get_profile
+from elfutils.book.sphinx_ext import glue_values
 
 settings = get_profile(profile)
 outcomes = report.collect(settings)

@@ -24,17 +24,17 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from elfutils.book import pipeline
-from elfutils.book.notebooks import (
+from elfutils.book.environment import (
     benchmark_table,
     book_build_table,
     epoch_budget_results,
     git_state,
-    glue_values,
     machine_info,
     package_versions,
 )
 from elfutils.book.profiles import get_profile
 from elfutils.book.scale_results import plot_cost_against_n, scale_results, scale_table
+from elfutils.book.sphinx_ext import glue_values
 
 settings = get_profile(profile)
 

@@ -33,17 +33,17 @@ import numpy as np
 from IPython.display import Markdown
 
 from elfutils import constants
-from elfutils.book import pipeline, report
-from elfutils.cli import main as elf
 from elfutils.analysis.cluster import minkowski_distances
-from elfutils.data.dataset import real_band_files
 from elfutils.analysis.duplicates import find_duplicates, nearest_neighbour_distances
 from elfutils.analysis.fingerprints import fingerprint_matrix
-from elfutils.book.notebooks import glue_values
+from elfutils.analysis.similar import encode_band_files, find_similar
+from elfutils.book import pipeline, report
 from elfutils.book.profiles import get_profile
+from elfutils.book.sphinx_ext import glue_values
+from elfutils.cli import main as elf
+from elfutils.data.dataset import real_band_files
 from elfutils.data.readers import read_band_file
 from elfutils.images.render import render_band_image
-from elfutils.analysis.similar import encode_band_files, find_similar
 
 settings = get_profile(profile)
 k = 5  # neighbours to list

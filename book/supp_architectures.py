@@ -29,8 +29,8 @@ import pandas as pd
 
 from elfutils import constants
 from elfutils.book import pipeline
-from elfutils.book.notebooks import glue_values
 from elfutils.book.profiles import get_profile
+from elfutils.book.sphinx_ext import glue_values
 
 settings = get_profile(profile)
 study = pipeline.architecture_study(settings)

@@ -23,11 +23,11 @@ profile = "default"  # parameter profile (elfutils.book.profiles): default, smok
 # %%
 import matplotlib.pyplot as plt
 
-from elfutils.book import pipeline, report
 from elfutils.analysis.cluster import minkowski_distances
 from elfutils.analysis.fingerprints import fingerprint_matrix
-from elfutils.book.notebooks import glue_values
+from elfutils.book import pipeline, report
 from elfutils.book.profiles import get_profile
+from elfutils.book.sphinx_ext import glue_values
 
 settings = get_profile(profile)
 table = pipeline.fingerprints(settings)

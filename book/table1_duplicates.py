@@ -26,12 +26,12 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from elfutils import constants
-from elfutils.book import figures, pipeline
 from elfutils.analysis.cluster import minkowski_distances
 from elfutils.analysis.duplicates import DUPLICATE_MAD_K, find_duplicates, nearest_neighbour_distances
 from elfutils.analysis.fingerprints import fingerprint_matrix
-from elfutils.book.notebooks import glue_values
+from elfutils.book import figures, pipeline
 from elfutils.book.profiles import get_profile
+from elfutils.book.sphinx_ext import glue_values
 
 settings = get_profile(profile)
 N_PAIRS_SHOWN = 8  # pairs drawn side by side

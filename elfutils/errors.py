@@ -15,3 +15,7 @@ class BandDataError(ValueError):
         where = f"{self.source}: " if self.source else ""
         what = f"field '{field}': " if field else ""
         super().__init__(f"{where}{what}{problem}")
+
+
+class NotebookError(RuntimeError):
+    """A notebook that cannot be executed or failed while executing, or a built book that fails a check."""

@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from elfutils.book import notebooks
+from elfutils.book import environment, linkcheck, notebooks, sphinx_ext
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
@@ -140,11 +140,11 @@ def test_every_notebook_source_has_one_parameters_cell():
 
 
 def test_toc_lists_existing_sources_and_pages():
-    pages = notebooks.toc_pages()
+    pages = linkcheck.toc_pages()
     assert pages[0] == "book/intro" and (ROOT / "book" / "intro.md").exists()
-    for source in notebooks.toc_sources():
+    for source in linkcheck.toc_sources():
         assert source.exists(), f"_toc.yml lists {source.stem}, but {source.relative_to(ROOT)} does not exist"
-    assert {p.stem for p in notebooks.toc_sources()} >= set(NOTEBOOKS)
+    assert {p.stem for p in linkcheck.toc_sources()} >= set(NOTEBOOKS)
 
 
 # --- execute: failures and skipping -------------------------------------------------------------------------
@@ -220,7 +220,7 @@ def test_linkcheck_reports_missing_files_and_anchors(tmp_path):
         '<a href="../../outside.html">outside</a>'
     )
     (site / "book" / "index.html").write_text("<p>index</p>")
-    broken = notebooks.check_links(site)
+    broken = linkcheck.check_links(site)
     assert len(broken) == 4, broken
     assert any("no anchor #nope" in b for b in broken)
     assert any("gone.png" in b for b in broken) and any("c.html" in b for b in broken)
@@ -232,7 +232,7 @@ def test_linkcheck_reports_missing_files_and_anchors(tmp_path):
 
 def test_linkcheck_needs_a_built_book(tmp_path):
     with pytest.raises(notebooks.NotebookError, match="build the book first"):
-        notebooks.check_links(tmp_path / "nothing")
+        linkcheck.check_links(tmp_path / "nothing")
 
 
 def test_sphinx_extension_adds_plotly_only_where_needed_and_drops_duplicate_scripts():
@@ -248,10 +248,10 @@ def test_sphinx_extension_adds_plotly_only_where_needed_and_drops_duplicate_scri
     context = {"body": "<p>no plot</p>", "script_files": [
         _JavaScript(None, **thebe), _JavaScript("_static/a.js"), _JavaScript("", **thebe),
         _JavaScript("_static/a.js"), _JavaScript("_static/b.js", **{"async": "async"})]}
-    notebooks._page_context(App(), "p", "page.html", context, None)
+    sphinx_ext._page_context(App(), "p", "page.html", context, None)
     assert added == [] and len(context["script_files"]) == 3
-    notebooks._page_context(App(), "p", "page.html", {"body": '<div class="plotly-graph-div">'}, None)
-    assert added == [notebooks.PLOTLY_JS]
+    sphinx_ext._page_context(App(), "p", "page.html", {"body": '<div class="plotly-graph-div">'}, None)
+    assert added == [sphinx_ext.PLOTLY_JS]
 
 
 def test_benchmark_table_names_the_machine_in_both_result_layouts(tmp_path):
@@ -260,7 +260,7 @@ def test_benchmark_table_names_the_machine_in_both_result_layouts(tmp_path):
     (tmp_path / "training-cuda.json").write_text(json.dumps({
         "device_name": "NVIDIA H200", "cpu_count": 16, "date": "2026-11-26T03:58:44",
         "summary": {"train_img_s": 1338.7}}))
-    table = notebooks.benchmark_table(tmp_path).set_index(["benchmark", "measure"])
+    table = environment.benchmark_table(tmp_path).set_index(["benchmark", "measure"])
     render, cuda = table.loc[("render", "speedup")], table.loc[("training-cuda", "summary.train_img_s")]
     assert (render["machine"], render["measured"]) == ("x86_64 x2", "2026-11-25T17:00:00")
     assert (cuda["machine"], cuda["measured"]) == ("NVIDIA H200 x16", "2026-11-26T03:58:44")
@@ -270,7 +270,7 @@ def test_benchmark_table_names_the_machine_in_both_result_layouts(tmp_path):
 def test_book_build_table_reads_both_benchmark_files(tmp_path):
     import pandas as pd
 
-    assert notebooks.book_build_table(tmp_path).empty
+    assert environment.book_build_table(tmp_path).empty
     step = {"command": "make book", "seconds": 600.0, "exit_code": 0, "runnable_mean": 2.1}
     (tmp_path / "book-build.json").write_text(json.dumps({
         "profile": "default", "commit": "a" * 40, "time": "2026-11-26T01:00:00", "goal_first_build_s": 1200,
@@ -279,7 +279,7 @@ def test_book_build_table_reads_both_benchmark_files(tmp_path):
     (tmp_path / "book-build-retrain.json").write_text(json.dumps({
         "profile": "retrain", "commit": "b" * 40, "time": "2026-11-26T02:00:00",
         "steps": {"retrain_build": {**step, "seconds": 9000.0}}}))
-    table = notebooks.book_build_table(tmp_path).set_index(["profile", "step"])
+    table = environment.book_build_table(tmp_path).set_index(["profile", "step"])
     assert len(table) == 4
     assert table.loc[("default", "first_build"), "minutes"] == 10.0
     assert table.loc[("default", "first_build"), "goal_minutes"] == 20.0

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from elfutils.book import notebooks
+from elfutils.book import browser, linkcheck, notebooks, sphinx_ext
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "screenshots"
-PAGES = [p + ".html" for p in notebooks.toc_pages()]
+PAGES = [p + ".html" for p in linkcheck.toc_pages()]
 
 
 def _has_pages(html: Path) -> bool:
@@ -41,7 +41,7 @@ def build_smoke_book(dest: Path) -> Path:
     shutil.copytree(ROOT / "book", dest / "book", ignore=shutil.ignore_patterns("_executed", "*.ipynb"))
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, dest / name)
-    for source in notebooks.toc_sources():
+    for source in linkcheck.toc_sources():
         notebooks.execute(source, dest / "book" / "_executed" / f"{source.stem}.ipynb", profile="smoke")
     proc = subprocess.run([*_jupyter_book(), "build", str(dest), "-W", "-n", "--keep-going"],
                           capture_output=True, text=True, timeout=1800)
@@ -63,7 +63,7 @@ def html_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def chromium():
-    found = notebooks.find_chromium()
+    found = browser.find_chromium()
     if found is None:
         pytest.fail("headless Chromium is needed for the rendered-book checks: run `make browser` "
                     "(apt-get install chromium) or set ELF_CHROMIUM")
@@ -73,7 +73,7 @@ def chromium():
 @pytest.fixture(scope="session")
 def loaded(html_dir, chromium) -> dict[str, dict]:
     SCREENSHOTS.mkdir(exist_ok=True)
-    return {r["page"]: r for r in notebooks.browse(html_dir, PAGES, SCREENSHOTS)}
+    return {r["page"]: r for r in browser.browse(html_dir, PAGES, SCREENSHOTS)}
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -100,7 +100,7 @@ def test_screenshots_saved(loaded):
 
 
 def test_internal_links(html_dir):
-    broken = notebooks.check_links(html_dir)
+    broken = linkcheck.check_links(html_dir)
     assert not broken, "\n".join(broken)
 
 
@@ -114,7 +114,7 @@ def test_checker_catches_what_it_should(tmp_path, chromium):
     (tmp_path / "good.html").write_text(
         "<html><head><title>good</title><link rel='icon' href='data:,'></head>"
         "<body><main><p>fine</p></main></body></html>")
-    pages = notebooks.browse(tmp_path, ["bad.html", "good.html"], tmp_path / "shots")
+    pages = browser.browse(tmp_path, ["bad.html", "good.html"], tmp_path / "shots")
     results = {r["page"]: r for r in pages}
     bad = "\n".join(results["bad.html"]["problems"])
     assert "console.error: boom" in bad
@@ -126,19 +126,19 @@ def test_checker_catches_what_it_should(tmp_path, chromium):
 
 
 def test_interactive_figure_renders_without_a_cdn(tmp_path, chromium):
-    """notebooks.interactive() output + the local plotly.js the Sphinx extension adds: a live plot."""
+    """sphinx_ext.interactive() output + the local plotly.js the Sphinx extension adds: a live plot."""
     import plotly.graph_objects as go
     from plotly.offline import get_plotlyjs
 
     fig = go.Figure(go.Scatter(x=[0, 1, 2], y=[1, 0, 1], mode="markers", text=["a", "b", "c"]))
-    body = notebooks.interactive(fig, height=300).data
+    body = sphinx_ext.interactive(fig, height=300).data
     assert "cdn" not in body.lower() and "plotly-graph-div" in body
     (tmp_path / "_static").mkdir()
-    (tmp_path / "_static" / notebooks.PLOTLY_JS).write_text(get_plotlyjs())
+    (tmp_path / "_static" / sphinx_ext.PLOTLY_JS).write_text(get_plotlyjs())
     (tmp_path / "p.html").write_text(
         f"<html><head><title>p</title><link rel='icon' href='data:,'>"
-        f"<script src='_static/{notebooks.PLOTLY_JS}'></script></head>"
+        f"<script src='_static/{sphinx_ext.PLOTLY_JS}'></script></head>"
         f"<body><main>{body}</main></body></html>")
-    (result,) = notebooks.browse(tmp_path, ["p.html"], None)
+    (result,) = browser.browse(tmp_path, ["p.html"], None)
     assert result["problems"] == [] and result["plots"] == 1
 

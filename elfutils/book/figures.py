@@ -622,7 +622,7 @@ def interactive_map(table: pd.DataFrame, extra: Mapping[str, Sequence] | None = 
 def map_search_html(fig, table: pd.DataFrame, div_id: str = "elf-map") -> str:
     """HTML for :func:`interactive_map` with a search box: typing a material id (``2dm-2474``) or a formula
     (``InAs``) points an arrow at every matching material. Expects plotly.js on the page (as
-    :func:`elfutils.book.notebooks.interactive` does: the book's Sphinx extension adds a local copy)."""
+    :func:`elfutils.book.sphinx_ext.interactive` does: the book's Sphinx extension adds a local copy)."""
     plot = fig.to_html(include_plotlyjs=False, full_html=False, div_id=div_id, default_height=620,
                        config={"responsive": True, "displaylogo": False})
     columns = zip(table["material_id"], table["formula"], table["umap_x"], table["umap_y"],
