@@ -18,6 +18,7 @@ Stages: ``cluster`` (HDBSCAN + UMAP + DBSCAN, `elf cluster`), ``duplicates`` (`e
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -82,6 +83,7 @@ def stage_main(stage: str, data: Path, options: dict) -> dict:
     from elfutils.analysis import neighbors
     from elfutils.analysis.fingerprints import make_table
 
+    reset_peak_memory()
     arrays = np.load(data, allow_pickle=False)
     X, formulas = arrays["X"], arrays["formulas"]
     started = time.perf_counter()
@@ -135,8 +137,26 @@ def stage_main(stage: str, data: Path, options: dict) -> dict:
     else:
         raise ValueError(f"unknown stage {stage}")
     out["wall_s"] = round(time.perf_counter() - started, 2)
-    out["peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    out["peak_mb"] = peak_memory_mb()
     return out
+
+
+def reset_peak_memory() -> None:
+    """Forget the peak memory this process inherited: a child forked from the driver starts with the driver's
+    resident pages, and getrusage's maxrss keeps them across exec (writing 5 to clear_refs resets VmHWM)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_memory_mb() -> float:
+    """This process's peak resident memory since :func:`reset_peak_memory` (VmHWM), in MB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def encode_stage(options: dict) -> dict:
@@ -165,6 +185,7 @@ def encode_stage(options: dict) -> dict:
         for start in range(0, m, 500):  # parts of 500, as `elf import` writes them
             target.append(records[start:start + 500])
         del records
+    reset_peak_memory()  # what is measured is the encoding, not the making of the test store
     from elfutils.book import pipeline
 
     model_file, why = pipeline.trained_model_file("default")
@@ -192,6 +213,9 @@ def main(argv=None) -> int:
     parser.add_argument("--similar-sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--encode-sizes", type=int, nargs="*", default=[500, 2000])
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--rerun", nargs="*", metavar="STAGE:N[:PATH]", default=None,
+                        help="measure only these (e.g. duplicates:100000:graph encode:500) and replace their "
+                             "rows in --out")
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--options", default="{}", help=argparse.SUPPRESS)
@@ -221,6 +245,9 @@ def main(argv=None) -> int:
             X, f = scaled_set(X_real, formulas, n)
             np.savez(path, X=X, formulas=f.astype(str))
         return path
+
+    if args.rerun is not None:
+        return rerun(args.rerun, args.out, data_for)
 
     for n in args.sizes:
         data = data_for(n)
@@ -256,6 +283,27 @@ def main(argv=None) -> int:
     result["complete"] = True
     save(result, args.out)
     print(f"wrote {args.out}")
+    return 0
+
+
+def rerun(stages: list[str], out: Path, data_for) -> int:
+    """Measure the listed stages again and put their rows in place of the old ones in ``out``."""
+    result = json.loads(out.read_text())
+    for item in stages:
+        stage, size, *path = item.split(":")
+        size, scale = int(size), (path or [None])[0]
+        size_key = "m" if stage == "encode" else "n"
+        if stage == "encode":
+            row = run_stage("encode", data_for(10_000), m=size)
+        elif stage in ("cluster", "duplicates"):
+            row = {"scale": scale, **run_stage(stage, data_for(size), scale=scale)}
+            row.pop("pairs", None)
+        else:
+            row = run_stage(stage, data_for(size))
+        kept = [r for r in result[stage] if not (r.get(size_key) == size and r.get("scale") == scale)]
+        result[stage] = [*kept, {**row, "rerun": time.strftime("%H:%M")}]
+        save(result, out)
+        print(stage, row, flush=True)
     return 0
 
 
