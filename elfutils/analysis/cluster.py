@@ -473,6 +473,15 @@ def write_exemplars(table: pd.DataFrame, path: str | Path) -> Path:
 
 
 # --- embeddings --------------------------------------------------------------------------------------------
+def _check_umap_params(n_neighbors, min_dist, n: int) -> None:
+    if not _is_int(n_neighbors) or n_neighbors < 2:
+        raise ValueError(f"n_neighbors (NN) must be an integer >= 2, got {n_neighbors!r}")
+    if not min_dist >= 0:
+        raise ValueError(f"min_dist (MD) must be >= 0, got {min_dist!r}")
+    if n <= n_neighbors:
+        raise ValueError(f"UMAP needs more than n_neighbors={n_neighbors} materials, got {n}")
+
+
 def umap_embedding(
     distances,
     n_neighbors: int = UMAP_N_NEIGHBORS,
@@ -491,12 +500,7 @@ def umap_embedding(
     import umap
 
     D = np.asarray(distances, dtype=np.float64)
-    if not _is_int(n_neighbors) or n_neighbors < 2:
-        raise ValueError(f"n_neighbors (NN) must be an integer >= 2, got {n_neighbors!r}")
-    if not min_dist >= 0:
-        raise ValueError(f"min_dist (MD) must be >= 0, got {min_dist!r}")
-    if len(D) <= n_neighbors:
-        raise ValueError(f"UMAP needs more than n_neighbors={n_neighbors} materials, got {len(D)}")
+    _check_umap_params(n_neighbors, min_dist, len(D))
     reducer = umap.UMAP(
         n_neighbors=n_neighbors, min_dist=min_dist, metric="precomputed", random_state=random_state,
         n_components=2,
@@ -527,8 +531,7 @@ def umap_from_graph(
 
     import umap
 
-    if not _is_int(n_neighbors) or n_neighbors < 2:
-        raise ValueError(f"n_neighbors (NN) must be an integer >= 2, got {n_neighbors!r}")
+    _check_umap_params(n_neighbors, min_dist, len(graph.indices))
     if graph.k < n_neighbors - 1:
         raise ValueError(f"a graph of {graph.k} neighbours cannot give UMAP n_neighbors={n_neighbors}")
     n = len(graph.indices)

@@ -109,7 +109,7 @@ def same_formula_pairs(df: pd.DataFrame, distances=None, *, X=None, graph=None,
     reduced = df["formula"].map(reduced_formula).to_numpy()
     ids = df["material_id"].astype(str).to_numpy()
     forms = df["formula"].astype(str).to_numpy()
-    neighbours = None if graph is None else _neighbour_pairs(graph)
+    neighbours = None if graph is None else graph.edges()[:2]
     rows = []
     for formula, idx in pd.Series(np.arange(len(df))).groupby(reduced):
         idx = idx.to_numpy()
@@ -154,15 +154,6 @@ def _distance_lookup(distances, X, p):
     from elfutils.analysis.neighbors import pair_distances_exact
 
     return lambda a, b: pair_distances_exact(X, a, b, p) if len(a) else np.zeros(0)
-
-
-def _neighbour_pairs(graph) -> tuple[np.ndarray, np.ndarray]:
-    """The graph's edges as distinct pairs (a < b)."""
-    n = len(graph.indices)
-    rows = np.repeat(np.arange(n), graph.k)
-    cols = graph.indices.ravel()
-    keys = np.unique(np.minimum(rows, cols) * n + np.maximum(rows, cols))
-    return keys // n, keys % n
 
 
 def _pair_key(a, b) -> frozenset:

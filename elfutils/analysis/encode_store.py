@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from elfutils.analysis.fingerprints import make_table
+from elfutils.analysis.fingerprints import check_finite_fingerprints, make_table
 
 ENCODE_CHUNK = 1024  # materials rendered and encoded at once: ~50 MB of 224-px images
 
@@ -70,13 +70,9 @@ def encode_store(store_path: str | Path, model, out: str | Path, chunk: int = EN
             for records in chunks(store.stream(), chunk):
                 images = np.stack([render_band_image(bs, size=size) for bs in records])
                 fingerprints = encode_images(model, images, batch_size, precision)
-                bad = ~np.isfinite(fingerprints).all(axis=1)
-                if bad.any():
-                    first = records[int(np.flatnonzero(bad)[0])].material_id
-                    raise ValueError(f"the model gives non-finite fingerprints for {int(bad.sum())} "
-                                     f"materials (first: {first}); nothing written")
-                table = make_table([bs.material_id for bs in records], [bs.formula for bs in records],
-                                   fingerprints.astype(np.float64))
+                ids = [bs.material_id for bs in records]
+                check_finite_fingerprints(fingerprints, ids, store_path)
+                table = make_table(ids, [bs.formula for bs in records], fingerprints.astype(np.float64))
                 if parquet:
                     batch = pa.Table.from_pandas(table, preserve_index=False)
                     writer = writer or pq.ParquetWriter(fh, batch.schema)

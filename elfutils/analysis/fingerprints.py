@@ -172,6 +172,15 @@ def write_fingerprints(df: pd.DataFrame, path: str | Path) -> Path:
     return write_table(df, path)
 
 
+def check_finite_fingerprints(fingerprints, ids, source) -> None:
+    """ValueError naming ``source`` and the first material when any fingerprint is not finite: such a table
+    is never written, since NaNs would poison every search and clustering downstream."""
+    bad = ~np.isfinite(fingerprints).all(axis=1)
+    if bad.any():
+        raise ValueError(f"{source}: the model gives non-finite fingerprints for {int(bad.sum())} of "
+                         f"{len(ids)} images (first: {ids[int(np.flatnonzero(bad)[0])]}); nothing written")
+
+
 def make_table(material_ids, formulas, X) -> pd.DataFrame:
     """Build a fingerprint table from ids, formulas and an ``(N, d)`` array (columns ``f0``..)."""
     X = np.asarray(X, dtype=np.float64)

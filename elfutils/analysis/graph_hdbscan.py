@@ -47,12 +47,8 @@ def spanning_tree(X, graph: KnnGraph, core: np.ndarray, p: float = MINKOWSKI_P) 
     from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
     n = len(core)
-    rows = np.repeat(np.arange(n), graph.k)
-    cols = graph.indices.ravel()
-    weights = np.maximum(graph.distances.ravel(), np.maximum(core[rows], core[cols]))
-    a, b = np.minimum(rows, cols), np.maximum(rows, cols)
-    _, first = np.unique(a * n + b, return_index=True)
-    a, b, weights = a[first], b[first], weights[first]
+    a, b, d = graph.edges()
+    weights = np.maximum(d, np.maximum(core[a], core[b]))
     n_bridges = 0
     while True:
         graph_matrix = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))

@@ -153,6 +153,16 @@ class KnnGraph:
     def k(self) -> int:
         return self.indices.shape[1]
 
+    def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The graph as distinct undirected edges: (a, b, distance) with a < b, each pair once (a pair that
+        lists each other appears once)."""
+        n = len(self.indices)
+        rows = np.repeat(np.arange(n), self.k)
+        cols = self.indices.ravel()
+        a, b = np.minimum(rows, cols), np.maximum(rows, cols)
+        _, first = np.unique(a * n + b, return_index=True)
+        return a[first], b[first], self.distances.ravel()[first]
+
 
 def knn_graph(X, k: int = GRAPH_K, p: float = MINKOWSKI_P, method: str = "auto",
               seed: int = SEED) -> KnnGraph:

@@ -35,10 +35,9 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    import numpy as np
 
     from elfutils import paths
-    from elfutils.analysis.fingerprints import make_table, write_table
+    from elfutils.analysis.fingerprints import check_finite_fingerprints, make_table, write_table
     from elfutils.images.stack import load_image_stack
     from elfutils.nn.training import encode_images, load_model
 
@@ -53,11 +52,7 @@ def run(args) -> int:
             size = images.shape[-1]
             raise ValueError(f"{args.images}: images are {size} px, the model takes {config.image_size}")
         fingerprints = encode_images(model, images, args.batch_size, args.precision, progress=not args.quiet)
-        bad = ~np.isfinite(fingerprints).all(axis=1)
-        if bad.any():  # never written: a table of NaNs would poison every search and clustering downstream
-            raise ValueError(f"{args.model}: the model gives non-finite fingerprints for {int(bad.sum())} of "
-                             f"{len(ids)} images (first: {ids[int(np.flatnonzero(bad)[0])]}); "
-                             "nothing written")
+        check_finite_fingerprints(fingerprints, ids, args.model)
     except errors as exc:
         return report_error("encode", exc)
     write_table(make_table(ids, formulas, fingerprints), args.out)
