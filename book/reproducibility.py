@@ -32,7 +32,7 @@ from elfutils.book.environment import (
     machine_info,
     package_versions,
 )
-from elfutils.book.profiles import get_profile
+from elfutils.book.profiles import atlas_profile, get_profile
 from elfutils.book.scale_results import plot_cost_against_n, scale_results, scale_table
 from elfutils.book.sphinx_ext import glue_values
 
@@ -83,7 +83,7 @@ pd.Series(machine, name="").astype(str).to_frame()
 
 # %%
 stages = pipeline.timings_table()
-stages = stages[stages.profile == settings.name].drop(columns="profile")
+stages = stages[stages.profile.isin([settings.name, atlas_profile(settings).name])]  # the atlas chapter's too
 notebooks = pd.DataFrame(pipeline.read_timings().get("notebooks", {}).values(),
                          columns=["profile", "notebook", "seconds", "executed_at"])
 notebooks = notebooks[notebooks.profile == settings.name].drop(columns="profile")
@@ -91,13 +91,15 @@ stage_seconds = pd.to_numeric(stages.seconds, errors="coerce")
 committed = stages.last_use == "committed"  # their seconds are the recorded training, on its own machine
 glue_values(stage_total_s=float(stage_seconds.sum()), committed_total_s=float(stage_seconds[committed].sum()),
             committed_stages=", ".join(stages.stage[committed]) or "none",
+            committed_results=", ".join(stages.profile[stages.last_use == "committed results"] + "/"
+                                        + stages.stage[stages.last_use == "committed results"]) or "none",
             notebook_total_s=float(notebooks.seconds.sum()), n_notebooks_timed=len(notebooks))
-stages.set_index("stage") if len(stages) else Markdown("No stage has run with this profile yet.")
+stages.set_index(["profile", "stage"]) if len(stages) else Markdown("No stage has run with this profile yet.")
 
 # %%
 fig, (ax_stage, ax_nb) = plt.subplots(1, 2, figsize=(11, 3.4))
 timed = stages.dropna(subset=["seconds"])
-ax_stage.barh(timed.stage, timed.seconds.astype(float), color="0.35")
+ax_stage.barh(timed.profile + "/" + timed.stage, timed.seconds.astype(float), color="0.35")
 ax_stage.set(xlabel="seconds (last computation)", title="cached stages", xscale="log")  # minutes to an hour
 ax_nb.barh(notebooks.notebook, notebooks.seconds, color="0.35")
 ax_nb.set(xlabel="seconds (last execution)", title="chapters")
@@ -107,7 +109,9 @@ fig.tight_layout()
 # Computing the cached stages took {glue:text}`stage_total_s:.0f` s in all, of which
 # {glue:text}`committed_total_s:.0f` s is the training recorded with the results committed in `models/`
 # ({glue:text}`committed_stages`: read, not recomputed, by this build; the device each ran on is in the
-# model table below and in the architecture chapter). Executing the
+# model table below and in the architecture chapter). Results copied from `models/book-results/` by this
+# build instead of computed (`scripts/commit_book_results.py` made them with the same inputs and code):
+# {glue:text}`committed_results`. Executing the
 # {glue:text}`n_notebooks_timed` chapters that have run with this profile took
 # {glue:text}`notebook_total_s:.0f` s at their last execution (a chapter executed after this one shows
 # its previous time).

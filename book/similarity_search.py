@@ -38,7 +38,7 @@ from elfutils.analysis.duplicates import find_duplicates, nearest_neighbour_dist
 from elfutils.analysis.fingerprints import fingerprint_matrix
 from elfutils.analysis.similar import encode_band_files, find_similar
 from elfutils.book import pipeline, report
-from elfutils.book.profiles import get_profile
+from elfutils.book.profiles import atlas_profile, get_profile
 from elfutils.book.sphinx_ext import glue_values
 from elfutils.cli import main as elf
 from elfutils.data.dataset import real_band_files
@@ -102,6 +102,21 @@ with contextlib.chdir(workdir):
     exit_code = elf(argv)
 glue_values(cli_exit_code=exit_code, cli_nc=constants.HDBSCAN_MIN_CLUSTER_SIZE,
             cli_ns=constants.HDBSCAN_MIN_SAMPLES)
+
+# %% [markdown]
+# ### Among all of 2Dmatpedia
+#
+# The flat-band dataset only holds materials already known to have flat bands. `--profile atlas` searches
+# every 2Dmatpedia material we computed ({glue:text}`atlas_n_materials` materials; the atlas chapter), with
+# the same model, so a material of another kind finds look-alikes of its kind too.
+
+# %%
+atlas = atlas_profile(settings)
+argv = ["similar", "my-material.json", "--k", str(k), "--profile", atlas.name]
+print("$ elf " + shlex.join(argv))
+with contextlib.chdir(workdir):
+    atlas_exit_code = elf(argv)
+glue_values(atlas_exit_code=atlas_exit_code, atlas_n_materials=len(pipeline.fingerprints(atlas)))
 
 # %% [markdown]
 # ## The same in Python

@@ -49,9 +49,11 @@ NOTEBOOKS = {
                       "knn_preserved_tsne",
                       "overlap", "k")),
     "similarity_search": (1, ("query_id", "twin_text", "cli_exit_code", "cluster_text",
-                              "duplicate_threshold")),
+                              "duplicate_threshold", "atlas_exit_code", "atlas_n_materials")),
     "fingerprint_quality": (3, ("twin_recall1", "robust_n", "elf_wins", "ours_clusters", "library_euclid_ari",
                                 "verdict")),
+    "atlas": (3, ("n_materials", "n_pool", "elf_auc", "elf_top", "best_baseline_auc", "goal_verdict",
+                  "params_verdict", "n_flat_clusters", "candidates_flat", "comparison_text")),
     "paper_vs_reproduction": (0, ("n_rows", "n_materials", "train_bce", "n_clusters", "n_candidates")),
 }
 

@@ -26,7 +26,7 @@ SIZE = 32  # tiny images: a multiple of 32, as ElfConfig requires
 
 # --- profiles ----------------------------------------------------------------------------------------------
 def test_profiles_named_and_paper_defaults():
-    assert set(PROFILES) == {"default", "smoke", "retrain", "2dmatpedia"}
+    assert set(PROFILES) == {"default", "smoke", "retrain", "2dmatpedia", "atlas"}
     default = get_profile("default")
     assert (default.image_size, default.epochs) == (constants.IMAGE_SIZE, constants.EPOCHS)
     assert (default.min_cluster_size, default.min_samples) == (5, 2)
@@ -319,3 +319,98 @@ def test_stage_key_depends_on_every_input():
     assert base != pipeline.stage_key("images", {"data": "b", "render": {"size": 224}})
     assert base != pipeline.stage_key("images", {"data": "a", "render": {"size": 96}})
     assert base != pipeline.stage_key("model", {"data": "a", "render": {"size": 224}})
+
+
+# --- several stores, another profile's model, committed results ---------------------------------------------
+def test_profile_reads_extra_stores_after_its_own_and_skips_repeated_ids(cache, tiny_store, fixture_files,
+                                                                        tmp_path):
+    from elfutils.data.store import BandStore
+
+    extra = BandStore(tmp_path / "extra.elfstore")
+    extra.append([_renamed(read_band_file(fixture_files[5]), 3),  # t-3 again: the first store's copy wins
+                  _renamed(read_band_file(fixture_files[6]), 9)])
+    p = profile_for(tiny_store, extra_stores=(str(extra.path),))
+    records = pipeline.load_dataset(p)
+    assert [r.material_id for r in records] == ["t-0", "t-1", "t-2", "t-3", "t-9"]
+    assert records[3].formula == tiny_store.get("t-3").formula
+    before = pipeline.data_key(p)
+    extra.append([_renamed(read_band_file(fixture_files[7]), 10)])
+    _fresh_process()
+    assert pipeline.data_key(p) != before and len(pipeline.load_dataset(p)) == 6
+
+
+def test_dataset_is_read_once_per_process(cache, tiny_store, fixture_files):
+    p = profile_for(tiny_store)
+    key = pipeline.data_key(p)
+    tiny_store.append([_renamed(read_band_file(fixture_files[7]), 8)])  # a batch writing meanwhile
+    assert len(pipeline.load_dataset(p)) == 4 and pipeline.data_key(p) == key
+    _fresh_process()
+    assert len(pipeline.load_dataset(p)) == 5
+
+
+def test_model_from_encodes_with_the_other_profiles_model(cache, tiny_store, stubs, fixture_files, tmp_path):
+    from elfutils.data.store import BandStore
+
+    base = profile_for(tiny_store)
+    extra = BandStore(tmp_path / "extra.elfstore")
+    extra.append([_renamed(read_band_file(fixture_files[6]), 9)])
+    wide = profile_for(tiny_store, name="wide", extra_stores=(str(extra.path),), model_from=base)
+    pipeline.fingerprints(base)
+    table = pipeline.fingerprints(wide)
+    assert len(table) == 5 and stubs["train"] == 1  # one model, trained on the base profile's four images
+    assert pipeline.model_file(wide) == pipeline.model_file(base)
+    with pytest.raises(ValueError, match="from itself"):
+        profile_for(tiny_store, model_from="test")
+
+
+def test_atlas_profiles():
+    from elfutils.book.profiles import atlas_profile
+
+    atlas = get_profile("atlas")
+    assert atlas.model_from == "default" and atlas.extra_stores
+    assert (atlas.min_cluster_size, atlas.min_samples) == (5, 2)
+    assert atlas_profile("default") == atlas
+    smoke = get_profile("smoke-atlas")
+    assert smoke == atlas_profile("smoke") and smoke.model_from == "smoke"
+    assert smoke.max_materials == get_profile("smoke").max_materials
+    assert get_profile("retrain-atlas").model_from == "retrain"
+    with pytest.raises(ValueError, match="unknown profile"):
+        get_profile("nothing-atlas")
+
+
+def test_committed_results_stand_in_for_a_stage_of_the_same_key(cache, tiny_store, stubs, tmp_path):
+    p = profile_for(tiny_store)
+    pipeline.clustering(p)
+    files = pipeline.clustering_files(p)
+    committed = tmp_path / "models" / pipeline.COMMITTED_RESULTS
+    for f in files:  # what scripts/commit_book_results.py does
+        target = committed / f.relative_to(cache)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(f.read_bytes())
+    clustered = pipeline.clustering(p)
+    for f in files:
+        f.unlink()
+    _fresh_process()
+    again = pipeline.clustering(p)
+    pd.testing.assert_frame_equal(again, clustered)
+    assert stubs["cluster"] == 1 and all(f.exists() for f in files)
+    assert pipeline.read_timings()["stages"]["test/clustering"]["last_use"] == "committed results"
+    # other settings: other key, nothing committed under it, so it is computed
+    pipeline.clustering(p.replace(min_cluster_size=3))
+    assert stubs["cluster"] == 2
+
+
+def test_committed_results_are_used_only_when_complete(cache, tiny_store, stubs, tmp_path):
+    p = profile_for(tiny_store)
+    pipeline.clustering(p)
+    files = pipeline.clustering_files(p)
+    committed = tmp_path / "models" / pipeline.COMMITTED_RESULTS
+    for f in files[:-1]:  # the marker is missing
+        target = committed / f.relative_to(cache)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(f.read_bytes())
+    for f in files:
+        f.unlink()
+    _fresh_process()
+    pipeline.clustering(p)
+    assert stubs["cluster"] == 2

@@ -46,23 +46,32 @@ def properties(records, pool: pd.DataFrame, metal_gap_ev: float, flat_window_ev:
     }
 
 
-def representations(records, images: np.ndarray, elf: np.ndarray, cnnf: pd.DataFrame,
-                    p: float, seed: int = SEED) -> tuple[dict, list[str]]:
-    """name -> (features, Minkowski p of its distance), and the ids CNNF could not fingerprint (zero rows)."""
-    ids = [r.material_id for r in records]
-    cnnf_x = cnnf.reindex(ids).to_numpy(dtype=float)
-    has_cnnf = np.isfinite(cnnf_x).all(axis=1)
-    cnnf_x[~has_cnnf] = 0.0
+def band_representations(records, images: np.ndarray, elf: np.ndarray, p: float, seed: int = SEED) -> dict:
+    """name -> (features, Minkowski p of its distance): elf and the baselines made from the band structures
+    alone (raw pixels, PCA of the pixels, an eigenvalue histogram, random vectors)."""
     flat_pixels = images.reshape(len(images), -1).astype(np.float32)
-    reps = {
+    return {
         f"elf, p = {p:g}": (elf, p),
         "elf, Euclidean": (elf, 2.0),
         f"raw pixels ({PIXEL_BLOCK}x{PIXEL_BLOCK} blocks)": (ev.block_average(images, PIXEL_BLOCK), 2.0),
         "PCA of pixels (98)": (ev.pca_features(flat_pixels, min(98, len(images) - 1), seed=seed), 2.0),
         "eigenvalue histogram (98)": (np.stack([ev.eigenvalue_histogram(r) for r in records]), 2.0),
-        "CNNF (structure)": (cnnf_x, 2.0),
-        "random (98)": (ev.random_features(len(ids), seed=seed), 2.0),
+        "random (98)": (ev.random_features(len(records), seed=seed), 2.0),
     }
+
+
+def representations(records, images: np.ndarray, elf: np.ndarray, cnnf: pd.DataFrame,
+                    p: float, seed: int = SEED) -> tuple[dict, list[str]]:
+    """:func:`band_representations` and the structural CNNF (before the random vectors), and the ids CNNF
+    could not fingerprint (zero rows)."""
+    ids = [r.material_id for r in records]
+    cnnf_x = cnnf.reindex(ids).to_numpy(dtype=float)
+    has_cnnf = np.isfinite(cnnf_x).all(axis=1)
+    cnnf_x[~has_cnnf] = 0.0
+    reps = band_representations(records, images, elf, p, seed=seed)
+    random = reps.popitem()
+    reps["CNNF (structure)"] = (cnnf_x, 2.0)
+    reps[random[0]] = random[1]
     return reps, [m for m, ok in zip(ids, has_cnnf, strict=True) if not ok]
 
 

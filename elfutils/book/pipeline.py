@@ -32,7 +32,7 @@ import hashlib
 import importlib.util
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +100,12 @@ def clear_memory() -> None:
     _MEMORY.clear()
 
 
+def model_profile(profile: str | Profile) -> Profile:
+    """The profile whose model encodes this profile's images: its ``model_from``, else itself."""
+    p = _profile(profile)
+    return _profile(p.model_from) if p.model_from else p
+
+
 def _profile(profile: str | Profile) -> Profile:
     return get_profile(profile)
 
@@ -146,15 +152,30 @@ def _cached_stage(
     load: Callable[[], object],
     compute: Callable[[], object],
     n_items: Callable[[object], int] | None = None,
+    files: Sequence[Path] = (),
 ):
-    """Memory, then disk, then compute under a lock (re-checking the disk once the lock is held)."""
+    """Memory, then disk, then the committed results, then compute under a lock (re-checking the disk once
+    the lock is held). ``files``: the cache files the stage writes, its completeness marker last; when given
+    and committed under :func:`committed_results_dir` (same stage, same key), they are copied in instead of
+    computing."""
     memo = (str(cache_dir()), stage, key)
     if memo in _MEMORY:
         return _MEMORY[memo]
     name = f"{profile.name}/{stage}"
-    if not exists():
+
+    copied = []
+
+    def present() -> bool:
+        if exists():
+            return True
+        if files and _copy_committed(files):
+            copied.append(True)
+            return True
+        return False
+
+    if not present():
         with _locked(f"{stage}-{key}"):
-            if not exists():
+            if not present():
                 start = time.perf_counter()
                 value = compute()
                 seconds = time.perf_counter() - start
@@ -166,21 +187,37 @@ def _cached_stage(
                 _MEMORY[memo] = value
                 return value
     value = load()
-    record_timing("stages", name, {"profile": profile.name, "stage": stage, "key": key, "last_use": "cached",
+    use = "committed results" if copied else "cached"
+    record_timing("stages", name, {"profile": profile.name, "stage": stage, "key": key, "last_use": use,
                                    "used_at": _now()})
     _MEMORY[memo] = value
     return value
 
 
+# --- committed results -------------------------------------------------------------------------------------
+# Stage results committed with the code so that a fresh clone's first `make book` need not compute them (the
+# atlas fingerprints and analyses, the evaluation chapter's measurements): scripts/commit_book_results.py.
+# A file's path below the folder is its cache path, key included, so only results of the same inputs, code
+# and settings stand in.
+COMMITTED_RESULTS = "book-results"
+
+
+def committed_results_dir() -> Path:
+    return models_dir() / COMMITTED_RESULTS
+
+
+def _copy_committed(files: Sequence[Path]) -> bool:
+    """Copy the committed copies of these cache files into the cache (the marker, last, once the others are
+    in place); False, copying nothing, unless all of them are committed."""
+    sources = [committed_results_dir() / Path(f).relative_to(cache_dir()) for f in files]
+    if not all(src.is_file() for src in sources):
+        return False
+    for src, dst in zip(sources, files, strict=True):
+        atomic_write_bytes(dst, src.read_bytes())
+    return True
+
+
 # --- dataset -----------------------------------------------------------------------------------------------
-def _files_signature(paths) -> list:
-    out = []
-    for p in paths:
-        st = Path(p).stat()
-        out.append([str(p), st.st_size, st.st_mtime_ns])
-    return out
-
-
 class MissingStoreError(FileNotFoundError):
     """The profile's band store is missing or empty; the message says how to build it."""
 
@@ -191,12 +228,12 @@ def require_store(profile: str | Profile) -> None:
     from elfutils.data.store import BandStore
 
     p = _profile(profile)
-    if not BandStore(p.store_path()).part_paths():
+    if not any(BandStore(path).part_paths() for path in p.store_paths()):
         raise MissingStoreError(p.missing_store_message())
 
 
 def _read_dataset(profile: Profile) -> list[BandStructure]:
-    """The profile's materials: the 12 real band files first (if asked), then the store in id order."""
+    """The profile's materials: the 12 real band files first (if asked), then each store in id order."""
     from elfutils.data.store import BandStore
 
     require_store(profile)
@@ -207,13 +244,14 @@ def _read_dataset(profile: Profile) -> list[BandStructure]:
 
         records = [read_band_file(p) for p in real_band_files()]
     seen = {r.material_id for r in records}
-    store = BandStore(profile.store_path())
-    for mid in store.ids():
-        if profile.max_materials is not None and len(records) >= profile.max_materials:
-            break
-        if mid not in seen:
-            records.append(store.get(mid))
-            seen.add(mid)
+    for path in profile.store_paths():
+        store = BandStore(path)
+        for mid in store.ids():
+            if profile.max_materials is not None and len(records) >= profile.max_materials:
+                break
+            if mid not in seen:
+                records.append(store.get(mid))
+                seen.add(mid)
     if profile.max_materials is not None:
         records = records[: profile.max_materials]
     return records
@@ -231,21 +269,17 @@ def dataset_hash(records: list[BandStructure]) -> str:
     return digest.hexdigest()
 
 
-def _dataset_signature(profile: Profile) -> str:
-    from elfutils.data.store import BandStore
-
-    files = BandStore(profile.store_path()).part_paths()
-    if profile.include_fixture_files:
-        from elfutils.data.dataset import real_band_files
-
-        files = [*real_band_files(), *files]
-    return _hash({"profile": [profile.store_path(), profile.max_materials, profile.include_fixture_files],
-                  "files": _files_signature(files)})
+def _dataset_selection(profile: Profile) -> str:
+    """What selects a profile's materials (its stores, cap and fixture files), not their content."""
+    return _hash([profile.store_paths(), profile.max_materials, profile.include_fixture_files])
 
 
 def _dataset(profile: Profile, attempts: int = 5) -> tuple[list[BandStructure], str]:
-    """(records, content hash), memoised per store state. A DFT batch may merge the store's parts while we
-    read (its compaction deletes the small parts it merged): a vanished part means "read again"."""
+    """(records, content hash), read once per process: a DFT batch appending to a store while a chapter runs
+    (a material a minute) would otherwise change the data under every later stage of the chapter, which then
+    recompute without end; its new materials come with the next process (or :func:`clear_memory`). The batch
+    may also merge the store's parts while we read (its compaction deletes the small parts it merged): a
+    vanished part means "read again"."""
     from elfutils.errors import BandDataError
 
     for attempt in range(attempts):
@@ -261,7 +295,7 @@ def _dataset(profile: Profile, attempts: int = 5) -> tuple[list[BandStructure], 
 
 
 def _dataset_once(profile: Profile) -> tuple[list[BandStructure], str]:
-    memo = ("dataset", _dataset_signature(profile))
+    memo = ("dataset", _dataset_selection(profile))
     if memo not in _MEMORY:
         start = time.perf_counter()
         records = _read_dataset(profile)
@@ -275,7 +309,7 @@ def _dataset_once(profile: Profile) -> tuple[list[BandStructure], str]:
 
 
 def load_dataset(profile: str | Profile = "default") -> list[BandStructure]:
-    """The profile's band structures (read from the store each new process; fast)."""
+    """The profile's band structures (read from the stores once per process; fast)."""
     return _dataset(_profile(profile))[0]
 
 
@@ -358,7 +392,7 @@ def committed_model_status(profile: str | Profile = "default") -> tuple[Path | N
     """(model file or None, why): whether the committed model can stand in for training this profile."""
     from elfutils.nn.checkpoint import CheckpointError, read_card, resolve_model_path
 
-    p = _profile(profile)
+    p = model_profile(profile)
     if not p.use_committed_model:
         return None, f"profile {p.name!r} trains its own model"
     folder = committed_model_path(p)
@@ -396,7 +430,7 @@ def _load_model(path: Path):
 
 
 def model_key(profile: str | Profile = "default") -> str:
-    p = _profile(profile)
+    p = model_profile(profile)
     return stage_key("model", {"config": p.elf_config().to_dict(), "data": image_data_hash(p),
                                "architecture": code_hash("nn.model")})
 
@@ -409,7 +443,7 @@ def model_file(profile: str | Profile = "default") -> tuple[Path, str]:
     """
     from elfutils.nn.checkpoint import resolve_model_path
 
-    p = _profile(profile)
+    p = model_profile(profile)
     committed, why = committed_model_status(p)
     if committed is not None:
         card_seconds = _card_seconds(committed)
@@ -437,7 +471,7 @@ def trained_model_file(profile: str | Profile = "default") -> tuple[Path | None,
     training run in the cache, else (None, what is missing)."""
     from elfutils.nn.checkpoint import resolve_model_path
 
-    p = _profile(profile)
+    p = model_profile(profile)
     committed, why = committed_model_status(p)
     if committed is not None:
         return committed, why
@@ -512,7 +546,7 @@ def model_summary(profile: str | Profile = "default") -> dict:
     "not built yet"), file, why, and the scalar fields of its model card (epochs, wall time, device ...)."""
     from elfutils.nn.checkpoint import CheckpointError, read_card, resolve_model_path
 
-    p = _profile(profile)
+    p = model_profile(profile)
     committed, why = committed_model_status(p)
     path, source = committed, "committed"
     trained = cache_dir() / "models" / model_key(p)
@@ -541,6 +575,7 @@ def _encode(net, images_: np.ndarray) -> np.ndarray:
 
 def _model_identity(profile: Profile) -> dict:
     """What identifies the weights without training them: the committed file's hash, else the model key."""
+    profile = model_profile(profile)
     committed, _ = committed_model_status(profile)
     return {"committed": file_hash(committed)} if committed is not None else {"trained": model_key(profile)}
 
@@ -557,7 +592,7 @@ def fingerprints(profile: str | Profile = "default") -> pd.DataFrame:
 
     p = _profile(profile)
     key = fingerprints_key(p)
-    path = cache_dir() / "fingerprints" / f"{key}.parquet"
+    [path] = fingerprints_files(p)
 
     def compute():
         stack, ids, formulas = images(p)
@@ -567,7 +602,11 @@ def fingerprints(profile: str | Profile = "default") -> pd.DataFrame:
         return table
 
     return _cached_stage("fingerprints", p, key, path.exists, lambda: read_fingerprints(path), compute,
-                         n_items=len).copy()
+                         n_items=len, files=[path]).copy()
+
+
+def fingerprints_files(profile: str | Profile = "default") -> list[Path]:
+    return [cache_dir() / "fingerprints" / f"{fingerprints_key(profile)}.parquet"]
 
 
 # --- clustering --------------------------------------------------------------------------------------------
@@ -592,7 +631,11 @@ def clustering_key(profile: str | Profile = "default") -> str:
 def _clustering_files(profile: Profile) -> dict[str, Path]:
     base = cache_dir() / "clustering" / clustering_key(profile)
     return {"table": base / "clusters.parquet", "tree": base / "tree.parquet",
-            "exemplars": base / "exemplars.parquet", "attrs": base / "attrs.json"}
+            "exemplars": base / "exemplars.parquet", "attrs": base / "attrs.json"}  # attrs last: the marker
+
+
+def clustering_files(profile: str | Profile = "default") -> list[Path]:
+    return list(_clustering_files(_profile(profile)).values())
 
 
 def _clustering_all(profile: str | Profile) -> dict[str, object]:
@@ -615,7 +658,7 @@ def _clustering_all(profile: str | Profile) -> dict[str, object]:
         return {name: fit[name] for name in ("table", "tree", "exemplars")}
 
     return _cached_stage("clustering", p, key, files["attrs"].exists, load, compute,
-                         n_items=lambda v: len(v["table"]))
+                         n_items=lambda v: len(v["table"]), files=list(files.values()))
 
 
 def clustering(profile: str | Profile = "default") -> pd.DataFrame:
@@ -665,10 +708,8 @@ def _run_parameter_study(table: pd.DataFrame, profile: Profile) -> pd.DataFrame:
 def parameter_study(profile: str | Profile = "default") -> pd.DataFrame:
     """Fig. 7: one row per (Nc, Ns) with n_clusters, n_unclassified, dbcv, s_dbw."""
     p = _profile(profile)
-    key = stage_key("parameter_study", {
-        "fingerprints": fingerprints_key(p), "nc": p.study_min_cluster_sizes, "ns": p.study_min_samples,
-        "p": p.minkowski_p, "code": [code_hash("analysis.validity"), code_hash("analysis.cluster")]})
-    path = cache_dir() / "parameter_study" / f"{key}.parquet"
+    key = parameter_study_key(p)
+    [path] = parameter_study_files(p)
 
     def compute():
         df = _run_parameter_study(fingerprints(p), p)
@@ -676,7 +717,18 @@ def parameter_study(profile: str | Profile = "default") -> pd.DataFrame:
         return df
 
     return _cached_stage("parameter_study", p, key, path.exists, lambda: pd.read_parquet(path), compute,
-                         n_items=len).copy()
+                         n_items=len, files=[path]).copy()
+
+
+def parameter_study_key(profile: str | Profile = "default") -> str:
+    p = _profile(profile)
+    return stage_key("parameter_study", {
+        "fingerprints": fingerprints_key(p), "nc": p.study_min_cluster_sizes, "ns": p.study_min_samples,
+        "p": p.minkowski_p, "code": [code_hash("analysis.validity"), code_hash("analysis.cluster")]})
+
+
+def parameter_study_files(profile: str | Profile = "default") -> list[Path]:
+    return [cache_dir() / "parameter_study" / f"{parameter_study_key(profile)}.parquet"]
 
 
 def tsne(profile: str | Profile = "default") -> pd.DataFrame:
@@ -813,7 +865,8 @@ def fingerprint_quality_key(profile: str | Profile = "default") -> str:
     twins = dft_store_path().with_name(fq.TWIN_STORE)
     return stage_key("fingerprint_quality", {
         "fingerprints": fingerprints_key(p), "cnnf": cnnf_rows_key(), "sample": fq.ROBUSTNESS_SAMPLE,
-        "pool": file_hash(data_dir() / POOL_FILE), "twins": _files_signature(sorted(twins.glob("part-*"))),
+        "pool": file_hash(data_dir() / POOL_FILE),
+        "twins": [[f.name, file_hash(f)] for f in sorted(twins.glob("part-*"))],
         "code": [code_hash(m) for m in ("analysis.fingerprint_quality", "analysis.evaluation",
                                         "analysis.perturbation", "images.render", "analysis.cluster")],
         "params": [p.minkowski_p, p.min_cluster_size, p.min_samples, p.seed, p.render_params()]})
@@ -834,7 +887,7 @@ def fingerprint_quality(profile: str | Profile = "default") -> dict:
 
     p = _profile(profile)
     key = fingerprint_quality_key(p)
-    path = cache_dir() / "fingerprint-quality" / f"{key}.json"
+    [path] = fingerprint_quality_files(p)
 
     def compute():
         stack, ids, _ = images(p)
@@ -858,7 +911,11 @@ def fingerprint_quality(profile: str | Profile = "default") -> dict:
         return result
 
     return _cached_stage("fingerprint_quality", p, key, path.exists, lambda: json.loads(path.read_text()),
-                         compute)
+                         compute, files=[path])
+
+
+def fingerprint_quality_files(profile: str | Profile = "default") -> list[Path]:
+    return [cache_dir() / "fingerprint-quality" / f"{fingerprint_quality_key(profile)}.json"]
 
 
 # --- training history (Fig. 1) ------------------------------------------------------------------------------

@@ -18,6 +18,10 @@ cached stages of :mod:`elfutils.book.pipeline`.
   with ``elf import <download>/bands --flat-band-pool --store data/bands/2dmatpedia-vasp.elfstore``; then
   ``make book PROFILE=2dmatpedia``. It trains its own model (the committed one learned our GPAW images).
   Without that store the pipeline (and ``make book``) stops with a message saying how to build it.
+* ``atlas`` -- all of 2Dmatpedia (the atlas chapter): the flat-band store and the atlas store
+  (``elf dft --atlas``), encoded by the default profile's model (``model_from``), clustered with the paper's
+  settings; ``elf similar --profile atlas FILE`` searches it. :func:`atlas_profile` gives the atlas profile
+  that goes with another one (for ``smoke``, 12 real files and the first atlas-store materials).
 
 The paper's numbers come from :mod:`elfutils.constants`; only the settings the paper does not fix (and the
 smoke profile's sizes) are chosen here.
@@ -42,6 +46,7 @@ from elfutils.constants import (
     UMAP_MIN_DIST,
     UMAP_N_NEIGHBORS,
 )
+from elfutils.data.dataset import ATLAS_STORE  # every other 2Dmatpedia material with an ID (elf dft --atlas)
 
 SMOKE_MAX_MATERIALS = 48
 # Supplementary Note 2: (backbone, latent channels) compared; the paper tests ResNet34 and ResNet50 trunks and
@@ -50,6 +55,9 @@ ARCHITECTURE_VARIANTS = (("resnet18", 2), ("resnet34", 2), ("resnet50", 2), ("re
 COMMITTED_MODEL = "elf-resnet18"  # folder under models/ (elfutils.paths.models_dir())
 COMMITTED_ARCHITECTURE_STUDY = "architecture-study"  # its results, beside the model
 IMPORTED_2DMATPEDIA_STORE = "bands/2dmatpedia-vasp.elfstore"  # under data/; built by `elf import`
+# Parameter study on the atlas: every fit is a dense HDBSCAN on ~4600 materials, so a 4 x 4 corner-and-middle
+# grid over the paper's range instead of its 10 x 10 (the paper's own Nc = 5, Ns = 2 sit between grid points)
+ATLAS_STUDY_GRID = (2, 5, 8, 11)
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,8 @@ class Profile:
     # path relative to the working directory would not do); "" = the embedded GPAW dataset
     store: str = ""
     store_help: str = ""  # how to build the store ("{store}" = its path), for the error when it is missing
+    # more band stores read after ``store`` (same form); an id already read is not read again
+    extra_stores: tuple[str, ...] = ()
     max_materials: int | None = None  # None = every material in the store
     include_fixture_files: bool = False  # first the 12 real 2Dmatpedia band files (VASP), then the store
     # --- images (Methods, "Network training and fingerprint") ----------------------------------------------
@@ -80,6 +90,9 @@ class Profile:
     use_committed_model: bool = True
     committed_model: str = COMMITTED_MODEL
     committed_architecture_study: str = COMMITTED_ARCHITECTURE_STUDY
+    # another profile (or its name): encode this profile's images with that profile's model instead of one
+    # of its own (the atlas asks how far the flat-band model carries); "" = this profile's own model
+    model_from: str | Profile = ""
     # --- clustering (Results and Methods, "Multi-stage clustering module") ----------------------------------
     min_cluster_size: int = HDBSCAN_MIN_CLUSTER_SIZE  # Nc
     min_samples: int = HDBSCAN_MIN_SAMPLES  # Ns
@@ -126,6 +139,9 @@ class Profile:
             raise ValueError("architecture_variants must be distinct (backbone, latent channels >= 1) pairs, "
                              f"got {self.architecture_variants!r}")
         object.__setattr__(self, "architecture_variants", variants)
+        object.__setattr__(self, "extra_stores", tuple(str(s) for s in self.extra_stores))
+        if getattr(self.model_from, "name", self.model_from) == self.name:
+            raise ValueError(f"profile {self.name!r} cannot take its model from itself")
 
     # --- derived settings ---------------------------------------------------------------------------------
     def store_path(self) -> Path:
@@ -134,6 +150,12 @@ class Profile:
         from elfutils.paths import data_dir
 
         return data_dir() / self.store if self.store else Path(dft_store_path())
+
+    def store_paths(self) -> list[Path]:
+        """Every band store this profile reads, in order: :meth:`store_path`, then ``extra_stores``."""
+        from elfutils.paths import data_dir
+
+        return [self.store_path(), *(data_dir() / s for s in self.extra_stores)]
 
     def missing_store_message(self) -> str:
         """Why this profile has no data and how to get it (:func:`elfutils.book.pipeline.load_dataset` raises
@@ -230,19 +252,50 @@ PROFILES: dict[str, Profile] = {
         "--store {store}",
         use_committed_model=False,  # the committed model learned our GPAW images, not these
     ),
+    "atlas": Profile(
+        name="atlas",
+        description="all of 2Dmatpedia: the flat-band store and the atlas store (elf dft --atlas), encoded "
+        "by the committed flat-band model; the paper's clustering settings",
+        extra_stores=(ATLAS_STORE,),
+        store_help="compute it with `elf dft --atlas` (the flat-band store is the embedded dataset)",
+        model_from="default",
+        study_min_cluster_sizes=ATLAS_STUDY_GRID,
+        study_min_samples=ATLAS_STUDY_GRID,
+    ),
 }
+
+
+ATLAS_SUFFIX = "-atlas"  # get_profile("smoke-atlas") is atlas_profile("smoke")
+
+
+def atlas_profile(profile: str | Profile = "default") -> Profile:
+    """The all-of-2Dmatpedia profile that goes with a book profile (the atlas chapter's): ``atlas`` for the
+    default one; for ``smoke``, its 12 real band files and the first atlas-store materials, encoded by the
+    smoke model; for any other, ``atlas`` encoded by that profile's model."""
+    p = get_profile(profile)
+    if p.name in ("default", "atlas"):
+        return PROFILES["atlas"]
+    if p.name == "smoke":
+        return p.replace(name="smoke" + ATLAS_SUFFIX, store=ATLAS_STORE, model_from="smoke",
+                         description="CI: the 12 real band files + the first atlas-store materials, the "
+                         "smoke model")
+    return PROFILES["atlas"].replace(name=p.name + ATLAS_SUFFIX, model_from=p.name)
 
 
 def get_profile(profile: str | Profile = "default", **changes) -> Profile:
     """The named profile (or a Profile passed through), with optional field changes.
 
     Raises:
-        ValueError: an unknown name; the message lists the known ones.
+        ValueError: an unknown name; the message lists the known ones. ``<name>-atlas`` is
+        :func:`atlas_profile` of a known ``<name>``.
     """
     if isinstance(profile, Profile):
         base = profile
     elif isinstance(profile, str) and profile in PROFILES:
         base = PROFILES[profile]
+    elif isinstance(profile, str) and profile.removesuffix(ATLAS_SUFFIX) in PROFILES:
+        base = atlas_profile(profile.removesuffix(ATLAS_SUFFIX))
     else:
-        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)} "
+                         f"(or <name>{ATLAS_SUFFIX})")
     return base.replace(**changes) if changes else base
