@@ -5,6 +5,8 @@ the few that are our own choices (the paper is silent) say "ours". Code elsewher
 of repeating the numbers.
 """
 
+from elfutils.choices import CHOICES
+
 # --- Band-structure images (Methods, "Network training and fingerprint") -------------------------------
 IMAGE_SIZE = 224  # "resized as 224 x 224 pixel images"
 ENERGY_WINDOW_EV = 4.0  # "band structure data within a +-4 eV range of the Fermi energy"
@@ -58,8 +60,8 @@ LATENT_WALK_MATERIAL = "2dm-1"
 LATENT_WALK_CHANNEL = 1  # the paper's "channel 2", zero-based
 LATENT_WALK_SPECS = (((2, 2), (0.5, 0.9)), ((3, 0), (0.25, 1.1)))
 
-SEED = 0  # ours: one seed threaded through numpy, torch and UMAP
-N_PERMUTATIONS = 1000  # ours: shufflings behind every permutation baseline and p-value
+SEED = CHOICES.seed  # ours (elfutils.choices): one seed threaded through numpy, torch and UMAP
+N_PERMUTATIONS = CHOICES.n_permutations  # ours: shufflings behind every permutation baseline and p-value
 
 # Results, "Local trends" and Fig. 3: anchor material -> (formula, the paper's cluster, co-clustered
 # materials)

@@ -23,7 +23,8 @@ ALLOWED = {
     "book": {"data", "images", "dft", "nn", "analysis"},
     "commands": {"data", "images", "dft", "nn", "analysis", "book"},
 }
-FOUNDATION = {"elfutils", "elfutils.constants", "elfutils.errors", "elfutils.io", "elfutils.paths"}
+FOUNDATION = {"elfutils", "elfutils.constants", "elfutils.choices", "elfutils.errors", "elfutils.io",
+              "elfutils.paths"}
 
 
 def module_name(path: Path) -> str:

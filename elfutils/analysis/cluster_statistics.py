@@ -9,11 +9,13 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from elfutils.choices import CHOICES
 from elfutils.constants import N_PERMUTATIONS, SEED
 
-METAL_GAP_EV = 0.1  # our choice: a material with a band gap below this (eV) counts as metallic in the figures
-FLAT_BAND_WINDOW_EV = 1.0  # our choice: "near E_F" for counting flat bands (BandStructure.flat_band_count)
-FLAT_BAND_MAX_WIDTH_EV = 0.1  # our choice: a band this narrow along the whole path counts as flat
+# our choices (elfutils.choices): the same metals as the energy zero and the dataset card, the flat bands
+METAL_GAP_EV = CHOICES.metal_gap_ev
+FLAT_BAND_WINDOW_EV = CHOICES.flat_band_window_ev  # "near E_F" (BandStructure.flat_band_count)
+FLAT_BAND_MAX_WIDTH_EV = CHOICES.flat_band_max_width_ev  # this narrow along the whole path: flat
 
 
 def gap_purity(labels, gaps, metal_gap: float = METAL_GAP_EV, n_permutations: int = N_PERMUTATIONS,

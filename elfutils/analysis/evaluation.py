@@ -18,10 +18,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from elfutils.choices import CHOICES
 from elfutils.constants import ENERGY_WINDOW_EV, FINGERPRINT_LENGTH, MINKOWSKI_P, SEED
 
-KNN_K = 10  # our choice: neighbours that vote or average in the cross-validated predictions
-N_FOLDS = 5
+KNN_K = CHOICES.knn_k  # neighbours that vote or average in the cross-validated predictions (our choice)
+N_FOLDS = CHOICES.n_folds
 
 
 def distances(queries, candidates=None, p: float = MINKOWSKI_P) -> np.ndarray:

@@ -19,8 +19,10 @@ import dataclasses
 
 import numpy as np
 
-GAP_ZERO_OFFSET_EV = 0.05  # a gapped material's zero sits this far above its valence-band maximum
-METAL_GAP_EV = 0.02  # a "gap" smaller than this counts as metallic (no zero shift)
+from elfutils.choices import CHOICES
+
+GAP_ZERO_OFFSET_EV = CHOICES.gap_zero_offset_ev  # a gapped material's zero sits this far above its VBM
+METAL_GAP_EV = CHOICES.metal_gap_ev  # a "gap" smaller than this counts as metallic (no zero shift)
 FILE_ZERO = "file"  # the metadata's energy_zero when a reader was asked to keep the file's own zero
 
 
