@@ -196,7 +196,10 @@ glue_values(dominant_share=DOMINANT_SHARE, n_chem_dominated=chem["n_dominated"],
             chem_halide_clusters=int(by_class.filter(like="halide").sum()),
             chem_tmc_clusters=int(by_class.get("transition-metal chalcogenide", 0)),
             chem_dominated_text=", ".join(f"{n} {c}" for c, n in by_class.items()) or "none",
-            chem_verdict=report.chemistry_verdict(chem))
+            chem_verdict=report.chemistry_verdict(chem),
+            paper_halide_clusters=" and ".join(map(str, constants.PAPER_CHEMISTRY_CLUSTERS["halide"])),
+            paper_tmc_clusters=", ".join(map(str, constants.PAPER_CHEMISTRY_CLUSTERS[
+                "transition-metal chalcogenide"])))
 fig, ax = plt.subplots(figsize=(9, 6.5))
 figures.plot_map_classes(table, chemistry.label, ax=ax)
 ax.set_title("anion family on the fingerprint map (the network never saw it)", loc="left", fontsize=10)
@@ -208,8 +211,9 @@ fig.tight_layout()
 # filled at random (permutation p-value {glue:text}`chem_p:.3f`): {glue:text}`chem_verdict`. The adjusted
 # mutual information of clusters and classes is {glue:text}`chem_ami:.2f` (0: no more than chance, 1: the
 # clusters are the classes). The paper's examples have counterparts here: {glue:text}`chem_halide_clusters`
-# halide-dominated clusters (paper: 26 and 27) and {glue:text}`chem_tmc_clusters` dominated by
-# transition-metal chalcogenides (paper: 24, 41, 25, 8). The dominated clusters:
+# halide-dominated clusters (paper: {glue:text}`paper_halide_clusters`) and {glue:text}`chem_tmc_clusters`
+# dominated by transition-metal chalcogenides (paper: {glue:text}`paper_tmc_clusters`). The dominated
+# clusters:
 
 # %%
 dominated.set_index("cluster").round(2)

@@ -48,9 +48,10 @@ records = structure_records()
 # %% [markdown]
 # ## The layers
 #
-# Top views of the {glue:text}`n_named` materials of the paper's cluster {glue:text}`paper_cluster`, 3 × 3
-# unit cells (dashed: one cell), lines for the nearest-neighbour bonds (every pair of atoms within 15 % of
-# the shortest distance in the layer). The paper's panel (a) is the first three, (b) the last two.
+# Top views of the {glue:text}`n_named` materials of the paper's cluster {glue:text}`paper_cluster`,
+# {glue:text}`layer_repeat` × {glue:text}`layer_repeat` unit cells (dashed: one cell), lines for the
+# nearest-neighbour bonds (every pair of atoms within {glue:text}`bond_tolerance:.0%` of the shortest
+# distance in the layer). The paper's panel (a) is the first three, (b) the last two.
 
 # %%
 skewed = [m for m in named if m in figures.PAPER_FIG4_SKEWED]
@@ -60,7 +61,8 @@ for ax, m in zip(axes, order, strict=True):
     kind = "paper: skewed" if m in skewed else "paper: symmetric"
     figures.plot_layer(structure_from_record(records[m]), ax=ax, title=f"{named[m]} ({m})\n{kind}")
 plt.show()
-glue_values(n_named=len(named), paper_cluster=paper_cluster)
+glue_values(n_named=len(named), paper_cluster=paper_cluster, layer_repeat=figures.LAYER_REPEAT,
+            bond_tolerance=figures.BOND_TOLERANCE)
 
 # %% [markdown]
 # ## The skew, measured

@@ -869,7 +869,12 @@ def plot_structure_overlay(placed: pd.DataFrame, localisation: pd.DataFrame,
     return ax
 
 
-def plot_layer(structure, ax=None, repeat: int = 3, tolerance: float = 0.15, title: str | None = None,
+LAYER_REPEAT = 3  # Fig. 4: cells drawn along each lattice vector
+BOND_TOLERANCE = 0.15  # Fig. 4: a bond joins atoms within this fraction above the layer's shortest distance
+
+
+def plot_layer(structure, ax=None, repeat: int = LAYER_REPEAT, tolerance: float = BOND_TOLERANCE,
+               title: str | None = None,
                atom_size: float = 70.0):
     """Fig. 4: a top view of a layer, ``repeat`` x ``repeat`` cells, atoms in Jmol colours and the
     nearest-neighbour bonds of :func:`elfutils.analysis.structure.layer_bonds` as lines, the unit cell dashed.
