@@ -27,7 +27,13 @@ from IPython.display import HTML
 
 from elfutils import constants
 from elfutils.analysis import cluster_statistics
-from elfutils.analysis.chemistry import DOMINANT_SHARE, chemistry_table, cluster_chemistry
+from elfutils.analysis.chemistry import (
+    DOMINANT_SHARE,
+    chemistry_table,
+    cluster_chemistry,
+    dominated_by_class,
+    halide_and_chalcogenide_clusters,
+)
 from elfutils.analysis.cluster import k_distances
 from elfutils.book import figures, pipeline, report
 from elfutils.book.profiles import get_profile
@@ -189,12 +195,12 @@ per_cluster.set_index("cluster").round(2)
 chemistry = chemistry_table(table.formula)
 chem = cluster_chemistry(table.hdbscan_label, chemistry.label, n_permutations=constants.N_PERMUTATIONS, seed=settings.seed)
 dominated = chem["table"][chem["table"].share >= DOMINANT_SHARE]
-by_class = dominated.dominant.value_counts()
+by_class = dominated_by_class(chem)
+n_halide, n_tmc = halide_and_chalcogenide_clusters(by_class)
 glue_values(dominant_share=DOMINANT_SHARE, n_chem_dominated=chem["n_dominated"],
             n_chem_clusters=chem["n_clusters"], chem_expected=chem["expected_dominated"],
             chem_p=chem["p_value"], chem_ami=chem["ami"],
-            chem_halide_clusters=int(by_class.filter(like="halide").sum()),
-            chem_tmc_clusters=int(by_class.get("transition-metal chalcogenide", 0)),
+            chem_halide_clusters=n_halide, chem_tmc_clusters=n_tmc,
             chem_dominated_text=", ".join(f"{n} {c}" for c, n in by_class.items()) or "none",
             chem_verdict=report.chemistry_verdict(chem),
             paper_halide_clusters=" and ".join(map(str, constants.PAPER_CHEMISTRY_CLUSTERS["halide"])),

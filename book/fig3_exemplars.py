@@ -104,7 +104,7 @@ summary.set_index("cluster").round(2)
 fingerprints = pipeline.fingerprints(settings)
 ordered = table.set_index("material_id").loc[fingerprints.material_id].reset_index()
 distances = minkowski_distances(fingerprint_matrix(fingerprints), p=settings.minkowski_p)
-check = figures.co_cluster_check(ordered, distances)
+check = report.co_cluster_check(ordered, distances)
 glue_values(n_named_pairs=len(check), n_named_in_data=int(check.in_data.sum()),
             n_named_same=int(check.same_cluster.sum()),
             n_named_rank10=int((check.neighbour_rank <= NEAR_RANK).sum()), near_rank=NEAR_RANK)

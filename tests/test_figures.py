@@ -21,7 +21,7 @@ from matplotlib.patches import ConnectionPatch, Polygon, Rectangle
 from elfutils.analysis import cluster_statistics
 from elfutils.analysis.cluster import FingerprintHDBSCAN, cluster_tree_table, exemplar_table
 from elfutils.analysis.fingerprints import synthetic_fingerprints
-from elfutils.book import figures, pipeline
+from elfutils.book import figures, pipeline, report
 from elfutils.data.bands import BandStructure, Branch
 
 
@@ -226,7 +226,7 @@ def test_co_cluster_check_reports_presence_clusters_and_neighbour_rank():
     table = pd.DataFrame({"material_id": ["A", "B", "C", "D"], "hdbscan_label": [3, 3, -1, 5]})
     distances = np.array([[0, 1, 5, 2], [1, 0, 1, 1], [5, 1, 0, 1], [2, 1, 1, 0]], float)
     named = {"A": ("Aa", 20, {"B": "Bb", "D": "Dd", "Z": "Zz"})}
-    out = figures.co_cluster_check(table, distances, named)
+    out = report.co_cluster_check(table, distances, named)
     assert list(out.in_data) == [True, True, False]
     assert list(out.same_cluster) == [True, False, False]
     assert list(out.partner_cluster[:2]) == [3, 5]

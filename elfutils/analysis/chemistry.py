@@ -128,3 +128,19 @@ def cluster_chemistry(labels, families, n_permutations: int = N_PERMUTATIONS, se
             "expected_dominated": float(shuffled.mean()),
             "p_value": float((np.sum(shuffled >= n_dominated) + 1) / (n_permutations + 1)),
             "ami": float(adjusted_mutual_info_score(fam, lab)), "table": table}
+
+
+def dominated_by_class(chem: dict, dominant_share: float = DOMINANT_SHARE) -> dict[str, int]:
+    """Class -> number of clusters it dominates (holds at least ``dominant_share`` of the members), from
+    :func:`cluster_chemistry`'s table; most first."""
+    table = chem["table"]
+    if not len(table):
+        return {}
+    return {str(k): int(v) for k, v in table[table.share >= dominant_share].dominant.value_counts().items()}
+
+
+def halide_and_chalcogenide_clusters(counts: dict[str, int]) -> tuple[int, int]:
+    """The two kinds the paper reads off its clusters: halide-dominated clusters (any halide class) and
+    transition-metal-chalcogenide-dominated ones, from :func:`dominated_by_class`."""
+    return (sum(n for k, n in counts.items() if "halide" in k),
+            int(counts.get("transition-metal chalcogenide", 0)))

@@ -14,7 +14,7 @@ here. The notebooks only choose what to draw. Conventions shared by all figures:
   E - E_F against the k-point index, one equal-width slot per path branch, like the images).
 
 A few small choices that only serve the figures live here too: which exemplars get an inset
-(:func:`map_exemplars`), whether materials the paper puts together share a cluster (:func:`co_cluster_check`).
+(:func:`map_exemplars`).
 Statistics about clusters (gap purity, variance shares, map neighbours) are analysis:
 :mod:`elfutils.analysis.cluster_statistics`.
 """
@@ -773,43 +773,6 @@ def exemplar_band_grid(rows: Sequence[tuple[str, Sequence]], ncols: int = 3, win
         ax.set_axis_off()
     fig.tight_layout()
     return fig
-
-
-def co_cluster_check(table: pd.DataFrame, distances=None,
-                     named: Mapping[str, tuple] = PAPER_CO_CLUSTERED) -> pd.DataFrame:
-    """Do the materials the paper puts in one cluster share one in ours?
-
-    Parameters
-    ----------
-    table : :func:`elfutils.book.pipeline.clustering` (material_id, hdbscan_label)
-    distances : optional (N, N) fingerprint distances in the row order of ``table``; gives each partner's
-        rank among the anchor's nearest neighbours (1 = its closest material)
-    named : anchor id -> (anchor formula, the paper's cluster, {partner id: formula})
-
-    Returns
-    -------
-    DataFrame, one row per (anchor, partner): anchor, anchor_formula, partner, partner_formula,
-    in_data (both present), anchor_cluster, partner_cluster, same_cluster, neighbour_rank
-    """
-    index = {m: i for i, m in enumerate(table["material_id"].astype(str))}
-    labels = table["hdbscan_label"].to_numpy()
-    rows = []
-    for anchor, (aform, _, partners) in named.items():
-        for partner, pform in partners.items():
-            present = anchor in index and partner in index
-            ca = int(labels[index[anchor]]) if anchor in index else None
-            cp = int(labels[index[partner]]) if partner in index else None
-            rank = np.nan
-            if present and distances is not None:
-                d = np.asarray(distances)[index[anchor]].copy()
-                d[index[anchor]] = np.inf
-                rank = int((d < d[index[partner]]).sum() + 1)
-            rows.append({"anchor": anchor, "anchor_formula": aform, "partner": partner,
-                         "partner_formula": pform, "in_data": present, "anchor_cluster": ca,
-                         "partner_cluster": cp, "same_cluster": bool(present and ca is not None and ca >= 0
-                                                                      and ca == cp),
-                         "neighbour_rank": rank})
-    return pd.DataFrame(rows)
 
 
 # --- Fig. 5: structural clusters on the map ---------------------------------------------------------------

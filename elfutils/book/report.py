@@ -22,6 +22,7 @@ measured:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -841,17 +842,49 @@ def _training_rows(o: Outcomes):
     return rows
 
 
+def co_cluster_check(table: pd.DataFrame, distances=None,
+                     named: Mapping[str, tuple] = C.PAPER_CO_CLUSTERED) -> pd.DataFrame:
+    """Do the materials the paper puts in one cluster share one in ours?
+
+    Parameters
+    ----------
+    table : :func:`elfutils.book.pipeline.clustering` (material_id, hdbscan_label)
+    distances : optional (N, N) fingerprint distances in the row order of ``table``; gives each partner's
+        rank among the anchor's nearest neighbours (1 = its closest material)
+    named : anchor id -> (anchor formula, the paper's cluster, {partner id: formula})
+
+    Returns
+    -------
+    DataFrame, one row per (anchor, partner): anchor, anchor_formula, partner, partner_formula,
+    in_data (both present), anchor_cluster, partner_cluster, same_cluster, neighbour_rank
+    """
+    index = {m: i for i, m in enumerate(table["material_id"].astype(str))}
+    labels = table["hdbscan_label"].to_numpy()
+    rows = []
+    for anchor, (aform, _, partners) in named.items():
+        for partner, pform in partners.items():
+            present = anchor in index and partner in index
+            ca = int(labels[index[anchor]]) if anchor in index else None
+            cp = int(labels[index[partner]]) if partner in index else None
+            rank = np.nan
+            if present and distances is not None:
+                d = np.asarray(distances)[index[anchor]].copy()
+                d[index[anchor]] = np.inf
+                rank = int((d < d[index[partner]]).sum() + 1)
+            rows.append({"anchor": anchor, "anchor_formula": aform, "partner": partner,
+                         "partner_formula": pform, "in_data": present, "anchor_cluster": ca,
+                         "partner_cluster": cp, "same_cluster": bool(present and ca is not None and ca >= 0
+                                                                      and ca == cp),
+                         "neighbour_rank": rank})
+    return pd.DataFrame(rows)
+
+
 def _co_clustered_row(o: Outcomes) -> tuple:
     """The paper's named co-clustered materials (InAs with AlBi, TlBi, ...): how many pairs share our
     cluster."""
-    labels = dict(zip(o.clustering.get("material_id", []), o.clustering.get("hdbscan_label", []),
-                      strict=False))
-    present = together = 0
-    for anchor, (_, _, partners) in C.PAPER_CO_CLUSTERED.items():
-        for partner in partners:
-            if anchor in labels and partner in labels:
-                present += 1
-                together += int(labels[anchor] >= 0 and labels[anchor] == labels[partner])
+    check = co_cluster_check(o.clustering) if "hdbscan_label" in o.clustering else None
+    present = int(check.in_data.sum()) if check is not None else 0
+    together = int(check.same_cluster.sum()) if check is not None else 0
     n_pairs = sum(len(p) for _, _, p in C.PAPER_CO_CLUSTERED.values())
     why = (f"{present} of the {n_pairs} pairs have both materials in this build's data"
            + (f"; {together} of those share an HDBSCAN cluster" if present else ""))
@@ -862,7 +895,11 @@ def _co_clustered_row(o: Outcomes) -> tuple:
 
 def _chemistry_row(o: Outcomes) -> tuple:
     """The paper's chemical reading of its clusters (halide and transition-metal chalcogenide clusters)."""
-    from elfutils.analysis.chemistry import DOMINANT_SHARE
+    from elfutils.analysis.chemistry import (
+        DOMINANT_SHARE,
+        dominated_by_class,
+        halide_and_chalcogenide_clusters,
+    )
 
     paper_text = "; ".join(f"{kind}: clusters {', '.join(map(str, c))}"
                            for kind, c in C.PAPER_CHEMISTRY_CLUSTERS.items())
@@ -871,10 +908,7 @@ def _chemistry_row(o: Outcomes) -> tuple:
         return ("Clustering", quantity, "PAPER_CHEMISTRY_CLUSTERS", paper_text, "not computed",
                 "no chemistry")
     chem = o.chemistry
-    shares = chem["table"]
-    counts = dict(shares[shares.share >= DOMINANT_SHARE].dominant.value_counts()) if len(shares) else {}
-    halide = int(sum(n for k, n in counts.items() if "halide" in k))
-    tmc = int(counts.get("transition-metal chalcogenide", 0))
+    halide, tmc = halide_and_chalcogenide_clusters(dominated_by_class(chem))
     why = (f"cluster numbers are arbitrary; counted instead: {halide} halide-dominated and {tmc} "
            f"transition-metal-chalcogenide-dominated clusters (>= {DOMINANT_SHARE:.0%} of members, "
            "elfutils.analysis.chemistry); "
