@@ -13,6 +13,9 @@ import pytest
 
 from elfutils.data.dataset import real_band_files
 
+# the DFT tests' cells: MgF2, TlF, SrCl2 -- 2-3 atoms, spin-paired, seconds each with the real recipe
+TINY_CELLS = ("2dm-1799", "2dm-3775", "2dm-1453")
+
 
 @pytest.fixture(scope="session")
 def fixture_files():

@@ -12,6 +12,7 @@ from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
+from conftest import TINY_CELLS
 
 from elfutils.data.dataset import structure_records
 from elfutils.data.energy_zero import GAP_ZERO_OFFSET_EV, energy_zero
@@ -27,7 +28,7 @@ from elfutils.dft.batch import (
 from elfutils.dft.recipe import DFTSettings, slab_atoms, structure_from_record
 
 pytestmark = pytest.mark.dft
-TINY = ["2dm-1799", "2dm-3775", "2dm-1453"]  # MgF2, TlF, SrCl2: 2-3 atoms, spin-paired
+TINY = list(TINY_CELLS)
 
 
 def test_energy_zero_follows_2dmatpedia_convention():

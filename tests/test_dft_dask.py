@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import TINY_CELLS
 
 from elfutils.data.dataset import structure_records
 from elfutils.data.store import BandStore
@@ -27,7 +28,7 @@ from elfutils.dft.batch import (
 
 pytestmark = pytest.mark.dft
 
-TINY = ["2dm-1799", "2dm-3775", "2dm-1453"]  # MgF2, TlF, SrCl2: 2-3 atoms, spin-paired
+TINY = list(TINY_CELLS)
 ELF = [sys.executable, "-m", "elfutils.cli"]
 
 

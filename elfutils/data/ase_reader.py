@@ -60,7 +60,13 @@ def branches_of(bandpath, source) -> tuple[Branch, ...]:
 
 
 def _our_label(label: str) -> str:
+    """ASE's special-point name as our branch label ("G" -> "\\Gamma")."""
     return "\\Gamma" if label == ASE_GAMMA else label
+
+
+def ase_label(label: str) -> str:
+    """Our branch label (or any spelling of Γ) as ASE's special-point name: the inverse of _our_label."""
+    return ASE_GAMMA if label.strip("\\").lower() in ("gamma", "g", "\N{GREEK SMALL LETTER GAMMA}") else label
 
 
 def from_ase(bs, material_id: str, formula: str, source) -> BandStructure:

@@ -184,8 +184,7 @@ def ase_bandpath(cell, kpath: KPath):
     string with a comma at every jump."""
     from ase.dft.kpoints import BandPath
 
-    def name(label: str) -> str:
-        return "G" if label.strip("\\").lower() in ("gamma", "g", "\N{GREEK SMALL LETTER GAMMA}") else label
+    from elfutils.data.ase_reader import ase_label as name
 
     special, path = {}, ""
     for i, b in enumerate(kpath.branches):
