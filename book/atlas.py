@@ -135,6 +135,27 @@ glue_values(n_flat_clusters=int(flat_kind.sum()), n_rest_clusters=int(rest_kind.
 # between; {glue:text}`pure_share:.0%` of the clustered
 # materials sit in a cluster that is one or the other.
 #
+# ## Exemplars of the largest clusters
+#
+# The top exemplar (highest membership probability) of each of the largest clusters, with the cluster's size
+# and its share of flat-band pool materials.
+
+# %%
+sizes = shares.set_index("cluster")
+largest = sizes.sort_values("size", ascending=False).head(12)
+tops = exemplars[exemplars["rank"] == 1].set_index("cluster")
+atlas_stack, atlas_ids, _ = pipeline.images(atlas)
+atlas_images = dict(zip(atlas_ids, atlas_stack, strict=True))
+picked = [(c, tops.loc[c]) for c in largest.index if c in tops.index]
+if picked:
+    report.band_images_figure(
+        [atlas_images[row.material_id] for _, row in picked],
+        [f"cluster {c} ({int(sizes.loc[c, 'size'])}, pool {sizes.loc[c, 'pool_share']:.0%})\n"
+         f"{row.material_id} {row.formula}" for c, row in picked], ncols=6, highlight=None)
+    plt.show()
+glue_values(n_exemplar_clusters=len(picked))
+
+# %% [markdown]
 # ## The interactive map
 #
 # Hover for a material; type an ID or formula to find it; click a cluster in the legend to hide it.
@@ -210,14 +231,12 @@ glue_values(
 
 # %%
 candidates = pd.DataFrame(result["candidates"])
-stack, image_ids, _ = pipeline.images(atlas)
-images = dict(zip(image_ids, stack, strict=True))
 shown = candidates.head(12)
 glue_values(n_shown=len(shown))
 if len(shown):
     titles = [f"{r.material_id} {r.formula}\nnear {r.exemplar_id}, flat: "
               f"{'?' if pd.isna(r.binary_flatness) else int(r.binary_flatness)}" for r in shown.itertuples()]
-    report.band_images_figure([images[m] for m in shown.material_id], titles, ncols=6, highlight=None)
+    report.band_images_figure([atlas_images[m] for m in shown.material_id], titles, ncols=6, highlight=None)
     plt.show()
 display(HTML(figures.csv_download_html(candidates, "atlas-candidates.csv", "the candidate list (CSV)")))
 labelled = candidates.binary_flatness.dropna()
