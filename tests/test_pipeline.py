@@ -414,3 +414,25 @@ def test_committed_results_are_used_only_when_complete(cache, tiny_store, stubs,
     _fresh_process()
     pipeline.clustering(p)
     assert stubs["cluster"] == 2
+
+
+def test_refresh_commits_current_results_and_drops_stale_ones(cache, tiny_store, stubs, tmp_path,
+                                                              monkeypatch):
+    from elfutils.book import committed_results
+
+    p = profile_for(tiny_store)
+    monkeypatch.setattr(committed_results, "COMMITTED_STAGES", (
+        (p, "fingerprints", pipeline.fingerprints, pipeline.fingerprints_files),
+        (p, "clustering", pipeline.clustering, pipeline.clustering_files)))
+    root = tmp_path / "models" / pipeline.COMMITTED_RESULTS
+    stale = root / "clustering" / ("0" * 16) / "attrs.json"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}")
+    other = root / "unrelated" / "keep.json"  # a stage folder refresh does not own
+    other.parent.mkdir(parents=True)
+    other.write_text("{}")
+    kept = committed_results.refresh(progress=lambda _: None)
+    assert sorted(kept) == sorted(f.relative_to(cache) for f in
+                                  pipeline.fingerprints_files(p) + pipeline.clustering_files(p))
+    assert not stale.exists() and not stale.parent.exists() and other.exists()
+    assert all((root / f).read_bytes() == (cache / f).read_bytes() for f in kept)
