@@ -50,7 +50,10 @@ def cache(tmp_path, monkeypatch):
     from elfutils.book import pipeline
 
     monkeypatch.setenv("ELF_CACHE_DIR", str(tmp_path / "cache"))
+    from elfutils.book import cache as engine
+
     monkeypatch.setattr(pipeline, "models_dir", lambda: tmp_path / "models")
+    monkeypatch.setattr(engine, "models_dir", lambda: tmp_path / "models")  # the committed results
     pipeline.clear_memory()
     yield tmp_path / "cache"
     pipeline.clear_memory()

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from elfutils.book import pipeline as pl
+from elfutils.book.cache import cached_stage, code_hash, file_hash, stage_key
 from elfutils.book.profiles import Profile
 from elfutils.io import atomic_write_json
 from elfutils.paths import cache_dir
@@ -57,11 +58,11 @@ def atlas_search_key(profile: Where = ATLAS_PROFILE, reference: Where = REFERENC
     from elfutils.paths import data_dir
 
     p = pl._profile(profile)
-    return pl.stage_key("atlas_search", {
+    return stage_key("atlas_search", {
         "fingerprints": pl.fingerprints_key(p), "clustering": pl.clustering_key(p),
         "reference": pl.clustering_key(reference),
-        "labels": [pl.file_hash(data_dir() / f) for f in (POOL_FILE, COVERAGE_FILE)],
-        "code": [pl.code_hash(m) for m in ("analysis.atlas", "analysis.evaluation",
+        "labels": [file_hash(data_dir() / f) for f in (POOL_FILE, COVERAGE_FILE)],
+        "code": [code_hash(m) for m in ("analysis.atlas", "analysis.evaluation",
                                            "analysis.fingerprint_quality", "book.atlas_stage")],
         "params": [p.minkowski_p, p.seed]})
 
@@ -109,7 +110,7 @@ def atlas_search(profile: Where = ATLAS_PROFILE, reference: Where = REFERENCE_PR
         atomic_write_json(path, result)
         return result
 
-    return pl._cached_stage("atlas_search", p, key, path.exists, lambda: json.loads(path.read_text()),
+    return cached_stage("atlas_search", p, key, path.exists, lambda: json.loads(path.read_text()),
                             compute, files=[path])
 
 

@@ -19,6 +19,9 @@ written atomically (temporary file + ``os.replace``); a per-key file lock makes 
 parallel (``make -j``) wait for one computation instead of repeating it. Each stage appends its wall time to
 ``cache_dir()/timings.json`` (:func:`read_timings`), which the reproducibility chapter shows.
 
+The engine -- keys, disk cache, locks, memory, timings, committed results -- is :mod:`elfutils.book.cache`;
+this module holds the stages.
+
 The model stage prefers the trained model committed in ``models/<profile.committed_model>/`` when the
 profile allows it and the model card's data hash equals the images' hash; otherwise it trains (resuming an
 interrupted run) into the cache.
@@ -26,80 +29,41 @@ interrupted run) into the cache.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
-import importlib.util
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from elfutils.book.cache import (  # noqa: F401 (the engine's names, as stages and chapters use them)
+    CACHE_FORMAT,
+    COMMITTED_RESULTS,
+    MEMORY,
+    TIMINGS_FILE,
+    cached_stage,
+    clear_memory,
+    code_hash,
+    committed_results_dir,
+    copy_committed,
+    file_hash,
+    hash_json,
+    locked,
+    now,
+    read_timings,
+    record_timing,
+    stage_key,
+    timings_table,
+    write_parquet,
+)
 from elfutils.book.profiles import Profile, get_profile
 from elfutils.data.bands import BandStructure
 from elfutils.io import atomic_write_bytes, atomic_write_json, atomic_write_via_path
 from elfutils.paths import cache_dir, default_device, models_dir
 
-CACHE_FORMAT = 1  # bump to invalidate every cached stage at once
-TIMINGS_FILE = "timings.json"
-_MEMORY: dict[tuple, object] = {}  # in-process results: (cache dir, stage, key) -> value
-
 
 # --- small helpers -----------------------------------------------------------------------------------------
-def _hash(obj) -> str:
-    text = json.dumps(obj, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def stage_key(stage: str, inputs: dict) -> str:
-    """The cache key of a stage: 16 hex digits of sha256 over the stage name, format and inputs."""
-    return _hash({"stage": stage, "format": CACHE_FORMAT, **inputs})[:16]
-
-
-def code_hash(module: str) -> str:
-    """sha256 (12 hex digits) of an elfutils module's source; "missing" when it does not exist (yet)."""
-    spec = importlib.util.find_spec(f"elfutils.{module}")
-    if spec is None or not spec.origin or not Path(spec.origin).is_file():
-        return "missing"
-    return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()[:12]
-
-
-def file_hash(path: str | Path) -> str:
-    """sha256 (hex) of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _write_parquet(df: pd.DataFrame, path: Path) -> Path:
-    df = df.copy()
-    df.attrs = {}  # attrs may hold numpy scalars that parquet's JSON metadata cannot take; stored apart
-    return atomic_write_via_path(path, lambda tmp: df.to_parquet(tmp, index=False))
-
-
-@contextlib.contextmanager
-def _locked(name: str) -> Iterator[None]:
-    """An exclusive lock across processes (``cache_dir()/locks/<name>.lock``)."""
-    path = cache_dir() / "locks" / f"{name}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def clear_memory() -> None:
-    """Forget in-process results (the disk cache stays)."""
-    _MEMORY.clear()
-
-
 def model_profile(profile: str | Profile) -> Profile:
     """The profile whose model encodes this profile's images: its ``model_from``, else itself."""
     p = _profile(profile)
@@ -108,113 +72,6 @@ def model_profile(profile: str | Profile) -> Profile:
 
 def _profile(profile: str | Profile) -> Profile:
     return get_profile(profile)
-
-
-# --- timings -----------------------------------------------------------------------------------------------
-def record_timing(group: str, name: str, entry: dict) -> None:
-    """Merge ``entry`` into ``timings.json`` under ``group`` / ``name`` (atomic, locked)."""
-    path = cache_dir() / TIMINGS_FILE
-    with _locked("timings"):
-        data = read_timings()
-        data.setdefault(group, {}).setdefault(name, {}).update(entry)
-        atomic_write_json(path, data)
-
-
-def read_timings() -> dict:
-    """The timings log: ``{"stages": {"<profile>/<stage>": {...}}, "notebooks": {...}}`` ({} when absent)."""
-    path = cache_dir() / TIMINGS_FILE
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
-
-
-def timings_table() -> pd.DataFrame:
-    """The stage timings as a table: profile, stage, seconds (last computation), computed_at, last_use ..."""
-    rows = [{"entry": k, **v} for k, v in read_timings().get("stages", {}).items()]
-    cols = ["profile", "stage", "seconds", "computed_at", "last_use", "n_items", "key"]
-    df = pd.DataFrame(rows)
-    for col in cols:
-        if col not in df:
-            df[col] = None
-    return df[cols].sort_values(["profile", "stage"]).reset_index(drop=True) if len(df) else df[cols]
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def _cached_stage(
-    stage: str,
-    profile: Profile,
-    key: str,
-    exists: Callable[[], bool],
-    load: Callable[[], object],
-    compute: Callable[[], object],
-    n_items: Callable[[object], int] | None = None,
-    files: Sequence[Path] = (),
-):
-    """Memory, then disk, then the committed results, then compute under a lock (re-checking the disk once
-    the lock is held). ``files``: the cache files the stage writes, its completeness marker last; when given
-    and committed under :func:`committed_results_dir` (same stage, same key), they are copied in instead of
-    computing."""
-    memo = (str(cache_dir()), stage, key)
-    if memo in _MEMORY:
-        return _MEMORY[memo]
-    name = f"{profile.name}/{stage}"
-
-    copied = []
-
-    def present() -> bool:
-        if exists():
-            return True
-        if files and _copy_committed(files):
-            copied.append(True)
-            return True
-        return False
-
-    if not present():
-        with _locked(f"{stage}-{key}"):
-            if not present():
-                start = time.perf_counter()
-                value = compute()
-                seconds = time.perf_counter() - start
-                entry = {"profile": profile.name, "stage": stage, "key": key, "seconds": round(seconds, 3),
-                         "computed_at": _now(), "last_use": "computed"}
-                if n_items is not None:
-                    entry["n_items"] = int(n_items(value))
-                record_timing("stages", name, entry)
-                _MEMORY[memo] = value
-                return value
-    value = load()
-    use = "committed results" if copied else "cached"
-    record_timing("stages", name, {"profile": profile.name, "stage": stage, "key": key, "last_use": use,
-                                   "used_at": _now()})
-    _MEMORY[memo] = value
-    return value
-
-
-# --- committed results -------------------------------------------------------------------------------------
-# Stage results committed with the code so that a fresh clone's first `make book` need not compute them (the
-# atlas fingerprints and analyses, the evaluation chapter's measurements): scripts/commit_book_results.py.
-# A file's path below the folder is its cache path, key included, so only results of the same inputs, code
-# and settings stand in.
-COMMITTED_RESULTS = "book-results"
-
-
-def committed_results_dir() -> Path:
-    return models_dir() / COMMITTED_RESULTS
-
-
-def _copy_committed(files: Sequence[Path]) -> bool:
-    """Copy the committed copies of these cache files into the cache (the marker, last, once the others are
-    in place); False, copying nothing, unless all of them are committed."""
-    sources = [committed_results_dir() / Path(f).relative_to(cache_dir()) for f in files]
-    if not all(src.is_file() for src in sources):
-        return False
-    for src, dst in zip(sources, files, strict=True):
-        atomic_write_bytes(dst, src.read_bytes())
-    return True
 
 
 # --- dataset -----------------------------------------------------------------------------------------------
@@ -271,7 +128,7 @@ def dataset_hash(records: list[BandStructure]) -> str:
 
 def _dataset_selection(profile: Profile) -> str:
     """What selects a profile's materials (its stores, cap and fixture files), not their content."""
-    return _hash([profile.store_paths(), profile.max_materials, profile.include_fixture_files])
+    return hash_json([profile.store_paths(), profile.max_materials, profile.include_fixture_files])
 
 
 def _dataset(profile: Profile, attempts: int = 5) -> tuple[list[BandStructure], str]:
@@ -296,16 +153,16 @@ def _dataset(profile: Profile, attempts: int = 5) -> tuple[list[BandStructure], 
 
 def _dataset_once(profile: Profile) -> tuple[list[BandStructure], str]:
     memo = ("dataset", _dataset_selection(profile))
-    if memo not in _MEMORY:
+    if memo not in MEMORY:
         start = time.perf_counter()
         records = _read_dataset(profile)
         digest = dataset_hash(records)
         record_timing("stages", f"{profile.name}/dataset", {
             "profile": profile.name, "stage": "dataset", "key": digest[:16],
-            "seconds": round(time.perf_counter() - start, 3), "computed_at": _now(), "last_use": "computed",
+            "seconds": round(time.perf_counter() - start, 3), "computed_at": now(), "last_use": "computed",
             "n_items": len(records)})
-        _MEMORY[memo] = (records, digest)
-    return _MEMORY[memo]
+        MEMORY[memo] = (records, digest)
+    return MEMORY[memo]
 
 
 def load_dataset(profile: str | Profile = "default") -> list[BandStructure]:
@@ -351,7 +208,7 @@ def images(profile: str | Profile = "default") -> tuple[np.ndarray, list[str], l
         save_image_stack(path, stack, ids, formulas)
         return stack, list(ids), list(formulas)
 
-    return _cached_stage("images", p, key, path.exists, lambda: load_image_stack(path), compute,
+    return cached_stage("images", p, key, path.exists, lambda: load_image_stack(path), compute,
                          n_items=lambda v: len(v[1]))
 
 
@@ -368,10 +225,10 @@ def image_data_hash(profile: str | Profile = "default") -> str:
 
     p = _profile(profile)
     memo = ("image_data_hash", str(cache_dir()), images_key(p))
-    if memo not in _MEMORY:
+    if memo not in MEMORY:
         stack, ids, _ = images(p)
-        _MEMORY[memo] = data_hash(np.packbits(stack, axis=-1), ids)
-    return _MEMORY[memo]
+        MEMORY[memo] = data_hash(np.packbits(stack, axis=-1), ids)
+    return MEMORY[memo]
 
 
 # --- model -------------------------------------------------------------------------------------------------
@@ -449,7 +306,7 @@ def model_file(profile: str | Profile = "default") -> tuple[Path, str]:
         card_seconds = _card_seconds(committed)
         record_timing("stages", f"{p.name}/model", {
             "profile": p.name, "stage": "model", "key": model_key(p), "last_use": "committed",
-            "used_at": _now(), "seconds": card_seconds,
+            "used_at": now(), "seconds": card_seconds,
             "note": "training time from the committed model card"})
         return committed, why
     key = model_key(p)
@@ -459,10 +316,10 @@ def model_file(profile: str | Profile = "default") -> tuple[Path, str]:
     def compute():
         stack, ids, _ = images(p)
         _train(stack, ids, p.elf_config(), out)
-        atomic_write_json(done, {"key": key, "profile": p.name, "finished_at": _now()})
+        atomic_write_json(done, {"key": key, "profile": p.name, "finished_at": now()})
         return resolve_model_path(out)
 
-    path = _cached_stage("model", p, key, done.exists, lambda: resolve_model_path(out), compute)
+    path = cached_stage("model", p, key, done.exists, lambda: resolve_model_path(out), compute)
     return Path(path), f"trained into the cache ({why})"
 
 
@@ -534,11 +391,11 @@ def model(profile: str | Profile = "default"):
     """
     path, source = model_file(profile)
     memo = ("model", str(path), file_hash(path))
-    if memo not in _MEMORY:
+    if memo not in MEMORY:
         net, config, card = _load_model(path)
         card = {**card, "pipeline_source": source, "pipeline_file": str(path)}
-        _MEMORY[memo] = (net, config, card)
-    return _MEMORY[memo]
+        MEMORY[memo] = (net, config, card)
+    return MEMORY[memo]
 
 
 def model_summary(profile: str | Profile = "default") -> dict:
@@ -601,7 +458,7 @@ def fingerprints(profile: str | Profile = "default") -> pd.DataFrame:
         write_fingerprints(table, path)
         return table
 
-    return _cached_stage("fingerprints", p, key, path.exists, lambda: read_fingerprints(path), compute,
+    return cached_stage("fingerprints", p, key, path.exists, lambda: read_fingerprints(path), compute,
                          n_items=len, files=[path]).copy()
 
 
@@ -650,14 +507,14 @@ def _clustering_all(profile: str | Profile) -> dict[str, object]:
 
     def compute():
         fit = _fit_clustering(fingerprints(p), p.cluster_params())
-        _MEMORY[("hdbscan", str(cache_dir()), key)] = fit["fitted"]
+        MEMORY[("hdbscan", str(cache_dir()), key)] = fit["fitted"]
         for name in ("tree", "exemplars", "table"):
-            _write_parquet(fit[name], files[name])
+            write_parquet(fit[name], files[name])
         attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in fit["table"].attrs.items()}
         atomic_write_json(files["attrs"], attrs)  # last: its presence marks a complete entry
         return {name: fit[name] for name in ("table", "tree", "exemplars")}
 
-    return _cached_stage("clustering", p, key, files["attrs"].exists, load, compute,
+    return cached_stage("clustering", p, key, files["attrs"].exists, load, compute,
                          n_items=lambda v: len(v["table"]), files=list(files.values()))
 
 
@@ -690,10 +547,10 @@ def hdbscan_model(profile: str | Profile = "default"):
     p = _profile(profile)
     _clustering_all(p)
     memo = ("hdbscan", str(cache_dir()), clustering_key(p))
-    if memo not in _MEMORY:
+    if memo not in MEMORY:
         fitted = FingerprintHDBSCAN(p.min_cluster_size, p.min_samples, p.minkowski_p)
-        _MEMORY[memo] = fitted.fit(fingerprints(p))
-    return _MEMORY[memo]
+        MEMORY[memo] = fitted.fit(fingerprints(p))
+    return MEMORY[memo]
 
 
 # --- parameter study, t-SNE ---------------------------------------------------------------------------------
@@ -713,10 +570,10 @@ def parameter_study(profile: str | Profile = "default") -> pd.DataFrame:
 
     def compute():
         df = _run_parameter_study(fingerprints(p), p)
-        _write_parquet(df, path)
+        write_parquet(df, path)
         return df
 
-    return _cached_stage("parameter_study", p, key, path.exists, lambda: pd.read_parquet(path), compute,
+    return cached_stage("parameter_study", p, key, path.exists, lambda: pd.read_parquet(path), compute,
                          n_items=len, files=[path]).copy()
 
 
@@ -748,10 +605,10 @@ def tsne(profile: str | Profile = "default") -> pd.DataFrame:
                             perplexity=p.tsne_perplexity, random_state=p.seed)
         df = pd.DataFrame({"material_id": table["material_id"], "formula": table["formula"],
                            "tsne_x": xy[:, 0], "tsne_y": xy[:, 1]})
-        _write_parquet(df, path)
+        write_parquet(df, path)
         return df
 
-    return _cached_stage("tsne", p, key, path.exists, lambda: pd.read_parquet(path), compute,
+    return cached_stage("tsne", p, key, path.exists, lambda: pd.read_parquet(path), compute,
                          n_items=len).copy()
 
 
@@ -806,7 +663,7 @@ def export_committed_cnnf(progress: bool = True) -> Path:
     rows_cache = cache_dir() / "cnnf" / f"{cnnf_rows_key()}-rows.parquet"
     rows_cache.parent.mkdir(parents=True, exist_ok=True)
     parsed = st.read_sublattice_structures(source)
-    with _locked(f"cnnf-rows-{cnnf_rows_key()}"):
+    with locked(f"cnnf-rows-{cnnf_rows_key()}"):
         table, report = st.cnnf_fingerprints({e.material_id: e.structure for e in parsed.results},
                                              progress=progress, cache=rows_cache)
     target = committed_cnnf_path()
@@ -815,7 +672,7 @@ def export_committed_cnnf(progress: bool = True) -> Path:
     atomic_write_json(target.with_suffix(".json"), {
         "key": cnnf_rows_key(), "sha256": file_hash(target), "n_rows": len(table),
         "n_sublattices": len(parsed.results), "skipped": [list(s) for s in report.skipped + parsed.skipped],
-        "retried_with_wider_cutoff": list(table.attrs.get("retried", [])), "made_at": _now(),
+        "retried_with_wider_cutoff": list(table.attrs.get("retried", [])), "made_at": now(),
         "made_by": "scripts/commit_cnnf.py (elfutils.book.pipeline.export_committed_cnnf)"})
     return target
 
@@ -845,13 +702,13 @@ def structural_fingerprints(profile: str | Profile = "default") -> pd.DataFrame:
 
     def compute():
         entries = [e for e in st.read_sublattice_structures(source).results if e.material_id in set(ids)]
-        with _locked(f"cnnf-rows-{base_key}"):
+        with locked(f"cnnf-rows-{base_key}"):
             table, _ = st.cnnf_fingerprints({e.material_id: e.structure for e in entries}, progress=False,
                                             cache=rows_cache)
-        _write_parquet(table.reset_index(), path)
+        write_parquet(table.reset_index(), path)
         return table
 
-    return _cached_stage("structural_fingerprints", p, key, path.exists,
+    return cached_stage("structural_fingerprints", p, key, path.exists,
                          lambda: pd.read_parquet(path).set_index("material_id"), compute, n_items=len).copy()
 
 
@@ -910,7 +767,7 @@ def fingerprint_quality(profile: str | Profile = "default") -> dict:
         atomic_write_json(path, result)
         return result
 
-    return _cached_stage("fingerprint_quality", p, key, path.exists, lambda: json.loads(path.read_text()),
+    return cached_stage("fingerprint_quality", p, key, path.exists, lambda: json.loads(path.read_text()),
                          compute, files=[path])
 
 
@@ -971,7 +828,7 @@ def architecture_model_file(profile: str | Profile, backbone: str, latent_channe
         stack, ids, _ = images(ip)
         _train(stack, ids, config, out)
         atomic_write_json(done, {"key": key, "profile": p.name, "study": "architectures",
-                                 "finished_at": _now()})
+                                 "finished_at": now()})
         # a finished run is never resumed (another budget is another key): drop the optimiser state, twice the
         # size of the weights (~0.4 GB for resnet50)
         (out / "last-state.safetensors").unlink(missing_ok=True)
@@ -979,7 +836,7 @@ def architecture_model_file(profile: str | Profile, backbone: str, latent_channe
 
     side = config.latent_side
     stage = f"architecture-{backbone}-{side}x{side}x{config.latent_channels}"
-    return Path(_cached_stage(stage, p, key, done.exists, lambda: resolve_model_path(out), compute))
+    return Path(cached_stage(stage, p, key, done.exists, lambda: resolve_model_path(out), compute))
 
 
 def _architecture_scores(X: np.ndarray, profile: Profile) -> dict:
@@ -1066,7 +923,7 @@ def export_architecture_study(profile: str | Profile = "retrain", target: str | 
     for name, file in ARCHITECTURE_STUDY_FILES.items():
         atomic_write_via_path(target / file, lambda tmp, df=tables[name]: df.to_csv(tmp, index=False))
     card = {**architecture_study_identity(p), "computed_with_profile": p.name, "device": default_device(),
-            "exported_at": _now()}
+            "exported_at": now()}
     atomic_write_json(target / ARCHITECTURE_STUDY_CARD, card)  # last: its presence marks a complete export
     return target
 
@@ -1091,15 +948,15 @@ def _architecture_all(profile: str | Profile) -> dict[str, pd.DataFrame]:
     committed, source = committed_architecture_status(p)
     if committed is not None:
         memo = (str(committed), "architecture_study")
-        if memo not in _MEMORY:
-            _MEMORY[memo] = {name: pd.read_csv(committed / file) for name,
+        if memo not in MEMORY:
+            MEMORY[memo] = {name: pd.read_csv(committed / file) for name,
                              file in ARCHITECTURE_STUDY_FILES.items()}
             record_timing("stages", f"{p.name}/architecture_study", {
                 "profile": p.name, "stage": "architecture_study", "key": str(committed.name),
-                "last_use": "committed", "used_at": _now(),
-                "seconds": float(_MEMORY[memo]["summary"]["train_seconds"].sum()),
+                "last_use": "committed", "used_at": now(),
+                "seconds": float(MEMORY[memo]["summary"]["train_seconds"].sum()),
                 "note": f"training time of the {source}"})
-        return _MEMORY[memo]
+        return MEMORY[memo]
     key = architecture_study_key(p)
     files = _architecture_files(p)
 
@@ -1124,11 +981,11 @@ def _architecture_all(profile: str | Profile) -> dict[str, pd.DataFrame]:
                 **_architecture_scores(_encode(net, stack), p)})
             histories.append(history.assign(**variant))
         summary, history = pd.DataFrame(rows), pd.concat(histories, ignore_index=True)
-        _write_parquet(history, files["history"])
-        _write_parquet(summary, files["summary"])  # last: its presence marks a complete entry
+        write_parquet(history, files["history"])
+        write_parquet(summary, files["summary"])  # last: its presence marks a complete entry
         return {"summary": summary, "history": history}
 
-    return _cached_stage("architecture_study", p, key, files["summary"].exists,
+    return cached_stage("architecture_study", p, key, files["summary"].exists,
                          lambda: {name: pd.read_parquet(path) for name, path in files.items()}, compute,
                          n_items=lambda v: len(v["summary"]))
 

@@ -1,0 +1,187 @@
+"""The cache engine under the book's stages: keys, the disk cache and its locks, in-process memory, the
+timings log, and the committed results that stand in for a stage on a fresh clone.
+
+A stage (:mod:`elfutils.book.pipeline`, :mod:`elfutils.book.atlas_stage`) names its inputs in a key
+(:func:`stage_key`: content hashes of data, settings and the source of the code that computes it) and hands
+:func:`cached_stage` three callables -- is it on disk, load it, compute it. :func:`cached_stage` looks in
+memory, on disk, then in the committed results, and computes under a per-key file lock otherwise, logging
+the wall time to ``cache_dir()/timings.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib.util
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from elfutils.io import atomic_write_bytes, atomic_write_json, atomic_write_via_path
+from elfutils.paths import cache_dir, models_dir
+
+CACHE_FORMAT = 1  # bump to invalidate every cached stage at once
+TIMINGS_FILE = "timings.json"
+MEMORY: dict[tuple, object] = {}  # in-process results: (cache dir, stage, key) -> value
+
+
+def hash_json(obj) -> str:
+    text = json.dumps(obj, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def stage_key(stage: str, inputs: dict) -> str:
+    """The cache key of a stage: 16 hex digits of sha256 over the stage name, format and inputs."""
+    return hash_json({"stage": stage, "format": CACHE_FORMAT, **inputs})[:16]
+
+
+def code_hash(module: str) -> str:
+    """sha256 (12 hex digits) of an elfutils module's source; "missing" when it does not exist (yet)."""
+    spec = importlib.util.find_spec(f"elfutils.{module}")
+    if spec is None or not spec.origin or not Path(spec.origin).is_file():
+        return "missing"
+    return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()[:12]
+
+
+def file_hash(path: str | Path) -> str:
+    """sha256 (hex) of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> Path:
+    df = df.copy()
+    df.attrs = {}  # attrs may hold numpy scalars that parquet's JSON metadata cannot take; stored apart
+    return atomic_write_via_path(path, lambda tmp: df.to_parquet(tmp, index=False))
+
+
+@contextlib.contextmanager
+def locked(name: str) -> Iterator[None]:
+    """An exclusive lock across processes (``cache_dir()/locks/<name>.lock``)."""
+    path = cache_dir() / "locks" / f"{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def clear_memory() -> None:
+    """Forget in-process results (the disk cache stays)."""
+    MEMORY.clear()
+
+
+# --- timings -----------------------------------------------------------------------------------------------
+def record_timing(group: str, name: str, entry: dict) -> None:
+    """Merge ``entry`` into ``timings.json`` under ``group`` / ``name`` (atomic, locked)."""
+    path = cache_dir() / TIMINGS_FILE
+    with locked("timings"):
+        data = read_timings()
+        data.setdefault(group, {}).setdefault(name, {}).update(entry)
+        atomic_write_json(path, data)
+
+
+def read_timings() -> dict:
+    """The timings log: ``{"stages": {"<profile>/<stage>": {...}}, "notebooks": {...}}`` ({} when absent)."""
+    path = cache_dir() / TIMINGS_FILE
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def timings_table() -> pd.DataFrame:
+    """The stage timings as a table: profile, stage, seconds (last computation), computed_at, last_use ..."""
+    rows = [{"entry": k, **v} for k, v in read_timings().get("stages", {}).items()]
+    cols = ["profile", "stage", "seconds", "computed_at", "last_use", "n_items", "key"]
+    df = pd.DataFrame(rows)
+    for col in cols:
+        if col not in df:
+            df[col] = None
+    return df[cols].sort_values(["profile", "stage"]).reset_index(drop=True) if len(df) else df[cols]
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def cached_stage(
+    stage: str,
+    profile,
+    key: str,
+    exists: Callable[[], bool],
+    load: Callable[[], object],
+    compute: Callable[[], object],
+    n_items: Callable[[object], int] | None = None,
+    files: Sequence[Path] = (),
+):
+    """Memory, then disk, then the committed results, then compute under a lock (re-checking the disk once
+    the lock is held). ``files``: the cache files the stage writes, its completeness marker last; when given
+    and committed under :func:`committed_results_dir` (same stage, same key), they are copied in instead of
+    computing."""
+    memo = (str(cache_dir()), stage, key)
+    if memo in MEMORY:
+        return MEMORY[memo]
+    name = f"{profile.name}/{stage}"
+
+    copied = []
+
+    def present() -> bool:
+        if exists():
+            return True
+        if files and copy_committed(files):
+            copied.append(True)
+            return True
+        return False
+
+    if not present():
+        with locked(f"{stage}-{key}"):
+            if not present():
+                start = time.perf_counter()
+                value = compute()
+                seconds = time.perf_counter() - start
+                entry = {"profile": profile.name, "stage": stage, "key": key, "seconds": round(seconds, 3),
+                         "computed_at": now(), "last_use": "computed"}
+                if n_items is not None:
+                    entry["n_items"] = int(n_items(value))
+                record_timing("stages", name, entry)
+                MEMORY[memo] = value
+                return value
+    value = load()
+    use = "committed results" if copied else "cached"
+    record_timing("stages", name, {"profile": profile.name, "stage": stage, "key": key, "last_use": use,
+                                   "used_at": now()})
+    MEMORY[memo] = value
+    return value
+
+
+# --- committed results -------------------------------------------------------------------------------------
+# Stage results committed with the code so that a fresh clone's first `make book` need not compute them (the
+# atlas fingerprints and analyses, the evaluation chapter's measurements): scripts/commit_book_results.py.
+# A file's path below the folder is its cache path, key included, so only results of the same inputs, code
+# and settings stand in.
+COMMITTED_RESULTS = "book-results"
+
+
+def committed_results_dir() -> Path:
+    return models_dir() / COMMITTED_RESULTS
+
+
+def copy_committed(files: Sequence[Path]) -> bool:
+    """Copy the committed copies of these cache files into the cache (the marker, last, once the others are
+    in place); False, copying nothing, unless all of them are committed."""
+    sources = [committed_results_dir() / Path(f).relative_to(cache_dir()) for f in files]
+    if not all(src.is_file() for src in sources):
+        return False
+    for src, dst in zip(sources, files, strict=True):
+        atomic_write_bytes(dst, src.read_bytes())
+    return True
