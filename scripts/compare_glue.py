@@ -38,7 +38,10 @@ def glued_text(path: Path) -> dict[str, str]:
 
 def compare(old_dir: Path, new_dir: Path) -> dict:
     report = {}
-    names = sorted({p.name for p in old_dir.glob("*.ipynb")} | {p.name for p in new_dir.glob("*.ipynb")})
+    def notebooks(folder: Path) -> set[str]:  # not the hidden files of an execution still running
+        return {p.name for p in folder.glob("*.ipynb") if not p.name.startswith(".")}
+
+    names = sorted(notebooks(old_dir) | notebooks(new_dir))
     for name in names:
         old_path, new_path = old_dir / name, new_dir / name
         if not old_path.exists() or not new_path.exists():
