@@ -75,6 +75,13 @@ def locked(name: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def memoised(key: tuple, compute: Callable[[], object]):
+    """The in-process value under ``key``, computed once (the disk cache is :func:`cached_stage`'s)."""
+    if key not in MEMORY:
+        MEMORY[key] = compute()
+    return MEMORY[key]
+
+
 def clear_memory() -> None:
     """Forget in-process results (the disk cache stays)."""
     MEMORY.clear()

@@ -50,6 +50,7 @@ from elfutils.book.cache import (  # noqa: F401 (the engine's names, as stages a
     file_hash,
     hash_json,
     locked,
+    memoised,
     now,
     read_timings,
     record_timing,
@@ -152,8 +153,7 @@ def _dataset(profile: Profile, attempts: int = 5) -> tuple[list[BandStructure], 
 
 
 def _dataset_once(profile: Profile) -> tuple[list[BandStructure], str]:
-    memo = ("dataset", _dataset_selection(profile))
-    if memo not in MEMORY:
+    def read() -> tuple[list[BandStructure], str]:
         start = time.perf_counter()
         records = _read_dataset(profile)
         digest = dataset_hash(records)
@@ -161,8 +161,9 @@ def _dataset_once(profile: Profile) -> tuple[list[BandStructure], str]:
             "profile": profile.name, "stage": "dataset", "key": digest[:16],
             "seconds": round(time.perf_counter() - start, 3), "computed_at": now(), "last_use": "computed",
             "n_items": len(records)})
-        MEMORY[memo] = (records, digest)
-    return MEMORY[memo]
+        return records, digest
+
+    return memoised(("dataset", _dataset_selection(profile)), read)
 
 
 def load_dataset(profile: str | Profile = "default") -> list[BandStructure]:
@@ -224,11 +225,12 @@ def image_data_hash(profile: str | Profile = "default") -> str:
     from elfutils.nn.checkpoint import data_hash
 
     p = _profile(profile)
-    memo = ("image_data_hash", str(cache_dir()), images_key(p))
-    if memo not in MEMORY:
+
+    def digest() -> str:
         stack, ids, _ = images(p)
-        MEMORY[memo] = data_hash(np.packbits(stack, axis=-1), ids)
-    return MEMORY[memo]
+        return data_hash(np.packbits(stack, axis=-1), ids)
+
+    return memoised(("image_data_hash", str(cache_dir()), images_key(p)), digest)
 
 
 # --- model -------------------------------------------------------------------------------------------------
@@ -390,12 +392,12 @@ def model(profile: str | Profile = "default"):
     The card gains ``pipeline_source`` (committed model or cache) and ``pipeline_file``.
     """
     path, source = model_file(profile)
-    memo = ("model", str(path), file_hash(path))
-    if memo not in MEMORY:
+
+    def load():
         net, config, card = _load_model(path)
-        card = {**card, "pipeline_source": source, "pipeline_file": str(path)}
-        MEMORY[memo] = (net, config, card)
-    return MEMORY[memo]
+        return net, config, {**card, "pipeline_source": source, "pipeline_file": str(path)}
+
+    return memoised(("model", str(path), file_hash(path)), load)
 
 
 def model_summary(profile: str | Profile = "default") -> dict:
@@ -546,11 +548,8 @@ def hdbscan_model(profile: str | Profile = "default"):
 
     p = _profile(profile)
     _clustering_all(p)
-    memo = ("hdbscan", str(cache_dir()), clustering_key(p))
-    if memo not in MEMORY:
-        fitted = FingerprintHDBSCAN(p.min_cluster_size, p.min_samples, p.minkowski_p)
-        MEMORY[memo] = fitted.fit(fingerprints(p))
-    return MEMORY[memo]
+    return memoised(("hdbscan", str(cache_dir()), clustering_key(p)), lambda: FingerprintHDBSCAN(
+        p.min_cluster_size, p.min_samples, p.minkowski_p).fit(fingerprints(p)))
 
 
 # --- parameter study, t-SNE ---------------------------------------------------------------------------------
@@ -947,16 +946,16 @@ def _architecture_all(profile: str | Profile) -> dict[str, pd.DataFrame]:
     p = _profile(profile)
     committed, source = committed_architecture_status(p)
     if committed is not None:
-        memo = (str(committed), "architecture_study")
-        if memo not in MEMORY:
-            MEMORY[memo] = {name: pd.read_csv(committed / file) for name,
-                             file in ARCHITECTURE_STUDY_FILES.items()}
+        def read() -> dict[str, pd.DataFrame]:
+            tables = {name: pd.read_csv(committed / file) for name, file in ARCHITECTURE_STUDY_FILES.items()}
             record_timing("stages", f"{p.name}/architecture_study", {
                 "profile": p.name, "stage": "architecture_study", "key": str(committed.name),
                 "last_use": "committed", "used_at": now(),
-                "seconds": float(MEMORY[memo]["summary"]["train_seconds"].sum()),
+                "seconds": float(tables["summary"]["train_seconds"].sum()),
                 "note": f"training time of the {source}"})
-        return MEMORY[memo]
+            return tables
+
+        return memoised((str(committed), "architecture_study"), read)
     key = architecture_study_key(p)
     files = _architecture_files(p)
 
