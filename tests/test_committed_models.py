@@ -61,7 +61,7 @@ def test_models_folder_holds_only_what_the_profiles_read():
     if not models_dir().exists():
         return
     known = {pipeline.get_profile("default").committed_model,
-             pipeline.get_profile("default").committed_architecture_study}
+             pipeline.get_profile("default").committed_architecture_study, pipeline.COMMITTED_RESULTS}
     extra = {p.name for p in models_dir().iterdir()} - known - {"README.md"}
     assert not extra, f"unexpected entries in {models_dir()}: {sorted(extra)}"
 
@@ -86,3 +86,22 @@ def test_committed_structural_fingerprints_match_the_code_and_a_recomputation():
     assert report.skipped == []
     pd.testing.assert_frame_equal(again.loc[sample], committed.loc[sample].astype(float), check_exact=False,
                                   rtol=1e-9, atol=1e-12, check_names=False)
+
+
+def test_committed_results_are_those_of_the_current_code_and_data(default_profile):
+    """models/book-results/ stands in for the slow stages of a fresh clone's first build (the atlas, the
+    evaluation): each listed stage's files for the committed data, code and settings must be there (their
+    key is in their path), and nothing else. Stale after a change to the atlas store, the model or the
+    analysis code: run scripts/commit_book_results.py and commit models/book-results."""
+    from elfutils.book.committed_results import COMMITTED_STAGES, committed_files
+    from elfutils.paths import cache_dir
+
+    have = set(committed_files())
+    want = set()
+    for profile, stage, _, files in COMMITTED_STAGES:
+        mine = {f.relative_to(cache_dir()) for f in files(profile)}
+        missing = sorted(str(f) for f in mine - have)
+        assert not missing, (f"{profile}/{stage}: no committed result of the current key ({missing}); run "
+                             "scripts/commit_book_results.py and commit models/book-results")
+        want |= mine
+    assert have == want, f"stale committed results: {sorted(str(f) for f in have - want)}"
