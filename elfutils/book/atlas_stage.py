@@ -108,7 +108,7 @@ def atlas_search(profile: Where = ATLAS_PROFILE, reference: Where = REFERENCE_PR
             "clusters": shares.to_dict(orient="records"), "exemplars": exemplar_ids,
             "candidates": cands.to_dict(orient="records")}
         atomic_write_json(path, result)
-        return result
+        return json.loads(path.read_text())  # as a later load sees it (sorted keys): one order for the book
 
     return cached_stage("atlas_search", p, key, path.exists, lambda: json.loads(path.read_text()),
                             compute, files=[path])

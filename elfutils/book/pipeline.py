@@ -764,7 +764,7 @@ def fingerprint_quality(profile: str | Profile = "default") -> dict:
             min_samples=p.min_samples, metal_gap_ev=METAL_GAP_EV, flat_window_ev=FLAT_BAND_WINDOW_EV,
             flat_max_width_ev=FLAT_BAND_MAX_WIDTH_EV, seed=p.seed)
         atomic_write_json(path, result)
-        return result
+        return json.loads(path.read_text())  # as a later load sees it (sorted keys): one order for the book
 
     return cached_stage("fingerprint_quality", p, key, path.exists, lambda: json.loads(path.read_text()),
                          compute, files=[path])
