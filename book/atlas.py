@@ -259,8 +259,8 @@ glue_values(n_candidates=len(candidates), n_exemplars=len(result["exemplars"]),
 if atlas_stage.same_model(atlas, settings):
     comparison_text = (
         f"Not measured yet: the atlas profile encodes with the same model as the {settings.name!r} profile "
-        f"({model['why']}), so the two fingerprint sets are identical. An atlas-trained model needs the "
-        "atlas data in first and 30 epochs on all of it (see the atlas issue).")
+        f"({model['why']}), so the two fingerprint sets are identical. A model of the atlas's own is not "
+        f"trained yet: it needs all of the atlas data first, then {atlas.epochs} epochs on it.")
 else:
     comparison = atlas_stage.model_comparison(atlas, settings)
     kept = comparison["kept"]
