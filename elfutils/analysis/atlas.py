@@ -20,7 +20,6 @@ import pandas as pd
 from elfutils.analysis import evaluation as ev
 
 TOP_CANDIDATES = 100  # the "precision of the top 100 non-pool candidates"
-CANDIDATES_PER_EXEMPLAR = 1  # the nearest outsider of each exemplar, then the next-nearest, ...
 EXEMPLARS_PER_CLUSTER = 1  # HDBSCAN's most probable member of each flat-band cluster
 
 

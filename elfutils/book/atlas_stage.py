@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from elfutils.analysis.atlas import EXEMPLARS_PER_CLUSTER
 from elfutils.book import pipeline as pl
 from elfutils.book.cache import cached_stage, code_hash, file_hash, stage_key
 from elfutils.book.profiles import Profile
@@ -29,11 +30,9 @@ Where = str | Profile  # a profile or its name
 def labels_for(ids) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(binary_flatness, flatness_score, in the flat-band pool) for each id; NaN where Bhattacharya et al.
     give no label."""
-    from elfutils.data.dataset import POOL_FILE, flat_band_pool
-    from elfutils.paths import data_dir
+    from elfutils.data.dataset import flat_band_pool, flatness_labels
 
-    scores = pd.read_csv(data_dir() / POOL_FILE, usecols=["ID", "binary_flatness", "flatness_score"])
-    scores = scores.drop_duplicates("ID").set_index("ID")
+    scores = flatness_labels()
     pool = set(flat_band_pool().material_id)
     return (scores.binary_flatness.reindex(ids).to_numpy(float),
             scores.flatness_score.reindex(ids).to_numpy(float), np.array([m in pool for m in ids]))
@@ -45,12 +44,11 @@ def _table_matrix(table: pd.DataFrame, ids) -> np.ndarray:
     return fingerprint_matrix(table.set_index("material_id").loc[list(ids)].reset_index())
 
 
-def reference_exemplars(reference: Where = REFERENCE_PROFILE, per_cluster: int | None = None) -> list[str]:
+def reference_exemplars(reference: Where = REFERENCE_PROFILE,
+                        per_cluster: int = EXEMPLARS_PER_CLUSTER) -> list[str]:
     """The top exemplar(s) of every cluster of the reference profile (Fig. 3's flat-band exemplars)."""
-    from elfutils.analysis.atlas import EXEMPLARS_PER_CLUSTER
-
     table = pl.exemplars(reference)
-    return table[table["rank"] <= (per_cluster or EXEMPLARS_PER_CLUSTER)].material_id.tolist()
+    return table[table["rank"] <= per_cluster].material_id.tolist()
 
 
 def atlas_search_key(profile: Where = ATLAS_PROFILE, reference: Where = REFERENCE_PROFILE) -> str:
@@ -111,7 +109,7 @@ def atlas_search(profile: Where = ATLAS_PROFILE, reference: Where = REFERENCE_PR
         return json.loads(path.read_text())  # as a later load sees it (sorted keys): one order for the book
 
     return cached_stage("atlas_search", p, key, path.exists, lambda: json.loads(path.read_text()),
-                            compute, files=[path])
+                        compute, files=[path])
 
 
 def atlas_search_files(profile: Where = ATLAS_PROFILE, reference: Where = REFERENCE_PROFILE) -> list[Path]:
@@ -121,7 +119,7 @@ def atlas_search_files(profile: Where = ATLAS_PROFILE, reference: Where = REFERE
 def same_model(profile: Where = ATLAS_PROFILE, reference: Where = REFERENCE_PROFILE) -> bool:
     """Whether the two profiles' fingerprints come from the same weights (comparing them then says
     nothing)."""
-    return pl._model_identity(pl._profile(profile)) == pl._model_identity(pl._profile(reference))
+    return pl.model_identity(profile) == pl.model_identity(reference)
 
 
 def model_comparison(profile: Where = ATLAS_PROFILE, reference: Where = REFERENCE_PROFILE) -> dict:

@@ -432,7 +432,7 @@ def _encode(net, images_: np.ndarray) -> np.ndarray:
     return np.asarray(encode_images(net, images_), dtype=np.float64)
 
 
-def _model_identity(profile: Profile) -> dict:
+def model_identity(profile: str | Profile) -> dict:
     """What identifies the weights without training them: the committed file's hash, else the model key."""
     profile = model_profile(profile)
     committed, _ = committed_model_status(profile)
@@ -441,7 +441,7 @@ def _model_identity(profile: Profile) -> dict:
 
 def fingerprints_key(profile: str | Profile = "default") -> str:
     p = _profile(profile)
-    return stage_key("fingerprints", {"model": _model_identity(p), "images": images_key(p),
+    return stage_key("fingerprints", {"model": model_identity(p), "images": images_key(p),
                                       "code": code_hash("nn.training")})
 
 
@@ -734,12 +734,11 @@ def fingerprint_quality(profile: str | Profile = "default") -> dict:
     from elfutils.analysis import fingerprint_quality as fq
     from elfutils.analysis.cluster_statistics import FLAT_BAND_MAX_WIDTH_EV, FLAT_BAND_WINDOW_EV
     from elfutils.analysis.fingerprints import fingerprint_matrix
-    from elfutils.data.dataset import POOL_FILE, dft_store_path, real_band_files
+    from elfutils.data.dataset import dft_store_path, flatness_labels, real_band_files
     from elfutils.data.energy_zero import METAL_GAP_EV
     from elfutils.data.readers import read_band_file
     from elfutils.data.store import BandStore
     from elfutils.images.render import render_band_image
-    from elfutils.paths import data_dir
 
     p = _profile(profile)
     key = fingerprint_quality_key(p)
@@ -756,7 +755,7 @@ def fingerprint_quality(profile: str | Profile = "default") -> dict:
         files = [f for f in real_band_files() if f.stem in set(twins.ids())]
         result = fq.measure(
             records, stack, elf, lambda im: _encode(net, im), render,
-            pd.read_csv(data_dir() / POOL_FILE).set_index("ID"), structural_fingerprints(p),
+            flatness_labels(), structural_fingerprints(p),
             np.stack([render_band_image(read_band_file(f), **render) for f in files]),
             [f.stem for f in files],
             np.stack([render_band_image(twins.get(f.stem), **render) for f in files]),

@@ -63,6 +63,14 @@ def flat_band_pool() -> pd.DataFrame:
 
 
 @lru_cache(maxsize=1)
+def flatness_labels() -> pd.DataFrame:
+    """Bhattacharya et al.'s flatness labels of 5270 2Dmatpedia ids (index ID): binary_flatness (1 = flat),
+    flatness_score."""
+    columns = ["ID", "binary_flatness", "flatness_score"]
+    return pd.read_csv(data_dir() / POOL_FILE, usecols=columns).set_index("ID")
+
+
+@lru_cache(maxsize=1)
 def structure_records() -> dict[str, dict]:
     """All ``structures.jsonl`` records that carry a 2Dmatpedia id, by id."""
     path = data_dir() / STRUCTURES_FILE
