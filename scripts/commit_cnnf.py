@@ -21,11 +21,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args()
-    path = pipeline.export_committed_cnnf(progress=not args.no_progress)
+    path = pipeline.COMMITTED_CNNF.export(progress=not args.no_progress)
     card = json.loads(path.with_suffix(".json").read_text())
     print(f"{path}: {card['n_rows']} of {card['n_sublattices']} sublattices, {len(card['skipped'])} skipped, "
           f"{len(card['retried_with_wider_cutoff'])} with the wider cutoff")
-    print(pipeline.committed_cnnf_status()[1])
+    print(pipeline.COMMITTED_CNNF.status()[1])
 
 
 if __name__ == "__main__":

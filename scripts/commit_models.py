@@ -32,14 +32,14 @@ def main() -> None:
         os.environ["ELF_CACHE_DIR"] = str(args.cache.resolve())
     from elfutils.book import pipeline  # after ELF_CACHE_DIR is set
 
-    model = pipeline.export_committed_model("retrain")
+    model = pipeline.COMMITTED_MODEL.export("retrain")
     print(f"model: {model} ({model.stat().st_size / 2**20:.1f} MiB)")
-    path, why = pipeline.committed_model_status("default")
+    path, why = pipeline.COMMITTED_MODEL.status("default")
     print(f"default profile: {why}")
     if path is None:
         raise SystemExit("the exported model does not match the default profile's images")
     if not args.skip_architectures:
-        folder = pipeline.export_architecture_study("retrain")
+        folder = pipeline.COMMITTED_ARCHITECTURE_STUDY.export("retrain")
         print(f"architecture comparison: {folder}")
         print(f"default profile: {pipeline.architecture_study_source('default')}")
 

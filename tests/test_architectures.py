@@ -156,10 +156,10 @@ def test_model_history_has_every_epoch(cache, tiny_store):
 @pytest.mark.slow
 def test_exported_model_stands_in_for_training(cache, tiny_store, tmp_path):
     trained = profile_for(tiny_store, epochs=2)
-    target = pipeline.export_committed_model(trained,
-                                             tmp_path / "models" / "elf-resnet18" / "best.safetensors")
+    target = pipeline.COMMITTED_MODEL.export(trained, tmp_path / "models" / "elf-resnet18")
+    assert target == tmp_path / "models" / "elf-resnet18" / "best.safetensors"
     reader = trained.replace(name="reader", use_committed_model=True)
-    path, why = pipeline.committed_model_status(reader)
+    path, why = pipeline.COMMITTED_MODEL.status(reader)
     assert path == target, why
     assert list(pipeline.model_history(reader).epoch) == [1,
                                                           2]  # the whole run, not only up to the best epoch
@@ -174,7 +174,8 @@ def test_exported_model_stands_in_for_training(cache, tiny_store, tmp_path):
 # --- committed results --------------------------------------------------------------------------------------
 def test_committed_study_is_read_when_it_matches_and_ignored_otherwise(cache, tiny_store, stubs, tmp_path):
     computed = profile_for(tiny_store)
-    folder = pipeline.export_architecture_study(computed, tmp_path / "models" / "architecture-study")
+    folder = pipeline.COMMITTED_ARCHITECTURE_STUDY.export(computed,
+                                                          tmp_path / "models" / "architecture-study")
     assert stubs["train resnet18 2 1 32"] == 1
     card = json.loads((folder / "study.json").read_text())
     assert card["computed_with_profile"] == "test" and card["data_hash"] == pipeline.image_data_hash(computed)
@@ -182,7 +183,7 @@ def test_committed_study_is_read_when_it_matches_and_ignored_otherwise(cache, ti
     reader = profile_for(tiny_store, name="reader", use_committed_model=True)
     pipeline.clear_memory()
     source = pipeline.architecture_study_source(reader)
-    assert "committed results" in source and f"trained on {card['device']}" in source, source
+    assert "committed architecture study" in source and f"trained on {card['device']}" in source, source
     assert pipeline.architecture_study_device(reader) == card["device"]
     study = pipeline.architecture_study(reader)
     assert study["variant"].tolist() == pipeline.architecture_study(computed)["variant"].tolist()
@@ -194,7 +195,7 @@ def test_committed_study_is_read_when_it_matches_and_ignored_otherwise(cache, ti
     for changed, field in ((reader.replace(architecture_epochs=2), "training"),
                            (reader.replace(min_cluster_size=3), "cluster"),
                            (reader.replace(max_materials=3), "data_hash")):
-        path, why = pipeline.committed_architecture_status(changed)
+        path, why = pipeline.COMMITTED_ARCHITECTURE_STUDY.status(changed)
         assert path is None and field in why
     (folder / "history.csv").unlink()
-    assert "lacks history.csv" in pipeline.committed_architecture_status(reader)[1]
+    assert "lacks history.csv" in pipeline.COMMITTED_ARCHITECTURE_STUDY.status(reader)[1]

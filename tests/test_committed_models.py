@@ -33,23 +33,20 @@ def dataset_complete() -> bool:
     return len(BandStore(pipeline.get_profile("default").store_path())) >= COMPLETE_DATASET
 
 
-@pytest.mark.parametrize("artefact", ["model", "architecture comparison"])
+@pytest.mark.parametrize("artefact", [pipeline.COMMITTED_MODEL, pipeline.COMMITTED_ARCHITECTURE_STUDY],
+                         ids=lambda a: a.name)
 def test_committed_artefact_matches_the_dataset(default_profile, artefact):
-    path_of, status_of = {
-        "model": (pipeline.committed_model_path, pipeline.committed_model_status),
-        "architecture comparison": (pipeline.committed_architecture_path,
-                                    pipeline.committed_architecture_status),
-    }[artefact]
-    if not path_of(default_profile).exists():
-        assert not dataset_complete(), f"the dataset is complete but the committed {artefact} is missing: " \
-            "run `make models` and commit models/"
+    if not artefact.path(default_profile).exists():
+        assert not dataset_complete(), \
+            f"the dataset is complete but the committed {artefact.name} is missing: run `make models` and " \
+            "commit models/"
         return
-    path, why = status_of(default_profile)
+    path, why = artefact.status(default_profile)
     assert path is not None, why
 
 
 def test_committed_model_is_lean(default_profile):
-    path, _ = pipeline.committed_model_status(default_profile)
+    path, _ = pipeline.COMMITTED_MODEL.status(default_profile)
     if path is None:  # absent (checked above) or stale (fails above)
         return
     assert path.stat().st_size <= pipeline.COMMITTED_MODEL_MAX_BYTES
@@ -75,7 +72,7 @@ def test_committed_structural_fingerprints_match_the_code_and_a_recomputation():
     from elfutils.analysis import structure as st
     from elfutils.paths import data_dir
 
-    path, why = pipeline.committed_cnnf_status()
+    path, why = pipeline.COMMITTED_CNNF.status()
     assert path is not None, f"{why}: run `make cnnf` and commit data/structure-fingerprints"
     committed = pd.read_parquet(path).set_index("material_id")
     entries = st.read_sublattice_structures(data_dir() / st.SUBLATTICE_FILE).results

@@ -251,11 +251,11 @@ def test_committed_model_ignored_for_other_images_or_architecture(cache, tiny_st
     p = profile_for(tiny_store, use_committed_model=True)
     _commit_model(tmp_path / "models" / p.committed_model, p.elf_config(), "0" * 64)
     _path, why = pipeline.model_file(p)
-    assert "data hash differs" in why and stubs["train"] == 1
+    assert "another data_hash" in why and stubs["train"] == 1
     _commit_model(tmp_path / "models" / p.committed_model, p.replace(backbone="resnet34").elf_config(),
                   pipeline.image_data_hash(p))
-    assert "architecture" in pipeline.committed_model_status(p)[1]
-    assert pipeline.committed_model_status(profile_for(tiny_store))[0] is None  # the profile says train
+    assert "architecture" in pipeline.COMMITTED_MODEL.status(p)[1]
+    assert pipeline.COMMITTED_MODEL.status(profile_for(tiny_store))[0] is None  # the profile says train
 
 
 # --- fingerprints, clustering, parameter study --------------------------------------------------------------

@@ -143,8 +143,8 @@ def test_without_a_trained_model_the_default_search_says_how_to_get_one(fixture_
     monkeypatch.setenv("ELF_CACHE_DIR", str(tmp_path))  # an empty cache: nothing trained
     from elfutils.book import pipeline
 
-    monkeypatch.setattr(pipeline, "committed_model_status", lambda profile: (None,
-                                                                             "no usable committed model"))
+    monkeypatch.setattr(pipeline.COMMITTED_MODEL, "status",
+                        lambda profile: (None, "no usable committed model"))
     assert elf(["similar", str(fixture_files[0]), "--profile", "smoke"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("elf similar: no trained model for profile 'smoke'") and "make models" in err

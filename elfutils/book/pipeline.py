@@ -22,9 +22,10 @@ parallel (``make -j``) wait for one computation instead of repeating it. Each st
 The engine -- keys, disk cache, locks, memory, timings, committed results -- is :mod:`elfutils.book.cache`;
 this module holds the stages.
 
-The model stage prefers the trained model committed in ``models/<profile.committed_model>/`` when the
-profile allows it and the model card's data hash equals the images' hash; otherwise it trains (resuming an
-interrupted run) into the cache.
+The model stage prefers the trained model committed in ``models/<profile.committed_model>/``
+(:data:`COMMITTED_MODEL`, one of the :class:`~elfutils.book.committed.CommittedArtefact` s with the
+architecture study and the CNNF rows) when the profile allows it and the model card's data hash equals the
+images' hash; otherwise it trains (resuming an interrupted run) into the cache.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from elfutils.book.cache import (  # noqa: F401 (the engine's names, as stages a
     timings_table,
     write_parquet,
 )
+from elfutils.book.committed import CommittedArtefact, UnusableArtefact, shown
 from elfutils.book.profiles import Profile, get_profile
 from elfutils.data.bands import BandStructure
 from elfutils.io import atomic_write_bytes, atomic_write_json, atomic_write_via_path
@@ -237,37 +239,47 @@ def image_data_hash(profile: str | Profile = "default") -> str:
 ARCHITECTURE_FIELDS = ("backbone", "image_size", "in_channels", "latent_channels")
 
 
-def _shown(path: Path) -> Path:
-    """A committed file or folder as people know it: relative to the project when inside it."""
-    root = models_dir().parent
-    return path.relative_to(root) if path.is_relative_to(root) else path
-
-
-def committed_model_path(profile: str | Profile = "default") -> Path:
-    return models_dir() / _profile(profile).committed_model
-
-
-def committed_model_status(profile: str | Profile = "default") -> tuple[Path | None, str]:
-    """(model file or None, why): whether the committed model can stand in for training this profile."""
+def _model_card(folder: Path) -> tuple[Path, dict]:
     from elfutils.nn.checkpoint import CheckpointError, read_card, resolve_model_path
 
-    p = model_profile(profile)
-    if not p.use_committed_model:
-        return None, f"profile {p.name!r} trains its own model"
-    folder = committed_model_path(p)
     try:
         path = resolve_model_path(folder)
         card = read_card(path)
     except CheckpointError as exc:
-        return None, f"no usable committed model: {exc}"
-    want = p.elf_config().to_dict()
-    have = card.get("config", {})
-    differs = [f for f in ARCHITECTURE_FIELDS if have.get(f) != want.get(f)]
-    if differs:
-        return None, f"committed model {path} has another architecture ({', '.join(differs)})"
-    if card.get("data_hash") != image_data_hash(p):
-        return None, f"committed model {path} was trained on other images (data hash differs)"
-    return path, f"committed model {_shown(path)}"
+        raise UnusableArtefact(str(exc)) from exc
+    config = card.get("config", {})
+    return path, {**card, "architecture": {f: config.get(f) for f in ARCHITECTURE_FIELDS}}
+
+
+def _model_identity_wanted(p: Profile) -> dict:
+    config = p.elf_config().to_dict()
+    return {"architecture": {f: config.get(f) for f in ARCHITECTURE_FIELDS}, "data_hash": image_data_hash(p)}
+
+
+def _export_model(p: Profile, folder: Path) -> Path:
+    """Train (or reuse from the cache) the profile's model and write it, float16, as
+    ``folder/best.safetensors``; ValueError when the file would exceed COMMITTED_MODEL_MAX_BYTES."""
+    from elfutils.nn.checkpoint import export_model, training_card
+
+    source, _ = model_file(p)
+    target = folder / COMMITTED_MODEL_FILE
+    # best.safetensors' card records the epochs up to the best one; the book plots the whole run
+    export_model(source, target, dtype="float16", card_updates={"history": training_card(source)["history"]})
+    size = target.stat().st_size
+    if size > COMMITTED_MODEL_MAX_BYTES:
+        raise ValueError(f"{target}: {size / 2**20:.1f} MiB, over the "
+                         f"{COMMITTED_MODEL_MAX_BYTES / 2**20:.0f} MiB a committed model may take")
+    return target
+
+
+COMMITTED_MODEL_FILE = "best.safetensors"  # resolve_model_path finds it in the committed folder
+COMMITTED_MODEL_MAX_BYTES = 50 * 2**20  # what a repository can carry comfortably
+
+# models/<profile.committed_model>/: stands in for training when it has the profile's architecture and was
+# trained on exactly the profile's images (``make models`` remakes it)
+COMMITTED_MODEL = CommittedArtefact(
+    name="model", location=lambda p: models_dir() / p.committed_model, read=_model_card,
+    identity=_model_identity_wanted, make=_export_model, profile_of=model_profile)
 
 
 def _train(images_: np.ndarray, ids: list[str], config, out_dir: Path) -> None:
@@ -303,7 +315,7 @@ def model_file(profile: str | Profile = "default") -> tuple[Path, str]:
     from elfutils.nn.checkpoint import resolve_model_path
 
     p = model_profile(profile)
-    committed, why = committed_model_status(p)
+    committed, why = COMMITTED_MODEL.status(p)
     if committed is not None:
         card_seconds = _card_seconds(committed)
         record_timing("stages", f"{p.name}/model", {
@@ -331,38 +343,13 @@ def trained_model_file(profile: str | Profile = "default") -> tuple[Path | None,
     from elfutils.nn.checkpoint import resolve_model_path
 
     p = model_profile(profile)
-    committed, why = committed_model_status(p)
+    committed, why = COMMITTED_MODEL.status(p)
     if committed is not None:
         return committed, why
     out = cache_dir() / "models" / model_key(p)
     if (out / "COMPLETE.json").exists():
         return resolve_model_path(out), f"trained into the cache ({why})"
     return None, f"no trained model for profile {p.name!r}: {why}, and none trained in {cache_dir()}"
-
-
-COMMITTED_MODEL_FILE = "best.safetensors"  # resolve_model_path finds it in the committed folder
-COMMITTED_MODEL_MAX_BYTES = 50 * 2**20  # what a repository can carry comfortably
-
-
-def export_committed_model(profile: str | Profile = "retrain", target: str | Path | None = None) -> Path:
-    """Train (or reuse from the cache) the profile's model and export it, float16, as the committed model
-    (default: the default profile's ``models/<committed_model>/best.safetensors``). Raises ValueError when
-    the file would exceed COMMITTED_MODEL_MAX_BYTES."""
-    from elfutils.nn.checkpoint import export_model
-
-    p = _profile(profile)
-    source, _ = model_file(p)
-    target = Path(target) if target is not None else committed_model_path("default") / COMMITTED_MODEL_FILE
-    from elfutils.nn.checkpoint import training_card
-
-    # best.safetensors' card records the epochs up to the best one; the book plots the whole run
-    export_model(source, target, dtype="float16", card_updates={"history": training_card(source)["history"]})
-    size = target.stat().st_size
-    if size > COMMITTED_MODEL_MAX_BYTES:
-        raise ValueError(f"{target}: {size / 2**20:.1f} MiB, over the "
-                         f"{COMMITTED_MODEL_MAX_BYTES / 2**20:.0f} MiB "
-                         "a committed model may take")
-    return target
 
 
 def _card_seconds(path: Path) -> float | None:
@@ -406,7 +393,7 @@ def model_summary(profile: str | Profile = "default") -> dict:
     from elfutils.nn.checkpoint import CheckpointError, read_card, resolve_model_path
 
     p = model_profile(profile)
-    committed, why = committed_model_status(p)
+    committed, why = COMMITTED_MODEL.status(p)
     path, source = committed, "committed"
     trained = cache_dir() / "models" / model_key(p)
     if path is None:
@@ -435,7 +422,7 @@ def _encode(net, images_: np.ndarray) -> np.ndarray:
 def model_identity(profile: str | Profile) -> dict:
     """What identifies the weights without training them: the committed file's hash, else the model key."""
     profile = model_profile(profile)
-    committed, _ = committed_model_status(profile)
+    committed, _ = COMMITTED_MODEL.status(profile)
     return {"committed": file_hash(committed)} if committed is not None else {"trained": model_key(profile)}
 
 
@@ -630,50 +617,52 @@ def cnnf_rows_key() -> str:
                                    "pymatgen": version("pymatgen")})
 
 
-def committed_cnnf_path() -> Path:
-    """The committed CNNF rows of all flat-band sublattices (``scripts/commit_cnnf.py``); its card beside
-    it."""
-    from elfutils.paths import data_dir
-
-    return data_dir() / "structure-fingerprints" / "cnnf-rows.parquet"
-
-
-def committed_cnnf_status() -> tuple[Path | None, str]:
-    """(path or None, why): whether the committed CNNF rows were made by this code from this file."""
-    path = committed_cnnf_path()
+def _cnnf_card(path: Path) -> tuple[Path, dict]:
     card_path = path.with_suffix(".json")
     if not path.is_file() or not card_path.is_file():
-        return None, f"no committed CNNF rows ({_shown(path)})"
-    card = json.loads(card_path.read_text())
-    if card.get("key") != cnnf_rows_key():
-        return None, f"committed CNNF rows {_shown(path)} were made by other code or from another file"
+        raise UnusableArtefact(f"{shown(path)} or its card is missing")
+    try:
+        card = json.loads(card_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UnusableArtefact(f"{card_path}: unreadable ({exc})") from exc
     if card.get("sha256") != file_hash(path):
-        return None, f"committed CNNF rows {_shown(path)} do not match their card (sha256)"
-    return path, f"committed CNNF rows {_shown(path)}"
+        raise UnusableArtefact(f"{shown(path)} does not match its card (sha256)")
+    return path, card
 
 
-def export_committed_cnnf(progress: bool = True) -> Path:
-    """Fingerprint every sublattice of the file (CrystalNN, minutes) and write the committed rows with a
+def _export_cnnf(_profile: Profile, target: Path, progress: bool = True) -> Path:
+    """Fingerprint every sublattice of the file (CrystalNN, minutes) and write the rows to ``target`` with a
     card (key, sha256, counts, skipped); resumes from the cache's rows when interrupted."""
     from elfutils.analysis import structure as st
     from elfutils.paths import data_dir
 
-    source = data_dir() / st.SUBLATTICE_FILE
+    parsed = st.read_sublattice_structures(data_dir() / st.SUBLATTICE_FILE)
     rows_cache = cache_dir() / "cnnf" / f"{cnnf_rows_key()}-rows.parquet"
     rows_cache.parent.mkdir(parents=True, exist_ok=True)
-    parsed = st.read_sublattice_structures(source)
     with locked(f"cnnf-rows-{cnnf_rows_key()}"):
         table, report = st.cnnf_fingerprints({e.material_id: e.structure for e in parsed.results},
                                              progress=progress, cache=rows_cache)
-    target = committed_cnnf_path()
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(target, rows_cache.read_bytes())
     atomic_write_json(target.with_suffix(".json"), {
         "key": cnnf_rows_key(), "sha256": file_hash(target), "n_rows": len(table),
         "n_sublattices": len(parsed.results), "skipped": [list(s) for s in report.skipped + parsed.skipped],
         "retried_with_wider_cutoff": list(table.attrs.get("retried", [])), "made_at": now(),
-        "made_by": "scripts/commit_cnnf.py (elfutils.book.pipeline.export_committed_cnnf)"})
+        "made_by": "scripts/commit_cnnf.py (elfutils.book.pipeline.COMMITTED_CNNF)"})
     return target
+
+
+def _committed_cnnf_file(_profile: Profile) -> Path:
+    from elfutils.paths import data_dir
+
+    return data_dir() / "structure-fingerprints" / "cnnf-rows.parquet"
+
+
+# data/structure-fingerprints/: the CNNF rows of all flat-band sublattices (``make cnnf``), the same for every
+# profile; they stand in for ~10 CPU-minutes of CrystalNN when made by this code from this sublattice file
+COMMITTED_CNNF = CommittedArtefact(
+    name="CNNF rows", location=_committed_cnnf_file, read=_cnnf_card,
+    identity=lambda _p: {"key": cnnf_rows_key()}, make=_export_cnnf, per_profile=False)
 
 
 def structural_fingerprints(profile: str | Profile = "default") -> pd.DataFrame:
@@ -690,9 +679,8 @@ def structural_fingerprints(profile: str | Profile = "default") -> pd.DataFrame:
     source = data_dir() / st.SUBLATTICE_FILE
     base_key = cnnf_rows_key()
     rows_cache = cache_dir() / "cnnf" / f"{base_key}-rows.parquet"
-    seed = committed_cnnf_path()
-    if not rows_cache.exists() and committed_cnnf_status()[0] is not None:
-        # the committed rows stand in for the ~10 CPU-minutes of CrystalNN on all sublattices
+    seed = None if rows_cache.exists() else COMMITTED_CNNF.status(p)[0]
+    if seed is not None:  # the committed rows stand in for ~10 CPU-minutes of CrystalNN on all sublattices
         rows_cache.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(rows_cache, seed.read_bytes())
     ids = list(dict.fromkeys(r.material_id for r in load_dataset(p)))
@@ -882,41 +870,20 @@ def architecture_study_identity(profile: str | Profile = "default") -> dict:
             "training": shared, "cluster": [p.min_cluster_size, p.min_samples, p.minkowski_p]}
 
 
-def committed_architecture_path(profile: str | Profile = "default") -> Path:
-    return models_dir() / _profile(profile).committed_architecture_study
-
-
-def committed_architecture_status(profile: str | Profile = "default") -> tuple[Path | None, str]:
-    """(folder or None, why): whether the committed architecture-comparison results stand for this
-    profile's."""
-    p = _profile(profile)
-    if not p.use_committed_model:
-        return None, f"profile {p.name!r} trains its own networks"
-    folder = committed_architecture_path(p)
-    card_path = folder / ARCHITECTURE_STUDY_CARD
-    missing = [n for n in (ARCHITECTURE_STUDY_CARD,
-                           *ARCHITECTURE_STUDY_FILES.values()) if not (folder / n).is_file()]
+def _architecture_card(folder: Path) -> tuple[Path, dict]:
+    missing = [n for n in (ARCHITECTURE_STUDY_CARD, *ARCHITECTURE_STUDY_FILES.values())
+               if not (folder / n).is_file()]
     if missing:
-        return None, f"no committed architecture study: {folder} lacks {', '.join(missing)}"
+        raise UnusableArtefact(f"{shown(folder)} lacks {', '.join(missing)}")
     try:
-        card = json.loads(card_path.read_text())
+        return folder, json.loads((folder / ARCHITECTURE_STUDY_CARD).read_text())
     except (OSError, ValueError) as exc:
-        return None, f"{card_path}: unreadable ({exc})"
-    want = architecture_study_identity(p)
-    differs = [k for k in want if card.get(k) != want[k]]
-    if differs:
-        return None, f"committed architecture study {folder} differs in {', '.join(differs)}"
-    # the device matters to the reader: the training seconds in the results are that machine's
-    device, date = card.get("device", "an unrecorded device"), str(card.get("exported_at", "no date"))[:10]
-    return folder, f"committed results {_shown(folder)} (trained on {device}, {date})"
+        raise UnusableArtefact(f"{folder / ARCHITECTURE_STUDY_CARD}: unreadable ({exc})") from exc
 
 
-def export_architecture_study(profile: str | Profile = "retrain", target: str | Path | None = None) -> Path:
-    """Compute (or reuse from the cache) the profile's architecture comparison and write it as the committed
-    results: summary.csv, history.csv and study.json (identity, device, date) in ``target`` (default: the
-    default profile's committed folder)."""
-    p = _profile(profile)
-    target = Path(target) if target is not None else committed_architecture_path("default")
+def _export_architecture_study(p: Profile, target: Path) -> Path:
+    """Compute (or reuse from the cache) the profile's architecture comparison and write summary.csv,
+    history.csv and study.json (identity, device, date) into ``target``."""
     tables = _architecture_all(p)
     for name, file in ARCHITECTURE_STUDY_FILES.items():
         atomic_write_via_path(target / file, lambda tmp, df=tables[name]: df.to_csv(tmp, index=False))
@@ -926,15 +893,29 @@ def export_architecture_study(profile: str | Profile = "retrain", target: str | 
     return target
 
 
+def _trained_on(card: dict) -> str:
+    # the device matters to the reader: the training seconds in the results are that machine's
+    device, date = card.get("device", "an unrecorded device"), str(card.get("exported_at", "no date"))[:10]
+    return f" (trained on {device}, {date})"
+
+
+COMMITTED_ARCHITECTURE_STUDY = CommittedArtefact(
+    name="architecture study", location=lambda p: models_dir() / p.committed_architecture_study,
+    read=_architecture_card, identity=architecture_study_identity, make=_export_architecture_study,
+    detail=_trained_on)
+
+COMMITTED_ARTEFACTS = (COMMITTED_MODEL, COMMITTED_ARCHITECTURE_STUDY, COMMITTED_CNNF)
+
+
 def architecture_study_source(profile: str | Profile = "default") -> str:
     """Where :func:`architecture_study` takes its results from (committed, cached or computed), in words."""
-    committed, why = committed_architecture_status(profile)
+    committed, why = COMMITTED_ARCHITECTURE_STUDY.status(profile)
     return why if committed is not None else f"trained in this build or cached ({why})"
 
 
 def architecture_study_device(profile: str | Profile = "default") -> str:
     """The device whose pace the study's training seconds measure: the committed card's, or this machine's."""
-    committed, _ = committed_architecture_status(profile)
+    committed, _ = COMMITTED_ARCHITECTURE_STUDY.status(profile)
     if committed is None:
         return default_device()
     card = json.loads((committed / ARCHITECTURE_STUDY_CARD).read_text())
@@ -943,7 +924,7 @@ def architecture_study_device(profile: str | Profile = "default") -> str:
 
 def _architecture_all(profile: str | Profile) -> dict[str, pd.DataFrame]:
     p = _profile(profile)
-    committed, source = committed_architecture_status(p)
+    committed, source = COMMITTED_ARCHITECTURE_STUDY.status(p)
     if committed is not None:
         def read() -> dict[str, pd.DataFrame]:
             tables = {name: pd.read_csv(committed / file) for name, file in ARCHITECTURE_STUDY_FILES.items()}

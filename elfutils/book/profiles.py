@@ -52,8 +52,8 @@ SMOKE_MAX_MATERIALS = 48
 # Supplementary Note 2: (backbone, latent channels) compared; the paper tests ResNet34 and ResNet50 trunks and
 # other latent sizes without listing them, so the latent sizes 7 x 7 x 1 / x 2 / x 4 are our choice
 ARCHITECTURE_VARIANTS = (("resnet18", 2), ("resnet34", 2), ("resnet50", 2), ("resnet18", 1), ("resnet18", 4))
-COMMITTED_MODEL = "elf-resnet18"  # folder under models/ (elfutils.paths.models_dir())
-COMMITTED_ARCHITECTURE_STUDY = "architecture-study"  # its results, beside the model
+COMMITTED_MODEL_FOLDER = "elf-resnet18"  # folder under models/ (elfutils.paths.models_dir())
+COMMITTED_ARCHITECTURE_FOLDER = "architecture-study"  # its results, beside the model
 IMPORTED_2DMATPEDIA_STORE = "bands/2dmatpedia-vasp.elfstore"  # under data/; built by `elf import`
 # Parameter study on the atlas: every fit is a dense HDBSCAN on ~4600 materials, so a 4 x 4 corner-and-middle
 # grid over the paper's range instead of its 10 x 10 (the paper's own Nc = 5, Ns = 2 sit between grid points)
@@ -88,8 +88,8 @@ class Profile:
     # use models/<committed_model>/ (and the committed architecture comparison) when they were made from
     # these images with these settings
     use_committed_model: bool = True
-    committed_model: str = COMMITTED_MODEL
-    committed_architecture_study: str = COMMITTED_ARCHITECTURE_STUDY
+    committed_model: str = COMMITTED_MODEL_FOLDER
+    committed_architecture_study: str = COMMITTED_ARCHITECTURE_FOLDER
     # another profile (or its name): encode this profile's images with that profile's model instead of one
     # of its own (the atlas asks how far the flat-band model carries); "" = this profile's own model
     model_from: str | Profile = ""
