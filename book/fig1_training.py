@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from elfutils import constants
-from elfutils.book import pipeline
+from elfutils.book import paper_quantities, pipeline
 from elfutils.book.example_material import example_image
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
@@ -173,19 +173,7 @@ glue_values(ink_percent=100 * ink, baseline_bce=baseline, train_over_baseline=fi
 # ## The paper's numbers beside ours
 
 # %%
-pd.DataFrame([
-    ("training BCE after the last epoch", constants.PAPER_TRAIN_BCE, round(final.train_bce, 4)),
-    ("validation BCE / training BCE − 1 (last epoch)",
-     f"within ±{100 * constants.PAPER_VALIDATION_TOLERANCE:.0f}% (all epochs)",
-     f"{100 * (final.val_bce / final.train_bce - 1):+.1f}%"),
-    ("epochs", constants.EPOCHS, int(final.epoch)),
-    ("images (materials)", constants.PAPER_N_MATERIALS, len(ids)),
-    ("input image", f"{constants.IMAGE_SIZE} × {constants.IMAGE_SIZE} × 3", f"{config.image_size} × "
-     f"{config.image_size} × {config.in_channels}"),
-    ("latent (fingerprint length)", f"7 × 7 × 2 ({constants.FINGERPRINT_LENGTH})",
-     f"{config.latent_side} × {config.latent_side} × {config.latent_channels} ({config.fingerprint_length})"),
-    ("encoder", "ResNet18", config.backbone),
-], columns=["", "paper", "ours"]).set_index("")
+paper_quantities.show_chapter(settings, "fig1_training")
 
 # %% [markdown]
 # The paper reports the training loss settling at {glue:text}`paper_bce` after {glue:text}`paper_epochs`

@@ -35,7 +35,7 @@ from elfutils.analysis.chemistry import (
     halide_and_chalcogenide_clusters,
 )
 from elfutils.analysis.cluster import k_distances
-from elfutils.book import figures, pipeline, report
+from elfutils.book import figures, paper_quantities, pipeline, report
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
 
@@ -278,14 +278,7 @@ HTML(figures.csv_download_html(exemplars, f"elf-exemplars-{settings.name}.csv",
 # ## The paper's numbers beside ours
 
 # %%
-pd.DataFrame({
-    "paper": [constants.PAPER_N_MATERIALS, constants.PAPER_N_CLUSTERS, constants.PAPER_N_UNCLASSIFIED,
-              f"{constants.DBSCAN_EPS_RESULTS} (Results), {constants.DBSCAN_EPS_METHODS:g} (Methods)",
-              "not stated (7 highlighted, b-h)"],
-    "this reproduction": [len(table), n_clusters, int(table.attrs["n_unclassified"]),
-                          f"{eps:.3f} ({eps_rule})", n_groups],
-}, index=["materials encoded", "HDBSCAN clusters", "unclassified", "DBSCAN eps (UMAP units)",
-          "DBSCAN groups"])
+paper_quantities.show_chapter(settings, "fig2_fingerprint_space")
 
 # %% [markdown]
 # The paper encodes {glue:text}`paper_n_materials` materials, this profile {glue:text}`n_materials` (the

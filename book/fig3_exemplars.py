@@ -29,7 +29,7 @@ from elfutils import constants
 from elfutils.analysis import cluster_statistics
 from elfutils.analysis.cluster import minkowski_distances
 from elfutils.analysis.fingerprints import fingerprint_matrix
-from elfutils.book import figures, pipeline, report
+from elfutils.book import figures, paper_quantities, pipeline, report
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
 
@@ -180,3 +180,6 @@ anchors.set_index("material")
 
 # %%
 glue_values(paper_n_clusters=constants.PAPER_N_CLUSTERS)
+
+# %%
+paper_quantities.show_chapter(settings, "fig3_exemplars")

@@ -28,7 +28,7 @@ import pandas as pd
 
 from elfutils import constants
 from elfutils.analysis import structure as st
-from elfutils.book import figures, pipeline
+from elfutils.book import figures, paper_quantities, pipeline
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
 
@@ -146,13 +146,7 @@ big.set_index("cnnf_cluster").round(2)
 # ## The paper's numbers beside ours
 
 # %%
-pd.DataFrame({
-    "paper": [constants.PAPER_N_MATERIALS, constants.PAPER_N_CNNF_CLUSTERS, constants.PAPER_N_CNNF_LOCALISED,
-              ", ".join(f"{m} ({c})" for c, m in figures.PAPER_FIG5_MOTIFS.items())],
-    "this reproduction": [len(cnnf), n_cnnf, n_localised,
-                          ", ".join(f"{m} ({c})" for c, m in motif_of.items()) or "none named"],
-}, index=["materials with a structural fingerprint", "CNNF clusters", "localised on the elf map",
-          "named motifs (CNNF cluster)"])
+paper_quantities.show_chapter(settings, "fig5_structure")
 
 # %% [markdown]
 # The paper's "localised group" is judged from its figure; ours is the computed criterion above, so the two

@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown
 
 from elfutils import constants
-from elfutils.book import pipeline, report
+from elfutils.book import paper_quantities, pipeline, report
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
 
@@ -158,3 +158,6 @@ columns = ["order", "min_cluster_size", "min_samples", "n_clusters", "n_unclassi
 # %%
 glue_values(paper_clusters=constants.PAPER_N_CLUSTERS, paper_unclassified=constants.PAPER_N_UNCLASSIFIED,
             paper_materials=constants.PAPER_N_MATERIALS)
+
+# %%
+paper_quantities.show_chapter(settings, "fig7_parameter_study")

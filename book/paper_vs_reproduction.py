@@ -12,10 +12,10 @@
 # Every number the paper {cite}`pentz2025elf` quotes -- the size of the dataset, the training loss, the
 # clustering parameters and outcome, the structural comparison of Fig. 5, the duplicates of Table 1 -- beside
 # the value this reproduction obtains, with the reason for each difference. Everything on this page is
-# computed here from the same cached stages the other chapters use (`elfutils.book.report.collect` calls
-# `elfutils.book.pipeline`), so it does not depend on any other chapter having been executed; the table itself
-# is built by `elfutils.book.report.paper_vs_ours`. The paper's values are the named constants of
-# `elfutils.constants`.
+# computed here from the same cached stages the other chapters use (`elfutils.book.paper_quantities.collect`
+# calls `elfutils.book.pipeline`), so it does not depend on any other chapter having been executed. The rows
+# come from one registry, `elfutils.book.paper_quantities.REGISTRY`, which also gives each chapter its closing
+# table; the paper's values are the named constants of `elfutils.constants`.
 
 # %% tags=["parameters"]
 profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia
@@ -27,13 +27,13 @@ import pandas as pd
 from IPython.display import display
 
 from elfutils import constants
-from elfutils.book import report
+from elfutils.book import paper_quantities, report
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
 
 settings = get_profile(profile)
-outcomes = report.collect(settings)
-comparison = report.paper_vs_ours(outcomes)
+outcomes = paper_quantities.collect(settings)
+comparison = paper_quantities.paper_vs_ours(outcomes)
 pd.set_option("display.max_colwidth", None)
 glue_values(profile_name=settings.name, n_rows=len(comparison),
             n_same=int((comparison.explanation == "same").sum()),
@@ -50,7 +50,7 @@ glue_values(profile_name=settings.name, n_rows=len(comparison),
 # %%
 glue_values(n_materials=outcomes.n_materials, paper_materials=constants.PAPER_N_MATERIALS,
             n_computed=outcomes.n_computed, n_structures=outcomes.n_structures)
-report.show_section(comparison, "Data")
+paper_quantities.show_section(comparison, "Data")
 
 # %% [markdown]
 # The paper encodes {glue:text}`paper_materials` flat-band materials; this build encodes
@@ -65,7 +65,7 @@ report.show_section(comparison, "Data")
 history = (outcomes.model_card or {}).get("history") or [{}]
 glue_values(train_bce=history[-1].get("train_bce", float("nan")), paper_bce=constants.PAPER_TRAIN_BCE,
             pixel_fraction=outcomes.pixel_fraction, constant_bce=report.constant_bce(outcomes.pixel_fraction))
-report.show_section(comparison, "Network")
+paper_quantities.show_section(comparison, "Network")
 
 # %% [markdown]
 # The last epoch's training BCE is {glue:text}`train_bce:.3f` against the paper's {glue:text}`paper_bce`.
@@ -79,7 +79,7 @@ report.show_section(comparison, "Network")
 attrs = outcomes.clustering.attrs
 glue_values(n_clusters=attrs["n_clusters"], n_unclassified=attrs["n_unclassified"],
             paper_clusters=constants.PAPER_N_CLUSTERS, paper_unclassified=constants.PAPER_N_UNCLASSIFIED)
-report.show_section(comparison, "Clustering")
+paper_quantities.show_section(comparison, "Clustering")
 
 # %% [markdown]
 # HDBSCAN finds {glue:text}`n_clusters` clusters and leaves {glue:text}`n_unclassified` materials
@@ -90,13 +90,13 @@ report.show_section(comparison, "Clustering")
 # ## Embeddings
 
 # %%
-report.show_section(comparison, "Embeddings")
+paper_quantities.show_section(comparison, "Embeddings")
 
 # %% [markdown]
 # ## Structure (Fig. 4)
 
 # %%
-report.show_section(comparison, "Structure (Fig. 4)")
+paper_quantities.show_section(comparison, "Structure (Fig. 4)")
 
 # %% [markdown]
 # The paper draws its Fig. 4 as a schematic; here the skew it describes is measured on the real structures,
@@ -107,7 +107,7 @@ report.show_section(comparison, "Structure (Fig. 4)")
 
 # %%
 glue_values(paper_cnnf=constants.PAPER_N_CNNF_CLUSTERS, paper_localised=constants.PAPER_N_CNNF_LOCALISED)
-report.show_section(comparison, "Structure (Fig. 5)")
+paper_quantities.show_section(comparison, "Structure (Fig. 5)")
 
 # %% [markdown]
 # The paper finds {glue:text}`paper_cnnf` structural (CNNF) clusters, {glue:text}`paper_localised` of which
@@ -123,7 +123,7 @@ glue_values(n_candidates=len(duplicates.candidates), n_candidate_entries=duplica
             n_table1=len(constants.PAPER_TABLE1_DUPLICATES),
             n_table1_present=int(duplicates.table1.present.sum()),
             n_table1_found=int(duplicates.table1.found.sum()))
-display(report.show_section(comparison, "Duplicates (Table 1)"))
+display(paper_quantities.show_section(comparison, "Duplicates (Table 1)"))
 duplicates.table1.round(3)
 
 # %% [markdown]

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from elfutils import constants
-from elfutils.book import pipeline
+from elfutils.book import paper_quantities, pipeline
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
 
@@ -81,9 +81,8 @@ fig.tight_layout()
 # ## Validation loss after the budget
 
 # %%
-paper_like = (study.backbone == "resnet18") & (study.latent_channels == constants.LATENT_CHANNELS)
-ref = study[paper_like].iloc[0] if paper_like.any() else study.iloc[0]  # the paper's trunk and channels
-study["val_vs_reference_percent"] = 100 * (study.val_bce / ref.val_bce - 1)
+ref = paper_quantities.paper_network(study)  # the paper's trunk and latent channels
+study["val_vs_reference_percent"] = paper_quantities.vs_paper_network(study).to_numpy()
 fig, ax = plt.subplots(figsize=(7, 3.2))
 ax.barh(study.variant, study.val_bce, color=[colours[v] for v in study.variant])
 ax.scatter(study.val_bce_clean, study.variant, color="k", marker="|", s=200, label="clean inputs", zorder=3)
@@ -151,14 +150,7 @@ trunks = study[study.latent_channels == ref.latent_channels].set_index("backbone
 deeper = trunks.drop(index=ref.backbone, errors="ignore")
 glue_values(deeper_trunks=", ".join(deeper.index) or "none",
             deeper_val_change=", ".join(f"{v:+.1f}%" for v in deeper.val_vs_reference_percent) or "none")
-pd.DataFrame([
-    ("trunks compared", "ResNet18, ResNet34, ResNet50", ", ".join(study.backbone.unique())),
-    ("latent sizes compared", "7 × 7 × 2 and others (not listed)", ", ".join(
-        f"{s}×{s}×{c}" for s, c in study[["latent_side", "latent_channels"]].drop_duplicates().to_numpy())),
-    ("deeper trunk vs ResNet18, validation BCE", "no significant improvement",
-     ", ".join(f"{b}: {v:+.1f}%" for b, v in deeper.val_vs_reference_percent.items())),
-    ("training per variant", f"{constants.EPOCHS} epochs", f"{int(first.epochs)} epoch(s)"),
-], columns=["", "paper", "ours"]).set_index("")
+paper_quantities.show_chapter(settings, "supp_architectures")
 
 # %% [markdown]
 # The paper reports no significant improvement from deeper trunks, without numbers. With our budget, the

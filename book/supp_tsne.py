@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 
 from elfutils.analysis.cluster import minkowski_distances
 from elfutils.analysis.fingerprints import fingerprint_matrix
-from elfutils.book import pipeline, report
+from elfutils.book import paper_quantities, pipeline, report
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
 
@@ -124,3 +124,6 @@ kept_difference = agreement.loc["t-SNE", "knn_preserved"] - agreement.loc["UMAP"
 better = "t-SNE" if trust_difference > 0 else "UMAP"
 glue_values(trust_difference=trust_difference, kept_difference=kept_difference,
             verdict=f"{better} keeps the local neighbourhoods better on these measures")
+
+# %%
+paper_quantities.show_chapter(settings, "supp_tsne")

@@ -29,7 +29,7 @@ from elfutils import constants
 from elfutils.analysis.cluster import minkowski_distances
 from elfutils.analysis.duplicates import DUPLICATE_MAD_K, find_duplicates, nearest_neighbour_distances
 from elfutils.analysis.fingerprints import fingerprint_matrix
-from elfutils.book import figures, pipeline
+from elfutils.book import figures, paper_quantities, pipeline
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
 
@@ -119,12 +119,7 @@ else:
 # ## The paper's numbers beside ours
 
 # %%
-pd.DataFrame({
-    "paper": [constants.PAPER_N_MATERIALS, f"up to {constants.PAPER_MAX_DUPLICATES}", "-", len(table1), "-"],
-    "this reproduction": [len(fingerprints), result.candidate_entries, len(candidates),
-                          int(table1.present.sum()), int(table1.found.sum())],
-}, index=["materials", "candidate duplicate entries (materials)", "candidate duplicate pairs",
-          "Table 1 pairs (paper) / of them in our data", "Table 1 pairs found"])
+paper_quantities.show_chapter(settings, "table1_duplicates")
 
 # %% [markdown]
 # The paper reports up to {glue:text}`paper_max` potential duplicate entries (materials, not pairs); we find

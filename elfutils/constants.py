@@ -13,6 +13,7 @@ ENERGY_WINDOW_EV = 4.0  # "band structure data within a +-4 eV range of the Ferm
 POINTS_PER_SEGMENT = 21  # ours: not in the paper; the 2Dmatpedia band files have 21 k-points a segment
 
 # --- Autoencoder (Methods, "Network training and fingerprint"; Results, Fig. 1) -------------------------
+BACKBONE = "resnet18"  # "We employed a ResNet18 architecture for both the encoder and decoder"
 LATENT_CHANNELS = 2  # "7 x 7 matrix with two parallel channels"
 LATENT_SIDE = 7
 FINGERPRINT_LENGTH = LATENT_CHANNELS * LATENT_SIDE * LATENT_SIDE  # 98: "flattened length of 98"

@@ -15,6 +15,7 @@ from scipy.spatial.distance import cdist
 
 from elfutils import constants
 from elfutils.book import figures, report
+from elfutils.book import paper_quantities as pq
 from elfutils.book.profiles import get_profile
 
 
@@ -245,13 +246,17 @@ def outcomes(profile="default", **changes):
                 n_structures=2002, n_computed=2002, model_card=card, pixel_fraction=0.1, study=grid,
                 duplicates=fake_duplicates(True), cnnf_labels=cnnf, cnnf_localisation=localisation,
                 embeddings=embeddings, fig4_geometry=fig4, square_octagon=square_octagon, chemistry=chemistry,
-                nc4=nc4, flat_bands=flat_bands)
-    return report.Outcomes(**{**base, **changes})
+                nc4=nc4, flat_bands=flat_bands,
+                architecture_study=pd.DataFrame({"variant": ["r18 7x7x2", "r34 7x7x2", "r18 7x7x1"],
+                                                 "backbone": ["resnet18", "resnet34", "resnet18"],
+                                                 "latent_channels": [2, 2, 1], "val_bce": [0.30, 0.31, 0.29],
+                                                 "epochs": [2, 2, 2]}))
+    return pq.Outcomes(**{**base, **changes})
 
 
 def test_table_names_every_paper_constant_once_with_paper_and_our_values():
-    table = report.paper_vs_ours(outcomes())
-    assert list(table.columns) == report.COLUMNS
+    table = pq.paper_vs_ours(outcomes())
+    assert list(table.columns) == pq.COLUMNS
     named = {c.strip() for cell in table.constant for c in cell.split(",") if c.strip()}
     paper_constants = {n for n in dir(constants) if n.startswith("PAPER_")}
     assert paper_constants <= named, f"rows missing for {sorted(paper_constants - named)}"
@@ -284,6 +289,10 @@ def test_table_names_every_paper_constant_once_with_paper_and_our_values():
     assert row.loc["PAPER_FIG4_SKEWED", "ours"] == "2 of 2 agree"
     assert "TlBi 57°" in row.loc["PAPER_FIG4_SKEWED", "explanation"]
     assert "0.57 x that of all pairs (permutation p = 0.003)" in row.loc["PAPER_FIG4_SKEWED", "explanation"]
+    arch = table.set_index("quantity")
+    assert arch.loc["deeper trunk vs ResNet18, validation BCE", "ours"] == "resnet34: +3.3%"
+    assert arch.loc["encoder trunks compared", "ours"] == "resnet18, resnet34"
+    assert "after 2 epoch(s) each" in arch.loc["deeper trunk vs ResNet18, validation BCE", "explanation"]
     embed = table[table.section == "Embeddings"].iloc[0]
     assert "t-SNE 0.920" in embed.ours and "favours t-SNE by 0.020" in embed.explanation
 
@@ -295,7 +304,7 @@ def test_table_explains_differences_with_the_computed_numbers():
     smoke = outcomes("smoke", n_materials=48, pixel_fraction=0.12, clustering=small,
                      model_card={"config": {"image_size": 224, "epochs": 2},
                                  "history": [{"train_bce": 0.4, "val_bce": 0.3}] * 2, "n_val": 5})
-    row = report.paper_vs_ours(smoke).set_index("constant")
+    row = pq.paper_vs_ours(smoke).set_index("constant")
     assert "the smoke profile encodes 48" in row.loc["PAPER_N_MATERIALS", "explanation"]
     assert "2002 of them have a 2Dmatpedia structure" in row.loc["PAPER_N_MATERIALS", "explanation"]
     assert f"scores {report.constant_bce(0.12):.3f}" in row.loc["PAPER_TRAIN_BCE", "explanation"]
@@ -310,8 +319,8 @@ def test_table_explains_differences_with_the_computed_numbers():
 
 def test_table_copes_with_missing_stages_and_no_clusters():
     clustering = pd.DataFrame({"material_id": ["a", "b", "c"], "hdbscan_label": [-1, -1, -1]})
-    bare = report.Outcomes(profile=get_profile("smoke"), n_materials=3, clustering=clustering)
-    table = report.paper_vs_ours(bare)
+    bare = pq.Outcomes(profile=get_profile("smoke"), n_materials=3, clustering=clustering)
+    table = pq.paper_vs_ours(bare)
     row = table.set_index("constant")
     assert row.loc["PAPER_N_CLUSTERS", "ours"] == 0 and row.loc["PAPER_N_UNCLASSIFIED", "ours"] == 3
     for name in ("PAPER_TRAIN_BCE", "PAPER_N_CNNF_CLUSTERS", "PAPER_N_CNNF_LOCALISED", "PAPER_MAX_DUPLICATES",
@@ -320,12 +329,12 @@ def test_table_copes_with_missing_stages_and_no_clusters():
         assert row.loc[name, "ours"] == "not computed"
     assert (table.ours == "not computed").sum() >= 7
     flat = study([(2, 1, 0, 3, np.nan, np.nan)])
-    rule = report.paper_vs_ours(report.Outcomes(profile=get_profile("smoke"), n_materials=3,
+    rule = pq.paper_vs_ours(pq.Outcomes(profile=get_profile("smoke"), n_materials=3,
                                                 clustering=clustering, study=flat))
     assert (rule.ours == "none qualifies").sum() == 1
     with pytest.raises(ValueError, match="no section 'Nope'"):
-        report.section_rows(table, "Nope")
-    assert list(report.section_rows(table, "Data").index) == ["flat-band materials encoded"]
+        pq.section_rows(table, "Nope")
+    assert list(pq.section_rows(table, "Data").index) == ["flat-band materials encoded"]
 
 
 def test_collect_wires_the_cached_stages(monkeypatch, tmp_path, fixture_records):
@@ -357,7 +366,8 @@ def test_collect_wires_the_cached_stages(monkeypatch, tmp_path, fixture_records)
     records = [dataclasses.replace(fixture_records[f], material_id=m) for f, m in (("2dm-1", "m0"),
                                                                                    ("2dm-21", "m1"))]
     monkeypatch.setattr(pipeline, "load_dataset", lambda p: records)
-    got = report.collect("smoke")
+    monkeypatch.setattr(pipeline, "architecture_study", lambda p: outcomes().architecture_study)
+    got = pq.collect("smoke")
     assert got.n_materials == len(table) and got.clustering is clusters
     assert got.pixel_fraction == pytest.approx(0.25)
     assert len(got.model_card["history"]) == 2  # the whole run, from last.safetensors
@@ -367,13 +377,62 @@ def test_collect_wires_the_cached_stages(monkeypatch, tmp_path, fixture_records)
     assert got.chemistry["n_clusters"] == 3  # synthetic formulas: every class "unknown" or nitrogen's
     assert got.nc4["present"] == [] and got.nc4["same_cluster"] is None
     assert np.isfinite(got.flat_bands["counts"]).sum() == 2 and set(got.flat_bands["top"]) <= {0, 1, 2}
-    assert len(report.paper_vs_ours(got)) == len(report.paper_vs_ours(outcomes()))
+    assert got.architecture_study is not None
+    assert len(pq.paper_vs_ours(got)) == len(pq.paper_vs_ours(outcomes()))
+
+
+def test_every_registry_entry_belongs_to_a_chapter_of_the_book():
+    from pathlib import Path
+
+    chapters = {p.stem for p in (Path(__file__).parents[1] / "book").glob("*.py")}
+    for q in pq.REGISTRY:
+        assert q.chapters and set(q.chapters) <= chapters, (q.quantity, q.chapters)
+        assert set(q.needs) <= set(pq.OPTIONAL_FIELDS), (q.quantity, q.needs)
+    quantities = [q.quantity for q in pq.REGISTRY]
+    assert len(quantities) == len(set(quantities)), "a quantity is registered twice"
+    assert [q.quantity for q in pq.entries_of("table1_duplicates")] == [
+        "flat-band materials encoded", "candidate duplicate entries", "Table 1 pairs found"]
+    with pytest.raises(ValueError, match="no paper quantities for chapter 'nope'"):
+        pq.entries_of("nope")
+
+
+def test_a_chapters_table_reads_only_the_stages_its_entries_need(monkeypatch):
+    """An entry that reads an outcome the chapter's collect() did not compute would say "not computed" in the
+    book: each chapter's entries, given only their declared needs, say something else wherever the full
+    outcomes do."""
+    full = outcomes()
+    for chapter in sorted({c for q in pq.REGISTRY for c in q.chapters}):
+        entries = pq.entries_of(chapter)
+        needs = {n for q in entries for n in q.needs}
+        partial = dataclasses.replace(full, **{n: None for n in pq.OPTIONAL_FIELDS if n not in needs})
+        pd.testing.assert_frame_equal(pq.paper_vs_ours(partial, entries), pq.paper_vs_ours(full, entries))
+
+
+def test_collect_computes_only_what_is_asked(monkeypatch):
+    from elfutils.book import pipeline
+
+    table = pd.DataFrame({"material_id": ["a", "b"], "formula": ["X", "Y"]})
+    clusters = table.assign(hdbscan_label=[0, 0])
+    monkeypatch.setattr(pipeline, "fingerprints", lambda p: table)
+    monkeypatch.setattr(pipeline, "clustering", lambda p: clusters)
+
+    def untouchable(p):
+        raise AssertionError("a stage the chapter does not need was run")
+
+    for stage in ("images", "model_file", "parameter_study", "tsne", "structural_fingerprints",
+                  "load_dataset"):
+        monkeypatch.setattr(pipeline, stage, untouchable)
+    got = pq.collect("smoke", needs={"n_pool", "n_structures"})
+    assert got.n_pool > 2000 and got.n_structures <= got.n_pool
+    assert got.study is None and got.model_card is None
+    with pytest.raises(ValueError, match="unknown outcome"):
+        pq.collect("smoke", needs={"everything"})
 
 
 def test_show_section_is_styled_for_the_book():
     table = pd.DataFrame({"section": ["Data", "Data"], "quantity": ["a", "b"], "paper": [1, None],
                           "ours": [2, 3], "explanation": ["why", "because"]})
-    html = report.show_section(table, "Data").to_html()
+    html = pq.show_section(table, "Data").to_html()
     assert 'class="dataframe elf-comparison"' in html and "because" in html and "–" in html
 
 

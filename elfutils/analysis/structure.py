@@ -315,7 +315,10 @@ LOCALISED_MAX_EXTENT = 0.25
 LOCALISED_MIN_SHARE = 0.25
 
 
-def umap_radius(coords, fraction: float = 0.05) -> float:
+LINK_RADIUS_FRACTION = 0.05  # ours: about DBSCAN's eps scale on the UMAP plane
+
+
+def umap_radius(coords, fraction: float = LINK_RADIUS_FRACTION) -> float:
     """The length scale of "one place" on a UMAP: ``fraction`` of the diagonal of the box holding the
     central 98% of all points (1st to 99th percentile per axis, so stray points do not set the scale)."""
     coords = np.asarray(coords, dtype=float)
@@ -327,7 +330,7 @@ def localised_structural_clusters(
     coords,
     structural_labels,
     radius: float | None = None,
-    radius_fraction: float = 0.05,
+    radius_fraction: float = LINK_RADIUS_FRACTION,
     min_members: int = CNNF_LOCALISED_MIN_MEMBERS,
     max_extent_fraction: float = LOCALISED_MAX_EXTENT,
     min_share: float = LOCALISED_MIN_SHARE,

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from elfutils.constants import (
+    BACKBONE,
     DBSCAN_MIN_SAMPLES,
     ENERGY_WINDOW_EV,
     EPOCHS,
@@ -82,7 +83,7 @@ class Profile:
     line_width: float | None = None  # None = elfutils.images.render's default
     render_engine: str = "fast"
     # --- model ----------------------------------------------------------------------------------------------
-    backbone: str = "resnet18"
+    backbone: str = BACKBONE
     epochs: int = EPOCHS
     batch_size: int | None = None  # None = ElfConfig's default
     # use models/<committed_model>/ (and the committed architecture comparison) when they were made from

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torchvision.models import resnet
 
-from elfutils.constants import EPOCHS, IMAGE_SIZE, LATENT_CHANNELS, NOISE_PROBABILITY, SEED
+from elfutils.constants import BACKBONE, EPOCHS, IMAGE_SIZE, LATENT_CHANNELS, NOISE_PROBABILITY, SEED
 
 # backbone -> (residual block type, blocks per stage); torchvision's own layouts
 BACKBONES = {
@@ -46,7 +46,7 @@ class ElfConfig:
     The paper does not state batch size, optimiser, learning rate or validation split; ours are marked below.
     """
 
-    backbone: str = "resnet18"  # paper's choice; resnet34/resnet50 for Supplementary Note 2's comparison
+    backbone: str = BACKBONE  # paper's choice; resnet34/resnet50 for Supplementary Note 2's comparison
     image_size: int = IMAGE_SIZE  # pixels per side; must be a multiple of 32. Tests use small sizes.
     # The paper feeds 3 identical RGB channels of a black-and-white image. One channel carries the same
     # information; a 3-channel stem is exactly a 1-channel stem whose kernel is the sum of the three, so
