@@ -21,21 +21,16 @@
 profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia
 
 # %%
-import numpy as np
-import pandas as pd
-
 from elfutils import constants
-from elfutils.analysis.fingerprints import fingerprint_matrix
-from elfutils.book import pipeline
-from elfutils.book.example_material import example_image
+from elfutils.book import paper_quantities, pipeline, report
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
 from elfutils.nn import latent
 
 settings = get_profile(profile)
-net, config, card = pipeline.model(settings)
-image, info = example_image(settings, constants.LATENT_WALK_MATERIAL)
-walks = latent.latent_walk_grid(net, image)
+config = pipeline.model(settings)[1]
+walk_study = report.latent_walk_study(settings)
+info, walks = walk_study.info, walk_study.walks
 title = f"{info['material_id']} ({info['formula']}), channel {{}}, position {{}}{{}}"
 
 # %% [markdown]
@@ -86,25 +81,13 @@ latent.walk_figure(walk, info["ticks"], settings.energy_window,
 # changed pixels, of flipped band pixels (binarised at one half) and the largest probability change.
 
 # %%
-X = fingerprint_matrix(pipeline.fingerprints(settings), config.fingerprint_length)
-sigma = [float(X[:, latent.element_index(config, w.channel, w.position)].std()) for w in walks]
-
-
-def step_table(walks):
-    return pd.DataFrame([
-        {"walk": label, "Δ": d, "Δ / σ": d / s, "z(2dm-1)": w.z0, "σ": s, "changed (%)": 100 * ch,
-         "flipped (%)": 100 * fl, "max |Δ probability|": np.abs(diff).max()}
-        for label, w, s in zip("ab", walks, sigma)
-        for d, ch, fl, diff in zip(w.deltas, w.changed_fraction, w.flipped_fraction, w.differences)])
-
-
-steps = step_table(walks)
-steps.round(4).set_index(["walk", "Δ"])
+z_column = {"z0": f"z({info['material_id']})"}
+walk_study.steps().round(4).rename(columns=z_column).set_index(["walk", "Δ"])
 
 # %%
-last = steps.groupby("walk").last()
+last = walk_study.largest_steps()
 glue_values(**{f"walk_{k}_{col}": float(last.loc[k, src]) for k in "ab" for col, src in (
-    ("changed_max", "changed (%)"), ("sigma", "σ"), ("z0", "z(2dm-1)"), ("high_over_sigma", "Δ / σ"),
+    ("changed_max", "changed (%)"), ("sigma", "σ"), ("z0", "z0"), ("high_over_sigma", "Δ / σ"),
     ("max_dprob", "max |Δ probability|"))})
 
 # %% [markdown]
@@ -124,17 +107,15 @@ glue_values(**{f"walk_{k}_{col}": float(last.loc[k, src]) for k in "ab" for col,
 # deviation of its values over our materials, whatever the scale our network learned.
 
 # %%
-scaled = latent.latent_walk_grid(net, image, scales=sigma)
-for label, walk in zip("ab", scaled):
+for label, walk in zip("ab", walk_study.scaled):
     latent.walk_figure(walk, info["ticks"], settings.energy_window,
                        title.format(walk.channel + 1, walk.position, f": {label}, Δ in units of σ"))
 
 # %%
-scaled_steps = step_table(scaled)
-scaled_last = scaled_steps.groupby("walk").last()
+scaled_last = walk_study.largest_steps(scaled=True)
 glue_values(**{f"scaled_{k}_changed_max": float(scaled_last.loc[k, "changed (%)"]) for k in "ab"},
             **{f"scaled_{k}_flipped_max": float(scaled_last.loc[k, "flipped (%)"]) for k in "ab"})
-scaled_steps.round(4).set_index(["walk", "Δ"])
+walk_study.steps(scaled=True).round(4).rename(columns=z_column).set_index(["walk", "Δ"])
 
 # %% [markdown]
 # In units of σ, the largest step changes {glue:text}`scaled_a_changed_max:.2f`% of the pixels in walk a
@@ -148,15 +129,7 @@ scaled_steps.round(4).set_index(["walk", "Δ"])
 # ## The paper's numbers beside ours
 
 # %%
-pd.DataFrame([
-    ("material", "2dm-1 (IrF2)", f"{info['material_id']} ({info['formula']}), {info['split']}"),
-    ("latent channel walked", "channel 2", f"channel {constants.LATENT_WALK_CHANNEL + 1} "
-     f"(index {constants.LATENT_WALK_CHANNEL})"),
-    *[(f"walk {k}: position, Δ range", f"({p[0]},{p[1]}), {lo} to {hi}",
-       f"({p[0]},{p[1]}), {lo} to {hi} in {latent.WALK_STEPS} steps: {last.loc[k, 'changed (%)']:.2f}% "
-       f"pixels changed at Δ = {hi}; {hi} σ = {hi * s:.3g} changes {scaled_last.loc[k, 'changed (%)']:.2f}%")
-      for (k, (p, (lo, hi))), s in zip(specs.items(), sigma)],
-], columns=["", "paper", "ours"]).set_index("")
+paper_quantities.show_chapter(settings, "fig6_latent_space")
 
 # %% [markdown]
 # Walk a shifts channel {glue:text}`walk_channel` at {glue:text}`walk_a_position` by Δ from

@@ -114,6 +114,16 @@ paper_quantities.show_section(comparison, "Structure (Fig. 5)")
 # form localised groups on its elf map; our counts and the explicit localisation criterion are in the table.
 
 # %% [markdown]
+# ## Latent space (Fig. 6)
+
+# %%
+paper_quantities.show_section(comparison, "Latent space (Fig. 6)")
+
+# %% [markdown]
+# The paper shows Fig. 6's decoded images only; the share of pixels each walk changes, and the walks in units
+# of each latent number's spread over our materials, are ours (chapter Fig. 6).
+
+# %% [markdown]
 # ## Duplicates (Table 1)
 
 # %%

@@ -211,6 +211,22 @@ def fake_duplicates(found: bool):
                                  all_pairs=pd.DataFrame({"distance": np.arange(7.0)}), table1=table1)
 
 
+def fake_walks(material_id="2dm-1", formula="IrF2", channel=constants.LATENT_WALK_CHANNEL):
+    """A Fig. 6 study whose walks change one more pixel of a 10 x 10 image per step (a known answer)."""
+    from elfutils.nn.latent import LatentWalk, walk_deltas
+
+    walks, scaled, sigma = [], [], [0.5, 2.0]
+    for (position, (low, high)), s in zip(constants.LATENT_WALK_SPECS, sigma, strict=True):
+        deltas = walk_deltas(low, high)
+        images = np.zeros((len(deltas), 10, 10))
+        for k in range(len(deltas)):
+            images[k].flat[:k] = 1.0  # step k changes k pixels: k% of 100
+        walks.append(LatentWalk(channel, position, deltas, images, z0=0.1))
+        scaled.append(LatentWalk(channel, position, s * deltas, 2 * images.clip(0, 0.5), z0=0.1, scale=s))
+    info = {"material_id": material_id, "formula": formula, "split": "in the training set", "source": "x"}
+    return report.LatentWalkStudy(info, walks, scaled, sigma)
+
+
 def outcomes(profile="default", **changes):
     n = constants.PAPER_N_MATERIALS
     labels = np.r_[np.arange(constants.PAPER_N_CLUSTERS).repeat(9),
@@ -250,7 +266,8 @@ def outcomes(profile="default", **changes):
                 architecture_study=pd.DataFrame({"variant": ["r18 7x7x2", "r34 7x7x2", "r18 7x7x1"],
                                                  "backbone": ["resnet18", "resnet34", "resnet18"],
                                                  "latent_channels": [2, 2, 1], "val_bce": [0.30, 0.31, 0.29],
-                                                 "epochs": [2, 2, 2]}))
+                                                 "epochs": [2, 2, 2]}),
+                latent_walks=fake_walks())
     return pq.Outcomes(**{**base, **changes})
 
 
@@ -367,6 +384,8 @@ def test_collect_wires_the_cached_stages(monkeypatch, tmp_path, fixture_records)
                                                                                    ("2dm-21", "m1"))]
     monkeypatch.setattr(pipeline, "load_dataset", lambda p: records)
     monkeypatch.setattr(pipeline, "architecture_study", lambda p: outcomes().architecture_study)
+    walks = fake_walks()
+    monkeypatch.setattr(report, "latent_walk_study", lambda p: walks)
     got = pq.collect("smoke")
     assert got.n_materials == len(table) and got.clustering is clusters
     assert got.pixel_fraction == pytest.approx(0.25)
@@ -377,8 +396,25 @@ def test_collect_wires_the_cached_stages(monkeypatch, tmp_path, fixture_records)
     assert got.chemistry["n_clusters"] == 3  # synthetic formulas: every class "unknown" or nitrogen's
     assert got.nc4["present"] == [] and got.nc4["same_cluster"] is None
     assert np.isfinite(got.flat_bands["counts"]).sum() == 2 and set(got.flat_bands["top"]) <= {0, 1, 2}
-    assert got.architecture_study is not None
+    assert got.architecture_study is not None and got.latent_walks is walks
     assert len(pq.paper_vs_ours(got)) == len(pq.paper_vs_ours(outcomes()))
+
+
+def test_fig6_rows_report_the_walks_measured_change_and_their_size_in_sigma():
+    table = pq.paper_vs_ours(outcomes(), pq.entries_of("fig6_latent_space")).set_index("quantity")
+    assert table.loc["material walked", "ours"] == "2dm-1 (IrF2)"
+    assert table.loc["material walked", "explanation"].startswith("same material")
+    assert table.loc["latent channel walked", "explanation"] == "same"
+    walk_b = table.loc["walk b: position, Δ range"]
+    assert walk_b.paper == "(3,0), Δ 0.25 to 1.1" and walk_b.ours == "(3,0), Δ 0.25 to 1.1 in 5 steps"
+    # the largest of 5 steps changes 5 of 100 pixels; Δ = 1.1 is 1.1 / 2.0 = 0.55 σ
+    assert "5.00% of the pixels change at Δ = 1.1 (0.55 σ" in walk_b.explanation
+    other = pq.paper_vs_ours(outcomes(latent_walks=fake_walks("2dm-7", "MoS2", channel=0)),
+                             pq.entries_of("fig6_latent_space")).set_index("quantity")
+    assert other.loc["material walked", "explanation"].startswith("another material")
+    assert other.loc["latent channel walked", "explanation"] == "another channel"
+    missing = pq.paper_vs_ours(outcomes(latent_walks=None), pq.entries_of("fig6_latent_space"))
+    assert (missing.ours == pq.NOT_COMPUTED).all()
 
 
 def test_every_registry_entry_belongs_to_a_chapter_of_the_book():

@@ -45,6 +45,7 @@ class Outcomes:
     flat_bands : :func:`elfutils.analysis.cluster_statistics.cluster_variance_share` of the flat-band counts
         near E_F, with ``top`` (cluster -> mean count, richest first) added, optional
     architecture_study : :func:`elfutils.book.pipeline.architecture_study` (Supplementary Note 2), optional
+    latent_walks : :func:`elfutils.book.report.latent_walk_study` (Fig. 6), optional
     """
 
     profile: object
@@ -66,6 +67,7 @@ class Outcomes:
     nc4: dict | None = None
     flat_bands: dict | None = None
     architecture_study: pd.DataFrame | None = None
+    latent_walks: object | None = None
 
 
 @dataclass(frozen=True)
@@ -496,6 +498,50 @@ def _table1(o: Outcomes):
     return f"{found} of {present} present", why
 
 
+# --- latent space (Fig. 6) ---------------------------------------------------------------------------------
+PAPER_WALK_FORMULA = "IrF2"  # Fig. 6: "the band structure of 2dm-1 (IrF2)"
+
+
+def _walked_material(o: Outcomes):
+    if o.latent_walks is None:
+        return NOT_COMPUTED, "walks not computed"
+    info = o.latent_walks.info
+    same = info["material_id"] == C.LATENT_WALK_MATERIAL and info["formula"] == PAPER_WALK_FORMULA
+    return (f"{info['material_id']} ({info['formula']})",
+            f"{'same material' if same else 'another material'}; its image is {info['split']}, "
+            f"from {info['source']}")
+
+
+def _walked_channel(o: Outcomes):
+    if o.latent_walks is None:
+        return NOT_COMPUTED, "walks not computed"
+    channels = {w.channel for w in o.latent_walks.walks}
+    ours = ", ".join(f"channel {c + 1} (index {c})" for c in sorted(channels))
+    return ours, "same" if channels == {C.LATENT_WALK_CHANNEL} else "another channel"
+
+
+def _walk_spec(spec) -> str:
+    (row, col), (low, high) = spec
+    return f"({row},{col}), Δ {low} to {high}"
+
+
+def _walk(index: int):
+    def ours(o: Outcomes):
+        if o.latent_walks is None:
+            return NOT_COMPUTED, "walks not computed"
+        study, label = o.latent_walks, report.WALK_LABELS[index]
+        walk = study.walks[index]
+        deltas = walk.nominal_deltas
+        last, scaled = study.largest_steps().loc[label], study.largest_steps(scaled=True).loc[label]
+        value = (f"({walk.position[0]},{walk.position[1]}), Δ {deltas[1]:g} to {deltas[-1]:g} in "
+                 f"{len(deltas) - 1} steps")
+        return value, (f"the paper shows the decoded images only; ours: {last['changed (%)']:.2f}% of the "
+                       f"pixels change at Δ = {deltas[-1]:g} ({last['Δ / σ']:.2f} σ of that number over our "
+                       f"materials); at Δ = {deltas[-1]:g} σ = {scaled['Δ']:.3g}, "
+                       f"{scaled['changed (%)']:.2f}% change")
+    return ours
+
+
 # --- the registry -------------------------------------------------------------------------------------------
 Q = PaperQuantity
 REGISTRY: tuple[PaperQuantity, ...] = (
@@ -566,6 +612,14 @@ REGISTRY: tuple[PaperQuantity, ...] = (
     Q("Structure (Fig. 5)", "CNNF clusters localised on the elf map", "PAPER_N_CNNF_LOCALISED",
       f"{C.PAPER_N_CNNF_LOCALISED} of {C.PAPER_N_CNNF_CLUSTERS}", _cnnf_localised,
       ("cnnf_labels", "cnnf_localisation"), ("fig5_structure",)),
+    Q("Latent space (Fig. 6)", "material walked", "LATENT_WALK_MATERIAL",
+      f"{C.LATENT_WALK_MATERIAL} ({PAPER_WALK_FORMULA})", _walked_material, ("latent_walks",),
+      ("fig6_latent_space",)),
+    Q("Latent space (Fig. 6)", "latent channel walked", "LATENT_WALK_CHANNEL",
+      f"channel {C.LATENT_WALK_CHANNEL + 1}", _walked_channel, ("latent_walks",), ("fig6_latent_space",)),
+    *(Q("Latent space (Fig. 6)", f"walk {label}: position, Δ range", "LATENT_WALK_SPECS",
+        _walk_spec(spec), _walk(i), ("latent_walks",), ("fig6_latent_space",))
+      for i, (label, spec) in enumerate(zip(report.WALK_LABELS, C.LATENT_WALK_SPECS, strict=True))),
     Q("Duplicates (Table 1)", "candidate duplicate entries", "PAPER_MAX_DUPLICATES",
       f"up to {C.PAPER_MAX_DUPLICATES}", _duplicate_entries, ("duplicates",), ("table1_duplicates",)),
     Q("Duplicates (Table 1)", "Table 1 pairs found", "PAPER_TABLE1_DUPLICATES",
@@ -693,6 +747,7 @@ def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS, needs: Iterable[str]
         "nc4": lambda: report.nc4_check(table, min_samples=p.min_samples, p=p.minkowski_p),
         "flat_bands": lambda: report.flat_band_clusters(clusters, pipeline.load_dataset(p), seed=p.seed),
         "architecture_study": lambda: pipeline.architecture_study(p),
+        "latent_walks": lambda: report.latent_walk_study(p),
     }
     for name in OPTIONAL_FIELDS:  # in field order, as the full collection always ran them
         if name in needs:

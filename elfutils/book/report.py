@@ -15,6 +15,8 @@ measured:
 * :func:`co_cluster_check`, :func:`nc4_check`, :func:`flat_band_clusters`, :func:`structural_clusters` --
   the measurements behind the paper's named clusters; the registry of the paper's quantities
   (:mod:`elfutils.book.paper_quantities`) puts them beside the paper's values.
+* :func:`latent_walk_study` -- Fig. 6: the paper's walks through 2dm-1's latent, as given and in units of
+  each number's spread over the materials.
 """
 
 from __future__ import annotations
@@ -764,3 +766,55 @@ def structural_clusters(profile, clusters: pd.DataFrame):
     labels = pd.Series(fitted.labels_, index=cnnf.index.astype(str), name="cnnf_cluster")
     _, localisation = cnnf_on_elf_map(clusters, labels)  # the whole map sets the length scale
     return labels, localisation
+
+
+WALK_LABELS = "ab"  # the paper's panel letters of Fig. 6, one per walk of LATENT_WALK_SPECS
+
+
+@dataclass(frozen=True)
+class LatentWalkStudy:
+    """Fig. 6 for one profile (:func:`latent_walk_study`).
+
+    info : :func:`elfutils.book.example_material.example_image`'s info for the walked material
+    walks : the paper's walks (:class:`elfutils.nn.latent.LatentWalk`), Δ as the paper gives them
+    scaled : the same walks with Δ in units of ``sigma``
+    sigma : per walk, the standard deviation of the walked number over the profile's fingerprints
+    """
+
+    info: dict
+    walks: list
+    scaled: list
+    sigma: list
+
+    def steps(self, scaled: bool = False) -> pd.DataFrame:
+        """One row per walk (:data:`WALK_LABELS`) and Δ: Δ, Δ / σ, the number's value z0, σ, the share of
+        changed and of flipped pixels (%) and the largest probability change against Δ = 0."""
+        walks = self.scaled if scaled else self.walks
+        return pd.DataFrame([
+            {"walk": label, "Δ": d, "Δ / σ": d / s, "z0": w.z0, "σ": s, "changed (%)": 100 * ch,
+             "flipped (%)": 100 * fl, "max |Δ probability|": float(np.abs(diff).max())}
+            for label, w, s in zip(WALK_LABELS, walks, self.sigma, strict=False)
+            for d, ch, fl, diff in zip(w.deltas, w.changed_fraction, w.flipped_fraction, w.differences,
+                                       strict=True)])
+
+    def largest_steps(self, scaled: bool = False) -> pd.DataFrame:
+        """:meth:`steps` at each walk's largest Δ, indexed by walk."""
+        return self.steps(scaled).groupby("walk").last()
+
+
+def latent_walk_study(profile, material_id: str = C.LATENT_WALK_MATERIAL) -> LatentWalkStudy:
+    """The paper's Fig. 6 walks (:data:`elfutils.constants.LATENT_WALK_SPECS`) with the profile's model on
+    ``material_id``'s image, and the same walks in units of each walked number's spread."""
+    from elfutils.analysis.fingerprints import fingerprint_matrix
+    from elfutils.book import pipeline
+    from elfutils.book.example_material import example_image
+    from elfutils.book.profiles import get_profile
+    from elfutils.nn import latent
+
+    p = get_profile(profile)
+    net, config, _ = pipeline.model(p)
+    image, info = example_image(p, material_id)
+    walks = latent.latent_walk_grid(net, image)
+    X = fingerprint_matrix(pipeline.fingerprints(p), config.fingerprint_length)
+    sigma = [float(X[:, latent.element_index(config, w.channel, w.position)].std()) for w in walks]
+    return LatentWalkStudy(info, walks, latent.latent_walk_grid(net, image, scales=sigma), sigma)
