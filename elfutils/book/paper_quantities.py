@@ -10,6 +10,7 @@ chosen entries read (:attr:`PaperQuantity.needs`), so a chapter's table costs wh
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 
@@ -700,17 +701,14 @@ def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS, needs: Iterable[str]
     table = pipeline.fingerprints(p)
     clusters = pipeline.clustering(p)
     outcomes = Outcomes(profile=p, n_materials=len(table), clustering=clusters)
-    memo: dict = {}
-
+    # shared by several outcomes, computed at most once per collect() and only when one of them is asked for
+    @functools.cache
     def distances():
-        if "D" not in memo:
-            memo["D"] = minkowski_distances(fingerprint_matrix(table), p=p.minkowski_p)
-        return memo["D"]
+        return minkowski_distances(fingerprint_matrix(table), p=p.minkowski_p)
 
+    @functools.cache
     def pool():
-        if "pool" not in memo:
-            memo["pool"] = flat_band_pool()
-        return memo["pool"]
+        return flat_band_pool()
 
     def embeddings():
         tsne = pipeline.tsne(p)
@@ -720,10 +718,9 @@ def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS, needs: Iterable[str]
                 "t-SNE": tsne[["tsne_x", "tsne_y"]].to_numpy()}
         return report.embedding_agreement(distances(), maps, clusters["hdbscan_label"].to_numpy(), k)
 
+    @functools.cache
     def structural():
-        if "cnnf" not in memo:
-            memo["cnnf"] = report.structural_clusters(p, clusters)
-        return memo["cnnf"]
+        return report.structural_clusters(p, clusters)
 
     def square_octagon():
         ordered = clusters.set_index("material_id").loc[table["material_id"]].reset_index()
