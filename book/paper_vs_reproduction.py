@@ -93,6 +93,16 @@ paper_quantities.show_section(comparison, "Clustering")
 paper_quantities.show_section(comparison, "Embeddings")
 
 # %% [markdown]
+# ## Architectures (Supplementary Note 2)
+
+# %%
+paper_quantities.show_section(comparison, "Architectures (Suppl. Note 2)")
+
+# %% [markdown]
+# The paper names the trunks it tried and says the deeper ones did not help; our study trains each variant
+# for the same number of epochs and compares their validation BCE (chapter Supplementary Note 2).
+
+# %% [markdown]
 # ## Structure (Fig. 4)
 
 # %%

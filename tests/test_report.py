@@ -432,6 +432,15 @@ def test_every_registry_entry_belongs_to_a_chapter_of_the_book():
         pq.entries_of("nope")
 
 
+def test_the_paper_vs_reproduction_page_shows_every_section_of_the_registry():
+    """A section the page never shows would be counted in its row total but read by nobody."""
+    from pathlib import Path
+
+    source = (Path(__file__).parents[1] / "book" / "paper_vs_reproduction.py").read_text()
+    for section in dict.fromkeys(q.section for q in pq.REGISTRY):
+        assert f'show_section(comparison, "{section}")' in source, section
+
+
 def test_a_chapters_table_reads_only_the_stages_its_entries_need(monkeypatch):
     """An entry that reads an outcome the chapter's collect() did not compute would say "not computed" in the
     book: each chapter's entries, given only their declared needs, say something else wherever the full
