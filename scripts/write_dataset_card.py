@@ -17,6 +17,8 @@ from elfutils.dft.compare import (
     GROUPS,
     coverage_by_group,
     dataset_card,
+    failed_attempts_summary,
+    failure_table,
     fixture_comparison,
     gap_comparison,
     pending_table,
@@ -25,6 +27,7 @@ from elfutils.dft.compare import (
     with_likely_causes,
 )
 from elfutils.dft.recipe import MP_HUBBARD_U, DFTSettings
+from elfutils.dft.targets import atlas_ids
 from elfutils.io import atomic_write_text
 
 
@@ -184,6 +187,47 @@ def atlas_markdown() -> list[str]:
                   "| material | ours (eV) | 2Dmatpedia (eV) | likely cause |", "|---|---|---|---|"]
         lines += [f"| {r.material_id} | {r.gap_ours:.2f} | {r.gap_reference:.2f} | {r.likely_cause} |"
                   for r in rest.head(40).itertuples()]
+    lines += atlas_failures_markdown()
+    return lines
+
+
+def atlas_failures_markdown() -> list[str]:
+    """Every failed attempt of both stores by kind, the atlas store's materials that failed twice, and the
+    atlas materials not computed yet (with the first attempt's failure where one awaits its retry)."""
+    stores = {"flat-band store": dft_store_path(), "atlas store": atlas_store_path()}
+    summary = pd.concat([failed_attempts_summary(p).assign(store=name) for name, p in stores.items()],
+                        ignore_index=True)
+    lines = ["", "### Failed attempts", "",
+             "Every failed attempt recorded in the stores' `failures.jsonl`, by kind of error, and what "
+             "became of those materials (a failed material is retried once with safer settings, after "
+             "every first attempt of the batch):", ""]
+    if len(summary):
+        lines.append(summary[["store", "error", "attempts", "materials", "stored", "failed_twice",
+                              "awaiting_retry"]].to_markdown(index=False))
+    else:
+        lines.append("None so far.")
+    final = failure_table(atlas_store_path())
+    lines += ["", "Atlas materials that failed twice:", ""]
+    if len(final):
+        lines += ["| material | formula | reason |", "|---|---|---|"]
+        lines += [f"| {r.material_id} | {r.formula} | {str(r.reason)[:160]} |" for r in final.itertuples()]
+    else:
+        lines.append("None so far.")
+    pending = pending_table(atlas_store_path(), atlas_ids())
+    if len(pending):
+        waiting = pending.first_attempt != ""
+        unreached = pending[~waiting]
+        lines += [
+            "", "### Atlas materials not computed yet", "",
+            f"{len(pending)} materials: {len(unreached)} not reached (the batch goes cheapest first, so "
+            f"these are the largest cells: {unreached.natoms.min()}–{unreached.natoms.max()} atoms) and "
+            f"{int(waiting.sum())} whose first attempt failed and whose retry has not run yet. "
+            "`elf dft --atlas` computes them on resume.", "",
+            "| material | formula | atoms | spin-polarised run | Hubbard U | first attempt failed |",
+            "|---|---|---|---|---|---|",
+            *[f"| {r.material_id} | {r.formula} | {r.natoms} | {'yes' if r.spin_run else 'no'} | "
+              f"{'yes' if r.hubbard_u else 'no'} | {r.first_attempt[:80]} |" for r in pending.itertuples()],
+        ]
     return lines
 
 

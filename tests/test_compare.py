@@ -132,6 +132,35 @@ def test_dataset_card(small_store, fixture_files):
     assert card["elements"].sum() >= 3 and card["n_elements"] == len(card["elements"])
 
 
+@pytest.mark.parametrize("reason, kind", [
+    ("KohnShamConvergenceError:  [gpaw.KohnShamConvergenceError]", "KohnShamConvergenceError"),
+    ("time limit of 1800 s exceeded", "time limit of 1800 s exceeded"),
+    ("Dask worker died during the calculation (KilledWorker: ('run-2dm-5', <WorkerState>))",
+     "Dask worker died during the calculation"),
+    ("old failure", "old failure"),
+    ("", "unknown"),
+])
+def test_error_kind_names_the_exception_or_the_batchs_sentence(reason, kind):
+    assert compare.error_kind(reason) == kind
+
+
+def test_failed_attempts_summary_says_what_became_of_each_failed_material(small_store, fixture_files):
+    with open(small_store.path / "failures.jsonl", "a") as fh:  # after the fixture's torn last line
+        fh.write("\n" + json.dumps({"material_id": "2dm-77", "attempt": 1, "final": False,
+                                    "reason": "KohnShamConvergenceError: slow"}) + "\n")
+    table = compare.failed_attempts_summary(small_store.path).set_index("error")
+    # 2dm-99 failed twice; 2dm-77 waits for its retry; the stored fixture's old failure was overcome
+    assert table.loc["KohnShamConvergenceError"].to_dict() == {
+        "attempts": 3, "materials": 2, "stored": 0, "failed_twice": 1, "awaiting_retry": 1}
+    assert table.loc["old failure"].to_dict() == {
+        "attempts": 1, "materials": 1, "stored": 1, "failed_twice": 0, "awaiting_retry": 0}
+    assert list(table.index) == ["KohnShamConvergenceError", "old failure"]  # most attempts first
+
+
+def test_failed_attempts_summary_of_a_store_without_failures(tmp_path):
+    assert compare.failed_attempts_summary(tmp_path / "none.elfstore").empty
+
+
 def test_pending_table_lists_what_the_batch_has_not_reached_cheapest_first(small_store, fixture_files):
     from elfutils.data.dataset import structure_records
     from elfutils.dft.recipe import batch_cost

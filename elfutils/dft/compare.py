@@ -218,6 +218,39 @@ def failure_table(store_path: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["material_id", "formula", "attempts", "error", "reason"])
 
 
+def error_kind(reason: str) -> str:
+    """The kind of a failure reason as the batch records it: the exception's name ("KohnShamConvergenceError:
+    ..."), or the batch's own sentence without its details ("time limit of 1800 s exceeded", "Dask worker
+    died during the calculation (KilledWorker ...)" -> "Dask worker died during the calculation")."""
+    reason = str(reason).strip()
+    first = reason.split(maxsplit=1)[0] if reason else ""
+    if first.endswith(":"):  # "SomeError: message [module.SomeError]"
+        return first[:-1]
+    return reason.split(" [", 1)[0].split(" (", 1)[0].strip() or "unknown"
+
+
+def failed_attempts_summary(store_path: str | Path) -> pd.DataFrame:
+    """Every failed attempt of a store's ``failures.jsonl`` by kind of error (:func:`error_kind`), with what
+    became of the materials: error, attempts, materials, stored (a later attempt succeeded), failed_twice,
+    awaiting_retry (the batch stopped before the retry). Most attempts first."""
+    from elfutils.data.store import BandStore
+    from elfutils.dft.batch import final_failures, pending_retries, read_failures
+
+    records = read_failures(store_path)
+    columns = ["error", "attempts", "materials", "stored", "failed_twice", "awaiting_retry"]
+    if not records:
+        return pd.DataFrame(columns=columns)
+    stored = set(BandStore(store_path).ids())
+    final, waiting = set(final_failures(store_path)), set(pending_retries(store_path))
+    by_kind: dict[str, list[str]] = {}
+    for rec in records:
+        by_kind.setdefault(error_kind(rec.get("reason", "")), []).append(rec["material_id"])
+    rows = [(kind, len(ids), len(set(ids)), len(set(ids) & stored), len(set(ids) & final),
+             len(set(ids) & waiting)) for kind, ids in by_kind.items()]
+    table = pd.DataFrame(rows, columns=columns)
+    return table.sort_values(["attempts", "error"], ascending=[False, True], ignore_index=True)
+
+
 def element_counts(formulas) -> pd.Series:
     """How many materials contain each element (descending)."""
     from elfutils.data.dataset import elements_of
