@@ -41,7 +41,7 @@ title = f"{info['material_id']} ({info['formula']}), channel {{}}, position {{}}
 # when its probability moves by at least {glue:text}`change_tolerance` from the Δ = 0 reconstruction.
 
 # %%
-specs = dict(zip("ab", constants.LATENT_WALK_SPECS))
+specs = dict(zip(report.WALK_LABELS, constants.LATENT_WALK_SPECS, strict=True))
 glue_values(walk_steps=latent.WALK_STEPS, walk_channel_index=constants.LATENT_WALK_CHANNEL,
             walk_channel=constants.LATENT_WALK_CHANNEL + 1, example_formula=info["formula"],
             example_source=info["source"], example_split=info["split"],
@@ -86,7 +86,7 @@ walk_study.steps().round(4).rename(columns=z_column).set_index(["walk", "Δ"])
 
 # %%
 last = walk_study.largest_steps()
-glue_values(**{f"walk_{k}_{col}": float(last.loc[k, src]) for k in "ab" for col, src in (
+glue_values(**{f"walk_{k}_{col}": float(last.loc[k, src]) for k in report.WALK_LABELS for col, src in (
     ("changed_max", "changed (%)"), ("sigma", "σ"), ("z0", "z0"), ("high_over_sigma", "Δ / σ"),
     ("max_dprob", "max |Δ probability|"))})
 
@@ -107,14 +107,14 @@ glue_values(**{f"walk_{k}_{col}": float(last.loc[k, src]) for k in "ab" for col,
 # deviation of its values over our materials, whatever the scale our network learned.
 
 # %%
-for label, walk in zip("ab", walk_study.scaled):
+for label, walk in zip(report.WALK_LABELS, walk_study.scaled, strict=True):
     latent.walk_figure(walk, info["ticks"], settings.energy_window,
                        title.format(walk.channel + 1, walk.position, f": {label}, Δ in units of σ"))
 
 # %%
 scaled_last = walk_study.largest_steps(scaled=True)
-glue_values(**{f"scaled_{k}_changed_max": float(scaled_last.loc[k, "changed (%)"]) for k in "ab"},
-            **{f"scaled_{k}_flipped_max": float(scaled_last.loc[k, "flipped (%)"]) for k in "ab"})
+glue_values(**{f"scaled_{k}_{name}_max": float(scaled_last.loc[k, column]) for k in report.WALK_LABELS
+               for name, column in (("changed", "changed (%)"), ("flipped", "flipped (%)"))})
 walk_study.steps(scaled=True).round(4).rename(columns=z_column).set_index(["walk", "Δ"])
 
 # %% [markdown]
@@ -129,7 +129,7 @@ walk_study.steps(scaled=True).round(4).rename(columns=z_column).set_index(["walk
 # ## The paper's numbers beside ours
 
 # %%
-paper_quantities.show_chapter(settings, "fig6_latent_space")
+paper_quantities.show_chapter(settings, "fig6_latent_space", latent_walks=walk_study)
 
 # %% [markdown]
 # Walk a shifts channel {glue:text}`walk_channel` at {glue:text}`walk_a_position` by Δ from

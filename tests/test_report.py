@@ -470,8 +470,14 @@ def test_collect_computes_only_what_is_asked(monkeypatch):
     got = pq.collect("smoke", needs={"n_pool", "n_structures"})
     assert got.n_pool > 2000 and got.n_structures <= got.n_pool
     assert got.study is None and got.model_card is None
+    # an outcome the caller already has is taken as it is, not computed again
+    monkeypatch.setattr(report, "latent_walk_study", untouchable)
+    walks = fake_walks()
+    assert pq.collect("smoke", needs={"latent_walks"}, known={"latent_walks": walks}).latent_walks is walks
     with pytest.raises(ValueError, match="unknown outcome"):
         pq.collect("smoke", needs={"everything"})
+    with pytest.raises(ValueError, match="unknown outcome"):
+        pq.collect("smoke", needs=(), known={"everything": 1})
 
 
 def test_show_section_is_styled_for_the_book():

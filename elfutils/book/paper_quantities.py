@@ -11,7 +11,7 @@ chosen entries read (:attr:`PaperQuantity.needs`), so a chapter's table costs wh
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -664,25 +664,28 @@ def show_section(comparison: pd.DataFrame, section: str):
     return styled(section_rows(comparison, section))
 
 
-def chapter_comparison(profile, chapter: str) -> pd.DataFrame:
+def chapter_comparison(profile, chapter: str, **known) -> pd.DataFrame:
     """A chapter's closing table: its registry entries (quantity, constant, paper, ours, explanation), from
-    only the stages they read."""
+    only the stages they read; ``known`` outcomes (e.g. ``latent_walks=`` the study the chapter has already
+    computed) are used as given (:func:`collect`)."""
     entries = entries_of(chapter)
-    outcomes = collect(profile, needs={n for q in entries for n in q.needs})
+    outcomes = collect(profile, needs={n for q in entries for n in q.needs}, known=known)
     return paper_vs_ours(outcomes, entries).drop(columns="section").set_index("quantity")
 
 
-def show_chapter(profile, chapter: str):
+def show_chapter(profile, chapter: str, **known):
     """:func:`chapter_comparison`, :func:`styled`."""
-    return styled(chapter_comparison(profile, chapter))
+    return styled(chapter_comparison(profile, chapter, **known))
 
 
 OPTIONAL_FIELDS = tuple(f.name for f in fields(Outcomes))[3:]
 
 
-def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS, needs: Iterable[str] | None = None) -> Outcomes:
+def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS, needs: Iterable[str] | None = None,
+            known: Mapping[str, object] | None = None) -> Outcomes:
     """Run (or load) the cached stages and gather the outcomes the registry compares: all of them, or only
-    the optional fields in ``needs``."""
+    the optional fields in ``needs``. ``known`` gives optional fields already computed by the caller; they
+    are taken as they are instead of being computed again."""
     from elfutils.analysis.chemistry import chemistry_table, cluster_chemistry
     from elfutils.analysis.cluster import minkowski_distances
     from elfutils.analysis.duplicates import find_duplicates
@@ -694,7 +697,8 @@ def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS, needs: Iterable[str]
     from elfutils.nn.checkpoint import training_card
 
     needs = set(OPTIONAL_FIELDS if needs is None else needs)
-    unknown = needs - set(OPTIONAL_FIELDS)
+    known = dict(known or {})
+    unknown = (needs | set(known)) - set(OPTIONAL_FIELDS)
     if unknown:
         raise ValueError(f"unknown outcome(s) {sorted(unknown)}; known: {', '.join(OPTIONAL_FIELDS)}")
     p = get_profile(profile)
@@ -747,6 +751,8 @@ def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS, needs: Iterable[str]
         "latent_walks": lambda: report.latent_walk_study(p),
     }
     for name in OPTIONAL_FIELDS:  # in field order, as the full collection always ran them
-        if name in needs:
+        if name in known:
+            setattr(outcomes, name, known[name])
+        elif name in needs:
             setattr(outcomes, name, loaders[name]())
     return outcomes
