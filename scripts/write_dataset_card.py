@@ -31,6 +31,22 @@ from elfutils.dft.targets import atlas_ids
 from elfutils.io import atomic_write_text
 
 
+def failure_rows(failures: pd.DataFrame) -> list[str]:
+    """:func:`elfutils.dft.compare.failure_table` as Markdown rows (material, formula, reason)."""
+    if not len(failures):
+        return ["None so far."]
+    return ["| material | formula | reason |", "|---|---|---|",
+            *[f"| {r.material_id} | {r.formula} | {str(r.reason)[:160]} |" for r in failures.itertuples()]]
+
+
+def pending_rows(pending: pd.DataFrame) -> list[str]:
+    """:func:`elfutils.dft.compare.pending_table` as a Markdown table."""
+    return ["| material | formula | atoms | spin-polarised run | Hubbard U | first attempt failed |",
+            "|---|---|---|---|---|---|",
+            *[f"| {r.material_id} | {r.formula} | {r.natoms} | {'yes' if r.spin_run else 'no'} | "
+              f"{'yes' if r.hubbard_u else 'no'} | {r.first_attempt[:80]} |" for r in pending.itertuples()]]
+
+
 def card_markdown() -> str:
     store_path = dft_store_path()
     card = dataset_card(store_path)
@@ -82,11 +98,7 @@ def card_markdown() -> str:
         "## Failures",
         "",
     ]
-    if len(failures):
-        lines += ["| material | formula | reason |", "|---|---|---|"]
-        lines += [f"| {r.material_id} | {r.formula} | {str(r.reason)[:160]} |" for r in failures.itertuples()]
-    else:
-        lines.append("None so far.")
+    lines += failure_rows(failures)
     pending = pending_table(store_path)
     if len(pending):
         lines += [
@@ -101,10 +113,7 @@ def card_markdown() -> str:
             "their retry, which the batch runs after every first attempt. `elf dft` (or `make data`) "
             "computes them on resume.",
             "",
-            "| material | formula | atoms | spin-polarised run | Hubbard U | first attempt failed |",
-            "|---|---|---|---|---|---|",
-            *[f"| {r.material_id} | {r.formula} | {r.natoms} | {'yes' if r.spin_run else 'no'} | "
-              f"{'yes' if r.hubbard_u else 'no'} | {r.first_attempt[:80]} |" for r in pending.itertuples()],
+            *pending_rows(pending),
         ]
     lines += [
         "",
@@ -206,13 +215,7 @@ def atlas_failures_markdown() -> list[str]:
                               "awaiting_retry"]].to_markdown(index=False))
     else:
         lines.append("None so far.")
-    final = failure_table(atlas_store_path())
-    lines += ["", "Atlas materials that failed twice:", ""]
-    if len(final):
-        lines += ["| material | formula | reason |", "|---|---|---|"]
-        lines += [f"| {r.material_id} | {r.formula} | {str(r.reason)[:160]} |" for r in final.itertuples()]
-    else:
-        lines.append("None so far.")
+    lines += ["", "Atlas materials that failed twice:", "", *failure_rows(failure_table(atlas_store_path()))]
     pending = pending_table(atlas_store_path(), atlas_ids())
     if len(pending):
         waiting = pending.first_attempt != ""
@@ -223,10 +226,7 @@ def atlas_failures_markdown() -> list[str]:
             f"these are the largest cells: {unreached.natoms.min()}–{unreached.natoms.max()} atoms) and "
             f"{int(waiting.sum())} whose first attempt failed and whose retry has not run yet. "
             "`elf dft --atlas` computes them on resume.", "",
-            "| material | formula | atoms | spin-polarised run | Hubbard U | first attempt failed |",
-            "|---|---|---|---|---|---|",
-            *[f"| {r.material_id} | {r.formula} | {r.natoms} | {'yes' if r.spin_run else 'no'} | "
-              f"{'yes' if r.hubbard_u else 'no'} | {r.first_attempt[:80]} |" for r in pending.itertuples()],
+            *pending_rows(pending),
         ]
     return lines
 

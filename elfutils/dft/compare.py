@@ -213,8 +213,8 @@ def failure_table(store_path: str | Path) -> pd.DataFrame:
     rows = []
     for mid, rec in final.items():
         reason = str(rec.get("reason", ""))
-        error = reason.split(":", 1)[0].strip() if ":" in reason else reason.split(" [", 1)[0]
-        rows.append((mid, records.get(mid, {}).get("formula_pretty", ""), attempts[mid], error, reason))
+        rows.append((mid, records.get(mid, {}).get("formula_pretty", ""), attempts[mid], error_kind(reason),
+                     reason))
     return pd.DataFrame(rows, columns=["material_id", "formula", "attempts", "error", "reason"])
 
 
