@@ -32,7 +32,7 @@ from elfutils.book.environment import (
     machine_info,
     package_versions,
 )
-from elfutils.book.profiles import atlas_profile, get_profile
+from elfutils.book.profiles import atlas_profile, flatband_model_profile, get_profile
 from elfutils.book.scale_results import plot_cost_against_n, scale_results, scale_table
 from elfutils.book.sphinx_ext import glue_values
 
@@ -83,7 +83,9 @@ pd.Series(machine, name="").astype(str).to_frame()
 
 # %%
 stages = pipeline.timings_table()
-stages = stages[stages.profile.isin([settings.name, atlas_profile(settings).name])]  # the atlas chapter's too
+# the atlas chapter's stages too
+stages = stages[stages.profile.isin([settings.name, atlas_profile(settings).name,
+                                     flatband_model_profile(settings).name])]
 notebooks = pd.DataFrame(pipeline.read_timings().get("notebooks", {}).values(),
                          columns=["profile", "notebook", "seconds", "executed_at"])
 notebooks = notebooks[notebooks.profile == settings.name].drop(columns="profile")

@@ -107,8 +107,8 @@ glue_values(cli_exit_code=exit_code, cli_nc=constants.HDBSCAN_MIN_CLUSTER_SIZE,
 # ### Among all of 2Dmatpedia
 #
 # The flat-band dataset only holds materials already known to have flat bands. `--profile atlas` searches
-# every 2Dmatpedia material we computed ({glue:text}`atlas_n_materials` materials; the atlas chapter), with
-# the same model, so a material of another kind finds look-alikes of its kind too.
+# every 2Dmatpedia material we computed ({glue:text}`atlas_n_materials` materials; the atlas chapter), encoded
+# by the model trained on all of them, so a material of another kind finds look-alikes of its kind too.
 
 # %%
 atlas = atlas_profile(settings)

@@ -53,7 +53,8 @@ NOTEBOOKS = {
     "fingerprint_quality": (3, ("twin_recall1", "robust_n", "elf_wins", "ours_clusters", "library_euclid_ari",
                                 "verdict")),
     "atlas": (3, ("n_materials", "n_pool", "elf_auc", "elf_top", "best_baseline_auc", "goal_verdict",
-                  "params_verdict", "n_flat_clusters", "candidates_flat", "comparison_text")),
+                  "params_verdict", "n_flat_clusters", "candidates_flat", "atlas_train_bce",
+                  "overlap_reference", "kept_atlas", "flat_model_auc")),
     "paper_vs_reproduction": (0, ("n_rows", "n_materials", "train_bce", "n_clusters", "n_candidates")),
 }
 

@@ -54,10 +54,37 @@ def test_committed_model_is_lean(default_profile):
     assert card["source"] == "committed" and card.get("weights_dtype") == "float16"
 
 
+def test_committed_atlas_model_matches_the_atlas_images_and_is_lean(default_profile):
+    """models/elf-resnet18-atlas/ stands in for ~70 CPU-minutes of training in the atlas chapter: it must have
+    learned exactly the atlas profile's images (the flat-band store and the committed atlas store)."""
+    atlas = pipeline.get_profile("atlas")
+    path, why = pipeline.COMMITTED_MODEL.status(atlas)
+    assert path is not None, f"{why}: run `python scripts/commit_models.py --atlas` and commit models/"
+    assert path.stat().st_size <= pipeline.COMMITTED_MODEL_MAX_BYTES
+    card = pipeline.model_summary(atlas)
+    assert card["source"] == "committed" and card.get("weights_dtype") == "float16"
+    assert card["n_images"] == len(pipeline.images(atlas)[1])
+
+
+def test_atlas_model_keeps_the_default_models_step_budget():
+    """profiles.ATLAS_EPOCHS: the atlas model trains for as many optimiser steps as the default model (its
+    epochs are fewer because its epochs are longer), within 10 %."""
+    from elfutils.nn.checkpoint import training_card
+
+    def steps(profile):
+        path, why = pipeline.COMMITTED_MODEL.status(profile)
+        assert path is not None, why
+        card = training_card(path)
+        return len(card["history"]) * -(-card["n_train"] // card["config"]["batch_size"])
+
+    default, atlas = steps(pipeline.get_profile("default")), steps(pipeline.get_profile("atlas"))
+    assert abs(atlas / default - 1) <= 0.10, (default, atlas)
+
+
 def test_models_folder_holds_only_what_the_profiles_read():
     if not models_dir().exists():
         return
-    known = {pipeline.get_profile("default").committed_model,
+    known = {pipeline.get_profile("default").committed_model, pipeline.get_profile("atlas").committed_model,
              pipeline.get_profile("default").committed_architecture_study, pipeline.COMMITTED_RESULTS}
     extra = {p.name for p in models_dir().iterdir()} - known - {"README.md"}
     assert not extra, f"unexpected entries in {models_dir()}: {sorted(extra)}"

@@ -364,18 +364,27 @@ def test_model_from_encodes_with_the_other_profiles_model(cache, tiny_store, stu
 
 
 def test_atlas_profiles():
-    from elfutils.book.profiles import atlas_profile
+    from elfutils.book.profiles import ATLAS_EPOCHS, ATLAS_MODEL_FOLDER, atlas_profile, flatband_model_profile
 
     atlas = get_profile("atlas")
-    assert atlas.model_from == "default" and atlas.extra_stores
+    assert atlas.model_from == "" and atlas.extra_stores  # a model of its own
+    assert (atlas.committed_model, atlas.epochs) == (ATLAS_MODEL_FOLDER, ATLAS_EPOCHS)
     assert (atlas.min_cluster_size, atlas.min_samples) == (5, 2)
     assert atlas_profile("default") == atlas
     smoke = get_profile("smoke-atlas")
-    assert smoke == atlas_profile("smoke") and smoke.model_from == "smoke"
+    assert smoke == atlas_profile("smoke") and smoke.model_from == ""
     assert smoke.max_materials == get_profile("smoke").max_materials
-    assert get_profile("retrain-atlas").model_from == "retrain"
-    with pytest.raises(ValueError, match="unknown profile"):
-        get_profile("nothing-atlas")
+    assert not get_profile("retrain-atlas").use_committed_model
+    # the same images, encoded by the book profile's flat-band model
+    flat = get_profile("atlas-flatband-model")
+    assert flat == flatband_model_profile("default") == flatband_model_profile("atlas")
+    assert flat.model_from == "default" and flat.replace(name="atlas", model_from="",
+                                                          description=atlas.description) == atlas
+    assert pipeline.model_profile(flat).name == "default"
+    assert get_profile("smoke-atlas-flatband-model").model_from == "smoke"
+    for name in ("nothing-atlas", "default-flatband-model", "nothing-atlas-flatband-model"):
+        with pytest.raises(ValueError, match="unknown profile"):
+            get_profile(name)
 
 
 def test_committed_results_stand_in_for_a_stage_of_the_same_key(cache, tiny_store, stubs, tmp_path):

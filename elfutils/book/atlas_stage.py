@@ -3,8 +3,10 @@
 :func:`atlas_search` runs :mod:`elfutils.analysis.atlas` on the ``atlas`` profile's fingerprints and
 clustering (the stages of :mod:`elfutils.book.pipeline`) and stores one JSON: the flat-band search of elf and
 the baselines, the clusters ranked by their flat-band share, and the candidates outside the pool nearest to
-the flat-band exemplars of the paper's profile (Fig. 3). :func:`model_comparison` asks whether a second model
-(the reference profile's) sees the same neighbourhoods.
+the flat-band exemplars of the paper's profile (Fig. 3). The atlas profile's fingerprints come from a model
+trained on the atlas images; the search also ranks the reference profile's flat-band model on the same
+images (:func:`elfutils.book.profiles.flatband_model_profile`), and :func:`model_comparison` asks whether the
+two models see the same neighbourhoods.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ import pandas as pd
 from elfutils.analysis.atlas import EXEMPLARS_PER_CLUSTER
 from elfutils.book import pipeline as pl
 from elfutils.book.cache import cached_stage, code_hash, file_hash, stage_key
-from elfutils.book.profiles import Profile
+from elfutils.book.profiles import Profile, flatband_model_profile
 from elfutils.io import atomic_write_json
 from elfutils.paths import cache_dir
 
 ATLAS_PROFILE = "atlas"
 REFERENCE_PROFILE = "default"  # whose exemplars are "the flat-band exemplars", and the paper's clusters
 Where = str | Profile  # a profile or its name
+FLATBAND_MODEL_NAME = "elf, flat-band model"  # the search's row for the reference profile's model
 
 
 def labels_for(ids) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -56,8 +59,10 @@ def atlas_search_key(profile: Where = ATLAS_PROFILE, reference: Where = REFERENC
     from elfutils.paths import data_dir
 
     p = pl._profile(profile)
+    other = _flatband_model(p, reference)
     return stage_key("atlas_search", {
         "fingerprints": pl.fingerprints_key(p), "clustering": pl.clustering_key(p),
+        "flatband_model": pl.fingerprints_key(other) if other is not None else None,
         "reference": pl.clustering_key(reference),
         "labels": [file_hash(data_dir() / f) for f in (POOL_FILE, COVERAGE_FILE)],
         "code": [code_hash(m) for m in ("analysis.atlas", "analysis.evaluation",
@@ -65,10 +70,18 @@ def atlas_search_key(profile: Where = ATLAS_PROFILE, reference: Where = REFERENC
         "params": [p.minkowski_p, p.seed]})
 
 
+def _flatband_model(profile: Profile, reference: Where) -> Profile | None:
+    """The profile's images encoded by the reference profile's model, or None when that is the profile's own
+    model already (nothing to compare)."""
+    other = flatband_model_profile(reference)
+    return None if pl.model_identity(other) == pl.model_identity(profile) else other
+
+
 def atlas_search(profile: Where = ATLAS_PROFILE, reference: Where = REFERENCE_PROFILE) -> dict:
     """The flat-band search on the profile's materials (JSON, cached): ``search`` (representation -> scores
-    of :func:`elfutils.analysis.atlas.flat_band_search`, vote shares only for elf), ``clusters`` (ranked
-    flat-band shares), ``candidates`` (outside the pool, nearest a reference exemplar first), counts."""
+    of :func:`elfutils.analysis.atlas.flat_band_search`, vote shares only for elf; the reference profile's
+    flat-band model second, where it is another model), ``clusters`` (ranked flat-band shares),
+    ``candidates`` (outside the pool, nearest a reference exemplar first), counts."""
     from elfutils.analysis import atlas
     from elfutils.analysis import evaluation as ev
     from elfutils.analysis import fingerprint_quality as fq
@@ -84,6 +97,12 @@ def atlas_search(profile: Where = ATLAS_PROFILE, reference: Where = REFERENCE_PR
         elf = _table_matrix(pl.fingerprints(p), ids)
         flat, score, in_pool = labels_for(ids)
         reps = fq.band_representations(records, stack, elf, p.minkowski_p, seed=p.seed)
+        other = _flatband_model(p, reference)
+        if other is not None:  # second, after this profile's own elf
+            first = next(iter(reps))
+            flat_model = (_table_matrix(pl.fingerprints(other), ids), p.minkowski_p)
+            reps = {first: reps[first], f"{FLATBAND_MODEL_NAME}, p = {p.minkowski_p:g}": flat_model,
+                    **{k: v for k, v in reps.items() if k != first}}
         search = atlas.flat_band_search(reps, flat, in_pool, ev.seeded_folds(len(ids), seed=p.seed))
         elf_name = next(iter(reps))
         votes = search[elf_name]["scores"]
@@ -123,17 +142,36 @@ def same_model(profile: Where = ATLAS_PROFILE, reference: Where = REFERENCE_PROF
 
 
 def model_comparison(profile: Where = ATLAS_PROFILE, reference: Where = REFERENCE_PROFILE) -> dict:
-    """The reference profile's materials encoded by both models: mean overlap of their 10 nearest neighbours
-    (Minkowski p of the profile) and, per reference cluster, the share kept in one cluster of the profile's
-    clustering. Cheap (no cache): the two fingerprint tables and clusterings are cached stages."""
+    """Do the atlas model and the reference profile's flat-band model see the same neighbourhoods?
+
+    ``overlap_reference`` / ``overlap_atlas``: mean share of the 10 nearest neighbours (Minkowski p of the
+    profile) that the two models' fingerprints share, on the reference profile's materials and on all of the
+    profile's; ``overlap_chance``: what unrelated fingerprints would share on the reference materials.
+    ``kept``: per reference cluster, the share of its members the atlas clustering keeps in one cluster;
+    ``kept_flatband_model``: the same for the clustering of the atlas images by the flat-band model, which
+    separates what the larger dataset does to the clusters from what the other model does. Cheap (no cache):
+    the fingerprint tables and clusterings are cached stages."""
     from elfutils.analysis import atlas
+    from elfutils.analysis import evaluation as ev
 
     p, ref = pl._profile(profile), pl._profile(reference)
-    ref_table, own_table = pl.fingerprints(ref), pl.fingerprints(p)
-    ids = [m for m in ref_table.material_id if m in set(own_table.material_id)]
-    overlap = atlas.neighbour_overlap(_table_matrix(ref_table, ids), _table_matrix(own_table, ids),
+    other = flatband_model_profile(ref)
+    ref_table, own_table, other_table = pl.fingerprints(ref), pl.fingerprints(p), pl.fingerprints(other)
+    have = set(own_table.material_id)
+    ids = [m for m in ref_table.material_id if m in have]
+    all_ids = list(own_table.material_id)
+    k = min(ev.KNN_K, len(ids) - 1)  # fewer only in the smoke profile, whose two datasets share 12 files
+    overlap = atlas.neighbour_overlap(_table_matrix(ref_table, ids), _table_matrix(own_table, ids), k=k,
                                       p=p.minkowski_p)
-    ref_labels = pl.clustering(ref).set_index("material_id").hdbscan_label.loc[ids].to_numpy()
-    own_labels = pl.clustering(p).set_index("material_id").hdbscan_label.loc[ids].to_numpy()
-    kept = atlas.clusters_kept_together(ref_labels, own_labels)
-    return {"n": len(ids), "mean_overlap": float(overlap.mean()), "kept": kept}
+    overlap_all = atlas.neighbour_overlap(_table_matrix(other_table, all_ids),
+                                          _table_matrix(own_table, all_ids), k=k, p=p.minkowski_p)
+
+    def labels(where, which):
+        return pl.clustering(where).set_index("material_id").hdbscan_label.loc[which].to_numpy()
+
+    ref_labels = labels(ref, ids)
+    kept = atlas.clusters_kept_together(ref_labels, labels(p, ids))
+    kept_flat = atlas.clusters_kept_together(ref_labels, labels(other, ids))
+    return {"n": len(ids), "n_atlas": len(all_ids), "k": k, "overlap_reference": float(overlap.mean()),
+            "overlap_atlas": float(overlap_all.mean()), "overlap_chance": k / (len(ids) - 1),
+            "kept": kept, "kept_flatband_model": kept_flat}

@@ -28,6 +28,9 @@ COMMITTED_STAGES: tuple[tuple[str, str, Callable, Callable], ...] = (
     ("atlas", "clustering", pl.clustering, pl.clustering_files),
     ("atlas", "parameter_study", pl.parameter_study, pl.parameter_study_files),
     ("atlas", "atlas_search", atlas_stage.atlas_search, atlas_stage.atlas_search_files),
+    # the atlas images encoded and clustered by the flat-band model (the chapter's generalisation question)
+    ("atlas-flatband-model", "fingerprints", pl.fingerprints, pl.fingerprints_files),
+    ("atlas-flatband-model", "clustering", pl.clustering, pl.clustering_files),
 )
 
 
