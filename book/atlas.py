@@ -95,14 +95,15 @@ glue_values(
     flat_train=int(flat_card["n_train"]), atlas_steps=steps["atlas model"], flat_steps=steps["flat-band model"],
     atlas_train_bce=atlas_history.train_bce.iloc[-1], atlas_val_bce=atlas_history.val_bce.iloc[-1],
     flat_train_bce=flat_history.train_bce.iloc[-1], paper_bce=constants.PAPER_TRAIN_BCE,
-    atlas_minutes=atlas_history.seconds.sum() / 60, atlas_device=atlas_card.get("device", "?"))
+    atlas_minutes=atlas_history.seconds.sum() / 60, atlas_device=str(atlas_card.get("device", "?")).upper(),
+    atlas_source=("the committed float16 file in models/elf-resnet18-atlas/, so a build never trains it"
+                  if atlas_card["source"] == "committed" else f"this build's cache ({atlas_card['why']})"))
 
 # %% [markdown]
 # The atlas model ends at a training loss of {glue:text}`atlas_train_bce:.3f` (validation
 # {glue:text}`atlas_val_bce:.3f`), the flat-band model at {glue:text}`flat_train_bce:.3f`, the paper at
-# {glue:text}`paper_bce:.3f`; it trained in {glue:text}`atlas_minutes:.0f` minutes on the
-# {glue:text}`atlas_device` and is committed (float16, `models/elf-resnet18-atlas/`), so the book never trains
-# it.
+# {glue:text}`paper_bce:.3f`. It trained in {glue:text}`atlas_minutes:.0f` minutes on the
+# {glue:text}`atlas_device`; the book reads it from {glue:text}`atlas_source`.
 #
 # ## The map of all 2D materials
 #

@@ -30,7 +30,8 @@ def register(subparsers) -> None:
                    help="trained elf model that made the table (default: the model of --profile)")
     p.add_argument("--profile", default="default",
                    help="without --fingerprints: whose dataset and model to search (elfutils.book.profiles; "
-                        "default: the embedded GPAW dataset; 2dmatpedia: the imported VASP files)")
+                        "default: the embedded GPAW dataset; atlas: every 2Dmatpedia material computed, with "
+                        "the model trained on all of them; 2dmatpedia: the imported VASP files)")
     p.add_argument("--k", type=int, default=10, help="neighbours per query (default 10)")
     p.add_argument("--device",
                    help="torch device for the encoder (default: ELF_DEVICE, else CUDA if present)")
