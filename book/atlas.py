@@ -37,7 +37,7 @@ from IPython.display import HTML, Markdown, display
 
 from elfutils import constants
 from elfutils.book import atlas_stage, figures, pipeline, report
-from elfutils.book.profiles import atlas_profile, get_profile
+from elfutils.book.profiles import atlas_profile, flatband_model_profile, get_profile
 from elfutils.book.sphinx_ext import glue_values
 from elfutils.data.dataset import structure_records
 
@@ -312,7 +312,9 @@ ax.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
 flat_row = search.loc[[n for n in search.index if n.startswith(atlas_stage.FLATBAND_MODEL_NAME)]]
+flat_clustering = pipeline.load_clustering(flatband_model_profile(settings))[0]
 glue_values(
+    flat_unclassified=int(flat_clustering.attrs["n_unclassified"]),
     n_compared=comparison["n"], k_compared=comparison["k"], overlap_reference=comparison["overlap_reference"],
     overlap_atlas=comparison["overlap_atlas"], overlap_chance=comparison["overlap_chance"],
     n_ref_clusters=len(kept), kept_atlas=kept["atlas model"].median(),
@@ -328,6 +330,8 @@ glue_values(
 # fingerprints), and {glue:text}`overlap_atlas:.0%` on all {glue:text}`n_materials`. Of the
 # {glue:text}`n_ref_clusters` paper-profile clusters, the median keeps {glue:text}`kept_atlas:.0%` of its
 # members in one cluster of the atlas model's clustering, {glue:text}`kept_flat:.0%` in the flat-band model's
-# clustering of the same atlas. For finding flat bands, the flat-band model on the atlas images reaches
+# clustering of the same atlas (a member HDBSCAN calls noise counts as not kept: the atlas model's clustering
+# leaves {glue:text}`n_unclassified` of the {glue:text}`n_materials` materials unclassified, the flat-band
+# model's {glue:text}`flat_unclassified`). For finding flat bands, the flat-band model on the atlas images reaches
 # ROC-AUC {glue:text}`flat_model_auc:.3f` and top-{glue:text}`top` precision {glue:text}`flat_model_top:.0%`:
 # the atlas model {glue:text}`search_verdict` (the table above).
