@@ -80,7 +80,7 @@ def _flatband_model(profile: Profile, reference: Where) -> Profile | None:
 def atlas_search(profile: Where = ATLAS_PROFILE, reference: Where = REFERENCE_PROFILE) -> dict:
     """The flat-band search on the profile's materials (JSON, cached): ``search`` (representation -> scores
     of :func:`elfutils.analysis.atlas.flat_band_search`, vote shares only for elf; the reference profile's
-    flat-band model second, where it is another model), ``clusters`` (ranked flat-band shares),
+    flat-band model too, where it is another model), ``clusters`` (ranked flat-band shares),
     ``candidates`` (outside the pool, nearest a reference exemplar first), counts."""
     from elfutils.analysis import atlas
     from elfutils.analysis import evaluation as ev
@@ -98,7 +98,7 @@ def atlas_search(profile: Where = ATLAS_PROFILE, reference: Where = REFERENCE_PR
         flat, score, in_pool = labels_for(ids)
         reps = fq.band_representations(records, stack, elf, p.minkowski_p, seed=p.seed)
         other = _flatband_model(p, reference)
-        if other is not None:  # second, after this profile's own elf
+        if other is not None:  # after this profile's own elf, which stays first (elf_name below)
             first = next(iter(reps))
             flat_model = (_table_matrix(pl.fingerprints(other), ids), p.minkowski_p)
             reps = {first: reps[first], f"{FLATBAND_MODEL_NAME}, p = {p.minkowski_p:g}": flat_model,
