@@ -43,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    # a read-only or full disk, a missing permission, a refused symbolic link: one line naming the path, for
+    # every command (writes are atomic: nothing half-written is left; see elfutils.io)
+    except OSError as exc:
+        from elfutils.commands._common import report_os_error
+
+        return report_os_error(args.command, exc)
 
 
 if __name__ == "__main__":

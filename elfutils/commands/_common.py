@@ -1,4 +1,5 @@
-"""What the subcommands share: the ``--threads`` option and the one way bad input ends a command.
+"""What the subcommands share: the ``--threads`` option and the one way bad input (or a disk that cannot be
+written) ends a command.
 
 Bad input (a missing or malformed file, a checkpoint that does not fit, an impossible option) ends a command
 with one line ``elf <command>: <message>`` on stderr and exit code 2, never a traceback:
@@ -7,6 +8,10 @@ with one line ``elf <command>: <message>`` on stderr and exit code 2, never a tr
         ...
     except INPUT_ERRORS as exc:
         return report_error("cluster", exc)
+
+An ``OSError`` a command does not handle (a read-only or full disk, a missing permission, a symbolic link
+where elf would write) ends it the same way, in :func:`elfutils.cli.main`: :func:`report_os_error`. Commands
+that work for minutes first probe their outputs with :func:`elfutils.io.check_writable`.
 
 Nothing heavy is imported at module level (``elf --help`` must stay fast); :func:`model_input_errors` and
 :func:`apply_threads` import torch when called.
@@ -33,6 +38,30 @@ def report_error(command: str, exc: BaseException) -> int:
     """Print ``elf <command>: <exc>`` to stderr; returns the exit code for bad input, 2."""
     print(f"elf {command}: {exc}", file=sys.stderr)
     return 2
+
+
+def report_os_error(command: str, exc: OSError) -> int:
+    """Print ``elf <command>: [cannot write ]<path>: <reason>`` to stderr (one line, naming ``exc.filename``);
+    returns 2. "cannot write" for the errors only a write gives (read-only or full disk) and for
+    :class:`elfutils.io.WriteError`."""
+    from elfutils.io import WRITE_ERRNOS, WriteError
+
+    writing = isinstance(exc, WriteError) or exc.errno in WRITE_ERRNOS
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    where = " ".join(str(w) for w in ("cannot write" if writing else "", exc.filename) if w)
+    print(f"elf {command}: {where + ': ' if where else ''}{reason}", file=sys.stderr)
+    return 2
+
+
+def check_outputs(*paths) -> None:
+    """Probe each output path that is not None with :func:`elfutils.io.check_writable`, before the work: a
+    read-only folder or a symbolic link where the command would write is a
+    :class:`~elfutils.io.WriteError`, which :func:`elfutils.cli.main` reports in one line."""
+    from elfutils.io import check_writable
+
+    for path in paths:
+        if path is not None:
+            check_writable(path)
 
 
 def add_threads_argument(parser) -> None:

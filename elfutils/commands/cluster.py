@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from elfutils.commands._common import INPUT_ERRORS, add_scale_argument, report_error
+from elfutils.commands._common import INPUT_ERRORS, add_scale_argument, check_outputs, report_error
 
 
 def _eps(value: str):
@@ -60,6 +60,7 @@ def run(args) -> int:
     from elfutils.analysis.cluster import cluster_tree_table, exemplar_table, fit_pipeline, write_exemplars
     from elfutils.analysis.fingerprints import read_fingerprints, write_table
 
+    check_outputs(args.out, args.exemplars, args.tree)  # before the fit: a read-only folder is one line
     try:
         df = read_fingerprints(args.fingerprints)
         table, model = fit_pipeline(

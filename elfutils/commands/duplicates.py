@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from elfutils.commands._common import INPUT_ERRORS, add_scale_argument, report_error
+from elfutils.commands._common import INPUT_ERRORS, add_scale_argument, check_outputs, report_error
 
 
 def register(subparsers) -> None:
@@ -38,6 +38,7 @@ def run(args) -> int:
     from elfutils.analysis.duplicates import find_duplicates
     from elfutils.analysis.fingerprints import read_fingerprints, write_table
 
+    check_outputs(args.out, args.table1_out)  # before the search: a read-only folder is one line, at once
     try:
         df = read_fingerprints(args.fingerprints)
         result = find_duplicates(

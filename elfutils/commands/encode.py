@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from elfutils.commands._common import add_threads_argument, apply_threads, model_input_errors, report_error
+from elfutils.commands._common import (
+    add_threads_argument,
+    apply_threads,
+    check_outputs,
+    model_input_errors,
+    report_error,
+)
 
 
 def register(subparsers) -> None:
@@ -43,6 +49,7 @@ def run(args) -> int:
 
     errors = model_input_errors()
     apply_threads(args)
+    check_outputs(args.out)  # before loading and encoding: a read-only folder is one line, at once
     try:
         model, config, _ = load_model(args.model, device=args.device or paths.default_device())
         if args.store is not None:

@@ -16,9 +16,10 @@ def register(subparsers) -> None:
         "download for the book's 2dmatpedia profile: elf import <download>/bands --flat-band-pool "
         "--store data/bands/2dmatpedia-vasp.elfstore. Materials are written in atomic parts of 500, so an "
         "interrupted import keeps what it wrote, and a re-run skips the ids already in the store. Files that "
-        "cannot be read are skipped with the reason and listed in <store>/import-skipped.csv; of two inputs "
-        "with the same material id the first is kept. The exit code is non-zero only when none of the "
-        "inputs' materials is in the store.",
+        "cannot be read are skipped with the reason and listed in <store>/import-skipped.csv (each run adds "
+        "its rows, with a run column: imports into one store at once keep each other's); of two inputs "
+        "with the same material id the first is kept. A folder that holds other files is not made a store. "
+        "The exit code is non-zero only when none of the inputs' materials is in the store.",
     )
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUTS",
                    help="band files (.json, .json.gz, vasprun*.xml), folders searched for them, or .elfstore "
@@ -46,9 +47,9 @@ def run(args) -> int:
     import sys
 
     from elfutils.commands._common import INPUT_ERRORS, report_error
-    from elfutils.data.batch_report import BatchReport
-    from elfutils.data.importer import SKIPPED_FILE, import_bands
-    from elfutils.data.store import BandStore
+    from elfutils.data.importer import SKIPPED_FILE, check_store_folder, import_bands, record_skipped
+    from elfutils.data.store import LOCK_FILE, BandStore
+    from elfutils.io import check_writable
 
     if args.store.exists() and not args.store.is_dir():
         return report_error("import", f"{args.store}: not a store folder")
@@ -58,14 +59,16 @@ def run(args) -> int:
 
         keep = set(flat_band_pool().material_id).__contains__
     try:
+        check_store_folder(args.store)  # a folder of band files must not become a store that hides them
+        for path in (args.store / LOCK_FILE, args.store / SKIPPED_FILE):  # before reading anything: a
+            check_writable(path)  # read-only disk or a symbolic link is one line (elfutils.cli)
         result = import_bands(args.inputs, args.store, keep=keep, progress=not args.no_progress,
                               zero="file" if args.keep_file_zero else "project")
     except INPUT_ERRORS as exc:  # e.g. an unreadable part of the target store
         return report_error("import", exc)
 
     problems = result.skipped + result.duplicates
-    skipped_csv = args.store / SKIPPED_FILE
-    BatchReport(skipped=problems).write_skipped(skipped_csv)  # rewritten each run: this run's skips only
+    skipped_csv = record_skipped(args.store, problems)  # added to, under the store's lock: see its docstring
     if result.skipped:
         print(f"skipped {len(result.skipped)} unreadable input(s):", file=sys.stderr)
         _print_skipped(result.skipped, sys.stderr)

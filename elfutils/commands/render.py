@@ -44,15 +44,6 @@ def skipped_path(out: Path) -> Path:
     return out.with_name(out.name.removesuffix(".npz") + ".skipped.csv")
 
 
-def check_writable(path: Path) -> None:
-    """OSError (naming the path) unless a file can be created beside ``path``."""
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".probe"):
-        pass
-
-
 def _open_stores(inputs) -> dict:
     """{path: BandStore} for the inputs that are stores (opened once: counted, then read)."""
     from elfutils.data.readers import file_kind
@@ -115,20 +106,20 @@ def run(args) -> int:
     import numpy as np
     from tqdm.auto import tqdm
 
+    from elfutils.commands._common import report_os_error
     from elfutils.data.batch_report import BatchReport
     from elfutils.errors import BandDataError
     from elfutils.images.render import LINE_WIDTH_PX, render_band_image, save_png
     from elfutils.images.stack import save_image_stack
+    from elfutils.io import check_writable
 
     line_width = LINE_WIDTH_PX if args.line_width is None else args.line_width
-    try:  # before minutes of rendering: can the stack (and the skipped list beside it) be written at all?
-        check_writable(args.out)
-        if args.png_dir:
-            args.png_dir.mkdir(parents=True, exist_ok=True)
-            check_writable(args.png_dir / "probe.png")
+    try:  # before minutes of rendering: can the stack and the skipped list beside it be written at all?
+        pngs = [args.png_dir / "probe.png"] if args.png_dir else []
+        for path in (args.out, skipped_path(args.out), *pngs):
+            check_writable(path)  # also refuses a symbolic link there (elfutils.io)
     except OSError as exc:
-        print(f"elf render: cannot write {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+        return report_os_error("render", exc)
     report = BatchReport()
     images, ids, formulas, seen = [], [], [], {}
     stores = _open_stores(args.inputs)

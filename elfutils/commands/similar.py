@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from elfutils.commands._common import INPUT_ERRORS, add_scale_argument, report_error
+from elfutils.commands._common import INPUT_ERRORS, add_scale_argument, check_outputs, report_error
 
 _TABLE_SUFFIXES = (".parquet", ".pq", ".csv")
 
@@ -53,6 +53,7 @@ def run(args) -> int:
     from elfutils.analysis.fingerprints import read_fingerprints, write_table
     from elfutils.analysis.similar import encode_band_files, find_similar
 
+    check_outputs(args.out)  # before the search: a read-only folder is one line, at once
     try:
         if args.fingerprints is None:
             table, args.model = _profile_fingerprints(args.profile, args.model)

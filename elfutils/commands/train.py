@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from elfutils.commands._common import add_threads_argument, apply_threads, model_input_errors, report_error
+from elfutils.commands._common import (
+    add_threads_argument,
+    apply_threads,
+    check_outputs,
+    model_input_errors,
+    report_error,
+)
 
 
 def register(subparsers) -> None:
@@ -45,6 +51,7 @@ def run(args) -> int:
 
     errors = model_input_errors()
     apply_threads(args)
+    check_outputs(args.out / "last.safetensors")  # before training: a read-only folder is one line, at once
     try:
         images, ids, _ = load_image_stack(args.images)
         overrides = {"batch_size": args.batch_size, "learning_rate": args.lr, "schedule": args.schedule,

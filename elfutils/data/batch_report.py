@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import io
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from elfutils.io import atomic_write_text
 
 
 @dataclass
@@ -21,13 +24,13 @@ class BatchReport:
         return 0 if self.results or not self.skipped else 1
 
     def write_skipped(self, path: str | Path) -> None:
-        """Write the skipped inputs (item, reason) as CSV."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["item", "reason"])
-            writer.writerows(self.skipped)
+        """Write the skipped inputs (item, reason) as CSV, atomically; a symbolic link at ``path`` is refused
+        (elfutils.io.WriteError), never written through."""
+        text = io.StringIO(newline="")
+        writer = csv.writer(text)
+        writer.writerow(["item", "reason"])
+        writer.writerows(self.skipped)
+        atomic_write_text(Path(path), text.getvalue())
 
     def print_skipped(self, stream=None) -> None:
         stream = stream or sys.stderr

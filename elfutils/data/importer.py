@@ -16,9 +16,13 @@ Each input material, in input order, is one of:
 
 from __future__ import annotations
 
+import csv
+import io
+import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
@@ -26,12 +30,14 @@ from tqdm.auto import tqdm
 
 from elfutils.data.bands import BandStructure
 from elfutils.data.readers import material_id_of, read_band_file
-from elfutils.data.store import BandStore
+from elfutils.data.store import LOCK_FILE, PART_PATTERN, BandStore
 from elfutils.errors import BandDataError
+from elfutils.io import atomic_write_text, refuse_symlink
 
 BATCH_SIZE = 500  # materials per store part: a few MB, and what a kill can cost
 BAND_FILE_PATTERNS = ("*.json", "*.json.gz", "vasprun*.xml", "vasprun*.xml.gz")
 SKIPPED_FILE = "import-skipped.csv"  # inside the store folder (BandStore ignores files that are not parts)
+SKIPPED_COLUMNS = ("item", "reason", "run")  # run: when and by which process the input was skipped
 
 
 @dataclass
@@ -65,6 +71,56 @@ def _natural(path: Path):
 
 def _is_store(folder: Path) -> bool:
     return folder.name.endswith(".elfstore") or bool(BandStore(folder).part_paths())
+
+
+def check_store_folder(store_path: str | Path) -> None:
+    """BandDataError naming ``store_path`` when it is a folder that holds files and is not a band store.
+
+    Importing into such a folder (say a folder of band files) would make it a store, and no command reads band
+    files inside a store: they would vanish from view. A store is a folder with parts, or one that holds
+    nothing but what an import leaves (its skipped list; hidden files: the lock, temporary files); a missing
+    or empty folder becomes one.
+    """
+    folder = Path(store_path)
+    if not folder.is_dir() or BandStore(folder).part_paths():  # a part that is not a file raises here
+        return
+    other = sorted(p.name for p in folder.iterdir()
+                   if not (p.name.startswith(".") or p.name == SKIPPED_FILE or PART_PATTERN.match(p.name)))
+    if other:
+        listed = ", ".join(other[:3]) + (f" and {len(other) - 3} more" if len(other) > 3 else "")
+        raise BandDataError(f"it holds files and is not a band store ({listed}); import into a new or empty "
+                            f"folder, or give this folder as an input", folder)
+
+
+def record_skipped(store_path: str | Path, skipped: Iterable[tuple[str, str]]) -> Path:
+    """Add this run's skipped inputs ``(item, reason)`` to the store's skipped list, :data:`SKIPPED_FILE`
+    (columns :data:`SKIPPED_COLUMNS`; ``run``: this run's start of writing and pid). Returns its path.
+
+    Added to, not rewritten with this run's rows only: two imports into one store at once would otherwise each
+    replace the other's list. One list per store rather than one file per run keeps the list where the help
+    and the README say it is, and keeps re-runs from piling files into the store; the ``run`` column tells
+    the runs apart. The list is read and rewritten under the store's writer lock (no run's rows are lost
+    between the read and the write) and atomically (a kill leaves the old list or the new one). Written also
+    when nothing was skipped (the header only), so that there is always a list to look at. A symbolic link
+    in its place is refused (elfutils.io.WriteError), as is one for the lock.
+    """
+    store = BandStore(store_path)
+    path = refuse_symlink(store.path / SKIPPED_FILE)
+    refuse_symlink(store.path / LOCK_FILE)
+    run = f"{datetime.now().astimezone().isoformat(timespec='seconds')} pid {os.getpid()}"
+    with store.locked():
+        rows = []
+        if path.exists():
+            with open(path, newline="", encoding="utf-8") as fh:
+                earlier = list(csv.reader(fh))
+            rows = [[*row, "", "", ""][:3] for row in earlier[1:] if row]  # a list from before `run`: ""
+        rows += [(item, reason, run) for item, reason in skipped]
+        text = io.StringIO(newline="")
+        writer = csv.writer(text)
+        writer.writerow(SKIPPED_COLUMNS)
+        writer.writerows(rows)
+        atomic_write_text(path, text.getvalue())
+    return path
 
 
 def band_files_in(folder: Path) -> list[Path]:
@@ -114,8 +170,10 @@ def import_bands(inputs: Iterable[str | Path], store_path: str | Path,
 
     ``keep(material_id)`` -> False leaves a material out (counted in ``left_out``). ``zero``: the energy zero
     of band files, as :func:`elfutils.data.readers.read_band_file` takes it. Writing the skipped list is the
-    caller's (see :data:`SKIPPED_FILE`).
+    caller's (:func:`record_skipped`). A folder that holds files and is not a store is refused
+    (:func:`check_store_folder`).
     """
+    check_store_folder(store_path)
     store = BandStore(store_path)
     result = ImportResult(Path(store_path))
     stored = set(store.ids())

@@ -28,7 +28,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -37,7 +39,7 @@ import numpy as np
 from elfutils import __version__
 from elfutils.data.bands import BandStructure, Branch
 from elfutils.errors import BandDataError
-from elfutils.io import atomic_write
+from elfutils.io import atomic_write, open_no_follow
 
 FORMAT_VERSION = 1
 KEEP_WINDOW_EV = 10.0
@@ -202,9 +204,25 @@ class BandStore:
 
     # --- reading -------------------------------------------------------------------------------------
     def part_paths(self) -> list[Path]:
+        """The parts, in order. A part name that is not a regular file of this folder (a symbolic link, say to
+        another store's part, or a folder) is a BandDataError naming it, wherever the store is read or
+        written: nothing is merged in from elsewhere."""
         if not self.path.exists():
             return []
-        return sorted(p for p in self.path.iterdir() if PART_PATTERN.match(p.name))
+        parts = []
+        for p in self.path.iterdir():
+            if not PART_PATTERN.match(p.name):
+                continue
+            try:
+                mode = p.lstat().st_mode
+            except FileNotFoundError:  # merged away by a compaction since the listing
+                continue
+            if not stat.S_ISREG(mode):
+                what = (f"a symbolic link to {os.readlink(p)}" if stat.S_ISLNK(mode)
+                        else "a folder" if stat.S_ISDIR(mode) else "not a file")
+                raise BandDataError(f"not a regular file of this store ({what})", p)
+            parts.append(p)
+        return sorted(parts)
 
     def _load(self) -> None:
         if self._parts is not None:
@@ -283,9 +301,11 @@ class BandStore:
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
         """Hold the store's writer lock (blocking until another writer is done); clear what killed writers
-        left behind: under the lock no other writer has a temporary file open."""
+        left behind: under the lock no other writer has a temporary file open. A symbolic link as the lock
+        file is refused (elfutils.io.WriteError naming it): opening it would create a file wherever it
+        points."""
         self.path.mkdir(parents=True, exist_ok=True)
-        with open(self.path / LOCK_FILE, "a") as lock:
+        with open(open_no_follow(self.path / LOCK_FILE), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 for stale in self.path.glob(".part-*.tmp"):
@@ -293,6 +313,11 @@ class BandStore:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def locked(self) -> contextlib.AbstractContextManager[None]:
+        """The store's writer lock, for files kept beside the parts (the import's skipped list): ``with
+        store.locked(): ...`` runs while no other writer of this store writes."""
+        return self._writing()
 
     def _write_part(self, arrays: dict) -> Path:
         """Write one part under the next free number (caller holds the lock). ``os.link`` refuses an existing

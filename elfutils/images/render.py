@@ -306,9 +306,13 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def save_png(image: np.ndarray, path) -> None:
-    """Write a binary image as a 1-bit PNG: band lines black on white (as the paper shows them)."""
+    """Write a binary image as a 1-bit PNG: band lines black on white (as the paper shows them). A symbolic
+    link at ``path`` is refused (elfutils.io.WriteError), not written through."""
     from PIL import Image
 
+    from elfutils.io import refuse_symlink
+
+    refuse_symlink(path)
     gray = np.where(np.asarray(image) > 0, 0, 255).astype(np.uint8)
     Image.fromarray(gray, mode="L").convert("1").save(path)
 
