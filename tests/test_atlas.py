@@ -23,7 +23,7 @@ def test_expected_precision_counts_ties_by_their_share():
     assert atlas.expected_precision_at(scores, truth, 3) == pytest.approx((1 + 2 * 0.25) / 3)
     assert atlas.expected_precision_at(scores, truth, 1) == 1.0
     assert atlas.expected_precision_at(scores, truth, 100) == pytest.approx(truth.mean())
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^need n >= 1 and at least one item, got n = 0 and 6 items$"):
         atlas.expected_precision_at(scores, truth, 0)
 
 
@@ -73,7 +73,7 @@ def test_neighbour_overlap_is_one_for_a_rescaled_copy_and_low_for_noise():
     assert atlas.neighbour_overlap(X, 3.0 * X + 1.0, k=10).min() == 1.0
     noise = np.random.default_rng(5).normal(size=X.shape)
     assert atlas.neighbour_overlap(X, noise, k=10).mean() < 0.2
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^the two fingerprint sets differ in length: 200 against 199$"):
         atlas.neighbour_overlap(X, X[:-1])
 
 

@@ -4,8 +4,14 @@ Each chapter of ``_toc.yml`` is loaded from a localhost server with every other 
 render text without console errors, uncaught exceptions or failed requests, with every image loaded; a
 full-page screenshot of each goes to ``screenshots/``. The internal link check runs over the same build.
 
-Which build: ``ELF_BOOK_HTML`` if set; else ``_build/html`` when it holds every TOC page (what ``make book``
-made); else the book is built here, in the smoke profile, in a temporary folder (minutes).
+Which build: ``ELF_BOOK_HTML`` if set (whoever sets it vouches for that build); else ``_build/html`` when
+it is a build of the current sources (:func:`stale_reason`: every TOC page there, every notebook executed
+from the current source, elfutils and data, and every page newer than what it was made from -- what
+``make book`` leaves); else the book is built here from the current sources, in the smoke profile, in a
+temporary folder (minutes). A stale ``_build/html`` is never what gets checked.
+
+The test of :func:`stale_reason` itself needs neither a browser nor a build, so it carries no ``browser``
+marker and runs in ``make test-fast``.
 """
 
 from __future__ import annotations
@@ -14,13 +20,12 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from elfutils.book import browser, linkcheck, notebooks, sphinx_ext
-
-pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "screenshots"
@@ -49,6 +54,44 @@ def build_smoke_book(dest: Path) -> Path:
     return dest / "_build" / "html"
 
 
+def stale_reason(html: Path, root: Path = ROOT) -> str | None:
+    """Why ``html`` is not a build of the book's current sources under ``root`` (None when it is one).
+
+    Current means: every page of ``_toc.yml`` is there; every executed notebook records the signature of the
+    current source, elfutils and data (:func:`elfutils.book.notebooks.is_up_to_date`, for the profile it was
+    executed in); and every page is newer than its input (the executed notebook, or the Markdown page) and
+    than the files every page depends on (``_config.yml``, ``_toc.yml``, ``book/*.bib``, ``book/_static``).
+    """
+    import nbformat
+
+    pages = linkcheck.toc_pages(root / "_toc.yml")
+    missing = [p for p in pages if not (html / f"{p}.html").is_file()]
+    if missing:
+        more = f" and {len(missing) - 1} more pages" if missing[1:] else ""
+        return f"{html} lacks {missing[0]}.html{more}"
+    shared = [root / "_config.yml", root / "_toc.yml", *(root / "book").glob("*.bib"),
+              *(f for f in (root / "book" / "_static").rglob("*") if f.is_file())]
+    for page in pages:
+        if "/_executed/" in f"/{page}":
+            executed, source = root / f"{page}.ipynb", root / "book" / f"{Path(page).name}.py"
+            if not executed.is_file():
+                return f"{executed.relative_to(root)} is missing"
+            recorded = nbformat.read(str(executed), as_version=4).metadata.get("elf", {})
+            signature = notebooks.execution_signature(source, recorded.get("profile", ""))
+            if not notebooks.is_up_to_date(executed, signature):
+                changed = ", ".join(k for k, v in signature.items() if recorded.get(k) != v)
+                return f"{executed.relative_to(root)} was executed from another {changed} than the current"
+            inputs = [executed]
+        else:
+            inputs = [f for f in (root / page).parent.glob(f"{Path(page).name}.*")
+                      if f.suffix in (".md", ".ipynb")]
+        out = html / f"{page}.html"
+        newer = [f for f in (*inputs, *shared) if f.stat().st_mtime > out.stat().st_mtime]
+        if newer:
+            return f"{out} is older than {newer[0].relative_to(root)}"
+    return None
+
+
 @pytest.fixture(scope="session")
 def html_dir(tmp_path_factory) -> Path:
     if os.environ.get("ELF_BOOK_HTML"):
@@ -56,9 +99,62 @@ def html_dir(tmp_path_factory) -> Path:
         assert _has_pages(html), f"ELF_BOOK_HTML={html} lacks pages of _toc.yml"
         return html
     html = ROOT / "_build" / "html"
-    if _has_pages(html):
+    why = stale_reason(html)
+    if why is None:
         return html
+    print(f"not checking {html}: {why}; building the current sources in the smoke profile instead")
     return build_smoke_book(tmp_path_factory.mktemp("book"))
+
+
+def test_a_stale_build_is_not_the_one_checked(tmp_path, monkeypatch):
+    """stale_reason on a miniature book (a Markdown page and one executed notebook): None for a current build,
+    and a reason naming the cause for each way a build goes stale."""
+    import nbformat
+
+    # fixed code and data signatures: other work on elfutils while this runs must not change the answer
+    monkeypatch.setattr(notebooks, "code_signature", lambda: "code-1")
+    monkeypatch.setattr(notebooks, "data_signature", lambda: "data-1")
+    root, html = tmp_path / "project", tmp_path / "project" / "_build" / "html"
+    (root / "book" / "_executed").mkdir(parents=True)
+    (root / "_toc.yml").write_text("root: book/intro\nchapters:\n  - file: book/_executed/demo\n")
+    (root / "_config.yml").write_text("title: demo\n")
+    (root / "book" / "intro.md").write_text("# Intro\n")
+    source, executed = root / "book" / "demo.py", root / "book" / "_executed" / "demo.ipynb"
+    source.write_text("# %% tags=['parameters']\nprofile = 'smoke'\n")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["elf"] = notebooks.execution_signature(source, "smoke")
+    nbformat.write(nb, str(executed))
+    pages = [html / "book" / "intro.html", html / "book" / "_executed" / "demo.html"]
+    for page in pages:
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text("<html><title>page</title></html>")
+    then = time.time() - 1000
+
+    def stamp(path: Path, seconds_after: float) -> None:
+        os.utime(path, (then + seconds_after, then + seconds_after))
+
+    for f in (root / "_toc.yml", root / "_config.yml", root / "book" / "intro.md", source, executed):
+        stamp(f, 0)
+    for page in pages:
+        stamp(page, 10)  # built after its inputs
+    assert stale_reason(html, root) is None
+
+    source.write_text(source.read_text() + "x = 1\n")  # the notebook's source changed since its execution
+    notebook = "book/_executed/demo.ipynb"
+    assert stale_reason(html, root) == f"{notebook} was executed from another source than the current"
+    source.write_text("# %% tags=['parameters']\nprofile = 'smoke'\n")
+    monkeypatch.setattr(notebooks, "code_signature", lambda: "code-2")  # elfutils changed
+    assert stale_reason(html, root) == f"{notebook} was executed from another code than the current"
+    monkeypatch.setattr(notebooks, "code_signature", lambda: "code-1")
+    assert stale_reason(html, root) is None
+
+    for changed in (executed, root / "book" / "intro.md", root / "_config.yml"):  # changed after the build
+        stamp(changed, 20)
+        reason = stale_reason(html, root)
+        assert reason is not None and reason.endswith(f"is older than {changed.relative_to(root)}"), reason
+        stamp(changed, 0)
+    pages[0].unlink()
+    assert stale_reason(html, root) == f"{html} lacks book/intro.html"
 
 
 @pytest.fixture(scope="session")
@@ -76,6 +172,7 @@ def loaded(html_dir, chromium) -> dict[str, dict]:
     return {r["page"]: r for r in browser.browse(html_dir, PAGES, SCREENSHOTS)}
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("page", PAGES)
 def test_chapter_renders_without_console_errors(page, loaded):
     result = loaded[page]
@@ -84,6 +181,7 @@ def test_chapter_renders_without_console_errors(page, loaded):
     assert not problems, f"{page}:\n" + "\n".join(problems)
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("page", PAGES)
 def test_chapter_images_load(page, loaded):
     broken = [p for p in loaded[page]["problems"] if p.startswith("broken image")]
@@ -92,6 +190,7 @@ def test_chapter_images_load(page, loaded):
         assert loaded[page]["images"] >= 1, f"{page} shows no figure"
 
 
+@pytest.mark.browser
 def test_screenshots_saved(loaded):
     for page, result in loaded.items():
         shot = Path(result["screenshot"])
@@ -99,11 +198,13 @@ def test_screenshots_saved(loaded):
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000, page
 
 
+@pytest.mark.browser
 def test_internal_links(html_dir):
     broken = linkcheck.check_links(html_dir)
     assert not broken, "\n".join(broken)
 
 
+@pytest.mark.browser
 def test_checker_catches_what_it_should(tmp_path, chromium):
     """A page with each kind of fault: the checker must report every one (no silent pass)."""
     (tmp_path / "img.png").write_bytes(b"not a png")
@@ -125,6 +226,7 @@ def test_checker_catches_what_it_should(tmp_path, chromium):
     assert (tmp_path / "shots" / "good.png").is_file()
 
 
+@pytest.mark.browser
 def test_interactive_figure_renders_without_a_cdn(tmp_path, chromium):
     """sphinx_ext.interactive() output + the local plotly.js the Sphinx extension adds: a live plot."""
     import plotly.graph_objects as go

@@ -26,6 +26,9 @@ def test_module_names_alias_the_one_record():
 def test_choices_are_frozen_and_checked():
     with pytest.raises(dataclasses.FrozenInstanceError):
         CHOICES.seed = 1
-    for bad in ({"metal_gap_ev": -0.1}, {"n_folds": 1}, {"flat_band_window_ev": 0.0}, {"knn_k": 0}):
-        with pytest.raises(ValueError):
+    energies = r"^energies must be positive: "
+    counts = r"^n_permutations and knn_k must be >= 1, n_folds >= 2: "
+    for bad, message in (({"metal_gap_ev": -0.1}, energies), ({"n_folds": 1}, counts),
+                         ({"flat_band_window_ev": 0.0}, energies), ({"knn_k": 0}, counts)):
+        with pytest.raises(ValueError, match=message):
             AnalysisChoices(**bad)

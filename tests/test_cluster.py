@@ -25,7 +25,7 @@ from elfutils.analysis.fingerprints import (
     synthetic_fingerprints,
     write_fingerprints,
 )
-from elfutils.constants import MINKOWSKI_P
+from elfutils.constants import MINKOWSKI_P, UMAP_MIN_DIST, UMAP_N_NEIGHBORS
 
 N_GROUPS, PER_GROUP = 4, 15
 
@@ -80,9 +80,31 @@ def test_read_fingerprints_reports_missing_column(tmp_path, planted):
 
 # --- HDBSCAN ------------------------------------------------------------------------------------------------
 def test_minkowski_p_is_the_one_used(fitted, planted):
+    """Methods: "Minkowski distance with exponent p = 0.2" -- the paper's number, not the constant that holds
+    it, so a changed constant fails here."""
+    assert MINKOWSKI_P == 0.2
     X = fingerprint_matrix(planted[0])
-    np.testing.assert_allclose(fitted.distances_, cdist(X, X, "minkowski", p=MINKOWSKI_P), rtol=1e-10)
+    np.testing.assert_allclose(fitted.distances_, cdist(X, X, "minkowski", p=0.2), rtol=1e-10)
     assert not np.allclose(minkowski_distances(X, p=1.0), fitted.distances_)
+
+
+def test_the_pipeline_runs_with_the_papers_parameters(planted, monkeypatch):
+    """By value, from the paper (Results and Methods): HDBSCAN on Minkowski p = 0.2 with Nc = 5, Ns = 2, then
+    UMAP with NN = 10 and MD = 0.1 -- what fit_pipeline's defaults actually hand to HDBSCAN and to UMAP."""
+    import umap
+
+    made = []
+    real_umap = umap.UMAP
+
+    def spy(**kwargs):
+        made.append(kwargs)
+        return real_umap(**kwargs)
+
+    monkeypatch.setattr(umap, "UMAP", spy)
+    _, model = fit_pipeline(planted[0], return_model=True)
+    assert (model.p, model.min_cluster_size, model.min_samples) == (0.2, 5, 2)
+    assert len(made) == 1 and (made[0]["n_neighbors"], made[0]["min_dist"]) == (10, 0.1)
+    assert (UMAP_N_NEIGHBORS, UMAP_MIN_DIST) == (10, 0.1)
 
 
 def test_hdbscan_finds_planted_groups(fitted, planted):

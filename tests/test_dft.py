@@ -27,7 +27,8 @@ from elfutils.dft.batch import (
 )
 from elfutils.dft.recipe import DFTSettings, slab_atoms, structure_from_record
 
-pytestmark = pytest.mark.dft
+# the tests that need the dft extra (GPAW, ASE, Dask distributed: `make gpaw`) carry the dft marker;
+# the rest (numpy and elfutils only) run in `make test-fast` too
 TINY = list(TINY_CELLS)
 
 
@@ -43,6 +44,7 @@ def test_energy_zero_follows_2dmatpedia_convention():
     assert gap is None and zero == 0.1
 
 
+@pytest.mark.dft
 def test_slab_is_contiguous_and_orthogonal():
     rec = dict(structure_records()["2dm-22"])  # Li2O: tilted c in the source cell
     rec["frac_coords"] = [[x, y, (z + 0.8) % 1.0] for x, y, z in rec["frac_coords"]]  # straddle the boundary
@@ -59,6 +61,7 @@ def test_slab_is_contiguous_and_orthogonal():
     assert np.linalg.norm(cell[1]) == pytest.approx(src.b, rel=1e-9)
 
 
+@pytest.mark.dft
 def test_gpaw_band_structure_of_a_tiny_insulator():
     from elfutils.dft.recipe import compute_band_structure
 
@@ -83,6 +86,7 @@ def test_retry_settings_follow_the_reason():
     assert settings.safer().symmetry == "off" and settings.safer().mixer_beta is not None
 
 
+@pytest.mark.dft
 def test_batch_records_failures_and_retries(tmp_path):
     records = structure_records()
     broken = dict(records["2dm-1799"], species=["Mg", "F"])  # one species short: cannot build the cell
@@ -109,6 +113,7 @@ def test_a_failure_after_a_torn_line_is_kept(tmp_path):
     assert [r["material_id"] for r in read_failures(store_path)] == ["a", "b"]
 
 
+@pytest.mark.dft
 def test_time_limit_kills_and_records(tmp_path):
     jobs = [Job("2dm-1799", structure_records()["2dm-1799"])]
     counts = run_dft_batch(jobs, tmp_path / "t.elfstore", workers=1, time_limit_s=0.3, progress=False)
@@ -127,6 +132,7 @@ def _pending_failure(store_path, material_id, reason, settings, time_limit_s):
     (store_path / "failures.jsonl").write_text(json.dumps(record) + "\n")
 
 
+@pytest.mark.dft
 def test_a_stopped_batch_resumes_with_the_second_attempt(tmp_path):
     records = structure_records()
     broken = Job("broken", dict(records["2dm-1799"], species=["Mg", "F"]))
@@ -144,6 +150,7 @@ def test_a_stopped_batch_resumes_with_the_second_attempt(tmp_path):
     assert pending_retries(store_path) == {}
 
 
+@pytest.mark.dft
 def test_a_stopped_timeout_resumes_with_the_longer_limit(tmp_path):
     store_path = tmp_path / "t.elfstore"
     _pending_failure(store_path, "2dm-1799", "time limit of 0.3 s exceeded", DFTSettings(), 0.3)
@@ -154,6 +161,7 @@ def test_a_stopped_timeout_resumes_with_the_longer_limit(tmp_path):
     assert fails[1]["settings"] == asdict(DFTSettings()) and fails[1]["status"] == "timeout"
 
 
+@pytest.mark.dft
 def test_changed_settings_start_a_pending_material_afresh(tmp_path):
     store_path = tmp_path / "c.elfstore"
     broken = Job("broken", dict(structure_records()["2dm-1799"], species=["Mg", "F"]))
@@ -163,6 +171,7 @@ def test_changed_settings_start_a_pending_material_afresh(tmp_path):
     assert [f["attempt"] for f in read_failures(store_path)] == [1, 1, 2]
 
 
+@pytest.mark.dft
 def test_resume_after_kill_9(tmp_path):
     store_path = tmp_path / "k.elfstore"
     cmd = [sys.executable, "-m", "elfutils.cli", "dft", *TINY, "--store", str(store_path), "--workers", "1",
@@ -185,6 +194,7 @@ def test_resume_after_kill_9(tmp_path):
     assert f"'done': {len(TINY) - len(kept)}" in result.stdout
 
 
+@pytest.mark.dft
 def test_project_tc_dataset_is_found():
     """gpaw-data lacks technetium; data/gpaw-setups (scripts/make_tc_setup.py) supplies setup and basis."""
     from gpaw.setup import create_setup
@@ -225,6 +235,7 @@ def test_stale_ids_are_the_u_materials_computed_without_u():
     assert stale_ids(FakeStore(), jobs, replace(DFTSettings(), hubbard_u="off")) == set()
 
 
+@pytest.mark.dft
 def test_redo_recomputes_a_stored_material(tmp_path):
     jobs = [Job("2dm-1799", structure_records()["2dm-1799"])]
     store_path = tmp_path / "r.elfstore"

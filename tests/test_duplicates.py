@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from elfutils.analysis.duplicates import find_duplicates, reduced_formula
+from elfutils.analysis.duplicates import (
+    DUPLICATE_MAD_K,
+    find_duplicates,
+    nearest_neighbour_distances,
+    reduced_formula,
+    threshold_from_nn,
+)
 from elfutils.analysis.fingerprints import make_table, write_fingerprints
 
 FORMULAS = ["MoS2", "WSe2", "CrI3", "BN", "GaS", "InSe", "PtSe2", "SnS", "GeTe", "TiS2", "NbSe2", "ReS2"]
@@ -102,3 +108,36 @@ def test_percentile_rule_and_bad_method(planted):
     assert "50th percentile" in result.threshold_rule and len(result.candidates) >= 3
     with pytest.raises(ValueError, match="method must be 'mad' or 'percentile'"):
         find_duplicates(planted, method="gap")
+
+
+@pytest.fixture
+def mad_pairs():
+    """Ten pairs of materials, each pair the other's nearest neighbour at a chosen distance (everything else
+    100 apart): log nearest-neighbour distances -6 (CdTe, same formula), -3.7 (ZnS, same formula) and eight
+    background pairs of different formulas at -1, -1, 0, 0, 0, 0, 1, 1. Median 0, MAD 1, so the default
+    threshold exp(-3 * 1.4826) = 0.0117 keeps CdTe and not ZnS (0.0247); 2 MADs (0.0516) would keep both."""
+    logs = [-6.0, -3.7, -1.0, -1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0]
+    background = [(f"H{2 * i + 1}Cl", f"H{2 * i + 2}Cl") for i in range(8)]  # 16 distinct formulas
+    formulas = [("CdTe", "CdTe"), ("ZnS", "Zn2S2"), *background]
+    n = 2 * len(logs)
+    D = np.full((n, n), 100.0)
+    np.fill_diagonal(D, 0.0)
+    for i, log in enumerate(logs):
+        D[2 * i, 2 * i + 1] = D[2 * i + 1, 2 * i] = np.exp(log)
+    ids = [f"2dm-{8000 + i}" for i in range(n)]
+    table = make_table(ids, [f for pair in formulas for f in pair], np.zeros((n, 98)))
+    return table, D
+
+
+def test_the_duplicate_threshold_is_three_mads_below_the_median(mad_pairs):
+    table, D = mad_pairs
+    assert DUPLICATE_MAD_K == 3.0  # ours (module docstring), pinned: the book's duplicate counts rest on it
+    threshold, rule = threshold_from_nn(nearest_neighbour_distances(D))
+    assert threshold == pytest.approx(np.exp(-3 * 1.4826)) and "median - 3 MAD" in rule
+    assert np.exp(-3 * 1.4826) < np.exp(-3.7) < np.exp(-2 * 1.4826)  # ZnS: inside 2 MADs, outside 3
+    result = find_duplicates(table, distances=D)
+    assert result.threshold == pytest.approx(np.exp(-3 * 1.4826))
+    pairs = {frozenset(p) for p in zip(result.candidates["material_id_a"], result.candidates["material_id_b"],
+                                       strict=True)}
+    assert pairs == {frozenset({"2dm-8000", "2dm-8001"})}, "only CdTe is a duplicate at 3 MADs"
+    assert len(find_duplicates(table, distances=D, k=2.0).candidates) == 2  # the rule is what decides ZnS

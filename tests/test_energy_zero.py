@@ -61,6 +61,22 @@ def test_the_rule_itself():
     assert energy_zero(tiny, -0.995) == (-0.995, None)
 
 
+def test_the_mesh_eigenvalues_bound_the_gap_too():
+    """A DFT run's SCF mesh can reach states the band path misses: here the valence-band maximum is only on
+    the mesh (-0.5 eV; the path's top valence point is -1.0 eV), the conduction-band minimum on the path."""
+    valence, conduction = np.array([[-3.0, -2.0, -1.0]]), np.array([[1.0, 1.5, 2.0]])
+    path = np.stack([valence, conduction], axis=1)  # (spin, band, k)
+    mesh = np.array([[[-2.5, -0.5], [1.2, 1.6]]])  # (spin, band, k) on the mesh: VBM -0.5 eV
+    zero, gap = energy_zero(path, 0.3, mesh)
+    assert gap == pytest.approx(1.0 - -0.5)
+    assert zero == pytest.approx(-0.5 + GAP_ZERO_OFFSET_EV)
+    path_only = energy_zero(path, 0.3)
+    assert path_only == (pytest.approx(-1.0 + GAP_ZERO_OFFSET_EV), pytest.approx(2.0))
+    # mesh states 0.002 eV apart across E_F (below METAL_GAP_EV) make a metal, though no band crosses E_F
+    # on the path: it keeps its Fermi level
+    assert energy_zero(path, 0.3, np.array([[[-2.0, 0.299], [0.301, 1.2]]])) == (0.3, None)
+
+
 def test_records_already_at_the_project_zero_are_left_alone(tiny_store):
     stored = next(iter(tiny_store))
     once = to_project_zero(stored)

@@ -28,7 +28,7 @@ def test_folds_are_seeded_balanced_and_shared():
     a, b = ev.seeded_folds(103), ev.seeded_folds(103)
     assert np.array_equal(a, b) and sorted(np.bincount(a)) == [20, 20, 21, 21, 21]
     assert not np.array_equal(a, ev.seeded_folds(103, seed=5))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^3 items cannot make 5 folds$"):
         ev.seeded_folds(3)
 
 

@@ -31,6 +31,11 @@ def test_profiles_named_and_paper_defaults():
     assert (default.image_size, default.epochs) == (constants.IMAGE_SIZE, constants.EPOCHS)
     assert (default.min_cluster_size, default.min_samples) == (5, 2)
     assert default.minkowski_p == constants.MINKOWSKI_P
+    # the paper's numbers by value (Methods; Results, Fig. 2), so a changed constant fails here
+    assert (default.minkowski_p, default.umap_n_neighbors, default.umap_min_dist) == (0.2, 10, 0.1)
+    params = default.cluster_params()
+    assert (params["p"], params["n_neighbors"], params["min_dist"]) == (0.2, 10, 0.1)
+    assert default.elf_config().noise_probability == 0.5  # "random noise ... with a probability of 0.5"
     assert default.study_min_cluster_sizes == tuple(range(2, 12)) == default.study_min_samples
     assert default.use_committed_model and not get_profile("retrain").use_committed_model
     assert get_profile("retrain").elf_config() == default.elf_config()

@@ -86,7 +86,7 @@ def test_all_fixtures_read_with_ids_formulas_spin_and_paths(fixture_files, fixtu
 
 def test_records_are_immutable(fixture_records):
     bs = fixture_records["2dm-1"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="read-only"):
         bs.energies[0, 0, 0] = 1.0
     with pytest.raises(AttributeError):
         bs.efermi = 0.0

@@ -181,12 +181,19 @@ def test_no_band_in_the_window_raises_naming_the_source(engine):
     assert e.value.field == "bands" and e.value.source == "2dm-999.json"
 
 
-def test_bad_arguments_are_rejected(fixture_records):
-    bs = fixture_records["2dm-1"]
-    bad = ({"x_axis": "energy"}, {"engine": "opengl"}, {"line_width": 0}, {"window": -1}, {"size": 2})
-    for kwargs in bad:
-        with pytest.raises(ValueError):
-            render_band_image(bs, **kwargs)
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"x_axis": "energy"}, r"^x_axis must be one of \('index', 'distance'\), not 'energy'$"),
+        ({"engine": "opengl"}, r"^engine must be one of \('fast', 'matplotlib'\), not 'opengl'$"),
+        ({"line_width": 0}, r"^line_width must be positive, not 0$"),
+        ({"window": -1}, r"^window must be positive, not -1$"),
+        ({"size": 2}, r"^size must be at least 8 pixels, not 2$"),
+    ],
+)
+def test_bad_arguments_are_rejected(fixture_records, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        render_band_image(fixture_records["2dm-1"], **kwargs)
 
 
 def test_other_sizes_and_windows(fixture_records):
@@ -218,7 +225,7 @@ def test_render_many_returns_a_stack_in_order(fixture_records):
 def test_render_many_raises_or_skips_bad_records(fixture_records):
     bad = make_bs([np.full(11, -9.0)], [(0, 10, "A", "B")], material_id="2dm-bad")
     records = [fixture_records["2dm-1"], bad]
-    with pytest.raises(BandDataError):
+    with pytest.raises(BandDataError, match=r"^2dm-bad\.json: field 'bands': no band inside the ±4 eV"):
         render_many(records, progress=False)
     skipped = []
     images, ids, _ = render_many(records, progress=False, skipped=skipped)

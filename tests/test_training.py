@@ -148,6 +148,37 @@ def test_tiny_set_is_overfit(tmp_path):
     assert history[-1]["train_bce"] < history[0]["train_bce"] / 2
 
 
+def test_best_is_the_epoch_with_the_lowest_validation_loss(images, tmp_path, monkeypatch):
+    """best.safetensors is the epoch of lowest clean validation BCE -- here epoch 2 of 3, not the last --
+    in one run and in a run resumed after epoch 2 (the record to beat then comes from the history)."""
+    from elfutils.nn import training
+
+    config = ElfConfig(image_size=SIZE, epochs=3, batch_size=6, validation_fraction=0.25)
+    clean_bce = {1: 0.50, 2: 0.30, 3: 0.40}  # controlled validation losses, by epoch
+    evaluated = []
+
+    def scripted_evaluate(*args, noise_seed):
+        if noise_seed is not None:  # the noised validation BCE: reported, not what "best" minimises
+            return 0.60
+        evaluated.append(len(evaluated) + 1)
+        return clean_bce[evaluated[-1]]
+
+    monkeypatch.setattr(training, "_evaluate", scripted_evaluate)
+    run = dict(progress=False, precision="fp32", device="cpu")
+    whole = train(images, config, tmp_path / "whole", **run)
+    assert [h["val_bce_clean"] for h in whole] == [0.50, 0.30, 0.40]
+    evaluated.clear()
+    train(images, config, tmp_path / "resumed", stop_after_epoch=2, **run)
+    assert evaluated == [1, 2]
+    train(images, config, tmp_path / "resumed", **run)  # epoch 3 only
+    assert evaluated == [1, 2, 3]
+    for out in (tmp_path / "whole", tmp_path / "resumed"):
+        assert read_card(out / "last.safetensors")["epoch"] == 3
+        assert read_card(out / "best.safetensors")["epoch"] == 2, f"{out.name}: best is not epoch 2"
+        best, last = _weights(out / "best.safetensors"), _weights(out / "last.safetensors")
+        assert any(not torch.equal(best[k], last[k]) for k in best), f"{out.name}: best has the last weights"
+
+
 def test_resume_equals_uninterrupted(images, uninterrupted, tmp_path):
     out, history = uninterrupted
     first = train(images, TINY, tmp_path, progress=False, precision="fp32", device="cpu", stop_after_epoch=1)
