@@ -120,6 +120,8 @@ def exact_knn(X, k: int, p: float = MINKOWSKI_P, queries=None) -> tuple[np.ndarr
     X32 = _as_float32(X)
     self_query = queries is None
     Q32 = X32 if self_query else _as_float32(queries)
+    if Q32.ndim != 2 or X32.ndim != 2 or Q32.shape[1] != X32.shape[1]:  # the kernel would read past a row
+        raise ValueError(f"queries of shape {Q32.shape} against rows of shape {X32.shape}")
     n = len(X32)
     k = int(k)
     if not 1 <= k <= n - int(self_query):
@@ -255,7 +257,7 @@ class SimilarityIndex:
             raise ValueError("cannot index an empty fingerprint table")
         n_cells = int(n_cells or min(max(1, round(np.sqrt(n))), INDEX_MAX_CELLS))
         n_cells = min(n_cells, n)
-        centres = X32[np.sort(np.random.default_rng(seed).choice(n, n_cells, replace=False))]
+        centres = _seeded_centres(X32, n_cells, seed)
         cell, _ = exact_knn(centres, 1, p, queries=X32)
         order = np.argsort(cell[:, 0], kind="stable")
         offsets = np.searchsorted(cell[order, 0], np.arange(n_cells + 1))
@@ -307,21 +309,81 @@ class SimilarityIndex:
     @classmethod
     def load(cls, path: str | Path, X, p: float = MINKOWSKI_P) -> SimilarityIndex:
         """The index saved at ``path`` for fingerprints ``X``; :class:`IndexMismatch` when it was built for
-        other fingerprints, another p or format (rebuild then)."""
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                header = json.loads(str(f["header"]))
-                centres, order, offsets = f["centres"], f["order"], f["offsets"]
-        except (OSError, ValueError, KeyError) as exc:
-            raise IndexMismatch(f"{path}: not a readable elf similarity index ({exc})") from None
-        expected = {"format": INDEX_FORMAT, "p": float(p), "n": len(X),
-                    "fingerprints_sha256": fingerprint_sha256(X)}
-        wrong = [key for key, value in expected.items() if header.get(key) != value]
-        if wrong:
-            raise IndexMismatch(f"{path}: built for other {', '.join(wrong)}")
-        if len(order) != len(X) or offsets[-1] != len(X) or len(offsets) != len(centres) + 1:
-            raise IndexMismatch(f"{path}: arrays do not fit a table of {len(X)} materials")
-        return cls(X, centres, order, offsets, p, header.get("seed", SEED))
+        other fingerprints, another p or format, or when any of its arrays is damaged (rebuild then).
+
+        Every array is checked before a compiled kernel sees it: the kernels index without bounds checks,
+        so an offset out of range would read past the table (a crash), and NaN centres or a repeated row
+        in ``order`` would give wrong neighbours silently."""
+        header, centres, order, offsets = _read_index(path)
+        X32 = _as_float32(X)
+        problem = (_header_problem(header, X32, p) or _centres_problem(centres, header, X32)
+                   or _order_problem(order, len(X32)) or _offsets_problem(offsets, len(centres), len(X32)))
+        if problem:
+            raise IndexMismatch(f"{path}: {problem}")
+        return cls(X32, centres, order, offsets, p, header["seed"])
+
+
+def _read_index(path) -> tuple[object, np.ndarray, np.ndarray, np.ndarray]:
+    """(header, centres, order, offsets) as stored, unchecked; IndexMismatch for an unreadable file."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            header = json.loads(str(f["header"]))
+            return header, f["centres"], f["order"], f["offsets"]
+    except Exception as exc:  # whatever a damaged file raises (BadZipFile, EOFError, ...) means: rebuild
+        problem = f"not a readable elf similarity index ({type(exc).__name__}: {exc})"
+        raise IndexMismatch(f"{path}: {problem}") from None
+
+
+def _header_problem(header, X32: np.ndarray, p: float) -> str | None:
+    if not isinstance(header, dict):
+        return "its header is not a JSON object"
+    expected = {"format": INDEX_FORMAT, "p": float(p), "n": len(X32), "dim": int(X32.shape[1]),
+                "fingerprints_sha256": fingerprint_sha256(X32)}
+    wrong = [key for key, value in expected.items() if header.get(key) != value]
+    if wrong:
+        return f"built for other {', '.join(wrong)}"
+    for key in ("n_cells", "seed"):
+        if type(header.get(key)) is not int or header[key] < 0:
+            return f"header {key} is {header.get(key)!r}, not an integer >= 0"
+    if not 1 <= header["n_cells"] <= len(X32):
+        return f"header n_cells {header['n_cells']} is not in 1..{len(X32)}"
+    return None
+
+
+def _centres_problem(centres: np.ndarray, header: dict, X32: np.ndarray) -> str | None:
+    """The centres are the table rows the seed picks (see :meth:`SimilarityIndex.build`), so they are
+    checked exactly: a perturbed centre would send queries to the wrong cells."""
+    shape = (header["n_cells"], X32.shape[1])
+    if centres.shape != shape or centres.dtype.kind != "f":
+        return f"centres are {centres.dtype} {centres.shape}, expected float {shape}"
+    if not np.isfinite(centres).all():
+        return "centres hold NaN or infinite values"
+    if not np.array_equal(centres, _seeded_centres(X32, header["n_cells"], header["seed"])):
+        return "centres are not the table rows its seed picks"
+    return None
+
+
+def _order_problem(order: np.ndarray, n: int) -> str | None:
+    if order.shape != (n,) or order.dtype.kind not in "iu":
+        return f"order is {order.dtype} {order.shape}, expected integers ({n},)"
+    if order.size and (order.min() < 0 or order.max() >= n):
+        return f"order holds rows outside 0..{n - 1}"
+    if (np.bincount(order.astype(np.int64), minlength=n) != 1).any():
+        return "order repeats some rows and misses others (not a permutation)"
+    return None
+
+
+def _offsets_problem(offsets: np.ndarray, n_cells: int, n: int) -> str | None:
+    if offsets.shape != (n_cells + 1,) or offsets.dtype.kind not in "iu":
+        return f"offsets are {offsets.dtype} {offsets.shape}, expected integers ({n_cells + 1},)"
+    if offsets[0] != 0 or offsets[-1] != n or (np.diff(offsets.astype(np.int64)) < 0).any():
+        return f"offsets do not rise from 0 to {n}"
+    return None
+
+
+def _seeded_centres(X32: np.ndarray, n_cells: int, seed: int) -> np.ndarray:
+    """The ``n_cells`` table rows that seed ``seed`` picks as centres."""
+    return X32[np.sort(np.random.default_rng(seed).choice(len(X32), n_cells, replace=False))]
 
 
 def index_path(table_path: str | Path) -> Path:

@@ -17,6 +17,37 @@ from elfutils.errors import BandDataError
 
 GAMMA_LABELS = {"\\Gamma", "Γ", "G", "GAMMA", "Gamma", "\\mathrm{\\Gamma}"}
 
+# Sizes a reader accepts, checked before it allocates anything (a file may declare any shape it likes):
+# far above any band path (2Dmatpedia: 21 k-points a segment, at most a few hundred bands).
+MAX_SPINS = 2
+MAX_KPOINTS = 10_000
+MAX_BANDS = 5_000
+# How far an energy zero (E_F) may lie from the code's own 0 eV and from the band energies. No code puts a
+# Fermi level a keV from its reference or from every band it computed; and the store keeps energies relative
+# to the zero, clipped at its CLIP_EV (at least this), so a zero further out could come back from the store
+# as a flat band exactly at E_F.
+ZERO_LIMIT_EV = 1000.0
+
+
+def zero_problem(zero: float, energies) -> str | None:
+    """Why ``zero`` cannot be the energy zero of these band energies (eV), or None: it must be finite, and
+    within ZERO_LIMIT_EV both of 0 eV and of the band energies. The one rule for every reader, the energy
+    zero and the store."""
+    try:
+        zero = float(zero)
+    except (TypeError, ValueError):
+        return f"not a number: {zero!r}"
+    if not np.isfinite(zero):
+        return f"not finite: {zero}"
+    if abs(zero) > ZERO_LIMIT_EV:
+        return f"{zero:g} eV is beyond ZERO_LIMIT_EV = {ZERO_LIMIT_EV:g} eV"
+    energies = np.asarray(energies, dtype=float)
+    lo, hi = float(energies.min()), float(energies.max())
+    if not lo - ZERO_LIMIT_EV <= zero <= hi + ZERO_LIMIT_EV:
+        return (f"{zero:g} eV lies more than ZERO_LIMIT_EV = {ZERO_LIMIT_EV:g} eV outside the band energies "
+                f"({lo:.4g}..{hi:.4g} eV)")
+    return None
+
 
 def pretty_label(label: str) -> str:
     """'\\Gamma' -> 'Γ', 'X_1' -> 'X₁' (for plots and path strings)."""
@@ -90,8 +121,9 @@ class BandStructure:
             raise BandDataError("energies contain NaN or infinite values", src, "bands")
         if not (np.all(np.isfinite(kpoints)) and np.all(np.isfinite(distances))):
             raise BandDataError("k-points contain NaN or infinite values", src, "kpoints")
-        if not np.isfinite(self.efermi):
-            raise BandDataError(f"Fermi level is {self.efermi}", src, "efermi")
+        zero = zero_problem(self.efermi, energies)
+        if zero:
+            raise BandDataError(zero, src, "efermi")
         if not self.branches:
             raise BandDataError("no path branches", src, "branches")
         for b in self.branches:

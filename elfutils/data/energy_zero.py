@@ -20,20 +20,26 @@ import dataclasses
 import numpy as np
 
 from elfutils.choices import CHOICES
+from elfutils.data.bands import zero_problem
+from elfutils.errors import BandDataError
 
 GAP_ZERO_OFFSET_EV = CHOICES.gap_zero_offset_ev  # a gapped material's zero sits this far above its VBM
 METAL_GAP_EV = CHOICES.metal_gap_ev  # a "gap" smaller than this counts as metallic (no zero shift)
 FILE_ZERO = "file"  # the metadata's energy_zero when a reader was asked to keep the file's own zero
 
 
-def energy_zero(path_eigs, fermi: float, mesh_eigs=None) -> tuple[float, float | None]:
+def energy_zero(path_eigs, fermi: float, mesh_eigs=None, source=None) -> tuple[float, float | None]:
     """(energy zero, gap or None for a metal) from band-path eigenvalues (``(..., nk)``, any leading shape),
     optionally with more eigenvalues (an SCF mesh, any shape) that also bound the gap, and the Fermi level.
 
     A band crossing E_F on the path, or a gap below METAL_GAP_EV, makes a metal (zero = E_F); otherwise the
-    zero is VBM + GAP_ZERO_OFFSET_EV (at most half the gap)."""
+    zero is VBM + GAP_ZERO_OFFSET_EV (at most half the gap). A Fermi level that breaks
+    :func:`elfutils.data.bands.zero_problem` is a BandDataError naming ``source`` and ``efermi``."""
     path = np.asarray(path_eigs, dtype=float)
     eigs = path.ravel() if mesh_eigs is None else np.concatenate([path.ravel(), np.ravel(mesh_eigs)])
+    problem = zero_problem(fermi, eigs)  # NaN or 1e308 would pass every comparison below unnoticed
+    if problem:
+        raise BandDataError(problem, source, "efermi")
     below, above = eigs[eigs <= fermi], eigs[eigs > fermi]
     crosses = bool(((path.min(axis=-1) < fermi) & (path.max(axis=-1) > fermi)).any())
     if crosses or below.size == 0 or above.size == 0:
@@ -50,7 +56,7 @@ def to_project_zero(bs):
     ``file_efermi`` (the zero the file gave). A record already brought to it is returned as it is."""
     if bs.metadata.get("energy_zero") in ("vbm+offset", "fermi"):
         return bs
-    zero, gap = energy_zero(bs.energies, bs.efermi)
+    zero, gap = energy_zero(bs.energies, bs.efermi, source=bs.source or bs.material_id)
     metadata = {**bs.metadata, "energy_zero": "fermi" if gap is None else "vbm+offset",
                 "file_efermi": float(bs.efermi)}
     return dataclasses.replace(bs, efermi=zero, metadata=metadata)
