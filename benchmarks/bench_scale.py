@@ -167,7 +167,7 @@ def encode_stage(options: dict) -> dict:
 
     from elfutils.analysis.encode_store import encode_store
     from elfutils.data.store import BandStore
-    from elfutils.nn.training import load_model
+    from elfutils.nn.fingerprinter import load_fingerprinter
 
     torch.set_num_threads(2)
     m = options["m"]
@@ -191,7 +191,7 @@ def encode_stage(options: dict) -> dict:
     model_file, why = pipeline.trained_model_file("default")
     if model_file is None:
         raise RuntimeError(why)
-    model, _, _ = load_model(model_file, device="cpu")
+    model = load_fingerprinter(model_file, device="cpu")
     started = time.perf_counter()
     n = encode_store(store_path, model, WORK / f"encode-{m}.parquet")
     return {"m": n, "images_per_s": round(n / (time.perf_counter() - started), 1)}

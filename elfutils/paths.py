@@ -1,6 +1,7 @@
 """One place that decides where things live and which device runs the network.
 
 Environment overrides: ELF_DATA_DIR (the embedded dataset), ELF_CACHE_DIR (cached stages, models),
+ELF_MODELS_DIR (where models are found by name, default the committed ``models/``),
 ELF_DEVICE ("cpu", "cuda", "cuda:1", ...).
 """
 
@@ -24,9 +25,19 @@ def cache_dir() -> Path:
     return path
 
 
-def models_dir() -> Path:
-    """Committed trained models with their model cards."""
+def committed_models_dir() -> Path:
+    """The models committed with the repository (``models/``), and the book's committed results."""
     return PROJECT_ROOT / "models"
+
+
+def models_dir() -> Path:
+    """Where a model given by name is looked for first: ELF_MODELS_DIR, else the committed models."""
+    return Path(os.environ.get("ELF_MODELS_DIR", committed_models_dir()))
+
+
+def model_search_dirs() -> list[Path]:
+    """Where a model name is looked up, in order: ELF_MODELS_DIR (when set), then the committed models."""
+    return list(dict.fromkeys([models_dir(), committed_models_dir()]))
 
 
 def default_device() -> str:

@@ -5,6 +5,9 @@ profile (cached stages are reused, so an interrupted run resumes) on the committ
     make models        # = python scripts/commit_models.py; hours on a 2-core CPU, minutes on a GPU
     python scripts/commit_models.py --atlas   # only the atlas profile's model (models/elf-resnet18-atlas/)
     python scripts/commit_models.py --cache /tmp/bench/elf/.cache   # export what a retrain build computed
+    python scripts/commit_models.py --upgrade-cards   # rewrite the committed models' cards in the current
+                                                      # format (tensors unchanged; sha256, render settings
+                                                      # and the images' key added)
 
 ``--cache`` reads (and, where something is missing, fills) another checkout's cache: the one that
 ``benchmarks/bench_book.py --retrain --keep`` leaves behind holds exactly this training, so it need not run
@@ -29,7 +32,13 @@ def main() -> None:
                         "(~70 min on a 2-core CPU)")
     parser.add_argument("--cache", type=Path,
                         help="the cache folder to use (default: this checkout's .cache)")
+    parser.add_argument("--upgrade-cards", action="store_true",
+                        help="rewrite the committed models' cards in the current card format (their tensors "
+                             "unchanged): the tensor sha256 and the render settings of their profile")
     args = parser.parse_args()
+    if args.upgrade_cards:
+        upgrade_cards()
+        return
     if args.cache is not None:
         if not args.cache.is_dir():
             parser.error(f"--cache {args.cache}: no such folder")
@@ -57,6 +66,34 @@ def main() -> None:
         folder = pipeline.COMMITTED_ARCHITECTURE_STUDY.export("retrain")
         print(f"architecture comparison: {folder}")
         print(f"default profile: {pipeline.architecture_study_source('default')}")
+
+
+def upgrade_cards() -> None:
+    """Each committed model re-exported in place: same tensors, the card in the current format, with the
+    render settings of the profile that drew its training images (refused when the card says otherwise)."""
+    import tempfile
+
+    from elfutils.book import pipeline
+    from elfutils.nn.checkpoint import card_render_settings, export_model, read_card, resolve_model_path
+
+    for name in ("default", "atlas"):
+        profile = pipeline.get_profile(name)
+        target = resolve_model_path(pipeline.COMMITTED_MODEL.path(profile))
+        card = read_card(target)
+        card_render_settings(card).require_same(profile.render_settings(), f"the card of {target}",
+                                                f"the {name} profile")
+        if card["data_hash"] != pipeline.image_data_hash(profile):  # renders the profile's images once
+            raise SystemExit(f"{target} was not trained on the {name} profile's images: not upgraded")
+        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+            fresh = export_model(target, Path(tmp) / target.name, dtype=card.get("weights_dtype", "float16"),
+                                 card_updates={"exported_from": card.get("exported_from", target.name),
+                                               "render_settings": profile.render_settings().to_dict(),
+                                               # lets the book match the model to the images unrendered
+                                               "images_key": pipeline.images_key(profile)})
+            os.replace(fresh.with_suffix(".json"), target.with_suffix(".json"))
+            os.replace(fresh, target)
+        card = read_card(target)
+        print(f"{target}: card {card['format']}, tensors_sha256 {card['tensors_sha256'][:12]}")
 
 
 if __name__ == "__main__":

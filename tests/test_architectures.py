@@ -33,7 +33,7 @@ def profile_for(store, **changes) -> Profile:
 def stubs(monkeypatch):
     calls = Counter()
 
-    def train(images, ids, config, out_dir):
+    def train(images, ids, config, out_dir, settings=None):
         calls[f"train {config.backbone} {config.latent_channels} {config.epochs} {config.image_size}"] += 1
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "best.safetensors").write_text(json.dumps(config.to_dict()))

@@ -14,7 +14,7 @@ import pytest
 
 from elfutils.book import pipeline
 from elfutils.data.store import BandStore
-from elfutils.paths import models_dir
+from elfutils.paths import committed_models_dir as models_dir
 
 COMPLETE_DATASET = 1950  # of the 2002 flat-band materials with structures
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +20,7 @@ import pytest
 
 from elfutils import constants
 from elfutils.book import pipeline
+from elfutils.book.cache import write_committed_manifest
 from elfutils.book.profiles import PROFILES, Profile, get_profile
 from elfutils.data.readers import read_band_file
 
@@ -96,7 +99,7 @@ def stubs(monkeypatch):
             images[i, (3 * i) % size, :] = 1
         return images, [r.material_id for r in records], [r.formula for r in records]
 
-    def train(images, ids, config, out_dir):
+    def train(images, ids, config, out_dir, settings=None):
         calls["train"] += 1
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "best.safetensors").write_bytes(json.dumps([config.to_dict(), ids]).encode())
@@ -205,7 +208,7 @@ def test_model_retrained_when_config_changes_images_reused(cache, tiny_store, st
 
 
 def test_failed_training_leaves_no_cache_entry(cache, tiny_store, stubs, monkeypatch):
-    def interrupted(images, ids, config, out_dir):
+    def interrupted(images, ids, config, out_dir, settings=None):
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "last.safetensors").write_bytes(b"partial")
         raise KeyboardInterrupt
@@ -216,7 +219,7 @@ def test_failed_training_leaves_no_cache_entry(cache, tiny_store, stubs, monkeyp
         pipeline.model_file(p)
     resumed = []
 
-    def train(images, ids, config, out_dir):
+    def train(images, ids, config, out_dir, settings=None):
         resumed.append((out_dir / "last.safetensors").read_bytes())
         (out_dir / "best.safetensors").write_bytes(b"done")
 
@@ -227,7 +230,7 @@ def test_failed_training_leaves_no_cache_entry(cache, tiny_store, stubs, monkeyp
     assert path.name == "best.safetensors"
 
 
-def _commit_model(folder, config, data_hash):
+def _commit_model(folder, config, data_hash, **card_fields):
     """A stand-in committed model: a safetensors file whose metadata carries an elf model card."""
     import torch
     from safetensors.torch import save_file
@@ -235,7 +238,8 @@ def _commit_model(folder, config, data_hash):
     from elfutils.nn.checkpoint import MODEL_FORMAT
 
     folder.mkdir(parents=True, exist_ok=True)
-    card = {"format": MODEL_FORMAT, "config": config.to_dict(), "data_hash": data_hash, "wall_time_s": 12.5}
+    card = {"format": MODEL_FORMAT, "config": config.to_dict(), "data_hash": data_hash, "wall_time_s": 12.5,
+            **card_fields}
     save_file({"w": torch.zeros(1)}, str(folder / "best.safetensors"),
               metadata={"elf_card": json.dumps(card)})
     return folder / "best.safetensors"
@@ -261,6 +265,77 @@ def test_committed_model_ignored_for_other_images_or_architecture(cache, tiny_st
                   pipeline.image_data_hash(p))
     assert "architecture" in pipeline.COMMITTED_MODEL.status(p)[1]
     assert pipeline.COMMITTED_MODEL.status(profile_for(tiny_store))[0] is None  # the profile says train
+
+
+def test_a_committed_model_is_matched_without_rendering_when_its_card_knows_the_images(cache, tiny_store,
+                                                                                     stubs, tmp_path):
+    """Before: deciding whether the committed model applies rendered the whole dataset (`elf similar FILE` on
+    a fresh clone rendered 1950 or 4602 band structures first). A card that records the images' key (data,
+    render settings, render code) is matched by that key; a card without it, or of other images, still
+    renders and compares the data hash."""
+    p = profile_for(tiny_store, use_committed_model=True)
+    folder = tmp_path / "models" / p.committed_model
+    data_hash = pipeline.image_data_hash(p)
+    assert stubs["render"] == 1
+    _commit_model(folder, p.elf_config(), data_hash, images_key=pipeline.images_key(p))
+    shutil.rmtree(cache / "images")
+    _fresh_process()
+    _path, why = pipeline.model_file(p)
+    assert "committed model" in why and stubs["render"] == 1  # matched, nothing rendered
+    _commit_model(folder, p.elf_config(), data_hash, images_key="0" * 16)  # a key of other images
+    _fresh_process()
+    assert "committed model" in pipeline.model_file(p)[1] and stubs["render"] == 2  # rendered to check
+
+
+def test_the_data_key_decodes_the_dataset_once_per_content(cache, tiny_store, monkeypatch):
+    """Before: every process decoded and hashed every record to key its stages (3.6 s for the atlas)."""
+    p = profile_for(tiny_store)
+    reads = Counter()
+    real = pipeline._read_dataset
+
+    def counting(profile):
+        reads["n"] += 1
+        return real(profile)
+
+    monkeypatch.setattr(pipeline, "_read_dataset", counting)
+    key = pipeline.data_key(p)
+    _fresh_process()
+    assert pipeline.data_key(p) == key and reads["n"] == 1  # known by the files' signature
+    tiny_store.compact(max_small=0, min_part_size=10)  # other files, same content: decoded once more
+    _fresh_process()
+    assert pipeline.data_key(p) == key and reads["n"] == 2
+    _fresh_process()
+    assert pipeline.data_key(p) == key and reads["n"] == 2
+
+
+def test_a_store_that_changes_under_a_known_key_is_an_error(cache, tiny_store, fixture_files):
+    p = profile_for(tiny_store)
+    pipeline.data_key(p)
+    _fresh_process()
+    pipeline.data_key(p)  # from the signature map, nothing read yet
+    tiny_store.append([_renamed(read_band_file(fixture_files[6]), 8)])
+    with pytest.raises(RuntimeError, match="changed while this process used them"):
+        pipeline.load_dataset(p)
+
+
+def test_a_changed_choice_changes_the_code_key_of_every_stage_that_reads_it(tmp_path, monkeypatch):
+    """Before: a key hashed only the stage's own module, so editing elfutils/choices.py (or a reader, or the
+    energy zero) left cached and committed results standing in for new ones."""
+    from elfutils.book import cache as engine
+
+    copy = tmp_path / "elfutils"
+    shutil.copytree(engine.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(engine, "PACKAGE", copy)
+    assert "elfutils.choices" in engine.module_closure("analysis.duplicates")
+    before = {m: engine.code_hash(m) for m in ("analysis.duplicates", "images.render", "data.store")}
+    choices = copy / "choices.py"
+    choices.write_text(choices.read_text().replace("knn_k: int = 10", "knn_k: int = 11"))
+    after = {m: engine.code_hash(m) for m in before}
+    for module in before:
+        reads = "elfutils.choices" in engine.module_closure(module)
+        assert (after[module] != before[module]) == reads, module
+    assert after["analysis.duplicates"] != before["analysis.duplicates"]
+    assert engine.code_hash("no.such.module") == "missing"
 
 
 # --- fingerprints, clustering, parameter study --------------------------------------------------------------
@@ -401,6 +476,7 @@ def test_committed_results_stand_in_for_a_stage_of_the_same_key(cache, tiny_stor
         target = committed / f.relative_to(cache)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(f.read_bytes())
+    write_committed_manifest()
     clustered = pipeline.clustering(p)
     for f in files:
         f.unlink()
@@ -430,6 +506,47 @@ def test_committed_results_are_used_only_when_complete(cache, tiny_store, stubs,
     assert stubs["cluster"] == 2
 
 
+def _commit(files, cache, committed) -> list[Path]:
+    targets = []
+    for f in files:  # what scripts/commit_book_results.py does
+        target = committed / f.relative_to(cache)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(f.read_bytes())
+        targets.append(target)
+    write_committed_manifest()
+    return targets
+
+
+@pytest.mark.parametrize("harm", ["damaged", "edited", "unlisted"])
+def test_a_damaged_or_edited_committed_result_is_named_and_recomputed(cache, tiny_store, stubs, tmp_path,
+                                                                      harm):
+    """Before: a damaged committed file was copied into the cache and stuck there (the error named the
+    cache copy), and an edited one (ids shifted by a row) was used silently."""
+    p = profile_for(tiny_store)
+    clustered = pipeline.clustering(p)
+    files = pipeline.clustering_files(p)
+    committed = tmp_path / "models" / pipeline.COMMITTED_RESULTS
+    targets = _commit(files, cache, committed)
+    table = next(t for t in targets if t.suffix == ".parquet")
+    if harm == "damaged":
+        table.write_bytes(table.read_bytes()[: len(table.read_bytes()) // 2])
+    elif harm == "edited":
+        edited = pd.read_parquet(table)
+        edited["material_id"] = np.roll(edited["material_id"].to_numpy(), 1)
+        edited.to_parquet(table, index=False)
+    else:
+        (committed / "MANIFEST.json").write_text('{"sha256": {}}')
+    for f in files:
+        f.unlink()
+    _fresh_process()
+    with pytest.warns(UserWarning, match=rf"{table.name}|committed result is not in") as seen:
+        again = pipeline.clustering(p)
+    assert any(str(committed) in str(w.message) for w in seen)  # the committed file is named, not the cache
+    assert stubs["cluster"] == 2  # computed again, not read from the bad file
+    pd.testing.assert_frame_equal(again, clustered)
+    assert pipeline.read_timings()["stages"]["test/clustering"]["last_use"] == "computed"
+
+
 def test_refresh_commits_current_results_and_drops_stale_ones(cache, tiny_store, stubs, tmp_path,
                                                               monkeypatch):
     from elfutils.book import committed_results
@@ -450,3 +567,5 @@ def test_refresh_commits_current_results_and_drops_stale_ones(cache, tiny_store,
                                   pipeline.fingerprints_files(p) + pipeline.clustering_files(p))
     assert not stale.exists() and not stale.parent.exists() and other.exists()
     assert all((root / f).read_bytes() == (cache / f).read_bytes() for f in kept)
+    manifest = json.loads((root / "MANIFEST.json").read_text())["sha256"]
+    assert {str(f) for f in kept} <= set(manifest)  # every committed file's sha256, checked before use

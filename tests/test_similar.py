@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,7 +14,7 @@ from elfutils.analysis.fingerprints import (
     synthetic_fingerprints,
     write_fingerprints,
 )
-from elfutils.analysis.similar import encode_band_files, find_similar
+from elfutils.analysis.similar import find_similar
 from elfutils.constants import MINKOWSKI_P
 
 
@@ -92,29 +89,6 @@ def test_cli_similar_with_query_table(tmp_path, planted, capsys):
     assert len(result) == 4 and set(result["formula"]) == {"G2"}
     assert result["query_cluster"].nunique() == 1 and result["query_cluster"].iloc[0] >= 0
     assert main(["similar", str(tmp_path / "x.json"), "--fingerprints", str(src)]) == 2  # no model given
-
-
-def test_encode_band_files_plumbing(monkeypatch, fixture_files):
-    """Real band file -> real renderer -> a stand-in encoder (the trained model is tested elsewhere)."""
-    seen = {}
-
-    def load_model(path, device="cpu"):
-        seen["model"], seen["device"] = path, device
-        return "model", types.SimpleNamespace(image_size=224), {}
-
-    def encode_images(model, images):
-        seen["images"] = images
-        return np.ones((len(images), 98)) * images.reshape(len(images), -1).mean(axis=1, keepdims=True)
-
-    fake = types.ModuleType("elfutils.nn.training")
-    fake.load_model, fake.encode_images = load_model, encode_images
-    monkeypatch.setitem(sys.modules, "elfutils.nn.training", fake)
-    path = next(p for p in fixture_files if p.stem == "2dm-1")
-    table = encode_band_files([path], "model.safetensors", device="cpu")
-    assert seen["model"] == "model.safetensors" and seen["device"] == "cpu"
-    assert seen["images"].shape == (1, 224, 224) and seen["images"].dtype == np.uint8
-    assert table["material_id"].tolist() == ["2dm-1"] and table["formula"].tolist() == ["IrF2"]
-    assert fingerprint_matrix(table).shape == (1, 98)
 
 
 def test_a_query_with_a_dataset_id_sees_its_twin_marked_unless_excluded(planted):

@@ -1,9 +1,9 @@
 """Band store -> fingerprint table in chunks: memory bounded by the chunk, not by the store.
 
 ``elf encode --store`` for stores of 100 000 materials and more: records are read one store part at a time
-(:meth:`elfutils.data.store.BandStore.stream`), rendered at the model's image size and encoded ``chunk`` at a
-time, and each chunk's rows go straight to the output file (a Parquet row group, or CSV lines), which is moved
-into place only when complete.
+(:meth:`elfutils.data.store.BandStore.stream`), drawn with the model card's render settings and encoded
+``chunk`` at a time, and each chunk's rows go straight to the output file (a Parquet row group, or CSV lines),
+which is moved into place only when complete.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def encode_store(store_path: str | Path, model, out: str | Path, chunk: int = EN
 
     Parameters
     ----------
-    model : a loaded :class:`elfutils.nn.model.ElfAutoencoder` (its config gives the image size)
+    model : a :class:`elfutils.nn.fingerprinter.Fingerprinter` (its card's render settings draw the images)
     chunk : materials per chunk (memory ~ chunk x image size^2 bytes, plus one store part)
     on_chunk : called with the number of materials done after each chunk (progress)
 
@@ -50,16 +50,13 @@ def encode_store(store_path: str | Path, model, out: str | Path, chunk: int = EN
     import pyarrow.parquet as pq
 
     from elfutils.data.store import BandStore
-    from elfutils.images.render import render_band_image
     from elfutils.io import atomic_write_via_path
-    from elfutils.nn.training import encode_images
 
     if chunk < 1:
         raise ValueError(f"chunk must be >= 1, got {chunk}")
     store = BandStore(store_path)
     if not store.part_paths():
         raise ValueError(f"{store_path}: no band store parts here")
-    size = model.config.image_size
     parquet = Path(out).suffix.lower() in (".parquet", ".pq")
     done = 0
 
@@ -68,8 +65,8 @@ def encode_store(store_path: str | Path, model, out: str | Path, chunk: int = EN
         writer = None
         with open(tmp, "w" if not parquet else "wb") as fh:
             for records in chunks(store.stream(), chunk):
-                images = np.stack([render_band_image(bs, size=size) for bs in records])
-                fingerprints = encode_images(model, images, batch_size, precision)
+                images, _, _ = model.render(records)
+                fingerprints = model.encode(images, batch_size, precision)
                 ids = [bs.material_id for bs in records]
                 check_finite_fingerprints(fingerprints, ids, store_path)
                 table = make_table(ids, [bs.formula for bs in records], fingerprints.astype(np.float64))

@@ -4,8 +4,9 @@
     df = ElfFingerprint().featurize_dataframe(df, "band_structure")   # adds columns elf_0 .. elf_97
 
 Each band structure goes through the same steps as ``elf similar``: the project's energy zero
-(:func:`elfutils.data.energy_zero.to_project_zero`), the 224-pixel ±4 eV image
-(:func:`elfutils.images.render.render_band_image`) and the trained encoder (the committed model by default).
+(:func:`elfutils.data.energy_zero.to_project_zero`), an image drawn with the model card's render settings
+(224 px, ±4 eV for the paper's network) and the encoder (:class:`elfutils.nn.fingerprinter.Fingerprinter`;
+the committed model by default).
 """
 
 from __future__ import annotations
@@ -15,61 +16,55 @@ from pathlib import Path
 import numpy as np
 from matminer.featurizers.base import BaseFeaturizer
 
-from elfutils.paths import models_dir
-
-DEFAULT_MODEL = "elf-resnet18/best.safetensors"  # inside models/: the committed model
-
 
 class ElfFingerprint(BaseFeaturizer):
     """The elf fingerprint (Pentz, Warford et al., Commun. Phys. 2025) of a band structure along a
     high-symmetry path: the 7 x 7 x 2 latent of a convolutional autoencoder trained on band-structure images.
 
     Args:
-        model: a model file or training folder (default: the committed model of this repository).
-        keep_file_zero: keep each band structure's own Fermi level as the energy zero (default: a gapped
-            material's zero is moved just above its valence-band maximum, as 2Dmatpedia and our DFT do).
+        model: a model file, training folder or model name (default: the committed model of this repository);
+            its card's render settings draw the images.
+        keep_file_zero: keep each band structure's own Fermi level as the energy zero (default: the card's
+            convention, the project's: a gapped material's zero just above its valence-band maximum).
         device: torch device (default: ELF_DEVICE, else CUDA when present).
     """
 
     def __init__(self, model: str | Path | None = None, keep_file_zero: bool = False,
                  device: str | None = None):
-        self.model = Path(model) if model is not None else models_dir() / DEFAULT_MODEL
+        from elfutils.nn.fingerprinter import DEFAULT_MODEL
+
+        self.model = model if model is not None else DEFAULT_MODEL
         self.keep_file_zero = keep_file_zero
         self.device = device
-        self._net = None
-        self._config = None
+        self._fingerprinter = None
         # one process: matminer's default pool would fork a process per core, each loading the network (and
         # a fork of a process that has started torch's threads can deadlock); torch uses the cores itself
         self.set_n_jobs(1)
 
     def _loaded(self):
-        if self._net is None:
-            from elfutils.nn.checkpoint import load_model
-            from elfutils.paths import default_device
+        if self._fingerprinter is None:
+            from elfutils.nn.fingerprinter import load_fingerprinter
 
-            self._net, self._config, _ = load_model(self.model, device=self.device or default_device())
-        return self._net, self._config
+            self._fingerprinter = load_fingerprinter(self.model, device=self.device)
+        return self._fingerprinter
 
     def featurize(self, band_structure) -> list[float]:
         """The fingerprint of one pymatgen ``BandStructureSymmLine`` (a list of ``fingerprint_length``
         floats)."""
         from elfutils.data.energy_zero import keep_file_zero, to_project_zero
         from elfutils.data.readers import from_pymatgen
-        from elfutils.images.render import render_band_image
-        from elfutils.nn.training import encode_images
 
-        net, config = self._loaded()
+        model = self._loaded()
         record = from_pymatgen(band_structure)
-        record = keep_file_zero(record) if self.keep_file_zero else to_project_zero(record)
-        image = render_band_image(record, size=config.image_size)
-        fingerprint = np.asarray(encode_images(net, image[None]), dtype=float).reshape(-1)
+        keep = self.keep_file_zero or model.settings.energy_zero == "file"
+        record = keep_file_zero(record) if keep else to_project_zero(record)
+        fingerprint = np.asarray(model.fingerprints([record]), dtype=float).reshape(-1)
         if not np.isfinite(fingerprint).all():
-            raise ValueError(f"{self.model}: the model gives a non-finite fingerprint")
+            raise ValueError(f"{model.path}: the model gives a non-finite fingerprint")
         return fingerprint.tolist()
 
     def feature_labels(self) -> list[str]:
-        _, config = self._loaded()
-        return [f"elf_{i}" for i in range(config.fingerprint_length)]
+        return [f"elf_{i}" for i in range(self._loaded().fingerprint_length)]
 
     def citations(self) -> list[str]:
         return [

@@ -150,24 +150,17 @@ def closer_pairs_percent(distances, X: np.ndarray, p: float = MINKOWSKI_P, refer
     return 100.0 * np.searchsorted(ref, np.asarray(distances, dtype=float), side="left") / len(ref)
 
 
-def encode_band_files(paths, model_path, device: str | None = None, zero: str = "project") -> pd.DataFrame:
-    """Band files -> fingerprint table, through the renderer and the trained encoder.
-
-    Calls ``elfutils.data.readers.read_band_file``, ``elfutils.nn.training.load_model`` (-> model, config,
-    card),
-    ``elfutils.images.render.render_band_image`` at the model's image size (224) and
-    ``elfutils.nn.training.encode_images`` (uint8 images ``(M, 224, 224)`` -> ``(M, 98)``).
-    """
+def encode_band_files(paths, model_path, device: str | None = None, zero: str | None = None) -> pd.DataFrame:
+    """Band files -> fingerprint table, through the model's card: each file read with the card's energy-zero
+    convention (``zero`` overrides it: "project" or "file"), drawn with the card's render settings and encoded
+    (:class:`elfutils.nn.fingerprinter.Fingerprinter`)."""
     from elfutils.analysis.fingerprints import make_table
     from elfutils.data.readers import read_band_file
-    from elfutils.images.render import render_band_image
-    from elfutils.nn.training import encode_images, load_model
-    from elfutils.paths import default_device
+    from elfutils.nn.fingerprinter import load_fingerprinter
 
-    records = [read_band_file(p, zero=zero) for p in paths]
-    model, config, _ = load_model(model_path, device=device or default_device())
-    images = np.stack([render_band_image(bs, size=config.image_size) for bs in records])
-    fingerprints = np.asarray(encode_images(model, images), dtype=np.float64).reshape(len(records), -1)
+    model = load_fingerprinter(model_path, device=device)
+    records = [read_band_file(p, zero=zero or model.settings.energy_zero) for p in paths]
+    fingerprints = np.asarray(model.fingerprints(records), dtype=np.float64).reshape(len(records), -1)
     ids = [getattr(bs, "material_id", "") or str(p) for bs, p in zip(records, paths, strict=True)]
     formulas = [getattr(bs, "formula", "") or "" for bs in records]
     return make_table(ids, formulas, fingerprints)

@@ -10,19 +10,20 @@ the wall time to ``cache_dir()/timings.json``.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import fcntl
 import hashlib
-import importlib.util
 import json
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from elfutils.io import atomic_write_bytes, atomic_write_json, atomic_write_via_path
-from elfutils.paths import cache_dir, models_dir
+from elfutils.paths import cache_dir, committed_models_dir
 
 CACHE_FORMAT = 1  # bump to invalidate every cached stage at once
 TIMINGS_FILE = "timings.json"
@@ -39,12 +40,58 @@ def stage_key(stage: str, inputs: dict) -> str:
     return hash_json({"stage": stage, "format": CACHE_FORMAT, **inputs})[:16]
 
 
+PACKAGE = Path(__file__).resolve().parents[1]  # elfutils/
+
+
+def _module_file(name: str) -> Path | None:
+    """The source file of ``elfutils.<...>`` module ``name`` (dotted, with the package), or None."""
+    parts = name.split(".")[1:]
+    for candidate in (PACKAGE.joinpath(*parts).with_suffix(".py"), PACKAGE.joinpath(*parts, "__init__.py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports(path: Path) -> set[str]:
+    """The elfutils modules a source file imports anywhere (inside functions too): ``from elfutils.x import
+    y`` counts ``elfutils.x.y`` when that is a module, else ``elfutils.x``."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_bytes())):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names if a.name.startswith("elfutils.")}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("elfutils"):
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                out.add(sub if _module_file(sub) else node.module)
+    return {m for m in out if _module_file(m)}
+
+
+def module_closure(module: str) -> list[str]:
+    """``elfutils.<module>`` and every elfutils module it imports, directly or not (sorted): what runs when
+    the stage's code runs, the analysis choices and paper constants included."""
+    todo, seen = [f"elfutils.{module}"], set()
+    while todo:
+        name = todo.pop()
+        path = _module_file(name)
+        if name in seen or path is None:
+            continue
+        seen.add(name)
+        todo.extend(_imports(path) - seen)
+    return sorted(seen)
+
+
 def code_hash(module: str) -> str:
-    """sha256 (12 hex digits) of an elfutils module's source; "missing" when it does not exist (yet)."""
-    spec = importlib.util.find_spec(f"elfutils.{module}")
-    if spec is None or not spec.origin or not Path(spec.origin).is_file():
+    """sha256 (12 hex digits) of the source of an elfutils module and of every elfutils module it imports
+    (:func:`module_closure`), so a changed analysis choice, constant or reader re-keys the stages whose code
+    reads it; "missing" when the module does not exist (yet)."""
+    closure = module_closure(module)
+    if not closure:
         return "missing"
-    return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()[:12]
+    digest = hashlib.sha256()
+    for name in closure:
+        digest.update(f"{name}\n".encode())
+        digest.update(_module_file(name).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def file_hash(path: str | Path) -> str:
@@ -180,15 +227,50 @@ COMMITTED_RESULTS = "book-results"
 
 
 def committed_results_dir() -> Path:
-    return models_dir() / COMMITTED_RESULTS
+    return committed_models_dir() / COMMITTED_RESULTS
+
+
+COMMITTED_MANIFEST = "MANIFEST.json"  # {"sha256": {path below the folder: sha256 of the file}}
+
+
+def committed_manifest() -> dict[str, str]:
+    """The sha256 of every committed result file, by its path below :func:`committed_results_dir`."""
+    try:
+        data = json.loads((committed_results_dir() / COMMITTED_MANIFEST).read_text())
+        return {str(k): str(v) for k, v in data["sha256"].items()}
+    except (FileNotFoundError, json.JSONDecodeError, KeyError, AttributeError, TypeError):
+        return {}
+
+
+def write_committed_manifest() -> Path:
+    """Record the sha256 of every committed result file (scripts/commit_book_results.py, after a refresh)."""
+    root = committed_results_dir()
+    hashes = {str(f.relative_to(root)): file_hash(f) for f in sorted(root.rglob("*"))
+              if f.is_file() and f.name != COMMITTED_MANIFEST}
+    path = root / COMMITTED_MANIFEST
+    atomic_write_json(path, {"sha256": hashes})
+    return path
 
 
 def copy_committed(files: Sequence[Path]) -> bool:
     """Copy the committed copies of these cache files into the cache (the marker, last, once the others are
-    in place); False, copying nothing, unless all of them are committed."""
-    sources = [committed_results_dir() / Path(f).relative_to(cache_dir()) for f in files]
+    in place); False, copying nothing, unless all of them are committed and each matches the sha256 the
+    manifest records for it (a damaged or edited committed file is named in a warning and the stage is
+    computed instead: it never reaches the cache)."""
+    root = committed_results_dir()
+    sources = [root / Path(f).relative_to(cache_dir()) for f in files]
     if not all(src.is_file() for src in sources):
         return False
+    manifest = committed_manifest()
+    for src in sources:
+        expected = manifest.get(str(src.relative_to(root)))
+        if expected is None or file_hash(src) != expected:
+            why = "is not in" if expected is None else "does not match its sha256 in"
+            warnings.warn(f"{src}: the committed result {why} {root / COMMITTED_MANIFEST} (damaged or "
+                          "edited); computing the stage instead (scripts/commit_book_results.py "
+                          "re-commits it)",
+                          stacklevel=2)
+            return False
     for src, dst in zip(sources, files, strict=True):
         atomic_write_bytes(dst, src.read_bytes())
     return True

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from elfutils.book.profiles import Profile, get_profile
-from elfutils.paths import models_dir
+from elfutils.paths import committed_models_dir
 
 
 class UnusableArtefact(Exception):
@@ -26,7 +26,7 @@ class UnusableArtefact(Exception):
 
 def shown(path: Path) -> Path:
     """A committed file or folder as people know it: relative to the project when inside it."""
-    root = models_dir().parent
+    root = committed_models_dir().parent
     return path.relative_to(root) if path.is_relative_to(root) else path
 
 

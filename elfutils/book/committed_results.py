@@ -5,7 +5,8 @@ longer than the rest together (encoding and clustering all of 2Dmatpedia, the ev
 perturbed encodes). Their results are committed under :func:`elfutils.book.pipeline.committed_results_dir`,
 each at its cache path (key included): a stage whose inputs, code or settings changed finds no committed file
 of its key and computes as before. Refreshing computes every listed stage (from the cache where it can),
-copies its files in, and removes the committed files of those stages that no longer match any key.
+copies its files in, removes the committed files of those stages that no longer match any key, and records
+every committed file's sha256 in the folder's manifest, which is checked before a committed file is used.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from elfutils.book import atlas_stage
 from elfutils.book import pipeline as pl
+from elfutils.book.cache import COMMITTED_MANIFEST, write_committed_manifest
 from elfutils.io import atomic_write_bytes
 from elfutils.paths import cache_dir
 
@@ -37,7 +39,10 @@ COMMITTED_STAGES: tuple[tuple[str, str, Callable, Callable], ...] = (
 def committed_files() -> list[Path]:
     """Every committed result file (relative to the committed folder)."""
     root = pl.committed_results_dir()
-    return sorted(f.relative_to(root) for f in root.rglob("*") if f.is_file()) if root.exists() else []
+    if not root.exists():
+        return []
+    return sorted(f.relative_to(root) for f in root.rglob("*")
+                  if f.is_file() and f.name not in (COMMITTED_MANIFEST, pl.DATASET_KEYS_FILE))
 
 
 def refresh(progress: Callable[[str], None] = print) -> list[Path]:
@@ -59,4 +64,7 @@ def refresh(progress: Callable[[str], None] = print) -> list[Path]:
     for folder in sorted(root.rglob("*"), reverse=True):  # the clustering's per-key folders, once empty
         if folder.is_dir() and not any(folder.iterdir()):
             shutil.rmtree(folder)
+    for profile in dict.fromkeys(profile for profile, *_ in COMMITTED_STAGES):  # keys without decoding
+        pl.remember_dataset_key(profile, root / pl.DATASET_KEYS_FILE)
+    write_committed_manifest()  # what copy_committed checks each file against
     return keep

@@ -97,10 +97,10 @@ def code_signature() -> str:
 
 def data_signature() -> str:
     """Names and sizes of the band stores' parts and of the committed models (cheap; no reading)."""
-    from elfutils.paths import data_dir, models_dir
+    from elfutils.paths import committed_models_dir, data_dir
 
     entries = []
-    for root in (data_dir() / "bands", models_dir()):
+    for root in (data_dir() / "bands", committed_models_dir()):
         if root.exists():
             for path in sorted(root.rglob("*")):
                 if path.is_file() and not path.name.startswith("."):

@@ -63,7 +63,7 @@ from elfutils.book.committed import CommittedArtefact, UnusableArtefact, shown
 from elfutils.book.profiles import Profile, get_profile
 from elfutils.data.bands import BandStructure
 from elfutils.io import atomic_write_bytes, atomic_write_json, atomic_write_via_path
-from elfutils.paths import cache_dir, default_device, models_dir
+from elfutils.paths import cache_dir, committed_models_dir, default_device
 
 
 # --- small helpers -----------------------------------------------------------------------------------------
@@ -169,13 +169,82 @@ def _dataset_once(profile: Profile) -> tuple[list[BandStructure], str]:
 
 
 def load_dataset(profile: str | Profile = "default") -> list[BandStructure]:
-    """The profile's band structures (read from the stores once per process; fast)."""
-    return _dataset(_profile(profile))[0]
+    """The profile's band structures (read from the stores once per process; fast). A store that changed
+    between the key this process used (:func:`data_key`) and the reading is an error, never a result filed
+    under the old key."""
+    p = _profile(profile)
+    records, digest = _dataset(p)
+    keyed = MEMORY.get(("data_key", _dataset_selection(p)))
+    if keyed is not None and keyed != digest:
+        raise RuntimeError(f"profile {p.name!r}: its band stores changed while this process used them "
+                           "(a batch writing?); run again")
+    return records
+
+
+DATASET_KEYS_FILE = "dataset-keys.json"  # {files signature: content hash}, in the cache and committed
+
+
+def files_signature(profile: str | Profile) -> str:
+    """sha256 over what the profile's materials are read from, byte for byte: the selection, every part of
+    its stores and the fixture files it includes (about 0.1 s for the atlas's 26 MB; nothing decoded)."""
+    from elfutils.data.store import BandStore
+
+    p = _profile(profile)
+    files = [part for path in p.store_paths() for part in BandStore(path).part_paths()]
+    if p.include_fixture_files:
+        from elfutils.data.dataset import real_band_files
+
+        files += list(real_band_files())
+    return hash_json([_dataset_selection(p), [[f.name, file_hash(f)] for f in files]])
+
+
+def _known_dataset_keys() -> dict[str, str]:
+    """Content hashes already worked out, by files signature: this cache's, then the committed ones."""
+    from elfutils.book.cache import committed_manifest
+
+    known: dict[str, str] = {}
+    committed = committed_results_dir() / DATASET_KEYS_FILE
+    for path in (committed, cache_dir() / DATASET_KEYS_FILE):
+        checked = committed_manifest().get(DATASET_KEYS_FILE) if path == committed else None
+        if path == committed and path.is_file() and checked != file_hash(path):
+            continue  # damaged or edited: the content is hashed again instead
+        try:
+            known.update(json.loads(path.read_text()))
+        except (FileNotFoundError, json.JSONDecodeError, TypeError, ValueError):
+            pass
+    return known
+
+
+def remember_dataset_key(profile: str | Profile, path: Path | None = None) -> dict[str, str]:
+    """Record the profile's files signature -> content hash in ``path`` (default the cache's map; the
+    committed results' map when committing them)."""
+    p = _profile(profile)
+    path = path or cache_dir() / DATASET_KEYS_FILE
+    with locked("dataset-keys"):
+        try:
+            known = json.loads(path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            known = {}
+        known[files_signature(p)] = _dataset(p)[1]
+        atomic_write_json(path, known)
+    return known
 
 
 def data_key(profile: str | Profile = "default") -> str:
-    """The dataset's content hash (sha256 hex) for this profile."""
-    return _dataset(_profile(profile))[1]
+    """The dataset's content hash (sha256 hex) for this profile: looked up by the files' signature when it
+    was worked out before (in this cache or committed), so a key never decodes the whole dataset twice;
+    the content hash keeps compacting a store or adding unrelated materials from changing any key."""
+    p = _profile(profile)
+
+    def key() -> str:
+        if ("dataset", _dataset_selection(p)) not in MEMORY:  # records already read: their hash is at hand
+            known = _known_dataset_keys().get(files_signature(p))
+            if known is not None:
+                return known
+        remember_dataset_key(p)
+        return _dataset(p)[1]
+
+    return memoised(("data_key", _dataset_selection(p)), key)
 
 
 # --- images ------------------------------------------------------------------------------------------------
@@ -253,7 +322,23 @@ def _model_card(folder: Path) -> tuple[Path, dict]:
 
 def _model_identity_wanted(p: Profile) -> dict:
     config = p.elf_config().to_dict()
-    return {"architecture": {f: config.get(f) for f in ARCHITECTURE_FIELDS}, "data_hash": image_data_hash(p)}
+    return {"architecture": {f: config.get(f) for f in ARCHITECTURE_FIELDS},
+            "data_hash": _wanted_data_hash(p)}
+
+
+def _wanted_data_hash(p: Profile) -> str:
+    """The data hash a model of the profile must have been trained on, without rendering when the committed
+    card records the images' key: the same key (the same data, render settings and render code) means the
+    same images, whose data hash the card holds. Anything else renders the images and hashes them."""
+    from elfutils.nn.checkpoint import CheckpointError, read_card, resolve_model_path
+
+    try:
+        card = read_card(resolve_model_path(COMMITTED_MODEL.location(p)))
+    except CheckpointError:
+        return image_data_hash(p)
+    if card.get("images_key") == images_key(p) and card.get("data_hash"):
+        return card["data_hash"]
+    return image_data_hash(p)
 
 
 def _export_model(p: Profile, folder: Path) -> Path:
@@ -264,7 +349,8 @@ def _export_model(p: Profile, folder: Path) -> Path:
     source, _ = model_file(p)
     target = folder / COMMITTED_MODEL_FILE
     # best.safetensors' card records the epochs up to the best one; the book plots the whole run
-    export_model(source, target, dtype="float16", card_updates={"history": training_card(source)["history"]})
+    export_model(source, target, dtype="float16", card_updates={"history": training_card(source)["history"],
+                                                                "images_key": images_key(p)})
     size = target.stat().st_size
     if size > COMMITTED_MODEL_MAX_BYTES:
         raise ValueError(f"{target}: {size / 2**20:.1f} MiB, over the "
@@ -278,11 +364,11 @@ COMMITTED_MODEL_MAX_BYTES = 50 * 2**20  # what a repository can carry comfortabl
 # models/<profile.committed_model>/: stands in for training when it has the profile's architecture and was
 # trained on exactly the profile's images (``make models`` remakes it)
 COMMITTED_MODEL = CommittedArtefact(
-    name="model", location=lambda p: models_dir() / p.committed_model, read=_model_card,
+    name="model", location=lambda p: committed_models_dir() / p.committed_model, read=_model_card,
     identity=_model_identity_wanted, make=_export_model, profile_of=model_profile)
 
 
-def _train(images_: np.ndarray, ids: list[str], config, out_dir: Path) -> None:
+def _train(images_: np.ndarray, ids: list[str], config, out_dir: Path, settings=None) -> None:
     """Seam for tests: train into ``out_dir`` with elfutils.nn.training.train, resuming an interrupted run
     there.
 
@@ -290,7 +376,7 @@ def _train(images_: np.ndarray, ids: list[str], config, out_dir: Path) -> None:
     """
     from elfutils.nn.training import train
 
-    train(images_, config, out_dir, resume=True, ids=ids, progress=False)
+    train(images_, config, out_dir, resume=True, ids=ids, progress=False, render_settings=settings)
 
 
 def _load_model(path: Path):
@@ -319,7 +405,7 @@ def model_file(profile: str | Profile = "default") -> tuple[Path, str]:
     if committed is not None:
         card_seconds = _card_seconds(committed)
         record_timing("stages", f"{p.name}/model", {
-            "profile": p.name, "stage": "model", "key": model_key(p), "last_use": "committed",
+            "profile": p.name, "stage": "model", "key": "committed", "last_use": "committed",
             "used_at": now(), "seconds": card_seconds,
             "note": "training time from the committed model card"})
         return committed, why
@@ -329,7 +415,7 @@ def model_file(profile: str | Profile = "default") -> tuple[Path, str]:
 
     def compute():
         stack, ids, _ = images(p)
-        _train(stack, ids, p.elf_config(), out)
+        _train(stack, ids, p.elf_config(), out, p.render_settings())
         atomic_write_json(done, {"key": key, "profile": p.name, "finished_at": now()})
         return resolve_model_path(out)
 
@@ -812,7 +898,7 @@ def architecture_model_file(profile: str | Profile, backbone: str, latent_channe
 
     def compute():
         stack, ids, _ = images(ip)
-        _train(stack, ids, config, out)
+        _train(stack, ids, config, out, ip.render_settings())
         atomic_write_json(done, {"key": key, "profile": p.name, "study": "architectures",
                                  "finished_at": now()})
         # a finished run is never resumed (another budget is another key): drop the optimiser state, twice the
@@ -900,7 +986,7 @@ def _trained_on(card: dict) -> str:
 
 
 COMMITTED_ARCHITECTURE_STUDY = CommittedArtefact(
-    name="architecture study", location=lambda p: models_dir() / p.committed_architecture_study,
+    name="architecture study", location=lambda p: committed_models_dir() / p.committed_architecture_study,
     read=_architecture_card, identity=architecture_study_identity, make=_export_architecture_study,
     detail=_trained_on)
 

@@ -56,7 +56,7 @@ SMOKE_MAX_MATERIALS = 48
 # Supplementary Note 2: (backbone, latent channels) compared; the paper tests ResNet34 and ResNet50 trunks and
 # other latent sizes without listing them, so the latent sizes 7 x 7 x 1 / x 2 / x 4 are our choice
 ARCHITECTURE_VARIANTS = (("resnet18", 2), ("resnet34", 2), ("resnet50", 2), ("resnet18", 1), ("resnet18", 4))
-COMMITTED_MODEL_FOLDER = "elf-resnet18"  # folder under models/ (elfutils.paths.models_dir())
+COMMITTED_MODEL_FOLDER = "elf-resnet18"  # folder under models/ (elfutils.paths.committed_models_dir())
 ATLAS_MODEL_FOLDER = "elf-resnet18-atlas"  # the atlas profile's own model, beside it
 # The atlas model keeps the default model's optimiser-step budget rather than its epoch count: 30 epochs of
 # 1755 training images are 3300 steps of 16, and 13 epochs of the atlas's 4142 are 3367 (30 atlas epochs
@@ -184,6 +184,15 @@ class Profile:
                    "with `make data`")
         return (f"profile {self.name!r} reads the band store {store}, which is missing or holds no band "
                 f"structures; {how}")
+
+    def render_settings(self):
+        """The :class:`elfutils.images.settings.RenderSettings` of this profile's images (what its model's
+        card records, and what draws anything encoded by that model)."""
+        from elfutils.images.render import LINE_WIDTH_PX
+        from elfutils.images.settings import RenderSettings
+
+        return RenderSettings(image_size=self.image_size, window_ev=self.energy_window, x_axis=self.x_axis,
+                              line_width_px=self.line_width or LINE_WIDTH_PX, engine=self.render_engine)
 
     def render_params(self) -> dict:
         """Keyword arguments for :func:`elfutils.images.render.render_many`."""

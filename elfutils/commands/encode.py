@@ -20,8 +20,10 @@ def register(subparsers) -> None:
         description="Write one row per image: material_id, formula, f0..f97 (the flattened 7x7x2 latent, "
         "channel-major). Parquet for .parquet, CSV otherwise.",
     )
-    p.add_argument("--model", type=Path, required=True, metavar="DIR_OR_FILE",
-                   help="a .safetensors model, or a training folder (its best.safetensors)")
+    p.add_argument("--model", default="elf-resnet18", metavar="NAME_DIR_OR_FILE",
+                   help="a .safetensors model, a training folder (its best.safetensors) or a model's name in "
+                        "ELF_MODELS_DIR or models/ (default: %(default)s, the paper's network). Images are "
+                        "drawn, or a stack must have been drawn, with the render settings of its card")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--images", type=Path, metavar="STACK.npz", help="image stack")
     source.add_argument("--store", type=Path, metavar="STORE",
@@ -45,20 +47,18 @@ def run(args) -> int:
     from elfutils import paths
     from elfutils.analysis.fingerprints import check_finite_fingerprints, make_table, write_table
     from elfutils.images.stack import load_image_stack
-    from elfutils.nn.training import encode_images, load_model
+    from elfutils.nn.fingerprinter import load_fingerprinter
 
     errors = model_input_errors()
     apply_threads(args)
     check_outputs(args.out)  # before loading and encoding: a read-only folder is one line, at once
     try:
-        model, config, _ = load_model(args.model, device=args.device or paths.default_device())
+        model = load_fingerprinter(args.model, device=args.device or paths.default_device())
         if args.store is not None:
             return _encode_store(args, model)
+        model.check_stack(args.images)  # size, window, x axis, line width, engine, zero: one error
         images, ids, formulas = load_image_stack(args.images)
-        if images.shape[-1] != config.image_size:
-            size = images.shape[-1]
-            raise ValueError(f"{args.images}: images are {size} px, the model takes {config.image_size}")
-        fingerprints = encode_images(model, images, args.batch_size, args.precision, progress=not args.quiet)
+        fingerprints = model.encode(images, args.batch_size, args.precision, progress=not args.quiet)
         check_finite_fingerprints(fingerprints, ids, args.model)
     except errors as exc:
         return report_error("encode", exc)

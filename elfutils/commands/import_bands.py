@@ -9,6 +9,8 @@ MAX_PRINTED = 20  # skipped inputs printed to stderr; all of them are in the CSV
 
 
 def register(subparsers) -> None:
+    from elfutils.data.readers import inputs_help
+
     p = subparsers.add_parser(
         "import",
         help="copy band files (or folders of them, or stores) into a band store (.elfstore)",
@@ -22,8 +24,7 @@ def register(subparsers) -> None:
         "The exit code is non-zero only when none of the inputs' materials is in the store.",
     )
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUTS",
-                   help="band files (.json, .json.gz, vasprun*.xml), folders searched for them, or .elfstore "
-                        "folders")
+                   help=inputs_help() + "; or folders searched for band files")
     p.add_argument("--store", type=Path, required=True, metavar="OUT.elfstore",
                    help="the store to add to (created when missing)")
     p.add_argument("--flat-band-pool", action="store_true",

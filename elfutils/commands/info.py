@@ -7,9 +7,11 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
+    from elfutils.data.readers import inputs_help
+
     p = subparsers.add_parser("info", help="describe band files or stores (ids, spin, k-path, energy range)")
     p.add_argument("paths", nargs="+", type=Path,
-                   help="band files (.json, .json.gz, vasprun.xml), folders of them, or .elfstore folders")
+                   help=inputs_help() + "; or folders of band files")
     p.add_argument("--json", action="store_true", help="one JSON object per band structure")
     p.add_argument("--keep-file-zero", action="store_true",
                    help="keep each file's own Fermi level as the energy zero (default: a gapped material's "

@@ -7,6 +7,7 @@ from pathlib import Path
 
 def register(subparsers) -> None:
     from elfutils.constants import ENERGY_WINDOW_EV, IMAGE_SIZE
+    from elfutils.data.readers import inputs_help
 
     p = subparsers.add_parser(
         "render",
@@ -17,7 +18,7 @@ def register(subparsers) -> None:
         "non-zero only when nothing could be rendered.",
     )
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUTS",
-                   help="band files (.json, .json.gz, vasprun*.xml) or .elfstore folders")
+                   help=inputs_help())
     p.add_argument("--out", type=Path, required=True, metavar="STACK.npz", help="the image stack to write")
     p.add_argument("--x-axis", choices=("index", "distance"), default="index",
                    help="index: equal width per path branch, as the 2Dmatpedia plots (default); "
@@ -109,11 +110,19 @@ def run(args) -> int:
     from elfutils.commands._common import report_os_error
     from elfutils.data.batch_report import BatchReport
     from elfutils.errors import BandDataError
-    from elfutils.images.render import LINE_WIDTH_PX, render_band_image, save_png
+    from elfutils.images.render import LINE_WIDTH_PX, save_png
+    from elfutils.images.settings import RenderSettings
     from elfutils.images.stack import save_image_stack
     from elfutils.io import check_writable
 
-    line_width = LINE_WIDTH_PX if args.line_width is None else args.line_width
+    try:  # the stack records them: whoever trains or encodes on it draws the same way
+        width = LINE_WIDTH_PX if args.line_width is None else args.line_width
+        settings = RenderSettings(image_size=args.size, window_ev=args.window, x_axis=args.x_axis,
+                                  line_width_px=width, engine=args.engine,
+                                  energy_zero="file" if args.keep_file_zero else "project")
+    except ValueError as exc:
+        print(f"elf render: {exc}", file=sys.stderr)
+        return 2
     try:  # before minutes of rendering: can the stack and the skipped list beside it be written at all?
         pngs = [args.png_dir / "probe.png"] if args.png_dir else []
         for path in (args.out, skipped_path(args.out), *pngs):
@@ -124,8 +133,7 @@ def run(args) -> int:
     images, ids, formulas, seen = [], [], [], {}
     stores = _open_stores(args.inputs)
     bar = tqdm(total=_count(args.inputs, stores), desc="rendering", unit="image", disable=args.no_progress)
-    zero = "file" if args.keep_file_zero else "project"
-    for label, bs in _records(args.inputs, stores, report, zero):
+    for label, bs in _records(args.inputs, stores, report, settings.energy_zero):
         bar.update(1)
         if bs is None:  # unreadable, already in report.skipped
             continue
@@ -134,8 +142,7 @@ def run(args) -> int:
                                           f"{seen[bs.material_id]})"))  # fmt: skip
             continue
         try:
-            img = render_band_image(bs, size=args.size, window=args.window, x_axis=args.x_axis,
-                                    line_width=line_width, engine=args.engine)  # fmt: skip
+            img = settings.render(bs)
         except BandDataError as exc:
             report.skipped.append((label, str(exc)))
             continue
@@ -154,7 +161,7 @@ def run(args) -> int:
     if not images:
         print(f"nothing could be rendered; no stack written (reasons in {skipped_csv})", file=sys.stderr)
         return 1
-    save_image_stack(args.out, np.stack(images), ids, formulas)
+    save_image_stack(args.out, np.stack(images), ids, formulas, settings=settings)
     print(f"wrote {len(images)} image(s) to {args.out}" + (f"; skipped {len(report.skipped)}, listed in "
                                                              f"{skipped_csv}" if report.skipped else ""))
     return report.exit_code

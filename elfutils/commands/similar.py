@@ -11,6 +11,8 @@ _TABLE_SUFFIXES = (".parquet", ".pq", ".csv")
 
 
 def register(subparsers) -> None:
+    from elfutils.data.readers import inputs_help
+
     p = subparsers.add_parser(
         "similar",
         help="find the materials with the most similar band structures to a query",
@@ -22,8 +24,7 @@ def register(subparsers) -> None:
         "its fingerprints are computed once and cached.",
     )
     p.add_argument("queries", nargs="+", type=Path, metavar="QUERY_FILE",
-                   help="band file(s) (.json, .json.gz, vasprun.xml), "
-                        "or one fingerprint table (.parquet/.csv)")
+                   help=inputs_help(stores=False) + "; or one fingerprint table (.parquet/.csv)")
     p.add_argument("--fingerprints", type=Path, metavar="TABLE",
                    help="fingerprint table to search (default: the dataset of --profile)")
     p.add_argument("--model", type=Path, metavar="MODEL",
@@ -68,7 +69,7 @@ def run(args) -> int:
 
             try:
                 queries = encode_band_files(args.queries, args.model, device=args.device,
-                                            zero="file" if args.keep_file_zero else "project")
+                                            zero="file" if args.keep_file_zero else None)
             except CheckpointError as exc:
                 raise ValueError(str(exc)) from None
         index, notes = _search_index(args, table)

@@ -45,7 +45,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import sys
 
-    from elfutils.images.stack import load_image_stack
+    from elfutils.images.stack import load_image_stack, stack_render_settings
     from elfutils.nn.model import ElfConfig
     from elfutils.nn.training import train
 
@@ -54,6 +54,7 @@ def run(args) -> int:
     check_outputs(args.out / "last.safetensors")  # before training: a read-only folder is one line, at once
     try:
         images, ids, _ = load_image_stack(args.images)
+        settings = stack_render_settings(args.images)  # the card records them for whoever encodes later
         overrides = {"batch_size": args.batch_size, "learning_rate": args.lr, "schedule": args.schedule,
                      "seed": args.seed}  # fmt: skip
         config = ElfConfig(
@@ -64,7 +65,8 @@ def run(args) -> int:
             **{k: v for k, v in overrides.items() if v is not None},
         )
         history = train(images, config, args.out, resume=not args.no_resume, ids=ids, device=args.device,
-                        precision=args.precision, progress=not args.quiet)  # fmt: skip
+                        precision=args.precision, progress=not args.quiet,
+                        render_settings=settings)  # fmt: skip
     except errors as exc:
         return report_error("train", exc)
     except KeyboardInterrupt:

@@ -17,6 +17,7 @@ Each input material, in input order, is one of:
 from __future__ import annotations
 
 import csv
+import fnmatch
 import io
 import os
 import re
@@ -29,13 +30,13 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from elfutils.data.bands import BandStructure
-from elfutils.data.readers import material_id_of, read_band_file
+from elfutils.data.readers import band_file_patterns, material_id_of, read_band_file
 from elfutils.data.store import LOCK_FILE, PART_PATTERN, BandStore
 from elfutils.errors import BandDataError
 from elfutils.io import atomic_write_text, refuse_symlink
 
 BATCH_SIZE = 500  # materials per store part: a few MB, and what a kill can cost
-BAND_FILE_PATTERNS = ("*.json", "*.json.gz", "vasprun*.xml", "vasprun*.xml.gz")
+BAND_FILE_PATTERNS = band_file_patterns()  # every reader's names (elfutils.data.readers.READERS)
 SKIPPED_FILE = "import-skipped.csv"  # inside the store folder (BandStore ignores files that are not parts)
 SKIPPED_COLUMNS = ("item", "reason", "run")  # run: when and by which process the input was skipped
 
@@ -127,8 +128,9 @@ def band_files_in(folder: Path) -> list[Path]:
     """The band files anywhere under ``folder``, in natural order (2dm-2 before 2dm-10). Files inside stores
     are not band files (pass a store itself as an input)."""
     found = {
-        p for pattern in BAND_FILE_PATTERNS for p in folder.rglob(pattern)
-        if p.is_file() and not any(d.endswith(".elfstore") for d in p.relative_to(folder).parts[:-1])
+        p for p in folder.rglob("*")
+        if any(fnmatch.fnmatchcase(p.name.lower(), pattern) for pattern in BAND_FILE_PATTERNS)
+        and p.is_file() and not any(d.endswith(".elfstore") for d in p.relative_to(folder).parts[:-1])
     }
     return sorted(found, key=_natural)
 
@@ -148,7 +150,7 @@ def candidates(inputs: Iterable[str | Path], skipped: list[tuple[str, str]],
                 continue
             files = band_files_in(path) if path.is_dir() else [path]
             if not files:
-                raise BandDataError("no band files (*.json, *.json.gz, vasprun*.xml) in this folder", path)
+                raise BandDataError(f"no band files ({', '.join(BAND_FILE_PATTERNS)}) in this folder", path)
         except (BandDataError, OSError) as exc:
             skipped.append((str(path), str(exc)))
             continue

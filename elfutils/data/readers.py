@@ -1,23 +1,22 @@
-"""Band structures in, one record out.
+"""Band structures in, one record out: the table of readers (:data:`READERS`) and the pymatgen-based ones.
 
-Supported inputs (parsing is pymatgen's; this module only validates and converts):
-
-* 2Dmatpedia ``bands/2dm-N.json`` (plain or ``.json.gz``) = pymatgen ``BandStructureSymmLine.as_dict()``;
-* Materials Project band-structure JSON (the same dict, possibly wrapped in ``{"band_structure": ...}``);
-* a pymatgen ``BandStructureSymmLine`` object (:func:`from_pymatgen`);
-* VASP ``vasprun.xml`` (line-mode run; the KPOINTS file beside it gives the labels);
-* the project's compact store (:mod:`elfutils.data.store`), one record per material.
+Every input format is one row of :data:`READERS` (name patterns, content sniff, id rule, read function):
+2Dmatpedia / Materials Project JSON and ASE (C2DB) JSON, VASP ``vasprun.xml``, GPAW ``.gpw`` and Quantum
+ESPRESSO's ``data-file-schema.xml``. Parsing is the owning library's (pymatgen, ASE, GPAW; the standard XML
+parser for QE); these modules only validate and convert. The project's compact store
+(:mod:`elfutils.data.store`) holds many records and is not a reader row.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import gzip
 import json
-import re
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -184,34 +183,113 @@ def read_vasprun(path: str | Path, material_id: str | None = None) -> BandStruct
     return from_pymatgen(bs, material_id=material_id or material_id_of(path), source=str(path))
 
 
+def _gpw_reader(path: Path, material_id: str) -> BandStructure:
+    from elfutils.data.ase_reader import read_gpw
+
+    return read_gpw(path, material_id=material_id)
+
+
+def _qe_reader(path: Path, material_id: str) -> BandStructure:
+    from elfutils.data.qe_reader import read_qe_xml
+
+    return read_qe_xml(path, material_id=material_id)
+
+
+def _qe_id(path: Path) -> str:
+    """pw.x writes PREFIX.save/data-file-schema.xml: the prefix names the material."""
+    if path.name == "data-file-schema.xml":
+        return path.parent.name.removesuffix(".save")
+    return path.name.split(".")[0]
+
+
+def _is_gpw(head: bytes) -> bool:
+    from elfutils.data.ase_reader import GPW_MAGIC
+
+    return head.startswith(GPW_MAGIC)
+
+
+def _is_qe_xml(head: bytes) -> bool:
+    from elfutils.data.qe_reader import QE_XML_MARK
+
+    return QE_XML_MARK in head
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One input format: how its files are named, how its content is recognised, the id a file of it gets,
+    and the function that reads it. :data:`READERS` is the one table of them: dispatch, ids, the importer's
+    folder search and every help text derive from it, so adding a format is one module and one row."""
+
+    kind: str
+    description: str  # for people: help texts and the README's list of inputs
+    patterns: tuple[str, ...]  # file-name globs (lower case) a folder search picks up
+    sniff: Callable[[bytes], bool]  # the first bytes of the file (unzipped) are of this format
+    material_id: Callable[[Path], str]  # known without reading the file, so a batch can skip stored ids
+    read: Callable[[Path, str], BandStructure]  # (path, material id) -> record in the file's own zero
+
+
+READERS: tuple[Reader, ...] = (
+    Reader("json", "2Dmatpedia / Materials Project or ASE (C2DB) band-structure JSON (.json, .json.gz)",
+           ("*.json", "*.json.gz"), lambda head: head.lstrip().startswith(b"{"),
+           _material_id_from_path, lambda path, mid: read_band_json(path, material_id=mid)),
+    Reader("vasprun", "VASP line-mode vasprun*.xml (with its KPOINTS beside it)",
+           ("vasprun*.xml", "vasprun*.xml.gz"),
+           lambda head: head.lstrip().startswith(b"<?xml") and b"<modeling" in head,
+           lambda path: path.parent.name, lambda path, mid: read_vasprun(path, material_id=mid)),
+    Reader("gpw", "GPAW .gpw of a band-path calculation", ("*.gpw",), _is_gpw, _material_id_from_path,
+           _gpw_reader),
+    Reader("qe-xml", "Quantum ESPRESSO pw.x bands run (data-file-schema.xml)", ("*data-file-schema.xml",),
+           _is_qe_xml, _qe_id, _qe_reader),
+)
+STORE_DESCRIPTION = "the project's band stores (.elfstore folders)"
+
+
+def reader(kind: str) -> Reader:
+    """The row of :data:`READERS` for ``kind``."""
+    for row in READERS:
+        if row.kind == kind:
+            return row
+    raise ValueError(f"no reader of kind {kind!r}; the kinds are {[r.kind for r in READERS]}")
+
+
+def band_file_patterns() -> tuple[str, ...]:
+    """Every file-name glob a folder search picks up, in table order."""
+    return tuple(pattern for row in READERS for pattern in row.patterns)
+
+
+def inputs_help(stores: bool = True) -> str:
+    """The readers in words, for ``--help``: every format of the table (and stores)."""
+    kinds = [row.description for row in READERS] + ([STORE_DESCRIPTION] if stores else [])
+    return "band files: " + "; ".join(kinds)
+
+
+def _kind_by_name(name: str) -> str | None:
+    for row in READERS:
+        if any(fnmatch.fnmatchcase(name, pattern) for pattern in row.patterns):
+            return row.kind
+    return None
+
+
 def file_kind(path: str | Path) -> str:
-    """'json', 'vasprun' or 'store'; anything else raises BandDataError."""
+    """The reader kind of a file (a :data:`READERS` kind) or 'store'; anything else raises BandDataError.
+    The name decides when it matches a reader's patterns, else the content."""
     path = Path(path)
     name = path.name.lower()
     if name.endswith(".elfstore") or (path.is_dir() and any(path.glob("part-*.npz"))):
         return "store"
     if path.is_dir():
         raise BandDataError("a folder, not a band file nor a band store (no part-*.npz inside); pass its "
-                            "band "
-                            "files, or gather them into a store with `elf import`", path)
-    if name.endswith((".json", ".json.gz")):
-        return "json"
-    if re.match(r"vasprun.*\.xml(\.gz)?$", name):
-        return "vasprun"
-    if name.endswith(".gpw"):
-        return "gpw"
-    sniffed = _kind_by_content(path)
-    if sniffed:
-        return sniffed
-    raise BandDataError("unknown file type (expected .json, .json.gz, vasprun*.xml, .gpw, Quantum ESPRESSO's "
-                        "data-file-schema.xml or a .elfstore folder, and the content is none of them)", path)
+                            "band files, or gather them into a store with `elf import`", path)
+    kind = _kind_by_name(name) or _kind_by_content(path)
+    if kind:
+        return kind
+    expected = "; ".join(row.description for row in READERS)
+    raise BandDataError(f"unknown file type (neither its name nor its content is one of: {expected}; "
+                        f"or {STORE_DESCRIPTION})", path)
 
 
 def _kind_by_content(path: Path) -> str | None:
-    """The kind of a file whose name does not tell, from its first bytes: JSON, a GPAW .gpw, a vasprun.xml."""
-    from elfutils.data.ase_reader import GPW_MAGIC
-    from elfutils.data.qe_reader import QE_XML_MARK
-
+    """The kind of a file whose name does not tell, from its first bytes (gzip undone)."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(512)
@@ -220,33 +298,21 @@ def _kind_by_content(path: Path) -> str | None:
     if head.startswith(b"\x1f\x8b"):
         with contextlib.suppress(OSError, EOFError), gzip.open(path, "rb") as fh:
             head = fh.read(512)
-    stripped = head.lstrip()
-    if head.startswith(GPW_MAGIC):
-        return "gpw"
-    if QE_XML_MARK in head:
-        return "qe-xml"
-    if stripped.startswith(b"{"):
-        return "json"
-    if stripped.startswith(b"<?xml") and b"<modeling" in head:
-        return "vasprun"
+    for row in READERS:
+        if row.sniff(head):
+            return row.kind
     return None
 
 
 def material_id_of(path: str | Path) -> str:
     """The material id :func:`read_band_file` gives the file, known without reading it (so that a batch can
-    skip materials it already has): the file name for JSON (``2dm-21.json.gz`` -> ``2dm-21``), the folder
-    name for ``vasprun.xml``."""
+    skip materials it already has): the reader's id rule, e.g. the file name for JSON (``2dm-21.json.gz`` ->
+    ``2dm-21``), the folder name for ``vasprun.xml``."""
     path = Path(path)
     kind = file_kind(path)
     if kind == "store":
         raise BandDataError("a store holds many band structures, each with its own id", path)
-    if kind == "vasprun":
-        return path.parent.name
-    if kind == "qe-xml":  # pw.x writes PREFIX.save/data-file-schema.xml: the prefix names the material
-        if path.name == "data-file-schema.xml":
-            return path.parent.name.removesuffix(".save")
-        return path.name.split(".")[0]
-    return _material_id_from_path(path)
+    return reader(kind).material_id(path)
 
 
 ENERGY_ZEROS = ("project",
@@ -257,11 +323,9 @@ def read_band_file(path: str | Path, zero: str = "project") -> BandStructure:
     """Read one band structure from any supported single-structure file.
 
     ``zero="project"`` (default) brings a gapped material's energy zero to the project's convention, just
-    above
-    its valence-band maximum (:func:`elfutils.data.energy_zero.to_project_zero`), so that a file whose Fermi
-    level sits mid-gap draws the same image as one whose Fermi level sits at the VBM; ``zero="file"`` keeps
-    the
-    file's own Fermi level. The metadata says which (``energy_zero``, ``file_efermi``)."""
+    above its valence-band maximum (:func:`elfutils.data.energy_zero.to_project_zero`), so that a file whose
+    Fermi level sits mid-gap draws the same image as one whose Fermi level sits at the VBM; ``zero="file"``
+    keeps the file's own Fermi level. The metadata says which (``energy_zero``, ``file_efermi``)."""
     from elfutils.data.energy_zero import keep_file_zero, to_project_zero
 
     if zero not in ENERGY_ZEROS:
@@ -272,19 +336,9 @@ def read_band_file(path: str | Path, zero: str = "project") -> BandStructure:
     kind = file_kind(path)
     if kind == "store":
         raise BandDataError("a band store holds many band structures, not one band file", path)
+    row = reader(kind)
     try:
-        if kind == "json":
-            bs = read_band_json(path)
-        elif kind == "gpw":
-            from elfutils.data.ase_reader import read_gpw
-
-            bs = read_gpw(path)
-        elif kind == "qe-xml":
-            from elfutils.data.qe_reader import read_qe_xml
-
-            bs = read_qe_xml(path, material_id=material_id_of(path))
-        else:
-            bs = read_vasprun(path)
+        bs = row.read(path, row.material_id(path))
     except RecursionError as exc:  # e.g. 100 000 nested brackets: one bad file like any other
         raise BandDataError("nested too deeply to be a band structure", path) from exc
     return to_project_zero(bs) if zero == "project" else keep_file_zero(bs)

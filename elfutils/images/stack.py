@@ -7,10 +7,13 @@ In memory: ``images`` uint8 (N, S, S) with values 0/1 (1 = band-line pixel), plu
     material_ids  unicode (N,)
     formulas      unicode (N,)
     image_size    int64 scalar             S, to undo the padding of packbits
+    render_settings  unicode scalar        JSON of the :class:`~elfutils.images.settings.RenderSettings` that
+                                           drew the images (absent in stacks from before: read as the paper's)
 """
 
 from __future__ import annotations
 
+import json
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,13 +21,16 @@ from pathlib import Path
 import numpy as np
 
 from elfutils.errors import BandDataError
+from elfutils.images.settings import RenderSettings
 from elfutils.io import atomic_write
 
 
 def save_image_stack(
-    path: str | Path, images: np.ndarray, ids: Sequence[str], formulas: Sequence[str]
+    path: str | Path, images: np.ndarray, ids: Sequence[str], formulas: Sequence[str],
+    settings: RenderSettings | None = None,
 ) -> Path:
-    """Write an image stack atomically (see :mod:`elfutils.io`). Returns the path."""
+    """Write an image stack atomically (see :mod:`elfutils.io`), with the render settings that drew it
+    (default: the paper's at the images' size). Returns the path."""
     path = Path(path)
     images = np.asarray(images)
     if images.ndim != 3 or images.shape[1] != images.shape[2]:
@@ -33,7 +39,11 @@ def save_image_stack(
         raise ValueError(f"{len(images)} images but {len(ids)} ids and {len(formulas)} formulas")
     if images.size and (images.min() < 0 or images.max() > 1):
         raise ValueError("images must hold only 0 and 1")
+    settings = settings or RenderSettings(image_size=int(images.shape[-1]))
+    if settings.image_size != images.shape[-1]:
+        raise ValueError(f"images are {images.shape[-1]} px, the render settings say {settings.image_size}")
     arrays = {
+        "render_settings": np.asarray(json.dumps(settings.to_dict())),
         "images": np.packbits(images.astype(np.uint8), axis=-1),
         "material_ids": np.asarray(list(ids), dtype=str),
         "formulas": np.asarray(list(formulas), dtype=str),
@@ -65,6 +75,26 @@ def load_packed_stack(path: str | Path) -> tuple[np.ndarray, list[str], list[str
         problem = f"{len(packed)} images but {len(ids)} ids and {len(formulas)} formulas"
         raise BandDataError(problem, source=path)
     return packed, ids, formulas, size
+
+
+def stack_render_settings(path: str | Path) -> RenderSettings:
+    """The render settings a stack was drawn with (``recorded=False``: a stack from before they were
+    recorded, read as the paper's at its image size)."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            size = int(data["image_size"]) if "image_size" in data else None
+            text = str(data["render_settings"]) if "render_settings" in data else None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
+        raise BandDataError(f"unreadable image stack: {exc}", source=path) from exc
+    try:
+        settings = RenderSettings.from_dict(json.loads(text) if text is not None else None, image_size=size)
+    except (ValueError, TypeError) as exc:
+        raise BandDataError(f"unusable render settings: {exc}", source=path, field="render_settings") from exc
+    if size is not None and settings.image_size != size:
+        raise BandDataError(f"the render settings say {settings.image_size} px, the images are {size} px",
+                            source=path, field="render_settings")
+    return settings
 
 
 def load_image_stack(path: str | Path) -> tuple[np.ndarray, list[str], list[str]]:

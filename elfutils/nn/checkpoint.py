@@ -1,8 +1,12 @@
 """Model and training-state files. Everything is safetensors: loading reads tensors and JSON, never runs code.
 
 A model file ``<name>.safetensors`` holds the weights; its metadata key ``elf_card`` holds the model card
-(JSON): format, config, data hash, epoch, history, precision, versions. A copy of the card is written beside
-it as ``<name>.json`` for people and the book; the copy inside the weights file is the one that is read back.
+(JSON): format, config, the render settings its input images need, the fingerprint length, data hash, epoch,
+history, precision, versions. Card format ``elf-model/2`` records the render settings
+(:class:`elfutils.images.settings.RenderSettings`) and the fingerprint length; ``elf-model/1`` cards (written
+before) load with the paper's render settings at their image size, marked as not recorded. A copy of the card
+is written beside it as ``<name>.json`` for people and the book; the copy inside the weights file is the one
+that is read back.
 
 A training-state file ``<name>-state.safetensors`` holds what resuming needs beyond the weights: the
 optimiser's per-parameter tensors (``opt.<param index>.<key>``), its param groups (JSON metadata) and the
@@ -12,7 +16,9 @@ real name.
 
 Integrity: every file carries a sha256 of its tensors (the card's ``tensors_sha256``, the state file's
 metadata), checked whenever it is read, so damaged tensor data is an error naming the file, never a silently
-different model; weights that are not finite are refused at load. A training folder's ``best.safetensors`` is
+different model; weights that are not finite are refused at load. A card whose config disagrees with its own
+render settings or fingerprint length (an edited card) is refused naming both values; a card without a tensor
+hash loads with a warning that its weights are unchecked. A training folder's ``best.safetensors`` is
 a copy of ``last.safetensors`` (never a hard link), so one damaged file cannot damage both. Files written
 before the hash existed load without the check.
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,10 +37,13 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from elfutils.images.settings import RenderSettings
 from elfutils.io import atomic_write_text, atomic_write_via_path
 from elfutils.nn.model import ElfAutoencoder, ElfConfig
+from elfutils.paths import model_search_dirs
 
-MODEL_FORMAT = "elf-model/1"
+MODEL_FORMAT = "elf-model/2"  # /2: the card records render_settings and fingerprint_length
+MODEL_FORMATS = ("elf-model/1", MODEL_FORMAT)  # /1 cards read with the paper's render settings
 STATE_FORMAT = "elf-training-state/1"
 
 
@@ -88,9 +98,14 @@ def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
 # --- model files --------------------------------------------------------------------------------------------
 
 
-def save_model(path: str | Path, model: ElfAutoencoder, card: dict) -> Path:
-    """Write weights + card to ``path`` (.safetensors) and the card to ``path`` with suffix .json."""
-    card = {"format": MODEL_FORMAT, "config": model.config.to_dict(), **card}
+def save_model(path: str | Path, model: ElfAutoencoder, card: dict,
+               render_settings: RenderSettings | None = None) -> Path:
+    """Write weights + card to ``path`` (.safetensors) and the card to ``path`` with suffix .json.
+    ``render_settings``: what drew the training images (default: the paper's at the model's image size)."""
+    settings = render_settings or RenderSettings(image_size=model.config.image_size)
+    card = {"format": MODEL_FORMAT, "config": model.config.to_dict(), "render_settings": settings.to_dict(),
+            "fingerprint_length": model.config.fingerprint_length, **card}
+    _check_card_agrees(Path(path), card)
     # .contiguous(): channels_last weights are strided views; safetensors stores plain row-major tensors.
     weights = {key: value.detach().to("cpu").contiguous() for key, value in model.state_dict().items()}
     return _write_model_file(Path(path), weights, card)
@@ -119,7 +134,11 @@ def export_model(source: str | Path, target: str | Path, dtype: str = "float16",
     if not isinstance(cast, torch.dtype) or not cast.is_floating_point:
         raise ValueError(f"dtype must name a torch floating-point type, got {dtype!r}")
     weights = {k: v.to(cast) if v.is_floating_point() else v for k, v in tensors.items()}
-    card = {**card, **(card_updates or {}), "weights_dtype": dtype, "exported_from": source.name}
+    config = ElfConfig.from_dict(card["config"])
+    upgrade = {"format": MODEL_FORMAT, "render_settings": card_render_settings(card).to_dict(),
+               "fingerprint_length": config.fingerprint_length}  # an /1 card leaves as /2, settings stated
+    card = {**card, **upgrade, "exported_from": source.name, **(card_updates or {}), "weights_dtype": dtype}
+    _check_card_agrees(Path(target), card)
     return _write_model_file(Path(target), weights, card)
 
 
@@ -150,17 +169,49 @@ def _parse_card(path: Path, metadata: dict[str, str]) -> dict:
         raise CheckpointError(path, "not an elf model: the safetensors metadata has no 'elf_card'")
     try:
         card = json.loads(metadata["elf_card"])
-        if card.get("format") != MODEL_FORMAT:
-            raise ValueError(f"format {card.get('format')!r}, expected {MODEL_FORMAT!r}")
+        if card.get("format") not in MODEL_FORMATS:
+            raise ValueError(f"format {card.get('format')!r}, expected one of {MODEL_FORMATS}")
         ElfConfig.from_dict(card["config"])
-    except (ValueError, KeyError, TypeError) as exc:
+        card_render_settings(card)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise CheckpointError(path, f"unusable model card: {exc}") from exc
+    _check_card_agrees(path, card)
     return card
 
 
+def card_render_settings(card: dict) -> RenderSettings:
+    """The render settings a model's input images need: the card's, or for an ``elf-model/1`` card the
+    paper's at its image size (``recorded=False``)."""
+    return RenderSettings.from_dict(card.get("render_settings"), image_size=card["config"]["image_size"])
+
+
+def _check_card_agrees(path: Path, card: dict) -> None:
+    """A card's config must agree with its own render settings and fingerprint length (an edited
+    ``image_size`` would otherwise encode every image at the wrong size, without a word)."""
+    config = ElfConfig.from_dict(card["config"])
+    settings = card_render_settings(card)
+    if settings.image_size != config.image_size:
+        raise CheckpointError(path, f"the card's config says image_size {config.image_size} but its render "
+                                    f"settings say {settings.image_size} (an edited card?)")
+    recorded = card.get("fingerprint_length")
+    if recorded is not None and recorded != config.fingerprint_length:
+        raise CheckpointError(path, f"the card's config gives a fingerprint of {config.fingerprint_length} "
+                                    f"numbers but the card records {recorded} (an edited card?)")
+
+
 def resolve_model_path(path: str | Path) -> Path:
-    """A model file, or a training folder -> its best.safetensors (else last.safetensors)."""
+    """A model file, or a training folder -> its best.safetensors (else last.safetensors); a bare name that
+    is no file here (``"elf-resnet18"``) is a model folder of ELF_MODELS_DIR or the committed ``models/``."""
     path = Path(path)
+    if not path.exists() and len(path.parts) == 1 and path.suffix != ".safetensors":
+        folders = [folder / path for folder in model_search_dirs() if (folder / path).exists()]
+        if not folders:
+            where = " or ".join(str(d) for d in model_search_dirs())
+            known = sorted({p.name for d in model_search_dirs() if d.is_dir() for p in d.iterdir()
+                            if (p / "best.safetensors").is_file() or (p / "last.safetensors").is_file()})
+            raise CheckpointError(path, f"no such model file or folder, nor a model of that name in {where} "
+                                        f"(models by name: {', '.join(known) or 'none'})")
+        path = folders[0]
     if path.is_dir():
         for name in ("best.safetensors", "last.safetensors"):
             if (path / name).is_file():
@@ -178,6 +229,9 @@ def load_model(
     tensors, metadata = _read(path)
     card = _parse_card(path, metadata)
     _check_hash(path, tensors, card.get("tensors_sha256"))
+    if card.get("tensors_sha256") is None:
+        warnings.warn(f"{path}: the card records no tensor sha256, so its weights are unchecked "
+                      "(re-export it with elfutils.nn.checkpoint.export_model to add one)", stacklevel=2)
     bad = [k for k, v in tensors.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
     if bad:
         raise CheckpointError(path, f"weights that are not finite (NaN or infinite) in {', '.join(bad[:3])}"

@@ -34,6 +34,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from elfutils import paths
+from elfutils.images.settings import RenderSettings
 from elfutils.nn.checkpoint import (
     CheckpointError,
     copy_model_file,
@@ -250,6 +251,7 @@ def train(
     precision: str = "auto",
     progress: bool = True,
     stop_after_epoch: int | None = None,
+    render_settings: RenderSettings | None = None,
 ) -> list[dict]:
     """Train an autoencoder on ``images`` (uint8 (N, S, S), 0/1; S = config.image_size); checkpoints go to
     ``out_dir``. Returns the per-epoch history: dicts with epoch, train_bce, val_bce (noised inputs, as in
@@ -259,9 +261,14 @@ def train(
     another config or data set); resume=False starts afresh and overwrites. ``ids`` (default "0".."N-1") enter
     the data hash. ``stop_after_epoch`` ends the run early after that epoch (for tests and time-boxed runs;
     resuming later finishes it exactly). ``precision``: "auto" (bf16 autocast where supported), "bf16" or
-    "fp32".
+    "fp32". ``render_settings``: what drew ``images`` (default: the paper's at the config's image size); every
+    model card records them, so whoever encodes with the model draws its inputs the same way.
     """
     config = config or ElfConfig()
+    render_settings = render_settings or RenderSettings(image_size=config.image_size)
+    if render_settings.image_size != config.image_size:
+        raise ValueError(f"the render settings draw {render_settings.image_size}-px images, the config "
+                         f"expects {config.image_size}")
     images = np.asarray(images)
     if images.ndim != 3 or images.shape[1:] != (config.image_size, config.image_size):
         raise ValueError(f"images must be (N, {config.image_size}, {config.image_size}), not {images.shape}")
@@ -327,7 +334,7 @@ def train(
         }
         history.append(record)
         save_training_state(state_path, optimizer, {"epoch": epoch + 1, "data_hash": digest})
-        save_model(last_path, model, {**card_base, "epoch": epoch + 1, "history": history})
+        save_model(last_path, model, {**card_base, "epoch": epoch + 1, "history": history}, render_settings)
         if _score(record) < best:
             best = _score(record)
             copy_model_file(last_path, best_path)
