@@ -26,6 +26,7 @@ from elfutils.errors import BandDataError
 GAP_ZERO_OFFSET_EV = CHOICES.gap_zero_offset_ev  # a gapped material's zero sits this far above its VBM
 METAL_GAP_EV = CHOICES.metal_gap_ev  # a "gap" smaller than this counts as metallic (no zero shift)
 FILE_ZERO = "file"  # the metadata's energy_zero when a reader was asked to keep the file's own zero
+ENERGY_ZEROS = ("project", FILE_ZERO)  # how a band file's zero is set: the project's convention, or its own
 
 
 def energy_zero(path_eigs, fermi: float, mesh_eigs=None, source=None) -> tuple[float, float | None]:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from elfutils.data.bands import BandStructure, Branch
+from elfutils.data.energy_zero import ENERGY_ZEROS  # what a reader may do with the file's zero
 from elfutils.errors import BandDataError
 
 REQUIRED_KEYS = ("bands", "efermi", "kpoints", "labels_dict", "lattice_rec")
@@ -315,8 +316,6 @@ def material_id_of(path: str | Path) -> str:
     return reader(kind).material_id(path)
 
 
-ENERGY_ZEROS = ("project",
-                "file")  # what a reader does with the file's Fermi level (elfutils.data.energy_zero)
 
 
 def read_band_file(path: str | Path, zero: str = "project") -> BandStructure:

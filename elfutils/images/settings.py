@@ -16,7 +16,7 @@ import numpy as np
 
 from elfutils.constants import ENERGY_WINDOW_EV, IMAGE_SIZE
 from elfutils.data.bands import BandStructure
-from elfutils.data.readers import ENERGY_ZEROS
+from elfutils.data.energy_zero import ENERGY_ZEROS
 from elfutils.images.render import ENGINES, LINE_WIDTH_PX, X_AXES, render_band_image, render_many
 
 CHANNELS = ("bands",)  # one binary channel of band-line pixels (the paper's input)
