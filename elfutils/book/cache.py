@@ -67,13 +67,16 @@ def _imports(path: Path) -> set[str]:
 
 
 def module_closure(module: str) -> list[str]:
-    """``elfutils.<module>`` and every elfutils module it imports, directly or not (sorted): what runs when
-    the stage's code runs, the analysis choices and paper constants included."""
-    todo, seen = [f"elfutils.{module}"], set()
+    """``elfutils.<module>`` and every library module it imports, directly or not (sorted): what runs when
+    the stage's code runs, the analysis choices and paper constants included. The book layer's own modules
+    (keys, caching, the other stages) are left out unless named: what they decide enters a key as its inputs
+    and settings, and a stage named by a book module (``book.atlas_stage``) is hashed itself."""
+    root = f"elfutils.{module}"
+    todo, seen = [root], set()
     while todo:
         name = todo.pop()
         path = _module_file(name)
-        if name in seen or path is None:
+        if name in seen or path is None or (name != root and name.startswith("elfutils.book.")):
             continue
         seen.add(name)
         todo.extend(_imports(path) - seen)
