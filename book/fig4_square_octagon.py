@@ -104,7 +104,8 @@ table, _, _ = pipeline.load_clustering(settings)
 fingerprints = pipeline.fingerprints(settings)
 table = table.set_index("material_id").loc[fingerprints.material_id].reset_index()
 distances = minkowski_distances(fingerprint_matrix(fingerprints), p=settings.minkowski_p)
-members, closeness = report.square_octagon_survey(table, distances, n_permutations=N_PERMUTATIONS)
+members, closeness = report.square_octagon_survey(table, distances, n_permutations=N_PERMUTATIONS,
+                                                 survey=pipeline.bond_geometry(settings))
 is_member = table.material_id.isin(members.index).to_numpy()
 glue_values(minkowski_p=settings.minkowski_p, n_permutations=N_PERMUTATIONS, n_materials=len(table),
             n_with_structure=closeness["n_with_structure"], n_square_octagon=closeness["n"],

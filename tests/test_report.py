@@ -529,3 +529,24 @@ def test_nc4_check_refits_at_nc4_and_names_why_the_missing_are_missing():
     assert together["same_cluster"] is True and together["absent"] == {}
     alone = report.nc4_check(table.iloc[:5])
     assert alone["present"] == [] and alone["same_cluster"] is None and alone["labels"] == {}
+
+
+def test_the_square_octagon_survey_reads_the_cached_geometry_as_it_would_compute_it():
+    """Fig. 4's survey from the committed bond-geometry stage gives what computing it in the chapter gave."""
+    from elfutils.analysis.structure import bond_geometry
+    from elfutils.book.report import square_octagon_survey
+    from elfutils.data.dataset import structure_records
+    from elfutils.dft.recipe import structure_from_record
+
+    records = structure_records()
+    ids = ["2dm-2474", "2dm-22", "2dm-21", "2dm-1", "not-a-material"]
+    known = [m for m in ids if m in records]
+    survey = bond_geometry({m: structure_from_record(records[m]) for m in known + ["2dm-25"]})
+    table = pd.DataFrame({"material_id": ids, "hdbscan_label": [0, 0, 1, -1, 1]})
+    rng = np.random.default_rng(0)
+    d = rng.random((len(ids), len(ids)))
+    distances = (d + d.T) * (1 - np.eye(len(ids)))
+    computed = square_octagon_survey(table, distances, n_permutations=20)
+    read = square_octagon_survey(table, distances, n_permutations=20, survey=survey)
+    pd.testing.assert_frame_equal(read[0], computed[0])
+    assert read[1] == computed[1] and read[1]["n_with_structure"] == len(known)

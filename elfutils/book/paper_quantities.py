@@ -728,7 +728,7 @@ def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS, needs: Iterable[str]
 
     def square_octagon():
         ordered = clusters.set_index("material_id").loc[table["material_id"]].reset_index()
-        return report.square_octagon_survey(ordered, distances())[1]
+        return report.square_octagon_survey(ordered, distances(), survey=pipeline.bond_geometry(p))[1]
 
     loaders = {
         "n_pool": lambda: len(pool()),

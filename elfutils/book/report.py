@@ -458,8 +458,8 @@ def fig4_geometry() -> pd.DataFrame:
     return table
 
 
-def square_octagon_survey(table: pd.DataFrame, distances,
-                          n_permutations: int = C.N_PERMUTATIONS) -> tuple[pd.DataFrame, dict]:
+def square_octagon_survey(table: pd.DataFrame, distances, n_permutations: int = C.N_PERMUTATIONS,
+                          survey: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
     """Every material of ``table`` (material_id, hdbscan_label; the rows of ``distances``) whose 2Dmatpedia
     layer is a square-octagon net, and whether they sit closer together in fingerprint space than random
     sets (:func:`group_closeness`).
@@ -469,7 +469,8 @@ def square_octagon_survey(table: pd.DataFrame, distances,
     (members: :func:`elfutils.analysis.structure.bond_geometry` rows of the square-octagon materials with
     their
     HDBSCAN ``cluster`` and ``row`` in ``table``; closeness dict with n_with_structure, n_clusters,
-    n_unclassified, top_cluster_share added)
+    n_unclassified, top_cluster_share added). ``survey``: the bond geometry of the table's materials when
+    already computed (indexed by material id), else computed here.
     """
     from elfutils.analysis.structure import bond_geometry
     from elfutils.data.dataset import structure_records
@@ -477,7 +478,10 @@ def square_octagon_survey(table: pd.DataFrame, distances,
 
     records = structure_records()
     ids = [m for m in table["material_id"] if m in records]
-    survey = bond_geometry({m: structure_from_record(records[m]) for m in ids})
+    if survey is None:  # the book passes its cached stage (elfutils.book.pipeline.bond_geometry)
+        survey = bond_geometry({m: structure_from_record(records[m]) for m in ids})
+    else:
+        survey = survey[survey.index.isin(set(ids))]
     row_of = {m: i for i, m in enumerate(table["material_id"])}
     members = survey[survey.motif == SQUARE_OCTAGON].copy()
     members["row"] = [row_of[m] for m in members.index]
