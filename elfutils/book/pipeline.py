@@ -277,7 +277,7 @@ def images(profile: str | Profile = "default") -> tuple[np.ndarray, list[str], l
         skipped: list = []
         stack, ids, formulas = _render(load_dataset(p), p.render_params(), skipped)
         atomic_write_json(path.with_suffix(".skipped.json"), [list(s) for s in skipped])
-        save_image_stack(path, stack, ids, formulas)
+        save_image_stack(path, stack, ids, formulas, settings=p.render_settings())
         return stack, list(ids), list(formulas)
 
     return cached_stage("images", p, key, path.exists, lambda: load_image_stack(path), compute,
