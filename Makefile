@@ -9,8 +9,9 @@ NOTEBOOKS := $(sort $(wildcard book/[a-z]*.py))
 EXECUTED := $(patsubst book/%.py,book/_executed/%.ipynb,$(NOTEBOOKS))
 APT_DEPS := build-essential libxc-dev libopenblas-dev libfftw3-dev
 BROWSER_DEPS := chromium
+OCR_DEPS := tesseract-ocr
 
-.PHONY: help venv gpaw browser lint test test-fast notebooks book book-smoke linkcheck screenshots data card models cnnf tc-setup bench clean FORCE
+.PHONY: help venv gpaw browser ocr lint test test-fast notebooks book book-smoke linkcheck screenshots data card models cnnf tc-setup bench clean FORCE
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -33,10 +34,13 @@ $(VENV)/.gpaw: $(VENV)/.installed scripts/gpaw-siteconfig.py
 browser:  ## headless Chromium for the rendered-book checks (Debian package)
 	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_DEPS); }
 
+ocr:  ## Tesseract, which reads the axes of band-structure figures (Debian package)
+	command -v tesseract >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(OCR_DEPS); }
+
 lint: venv  ## ruff over the library, tests, benchmarks and scripts (pyproject.toml's rules; zero findings)
 	$(VENV)/bin/ruff check elfutils tests benchmarks scripts
 
-test: venv gpaw browser lint  ## run the whole test suite (installs what it needs), after the lint
+test: venv gpaw browser ocr lint  ## run the whole test suite (installs what it needs), after the lint
 	$(PYTHON) -m pytest -q
 
 test-fast: venv  ## the tests that need neither GPAW nor a browser
@@ -58,7 +62,7 @@ notebooks: $(EXECUTED)  ## execute every notebook with papermill (PROFILE=defaul
 _build/.static-stamp: $(wildcard book/_static/*)
 	@mkdir -p _build && touch _build/.rebuild-all $@
 
-book: venv _build/.static-stamp  ## execute the notebooks (cached stages are reused) and build the HTML book
+book: venv ocr _build/.static-stamp  ## execute the notebooks (cached stages are reused) and build the HTML book
 	$(MAKE) notebooks PROFILE=$(PROFILE)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going $$(test -e _build/.rebuild-all && echo --all)
 	@rm -f _build/.rebuild-all

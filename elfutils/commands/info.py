@@ -7,6 +7,7 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
+    from elfutils.data.figure_reader import add_figure_arguments
     from elfutils.data.readers import inputs_help
 
     p = subparsers.add_parser("info", help="describe band files or stores (ids, spin, k-path, energy range)")
@@ -17,6 +18,7 @@ def register(subparsers) -> None:
                    help="keep each file's own Fermi level as the energy zero (default: a gapped material's "
                         "zero is moved just above its valence-band maximum, the convention of 2Dmatpedia "
                         "and of our DFT)")
+    add_figure_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -61,7 +63,7 @@ def run(args) -> int:
                 files = band_files_in(path)
                 print(f"{path}: folder with {len(files)} band file(s) (not a store)")
                 for file in files:
-                    show(str(file), lambda f=file: read_band_file(f, zero=zero))
+                    show(str(file), lambda f=file: read_band_file(f, zero=zero, figure=args.figure))
                 continue
             if path.exists() and file_kind(path) == "store":
                 store = BandStore(path)
@@ -75,6 +77,6 @@ def run(args) -> int:
         except (BandDataError, OSError) as exc:
             report.skipped.append((str(path), str(exc)))
             continue
-        show(str(path), lambda p=path: read_band_file(p, zero=zero))
+        show(str(path), lambda p=path: read_band_file(p, zero=zero, figure=args.figure))
     report.print_skipped()
     return report.exit_code

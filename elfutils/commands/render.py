@@ -7,6 +7,7 @@ from pathlib import Path
 
 def register(subparsers) -> None:
     from elfutils.constants import ENERGY_WINDOW_EV, IMAGE_SIZE
+    from elfutils.data.figure_reader import add_figure_arguments
     from elfutils.data.readers import inputs_help
 
     p = subparsers.add_parser(
@@ -37,6 +38,7 @@ def register(subparsers) -> None:
                         "zero is moved just above its valence-band maximum, the convention of 2Dmatpedia "
                         "and of our DFT)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_figure_arguments(p)
     p.set_defaults(func=run)  # fmt: skip
 
 
@@ -74,7 +76,7 @@ def _count(inputs, stores) -> int:
     return n
 
 
-def _records(inputs, stores, report, zero: str = "project"):
+def _records(inputs, stores, report, zero: str = "project", figure=None):
     """Yield (label, record) for every readable input; an unreadable one goes to report.skipped and yields
     (label, None), so that the progress bar still advances."""
     from elfutils.data.readers import read_band_file
@@ -83,7 +85,7 @@ def _records(inputs, stores, report, zero: str = "project"):
     for path in inputs:
         try:
             if path not in stores:
-                yield str(path), read_band_file(path, zero=zero)
+                yield str(path), read_band_file(path, zero=zero, figure=figure)
                 continue
             store = stores[path]
             ids = store.ids()
@@ -133,7 +135,7 @@ def run(args) -> int:
     images, ids, formulas, seen = [], [], [], {}
     stores = _open_stores(args.inputs)
     bar = tqdm(total=_count(args.inputs, stores), desc="rendering", unit="image", disable=args.no_progress)
-    for label, bs in _records(args.inputs, stores, report, settings.energy_zero):
+    for label, bs in _records(args.inputs, stores, report, settings.energy_zero, args.figure):
         bar.update(1)
         if bs is None:  # unreadable, already in report.skipped
             continue

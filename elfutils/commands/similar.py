@@ -11,6 +11,7 @@ _TABLE_SUFFIXES = (".parquet", ".pq", ".csv")
 
 
 def register(subparsers) -> None:
+    from elfutils.data.figure_reader import add_figure_arguments
     from elfutils.data.readers import inputs_help
 
     p = subparsers.add_parser(
@@ -47,6 +48,7 @@ def register(subparsers) -> None:
                         "and of our DFT)")
     p.add_argument("--out", type=Path, metavar="CSV", help="also write the result table")
     add_scale_argument(p)
+    add_figure_arguments(p)
     p.set_defaults(func=run)  # fmt: skip
 
 
@@ -65,11 +67,13 @@ def run(args) -> int:
         else:
             if args.model is None:
                 raise ValueError("--model is needed to encode band files")
+            from elfutils.data.figure_reader import figure_options
             from elfutils.nn.checkpoint import CheckpointError  # imports torch: only when encoding
 
-            try:
-                queries = encode_band_files(args.queries, args.model, device=args.device,
-                                            zero="file" if args.keep_file_zero else None)
+            try:  # the encoder reads the files: a figure's --energy-range/--path reach it this way
+                with figure_options(args.figure):
+                    queries = encode_band_files(args.queries, args.model, device=args.device,
+                                                zero="file" if args.keep_file_zero else None)
             except CheckpointError as exc:
                 raise ValueError(str(exc)) from None
         index, notes = _search_index(args, table)

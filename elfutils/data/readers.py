@@ -23,6 +23,7 @@ import numpy as np
 
 from elfutils.data.bands import BandStructure, Branch
 from elfutils.data.energy_zero import ENERGY_ZEROS  # what a reader may do with the file's zero
+from elfutils.data.figure_reader import FigureOptions, figure_id, is_figure, read_figure
 from elfutils.errors import BandDataError
 
 REQUIRED_KEYS = ("bands", "efermi", "kpoints", "labels_dict", "lattice_rec")
@@ -241,6 +242,8 @@ READERS: tuple[Reader, ...] = (
            _gpw_reader),
     Reader("qe-xml", "Quantum ESPRESSO pw.x bands run (data-file-schema.xml)", ("*data-file-schema.xml",),
            _is_qe_xml, _qe_id, _qe_reader),
+    Reader("figure", "band-structure figure (.png, .jpg): axis read by OCR", ("*.png", "*.jpg", "*.jpeg"),
+           is_figure, figure_id, read_figure),
 )
 STORE_DESCRIPTION = "the project's band stores (.elfstore folders)"
 
@@ -318,13 +321,16 @@ def material_id_of(path: str | Path) -> str:
 
 
 
-def read_band_file(path: str | Path, zero: str = "project") -> BandStructure:
+def read_band_file(path: str | Path, zero: str = "project",
+                   figure: FigureOptions | None = None) -> BandStructure:
     """Read one band structure from any supported single-structure file.
 
     ``zero="project"`` (default) brings a gapped material's energy zero to the project's convention, just
     above its valence-band maximum (:func:`elfutils.data.energy_zero.to_project_zero`), so that a file whose
     Fermi level sits mid-gap draws the same image as one whose Fermi level sits at the VBM; ``zero="file"``
-    keeps the file's own Fermi level. The metadata says which (``energy_zero``, ``file_efermi``)."""
+    keeps the file's own Fermi level. The metadata says which (``energy_zero``, ``file_efermi``).
+    ``figure``: a band-structure figure's energy range and path, given instead of read from it
+    (:class:`elfutils.data.figure_reader.FigureOptions`); other files ignore it."""
     from elfutils.data.energy_zero import keep_file_zero, to_project_zero
 
     if zero not in ENERGY_ZEROS:
@@ -336,8 +342,9 @@ def read_band_file(path: str | Path, zero: str = "project") -> BandStructure:
     if kind == "store":
         raise BandDataError("a band store holds many band structures, not one band file", path)
     row = reader(kind)
+    options = {"options": figure} if figure is not None and kind == "figure" else {}
     try:
-        bs = row.read(path, row.material_id(path))
+        bs = row.read(path, row.material_id(path), **options)
     except RecursionError as exc:  # e.g. 100 000 nested brackets: one bad file like any other
         raise BandDataError("nested too deeply to be a band structure", path) from exc
     return to_project_zero(bs) if zero == "project" else keep_file_zero(bs)
