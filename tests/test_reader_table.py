@@ -36,14 +36,15 @@ def one_of_every_format(folder: Path) -> dict[str, str]:
                 "data-file-schema.xml")
     (folder / "vasp" / "MoS2").mkdir(parents=True)
     (folder / "vasp" / "MoS2" / "vasprun.xml").write_text("<?xml version='1.0'?>\n<modeling>\n")
+    shutil.copy(ROOT / "data" / "figure-fixtures" / "2dm-22-midgap-grid.png", folder / "fig-22.png")
     (folder / "notes.txt").write_text("not a band file")
-    return {"json": "2dm-1", "gpw": "gpaw-bn", "qe-xml": "hbn"}
+    return {"json": "2dm-1", "gpw": "gpaw-bn", "qe-xml": "hbn", "figure": "fig-22"}
 
 
 def test_every_reader_kind_has_a_row_with_patterns_and_a_sniff():
     kinds = [row.kind for row in READERS]
-    assert len(set(kinds)) == len(kinds) == 4
-    assert set(band_file_patterns()) >= {"*.json", "*.gpw", "*data-file-schema.xml", "vasprun*.xml"}
+    assert len(set(kinds)) == len(kinds) == 5
+    assert set(band_file_patterns()) >= {"*.json", "*.gpw", "*data-file-schema.xml", "vasprun*.xml", "*.png"}
 
 
 def test_import_of_a_folder_takes_every_format(tmp_path):
@@ -65,7 +66,7 @@ def test_elf_info_of_a_folder_lists_every_format(tmp_path):
     out = subprocess.run([sys.executable, "-m", "elfutils.cli", "info", str(folder), "--json"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert "folder with 5 band file(s)" in out.stdout
+    assert "folder with 6 band file(s)" in out.stdout
     ids = set(re.findall(r'"material_id": "([^"]+)"', out.stdout))
     assert ids == set(expected.values()) | {"c2db-bn"}
     assert "vasprun.xml" in out.stderr  # the unreadable one is listed as skipped, not ignored
