@@ -5,6 +5,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 PIP := $(PYTHON) -m pip
 PROFILE ?= default
+BOOK_JOBS ?= 2  # notebooks executed at once (their shared stages wait on one lock per key)
 NOTEBOOKS := $(sort $(wildcard book/[a-z]*.py))
 EXECUTED := $(patsubst book/%.py,book/_executed/%.ipynb,$(NOTEBOOKS))
 APT_DEPS := build-essential libxc-dev libopenblas-dev libfftw3-dev
@@ -63,7 +64,7 @@ _build/.static-stamp: $(wildcard book/_static/*)
 	@mkdir -p _build && touch _build/.rebuild-all $@
 
 book: venv ocr _build/.static-stamp  ## execute the notebooks (cached stages are reused) and build the HTML book
-	$(MAKE) notebooks PROFILE=$(PROFILE)
+	$(MAKE) -j$(BOOK_JOBS) notebooks PROFILE=$(PROFILE)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going $$(test -e _build/.rebuild-all && echo --all)
 	@rm -f _build/.rebuild-all
 
