@@ -57,7 +57,7 @@ book/_executed/reproducibility.ipynb: $(filter-out book/_executed/reproducibilit
 
 FORCE:
 
-notebooks: $(EXECUTED)  ## execute every notebook with papermill (PROFILE=default|smoke|retrain|2dmatpedia)
+notebooks: $(EXECUTED)  ## execute every notebook with papermill (PROFILE=default|smoke|retrain|2dmatpedia|atlas)
 
 # Sphinx stops before copying book/_static when no page changed: a changed stylesheet rebuilds every page
 _build/.static-stamp: $(wildcard book/_static/*)
@@ -82,16 +82,16 @@ data: gpaw  ## compute (or resume) the DFT dataset: data/bands/gpaw-pbe.elfstore
 	$(VENV)/bin/elf dft
 
 card: venv  ## rewrite data/bands/CARD.md (the dataset card) from the committed stores
-	$(PYTHON) scripts/write_dataset_card.py
+	$(PYTHON) scripts/write_dataset_card.py --write
 
 models: venv  ## retrain the committed model and architecture comparison on the dataset (hours on CPU), export to models/
-	$(PYTHON) scripts/commit_models.py
+	$(PYTHON) scripts/commit_models.py --refresh
 
 cnnf: venv  ## recompute the committed structural (CNNF) fingerprints in data/structure-fingerprints (~10 CPU-min)
-	$(PYTHON) scripts/commit_cnnf.py
+	$(PYTHON) scripts/commit_cnnf.py --refresh
 
 tc-setup: gpaw  ## regenerate the technetium PAW setup and basis in data/gpaw-setups (gpaw-data has none)
-	OMP_NUM_THREADS=1 $(PYTHON) scripts/make_tc_setup.py
+	OMP_NUM_THREADS=1 $(PYTHON) scripts/make_tc_setup.py --write
 
 bench: venv  ## speed benchmarks (renderer, training); prints figures and ratios
 	$(PYTHON) benchmarks/bench_render.py

@@ -17,7 +17,8 @@ other work shared the machine. The book's reproducibility page shows both files.
 
 The retrain build computes exactly what ``make models`` exports, so after a dataset change one training does
 both jobs: time the retrain build with ``--keep``, then export from the clone's cache with
-``python scripts/commit_models.py --cache DIR/elf/.cache``, commit models/, and time the default build.
+``python scripts/commit_models.py --refresh --cache DIR/elf/.cache``, commit models/, and time the default
+build.
 ``--branch`` times another branch: e.g. a new dataset committed on a side branch, so that main never holds a
 dataset without its model (tests/test_committed_models.py) while the retraining runs.
 """

@@ -2,9 +2,10 @@
 with its card) and the architecture comparison's results. Both are computed from scratch in the ``retrain``
 profile (cached stages are reused, so an interrupted run resumes) on the committed dataset.
 
-    make models        # = python scripts/commit_models.py; hours on a 2-core CPU, minutes on a GPU
+    make models        # = python scripts/commit_models.py --refresh; hours on a 2-core CPU, minutes on a GPU
     python scripts/commit_models.py --atlas   # only the atlas profile's model (models/elf-resnet18-atlas/)
-    python scripts/commit_models.py --cache /tmp/bench/elf/.cache   # export what a retrain build computed
+    python scripts/commit_models.py --refresh --cache /tmp/bench/elf/.cache   # export what a retrain build
+                                                                              # computed
     python scripts/commit_models.py --upgrade-cards   # rewrite the committed models' cards in the current
                                                       # format (tensors unchanged; sha256, render settings
                                                       # and the images' key added)
@@ -14,6 +15,7 @@ profile (cached stages are reused, so an interrupted run resumes) on the committ
 twice.
 
 Afterwards ``git add models`` and commit: tests/test_committed_models.py checks that both match the dataset.
+Nothing is computed or rewritten without ``--refresh``, ``--atlas`` or ``--upgrade-cards``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from pathlib import Path
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--refresh", action="store_true",
+                        help="retrain (or take from the cache) the default model and the architecture "
+                             "comparison and rewrite them in models/")
     parser.add_argument("--skip-architectures", action="store_true",
                         help="export only the model (the architecture comparison takes longest)")
     parser.add_argument("--atlas", action="store_true",
@@ -36,6 +41,9 @@ def main() -> None:
                         help="rewrite the committed models' cards in the current card format (their tensors "
                              "unchanged): the tensor sha256 and the render settings of their profile")
     args = parser.parse_args()
+    if not (args.refresh or args.atlas or args.upgrade_cards):
+        parser.print_help()
+        raise SystemExit(2)
     if args.upgrade_cards:
         upgrade_cards()
         return

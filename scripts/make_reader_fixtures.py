@@ -1,9 +1,10 @@
 """Real reader fixtures from a real GPAW run: h-BN (2dm-4991, 2 atoms, a 4.7 eV gap in 2Dmatpedia) with the
 project's recipe, its band path written the ways GPAW users keep it.
 
-    OMP_NUM_THREADS=1 .venv/bin/python scripts/make_reader_fixtures.py    # ~10 s; needs GPAW (make gpaw)
+    # ~10 s; needs GPAW (make gpaw); --out DIR writes the same files into DIR
+    OMP_NUM_THREADS=1 .venv/bin/python scripts/make_reader_fixtures.py --write
 
-Writes into data/reader-fixtures/:
+Writes into data/reader-fixtures/ (with --write; nothing without --write or --out):
 * ``2dm-4991.ase-bands.json``: ``calc.band_structure().write(...)``, the ASE BandStructure JSON that
   ``ase band-structure`` and C2DB publish (E_F where GPAW's smearing put it: mid-gap);
 * ``2dm-4991.gpw``: ``calc.write(...)`` of the band-path calculation (no wave functions);
@@ -13,8 +14,8 @@ Writes into data/reader-fixtures/:
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -45,6 +46,18 @@ def main(out: Path) -> int:
     return 0
 
 
+def cli(argv=None) -> int:
+    committed = Path(__file__).resolve().parents[1] / "data" / "reader-fixtures"
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--write", action="store_true", help=f"rewrite the committed fixtures in {committed}")
+    target.add_argument("--out", type=Path, metavar="DIR", help="write the fixtures into DIR instead")
+    args = parser.parse_args(argv)
+    if not (args.write or args.out):
+        parser.print_help()
+        return 2
+    return main(committed if args.write else args.out)
+
+
 if __name__ == "__main__":
-    root = Path(__file__).resolve().parents[1]
-    raise SystemExit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else root / "data" / "reader-fixtures"))
+    raise SystemExit(cli())

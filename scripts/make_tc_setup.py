@@ -5,17 +5,14 @@ it is radioactive ("#'Tc': Radioactive" in gpaw/atom/configurations.py). We run 
 parameters halfway between its Mo and Ru entries ([Ar]3d core, semicore 4s4p in valence, 5p empty state),
 write ``Tc.PBE`` and ``Tc.dzp.basis`` and gzip them into ``data/gpaw-setups/``, which elfutils.dft.recipe puts
 first on
-GPAW's setup path. Run: ``make tc-setup`` (a minute).
+GPAW's setup path. Run: ``make tc-setup`` (= ``--write``; a minute), or ``--out DIR`` to write them elsewhere.
 """
 
+import argparse
 import gzip
 import shutil
-import sys
 import tempfile
 from pathlib import Path
-
-from gpaw.atom import basis as basis_module
-from gpaw.atom.basis import BasisMaker
 
 PARAMETERS = {  # mean of GPAW's Mo and Ru generator parameters
     "core": "[Ar]3d",
@@ -28,6 +25,9 @@ PARAMETERS = {  # mean of GPAW's Mo and Ru generator parameters
 
 
 def main(out_dir: Path) -> None:
+    from gpaw.atom import basis as basis_module
+    from gpaw.atom.basis import BasisMaker
+
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         import os
@@ -43,6 +43,19 @@ def main(out_dir: Path) -> None:
             print("wrote", out_dir / f"{name}.gz")
 
 
+def cli(argv=None) -> int:
+    committed = Path(__file__).resolve().parent.parent / "data/gpaw-setups"
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--write", action="store_true", help=f"rewrite the committed files in {committed}")
+    target.add_argument("--out", type=Path, metavar="DIR", help="write them into DIR instead")
+    args = parser.parse_args(argv)
+    if not (args.write or args.out):
+        parser.print_help()
+        return 2
+    main((committed if args.write else args.out).resolve())  # main changes into a temporary folder
+    return 0
+
+
 if __name__ == "__main__":
-    default = Path(__file__).resolve().parent.parent / "data/gpaw-setups"
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else default)
+    raise SystemExit(cli())

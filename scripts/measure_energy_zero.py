@@ -1,7 +1,8 @@
 """Does the energy zero decide whether a band structure finds its twin computed by another code?
 
-    .venv/bin/python scripts/measure_energy_zero.py      # ~3 min on 2 cores; writes
-    benchmarks/results/energy-zero-twins.json
+    .venv/bin/python scripts/measure_energy_zero.py           # ~3 min on 2 cores; prints the ranks
+    .venv/bin/python scripts/measure_energy_zero.py --write   # and records them in
+                                                               # benchmarks/results/energy-zero-twins.json
 
 Each of the 12 real 2Dmatpedia VASP files (read with the project's zero) is encoded by the committed model and
 searched (Minkowski p = 0.2) among the 1950 dataset materials plus our GPAW twins of those 12 (same structures
@@ -13,6 +14,7 @@ per material, and for the gapped ones how many come first and the median rank.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import time
@@ -43,7 +45,12 @@ def with_gpaw_fermi(record):
     return dataclasses.replace(record, efermi=float(record.metadata["gpaw_fermi_level"]), metadata=metadata)
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", action="store_true",
+                        help=f"record the result in {OUT.relative_to(PROJECT_ROOT)} (committed; the README "
+                             "quotes it)")
+    args = parser.parse_args(argv)
     model, _, _ = load_model(models_dir() / "elf-resnet18" / "best.safetensors")
     dataset = BandStore(dft_store_path())
     twins = BandStore(dft_store_path().with_name("gpaw-pbe-fixtures.elfstore"))
@@ -67,7 +74,11 @@ def main() -> int:
         print(f"{how:>15}: gapped twins first {int((g == 1).sum())} of {len(g)}, in the top 5 "
               f"{int((g <= 5).sum())}, median rank {np.median(g):g}; all ranks {ranks}")
     result["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-    Path(OUT).write_text(json.dumps(result, indent=1) + "\n")
+    if args.write:
+        Path(OUT).write_text(json.dumps(result, indent=1) + "\n")
+        print(f"wrote {OUT}")
+    else:
+        print(f"not recorded (--write records it in {OUT.relative_to(PROJECT_ROOT)})")
     return 0
 
 

@@ -1,11 +1,15 @@
 """Write data/bands/CARD.md: the dataset card of the embedded GPAW band structures (`make card`).
 
+    .venv/bin/python scripts/write_dataset_card.py             # print the card
+    .venv/bin/python scripts/write_dataset_card.py --write     # rewrite data/bands/CARD.md (= make card)
+    .venv/bin/python scripts/write_dataset_card.py --out X.md  # write it elsewhere
+
 Every number is computed from the committed stores; run again after the DFT batch has added materials.
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 from dataclasses import asdict
 from pathlib import Path
 
@@ -231,12 +235,23 @@ def atlas_failures_markdown() -> list[str]:
     return lines
 
 
-def main(out: Path) -> None:
+def main(argv=None) -> int:
+    committed = dft_store_path().parent / "CARD.md"
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--write", action="store_true", help=f"rewrite the committed card, {committed}")
+    target.add_argument("--out", type=Path, metavar="FILE", help="write the card to FILE instead")
+    args = parser.parse_args(argv)
+    pd.set_option("display.width", 200)
     text = card_markdown()
+    out = committed if args.write else args.out
+    if out is None:
+        print(text, end="")
+        return 0
     atomic_write_text(out, text)
     print(f"wrote {out}")
+    return 0
 
 
 if __name__ == "__main__":
-    pd.set_option("display.width", 200)
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else dft_store_path().parent / "CARD.md")
+    raise SystemExit(main())

@@ -32,7 +32,7 @@ def test_featurize_dataframe_adds_the_98_numbers(band_structures):
                        "band_structure": list(band_structures.values())})
     out = featurizer.featurize_dataframe(df, "band_structure", pbar=False)
     labels = featurizer.feature_labels()
-    assert labels == [f"elf_{i}" for i in range(98)] and list(out.columns[-98:]) == labels
+    assert labels == [f"f{i}" for i in range(98)] and list(out.columns[-98:]) == labels
     X = out[labels].to_numpy()
     assert X.shape == (4, 98) and np.isfinite(X).all()
     # the same numbers as reading the file and encoding it the command line's way

@@ -90,10 +90,10 @@ def test_a_damaged_part_stops_render_and_info_naming_the_part(tmp_path, three_pa
             data[i] ^= 0xFF
         part.write_bytes(bytes(data))
     out = tmp_path / "stack.npz"
-    assert elf(["render", str(three_part_store.path), "--out", str(out), "--no-progress"]) == 1
+    assert elf(["render", str(three_part_store.path), "--out", str(out), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert part.name in err and not out.exists()  # nothing rendered from a half-read store
-    assert elf(["info", str(three_part_store.path)]) == 1
+    assert elf(["info", str(three_part_store.path)]) == 2
     assert part.name in capsys.readouterr().err
     with pytest.raises(BandDataError, match=part.name):
         BandStore(three_part_store.path).ids()
@@ -315,7 +315,7 @@ def test_a_plain_folder_is_listed_not_taken_for_an_empty_store(tmp_path, fixture
     assert "folder with 0 band file(s)" in capsys.readouterr().out
     with pytest.raises(BandDataError, match="a folder, not a band file nor a band store"):
         read_band_file(folder)
-    assert elf(["render", str(folder), "--out", str(tmp_path / "x.npz"), "--no-progress"]) == 1
+    assert elf(["render", str(folder), "--out", str(tmp_path / "x.npz"), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "not a band file nor a band store" in err and "iter_band_structures" not in err
 

@@ -305,7 +305,7 @@ def test_import_refuses_a_folder_that_holds_files_and_is_not_a_store(tmp_path, f
     empty.mkdir()
     assert elf(["import", str(fixture_files[2]), "--store", str(empty), "--no-progress"]) == 0
     nothing = tmp_path / "nothing.elfstore"
-    assert elf(["import", str(tmp_path / "missing.json"), "--store", str(nothing), "--no-progress"]) == 1
+    assert elf(["import", str(tmp_path / "missing.json"), "--store", str(nothing), "--no-progress"]) == 2
     assert elf(["import", str(fixture_files[2]), "--store", str(nothing), "--no-progress"]) == 0
 
 

@@ -102,7 +102,7 @@ def test_only_bad_inputs_fail(tmp_path, capsys):
     broken = tmp_path / "2dm-7.json"
     broken.write_text("{")
     store = tmp_path / "out.elfstore"
-    assert run_import(broken, tmp_path / "nothing-here.json", "--store", store) == 1
+    assert run_import(broken, tmp_path / "nothing-here.json", "--store", store) == 2  # bad input: 2
     assert len(BandStore(store)) == 0
     assert {row["item"] for row in skipped_rows(store)} == {str(broken), str(tmp_path / "nothing-here.json")}
     assert "none of the inputs' materials is in the store" in capsys.readouterr().err
@@ -173,7 +173,7 @@ def test_stores_are_inputs_too(tmp_path, tiny_store, fixture_files):
 def test_a_folder_without_band_files_is_reported(tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert run_import(empty, "--store", tmp_path / "out.elfstore") == 1
+    assert run_import(empty, "--store", tmp_path / "out.elfstore") == 2
     assert f"{empty}: no band files" in capsys.readouterr().err
 
 

@@ -1,12 +1,14 @@
 """elf as a matminer featurizer: a pymatgen ``BandStructureSymmLine`` in, the 98 fingerprint numbers out.
 
     from elfutils.analysis.featurizer import ElfFingerprint
-    df = ElfFingerprint().featurize_dataframe(df, "band_structure")   # adds columns elf_0 .. elf_97
+    df = ElfFingerprint().featurize_dataframe(df, "band_structure")   # adds columns f0 .. f97
 
 Each band structure goes through the same steps as ``elf similar``: the project's energy zero
 (:func:`elfutils.data.energy_zero.to_project_zero`), an image drawn with the model card's render settings
 (224 px, ±4 eV for the paper's network) and the encoder (:class:`elfutils.nn.fingerprinter.Fingerprinter`;
-the committed model by default).
+the committed model by default). The columns are named as in every fingerprint table (`elf encode`'s,
+:func:`elfutils.analysis.fingerprints.make_table`), so a frame with ``material_id`` and ``formula`` beside
+them goes straight into :func:`elfutils.analysis.similar.find_similar`.
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ class ElfFingerprint(BaseFeaturizer):
         return fingerprint.tolist()
 
     def feature_labels(self) -> list[str]:
-        return [f"elf_{i}" for i in range(self._loaded().fingerprint_length)]
+        """``f0`` .. ``f97``: the fingerprint tables' column names."""
+        return [f"f{i}" for i in range(self._loaded().fingerprint_length)]
 
     def citations(self) -> list[str]:
         return [

@@ -9,6 +9,11 @@ with one line ``elf <command>: <message>`` on stderr and exit code 2, never a tr
     except INPUT_ERRORS as exc:
         return report_error("cluster", exc)
 
+The batch commands (``elf info``, ``render``, ``import``) go on past a bad input, list it
+(:func:`print_skipped`: each path once), and end with the same code, :data:`BAD_INPUT`, only when none of
+their inputs could be used. Exit code 1 is left for work that failed on good input (``elf dft``: no material
+computed); :data:`elfutils.cli.EXIT_CODES` lists them for ``elf --help``.
+
 An ``OSError`` a command does not handle (a read-only or full disk, a missing permission, a symbolic link
 where elf would write) ends it the same way, in :func:`elfutils.cli.main`: :func:`report_os_error`. Commands
 that work for minutes first probe their outputs with :func:`elfutils.io.check_writable`.
@@ -23,6 +28,7 @@ import sys
 
 # BandDataError (unreadable band data or image stacks) is a ValueError
 INPUT_ERRORS: tuple[type[Exception], ...] = (ValueError, FileNotFoundError)
+BAD_INPUT = 2  # the exit code of every command for bad input, a batch none of whose inputs could be used too
 
 
 def model_input_errors() -> tuple[type[Exception], ...]:
@@ -35,9 +41,20 @@ def model_input_errors() -> tuple[type[Exception], ...]:
 
 
 def report_error(command: str, exc: BaseException) -> int:
-    """Print ``elf <command>: <exc>`` to stderr; returns the exit code for bad input, 2."""
+    """Print ``elf <command>: <exc>`` to stderr; returns the exit code for bad input, :data:`BAD_INPUT`."""
     print(f"elf {command}: {exc}", file=sys.stderr)
-    return 2
+    return BAD_INPUT
+
+
+def print_skipped(entries, stream=None, limit: int | None = None) -> None:
+    """A batch's skipped inputs, ``(item, reason)``, one line each on stderr: the reason alone when it names
+    the item already (a BandDataError starts with its path), so no path is printed twice; at most ``limit``
+    lines, then how many more."""
+    stream = stream or sys.stderr
+    for item, reason in entries[:limit]:
+        print(f"  {reason}" if reason.startswith(item) else f"  {item}: {reason}", file=stream)
+    if limit is not None and len(entries) > limit:
+        print(f"  ... and {len(entries) - limit} more", file=stream)
 
 
 def report_os_error(command: str, exc: OSError) -> int:

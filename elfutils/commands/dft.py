@@ -9,8 +9,15 @@ from elfutils.commands._common import INPUT_ERRORS, report_error
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("dft",
-                              help="compute band structures with GPAW LCAO-PBE (resumable batch on Dask)")
+    p = subparsers.add_parser(
+        "dft", help="compute band structures with GPAW LCAO-PBE (resumable batch on Dask)",
+        description="Compute band structures with GPAW (LCAO, PBE; elfutils.dft.recipe) from the real "
+        "2Dmatpedia structures in data/2dmatpedia-structures, along 2Dmatpedia's 2D k-paths, into a band "
+        "store: by default the 2002 flat-band materials into data/bands/gpaw-pbe.elfstore (`make data`). "
+        "The batch runs on Dask, a local cluster of one single-threaded worker per core or --scheduler; "
+        "each material runs in a child process under --time-limit, a failure is retried once, every attempt "
+        "is recorded in <store>/failures.jsonl, and the same command resumes a killed run. Needs GPAW "
+        "(`make gpaw`). Exit code 1 when no material could be computed.")
     p.add_argument("ids", nargs="*",
                    help="material ids (default: the 2002 flat-band materials with structures)")
     p.add_argument("--ids-file", type=Path, help="a text file with one material id per line")
@@ -25,8 +32,9 @@ def register(subparsers) -> None:
     p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 "
                                        "(default: $ELF_DASK_SCHEDULER, else a local cluster)")
     p.add_argument("--workers", type=int, default=os.cpu_count(),
-                   help="worker processes of the local cluster (default: cores)")
-    p.add_argument("--time-limit", type=float, default=1800.0, help="seconds per material and attempt")
+                   help="worker processes of the local cluster (default: one per core, here %(default)s)")
+    p.add_argument("--time-limit", type=float, default=1800.0,
+                   help="seconds per material and attempt (default: %(default)s)")
     p.add_argument("--limit", type=int, help="compute at most this many new materials")
     p.add_argument("--retry-failed", action="store_true",
                    help="also retry materials that failed twice before")

@@ -32,7 +32,7 @@ def register(subparsers) -> None:
     p.add_argument("--chunk", type=int, default=None, metavar="N",
                    help="with --store: materials rendered and encoded at once (default 1024)")
     p.add_argument("--out", type=Path, required=True, metavar="TABLE", help="output .parquet or .csv")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=64, help="images encoded at once (default: %(default)s)")
     p.add_argument("--device", help="cpu, cuda, ... (default: ELF_DEVICE, else CUDA if present)")
     p.add_argument("--precision", choices=["fp32", "bf16", "auto"], default="fp32",
                    help="fp32 (default, reproducible) or bf16 autocast (faster on CPUs with AVX512-BF16; "

@@ -37,17 +37,10 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _print_skipped(entries, stream) -> None:
-    for item, reason in entries[:MAX_PRINTED]:
-        print(f"  {reason}" if reason.startswith(item) else f"  {item}: {reason}", file=stream)
-    if len(entries) > MAX_PRINTED:
-        print(f"  ... and {len(entries) - MAX_PRINTED} more", file=stream)
-
-
 def run(args) -> int:
     import sys
 
-    from elfutils.commands._common import INPUT_ERRORS, report_error
+    from elfutils.commands._common import BAD_INPUT, INPUT_ERRORS, print_skipped, report_error
     from elfutils.data.importer import SKIPPED_FILE, check_store_folder, import_bands, record_skipped
     from elfutils.data.store import LOCK_FILE, BandStore
     from elfutils.io import check_writable
@@ -72,11 +65,11 @@ def run(args) -> int:
     skipped_csv = record_skipped(args.store, problems)  # added to, under the store's lock: see its docstring
     if result.skipped:
         print(f"skipped {len(result.skipped)} unreadable input(s):", file=sys.stderr)
-        _print_skipped(result.skipped, sys.stderr)
+        print_skipped(result.skipped, sys.stderr, MAX_PRINTED)
     if result.duplicates:
         print(f"skipped {len(result.duplicates)} duplicate material id(s) (the first input was kept):",
               file=sys.stderr)
-        _print_skipped(result.duplicates, sys.stderr)
+        print_skipped(result.duplicates, sys.stderr, MAX_PRINTED)
 
     store = BandStore(args.store)
     lines = [f"imported {len(result.imported)} band structure(s) into {args.store} ({len(store)} in the "
@@ -91,4 +84,4 @@ def run(args) -> int:
     print("\n".join(lines))
     if result.exit_code:
         print("elf import: none of the inputs' materials is in the store", file=sys.stderr)
-    return result.exit_code
+    return BAD_INPUT if result.exit_code else 0

@@ -24,6 +24,7 @@ def register(subparsers) -> None:
 
 ZERO_NAMES = {"vbm+offset": "VBM+0.05", "fermi": "E_F",
               "file": "file's E_F"}  # metadata energy_zero, in words
+NO_FORMULA = "(no atoms)"  # shown for a file that holds no structure (ASE band-structure JSON); JSON: ""
 
 
 def _print(summary: dict, as_json: bool) -> None:
@@ -32,13 +33,17 @@ def _print(summary: dict, as_json: bool) -> None:
         return
     s = summary
     spin = "spin-polarised" if s["spin_polarized"] else "spin-paired"
-    print(f"{s['material_id']:>10} {s['formula']:<12} {spin:<14} {s['path']:<16} "
+    formula = s["formula"] or NO_FORMULA  # an ASE band-structure JSON holds no atoms
+    print(f"{s['material_id']:>10} {formula:<12} {spin:<14} {s['path']:<16} "
           f"{s['nkpoints']:>4} k  {s['nbands']:>3} bands  E-E_F "
           f"{s['energy_min_eV']:.1f}..{s['energy_max_eV']:.1f} eV"
           f"  gap {s['band_gap_eV']:.2f} eV  zero {ZERO_NAMES.get(s['energy_zero'], s['energy_zero'])}")
 
 
 def run(args) -> int:
+    import sys
+
+    from elfutils.commands._common import BAD_INPUT, print_skipped
     from elfutils.data.batch_report import BatchReport
     from elfutils.data.importer import band_files_in
     from elfutils.data.readers import file_kind, read_band_file
@@ -78,5 +83,7 @@ def run(args) -> int:
             report.skipped.append((str(path), str(exc)))
             continue
         show(str(path), lambda p=path: read_band_file(p, zero=zero, figure=args.figure))
-    report.print_skipped()
-    return report.exit_code
+    if report.skipped:
+        print(f"skipped {len(report.skipped)} input(s):", file=sys.stderr)
+        print_skipped(report.skipped)
+    return BAD_INPUT if report.exit_code else 0

@@ -15,8 +15,9 @@ def register(subparsers) -> None:
         help="render band structures as binary 224x224 images into an image stack (.npz)",
         description="Render every band structure in the inputs as a binary image (bands within ±4 eV of E_F, "
         "1 = line pixel) and write them as one image stack. Inputs that cannot be read or rendered are "
-        "skipped with a message and listed in <out stem>.skipped.csv beside the stack; the exit code is "
-        "non-zero only when nothing could be rendered.",
+        "skipped with a message and listed in <out stem>.skipped.csv beside the stack (written only when "
+        "something was skipped); the exit code is non-zero (2, bad input) only when nothing could be "
+        "rendered.",
     )
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUTS",
                    help=inputs_help())
@@ -109,7 +110,7 @@ def run(args) -> int:
     import numpy as np
     from tqdm.auto import tqdm
 
-    from elfutils.commands._common import report_os_error
+    from elfutils.commands._common import BAD_INPUT, print_skipped, report_os_error
     from elfutils.data.batch_report import BatchReport
     from elfutils.errors import BandDataError
     from elfutils.images.render import LINE_WIDTH_PX, save_png
@@ -158,12 +159,16 @@ def run(args) -> int:
     bar.close()
     report.results = ids
     skipped_csv = skipped_path(args.out)
-    report.write_skipped(skipped_csv)
-    report.print_skipped(sys.stderr)
+    if report.skipped:
+        report.write_skipped(skipped_csv)
+        print(f"skipped {len(report.skipped)} input(s):", file=sys.stderr)
+        print_skipped(report.skipped)
+    else:  # nothing skipped: no list, and none left from an earlier run to be taken for this one's
+        skipped_csv.unlink(missing_ok=True)
     if not images:
         print(f"nothing could be rendered; no stack written (reasons in {skipped_csv})", file=sys.stderr)
-        return 1
+        return BAD_INPUT
     save_image_stack(args.out, np.stack(images), ids, formulas, settings=settings)
     print(f"wrote {len(images)} image(s) to {args.out}" + (f"; skipped {len(report.skipped)}, listed in "
                                                              f"{skipped_csv}" if report.skipped else ""))
-    return report.exit_code
+    return BAD_INPUT if report.exit_code else 0

@@ -22,7 +22,15 @@ def register(subparsers) -> None:
         "HDBSCAN cluster each query would join. Without --fingerprints and --model, the search runs over the "
         "embedded dataset with its trained model (the committed one, or one the book trained into the "
         "cache); "
-        "its fingerprints are computed once and cached.",
+        "its fingerprints are computed once and cached. "
+        "Reading the result: closer_pairs_percent is the share of the dataset's own pairs of materials that "
+        "are closer than the neighbour is to the query (smaller is closer; 50 is a typical pair of unrelated "
+        "materials); the footer gives what a dataset material's own nearest neighbour scores, the yardstick "
+        "of a good match. query_cluster is the HDBSCAN cluster the query would join, -1 when it would stay "
+        "unclassified (no cluster is dense enough around it); query_probability how firmly it belongs (0 to "
+        "1, 0 when unclassified). The raw Minkowski distances (astronomically large numbers, meaningful only "
+        "beside each other) are printed with --raw-distance and always written by --out. "
+        "Bad input (an unreadable query, model or table) ends with one line naming it and exit code 2.",
     )
     p.add_argument("queries", nargs="+", type=Path, metavar="QUERY_FILE",
                    help=inputs_help(stores=False) + "; or one fingerprint table (.parquet/.csv)")
@@ -34,6 +42,9 @@ def register(subparsers) -> None:
                    help="without --fingerprints: whose dataset and model to search (elfutils.book.profiles; "
                         "default: the embedded GPAW dataset; atlas: every 2Dmatpedia material computed, with "
                         "the model trained on all of them; 2dmatpedia: the imported VASP files)")
+    p.add_argument("--clusters", type=Path, metavar="TABLE",
+                   help="a table from `elf cluster` of the --fingerprints table: each neighbour's "
+                        "hdbscan_label is shown (on the graph path, the only cluster information)")
     p.add_argument("--k", type=int, default=10, help="neighbours per query (default 10)")
     p.add_argument("--device",
                    help="torch device for the encoder (default: ELF_DEVICE, else CUDA if present)")
@@ -46,7 +57,10 @@ def register(subparsers) -> None:
                    help="keep each file's own Fermi level as the energy zero (default: a gapped material's "
                         "zero is moved just above its valence-band maximum, the convention of 2Dmatpedia "
                         "and of our DFT)")
-    p.add_argument("--out", type=Path, metavar="CSV", help="also write the result table")
+    p.add_argument("--raw-distance", action="store_true",
+                   help="also print the raw Minkowski p = 0.2 distance (always in the --out table)")
+    p.add_argument("--out", type=Path, metavar="CSV",
+                   help="also write the result table (with the raw distance)")
     add_scale_argument(p)
     add_figure_arguments(p)
     p.set_defaults(func=run)  # fmt: skip
@@ -62,9 +76,13 @@ def run(args) -> int:
             table, args.model = _profile_fingerprints(args.profile, args.model)
         else:
             table = read_fingerprints(args.fingerprints)
+        if args.clusters is not None:
+            table = _with_cluster_labels(table, args.clusters)
+        query_files = None
         if len(args.queries) == 1 and args.queries[0].suffix.lower() in _TABLE_SUFFIXES:
             queries = read_fingerprints(args.queries[0])
         else:
+            query_files = [str(q) for q in args.queries]  # two files of one material: same id, two paths
             if args.model is None:
                 raise ValueError("--model is needed to encode band files")
             from elfutils.data.figure_reader import figure_options
@@ -84,10 +102,10 @@ def run(args) -> int:
             clusterer = FingerprintHDBSCAN().fit(table)
         elif not args.no_cluster:
             notes.append("query cluster: not computed on the graph path (fitting HDBSCAN per search would "
-                         "cost more than the search); an hdbscan_label column in the table, from "
-                         "`elf cluster`, is shown for the neighbours")
+                         "cost more than the search)" + ("" if args.clusters else "; --clusters TABLE (from "
+                         "`elf cluster`) shows each neighbour's cluster"))
         result = find_similar(queries, table, k=args.k, clusterer=clusterer, exclude_ids=args.exclude_same_id,
-                              index=index)
+                              index=index, query_files=query_files)
     except INPUT_ERRORS as exc:
         return report_error("similar", exc)
     if args.out:
@@ -95,14 +113,68 @@ def run(args) -> int:
     import pandas as pd
 
     shown = result.assign(same_id=result["same_id"].map({True: "same id", False: ""}))
+    if not args.raw_distance:
+        shown = shown.drop(columns="distance")
     with pd.option_context("display.width", 140, "display.max_rows", 500):
         print(shown.to_string(index=False, formatters={"closer_pairs_percent": "{:.3g}".format}))
-    print("distance: Minkowski p = 0.2 (the clustering's); closer_pairs_percent: share of the dataset's own "
-          "pairs "
-          "of materials that are closer")
+    for line in _footer(result, table, index, args):
+        print(line)
     for note in notes:
         print(note)
     return 0
+
+
+def _footer(result, table, index, args) -> list[str]:
+    """How to read the printed table: what closer_pairs_percent counts as a good match here (the score of
+    the dataset's own nearest neighbours), what query_cluster and query_probability mean, where the distance
+    is."""
+    import numpy as np
+
+    from elfutils.analysis.fingerprints import fingerprint_matrix
+    from elfutils.analysis.similar import nearest_neighbour_percent
+
+    own = nearest_neighbour_percent(fingerprint_matrix(table), index=index)
+    lines = ["closer_pairs_percent: the share of the dataset's own pairs of materials that are closer than "
+             "the neighbour is to the query (smaller is closer; 50 is a typical pair of unrelated "
+             "materials)."]
+    if len(own):
+        lines.append(f"  A good match: a dataset material's own nearest neighbour scores "
+                     f"{np.median(own):.2g} (median; 90 % of them below {np.percentile(own, 90):.2g}); "
+                     "a neighbour at or below that is as close as the dataset's own look-alikes.")
+    if "query_cluster" in result.columns:
+        lines.append("query_cluster: the HDBSCAN cluster the query would join; -1: none (it would stay "
+                     "unclassified: no cluster is dense enough around it). query_probability: how firmly it "
+                     "belongs, 0 to 1 (0 when unclassified).")
+    if "query_file" in result.columns:
+        lines.append("query: the material id read from the query file (query_file).")
+    shown = "shown above" if args.raw_distance else "shown with --raw-distance"
+    written = f"written to {args.out}" if args.out else "written by --out"
+    lines.append("distance: Minkowski p = 0.2, the clustering's (astronomically large numbers, meaningful "
+                 f"only beside each other): {shown}; {written}")
+    return lines
+
+
+def _with_cluster_labels(table, clusters_path):
+    """The fingerprint table with each material's ``hdbscan_label`` from a table of `elf cluster`; every
+    material of the fingerprint table must be in it (else it was made from another table)."""
+    from elfutils.analysis.fingerprints import read_table
+
+    clusters = read_table(clusters_path)
+    missing = [c for c in ("material_id", "hdbscan_label") if c not in clusters.columns]
+    if missing:
+        raise ValueError(f"{clusters_path}: no {' or '.join(missing)} column; --clusters takes the table "
+                         "`elf cluster --out` writes")
+    try:
+        labels = dict(zip(clusters["material_id"].astype(str), clusters["hdbscan_label"].astype(int),
+                          strict=True))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{clusters_path}: hdbscan_label must be whole numbers ({exc})") from None
+    ids = table["material_id"].astype(str)
+    absent = ids[~ids.isin(labels.keys())]
+    if len(absent):
+        raise ValueError(f"{clusters_path}: {len(absent)} of the {len(ids)} materials of the fingerprint "
+                         f"table are not in it (e.g. {absent.iloc[0]}): was it clustered from another table?")
+    return table.assign(hdbscan_label=ids.map(labels).to_numpy())
 
 
 def _search_index(args, table):
@@ -121,15 +193,16 @@ def _search_index(args, table):
 
 def _profile_fingerprints(profile: str, model):
     """(fingerprint table, model file) of a profile's dataset, never training: its fingerprints are only
-    comparable with a query encoded by the same model."""
-    from elfutils.book import pipeline
+    comparable with a query encoded by the same model (:func:`elfutils.commands.export_fingerprints.
+    load_fingerprints`)."""
+    from elfutils.commands.export_fingerprints import load_fingerprints
 
     if model is not None:
         raise ValueError("--model needs --fingerprints made with that model (without --fingerprints the "
                          "search "
                          "uses the dataset's own model)")
-    path, why = pipeline.trained_model_file(profile)
-    if path is None:
-        raise ValueError(f"{why}; build it with `make models` or `make book`, or pass --fingerprints and "
-                         f"--model")
-    return pipeline.fingerprints(profile), path
+    try:
+        table = load_fingerprints(profile)
+    except ValueError as exc:
+        raise ValueError(f"{exc}, or pass --fingerprints and --model") from None
+    return table, Path(table.attrs["model"])

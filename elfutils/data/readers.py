@@ -81,9 +81,15 @@ def _unwrap(data, source) -> dict:
     return data
 
 
+ASE_BANDS_QUALIFIER = ".ase-bands"  # NAME.ase-bands.json (scripts/make_reader_fixtures.py): the id is NAME
+
+
 def _material_id_from_path(path: Path) -> str:
+    """The file name without its extensions and without the qualifier ASE band files carry
+    (``2dm-4991.ase-bands.json`` -> ``2dm-4991``). The id every reader gets for a JSON or .gpw file:
+    :func:`read_band_file` passes it to the reader, and :func:`material_id_of` returns it."""
     name = path.name
-    for suffix in (".gz", ".json", ".xml", ".gpw"):
+    for suffix in (".gz", ".json", ".xml", ".gpw", ASE_BANDS_QUALIFIER):
         name = name.removesuffix(suffix)
     return name
 

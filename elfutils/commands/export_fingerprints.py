@@ -1,0 +1,84 @@
+"""`elf export-fingerprints`: a profile's fingerprint table (the embedded dataset's, the atlas's) in one file,
+and :func:`load_fingerprints`, the same table in Python (``elfutils.load_fingerprints``).
+
+Why this lives in the commands layer: the embedded dataset's fingerprints are a stage of the book's cache,
+keyed by the dataset, the model and the code (:func:`elfutils.book.pipeline.fingerprints`), and the atlas's
+are committed under ``models/book-results`` under that key. Only the book layer knows the key, and the
+library (data, images, nn, analysis) never imports the book (``tests/test_layers.py``); the commands layer
+sits on top of both, so the public function that returns "the dataset's table" belongs here, beside the
+command that writes it, rather than as a second reader of the book's files below it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from elfutils.commands._common import INPUT_ERRORS, check_outputs, report_error
+
+PROFILES_HELP = ("default: the embedded GPAW dataset of flat-band materials; atlas: every 2Dmatpedia "
+                 "material we computed, encoded by the model trained on all of them; 2dmatpedia: the "
+                 "imported VASP files (elfutils.book.profiles)")
+
+
+def profile_model(profile: str = "default") -> Path:
+    """The model file that encoded ``profile``'s fingerprints (the committed one, or one the book trained into
+    the cache); never trains. ValueError saying how to get one when there is none."""
+    from elfutils.book import pipeline
+
+    path, why = pipeline.trained_model_file(profile)
+    if path is None:
+        raise ValueError(f"{why}; build it with `make models` or `make book`")
+    return path
+
+
+def load_fingerprints(profile: str = "default"):
+    """The fingerprint table of a profile's dataset: a DataFrame with ``material_id``, ``formula`` and
+    ``f0`` .. ``f97`` (one row per material), as :func:`elfutils.analysis.fingerprints.read_fingerprints`
+    returns a table of `elf encode`, so it goes straight into :func:`elfutils.analysis.similar.find_similar`.
+    ``table.attrs["model"]`` names the model file that encoded it: a query must be encoded by the same model
+    to be compared with it (``load_model(table.attrs["model"])``).
+
+    ``profile``: "default" (the embedded dataset, encoded by ``models/elf-resnet18``), "atlas" (every
+    2Dmatpedia material we computed, encoded by ``models/elf-resnet18-atlas``) or another name of
+    :data:`elfutils.book.profiles.PROFILES`. The table comes from the book's cache, else from the results
+    committed in ``models/book-results``, else it is encoded once (about a minute for the default dataset on a
+    2-core CPU) and cached. Never trains: without a trained model it is a ValueError saying how to get one; a
+    profile whose band store is missing is a FileNotFoundError saying how to build it.
+    """
+    from elfutils.book import pipeline
+
+    model = profile_model(profile)
+    pipeline.require_store(profile)
+    table = pipeline.fingerprints(profile)
+    table.attrs.update(profile=str(profile), model=str(model))
+    return table
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "export-fingerprints",
+        help="write a profile's fingerprint table (e.g. the atlas's) to .parquet or .csv, e.g. for pandas",
+        description="Write the fingerprint table of a profile's dataset (material_id, formula, f0..f97; "
+        "the one `elf similar --profile` searches) to one file: Parquet for .parquet/.pq, CSV otherwise. "
+        "Read it with pandas.read_parquet or elfutils.analysis.fingerprints.read_fingerprints; in Python, "
+        "elfutils.load_fingerprints(PROFILE) returns the same table. Nothing is trained; the table is taken "
+        "from the cache or the committed results, else encoded once with the profile's model.",
+    )
+    p.add_argument("--profile", default="default", help=f"whose fingerprints (default: %(default)s). "
+                                                        f"{PROFILES_HELP}")
+    p.add_argument("--out", type=Path, required=True, metavar="TABLE", help="output .parquet or .csv")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from elfutils.analysis.fingerprints import write_fingerprints
+
+    check_outputs(args.out)
+    try:
+        table = load_fingerprints(args.profile)
+    except INPUT_ERRORS as exc:
+        return report_error("export-fingerprints", exc)
+    write_fingerprints(table, args.out)
+    print(f"wrote {len(table)} fingerprints of the {args.profile} profile (encoded by "
+          f"{table.attrs['model']}) to {args.out}")
+    return 0
