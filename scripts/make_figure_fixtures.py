@@ -1,6 +1,6 @@
 """Band-structure figures drawn by the project itself, for the figure reader's tests (issue #33).
 
-    .venv/bin/python scripts/make_figure_fixtures.py      # a few seconds; writes data/figure-fixtures/
+    .venv/bin/python scripts/make_figure_fixtures.py --write   # a few seconds; rewrites data/figure-fixtures/
 
 Each figure is drawn from one of our own records (a 2Dmatpedia file or a material of the GPAW store) the ways
 papers draw band structures: plain matplotlib in several looks (black or coloured lines, spins in two colours
@@ -14,7 +14,6 @@ record's (project) zero, and the path as drawn.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -140,4 +139,14 @@ def main(out: Path) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "data" / "figure-fixtures"))
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", action="store_true", help="draw the figures and rewrite fixtures.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "data" / "figure-fixtures",
+                        help="where to draw them (default: the committed data/figure-fixtures)")
+    args = parser.parse_args()
+    if not args.write:
+        parser.print_help()
+        raise SystemExit(2)
+    raise SystemExit(main(args.out))
