@@ -44,9 +44,10 @@ RECALL_AT = (1, 5, 10)
 
 
 def draw(records: Sequence[BandStructure], settings: RenderSettings) -> np.ndarray:
-    """Images of ``records`` in order; a record with no band inside the window draws as an empty image (so
-    rows stay aligned with the records)."""
-    out = np.zeros((len(records), settings.image_size, settings.image_size), np.uint8)
+    """Images of ``records`` in order, (N, S, S), or (N, C, S, S) for settings of several channels; a record
+    with no band inside the window draws as an empty image (so rows stay aligned with the records)."""
+    planes = () if len(settings.channels) == 1 else (len(settings.channels),)
+    out = np.zeros((len(records), *planes, settings.image_size, settings.image_size), np.uint8)
     for i, bs in enumerate(records):
         try:
             out[i] = settings.render(bs)
