@@ -541,7 +541,7 @@ def test_the_square_octagon_survey_reads_the_cached_geometry_as_it_would_compute
     records = structure_records()
     ids = ["2dm-2474", "2dm-22", "2dm-21", "2dm-1", "not-a-material"]
     known = [m for m in ids if m in records]
-    survey = bond_geometry({m: structure_from_record(records[m]) for m in known + ["2dm-25"]})
+    survey = bond_geometry({m: structure_from_record(records[m]) for m in [*known, "2dm-25"]})
     table = pd.DataFrame({"material_id": ids, "hdbscan_label": [0, 0, 1, -1, 1]})
     rng = np.random.default_rng(0)
     d = rng.random((len(ids), len(ids)))
