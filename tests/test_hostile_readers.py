@@ -66,7 +66,9 @@ for path in sys.argv[2:]:
         print(json.dumps([path, "read", ""]), flush=True)
     except Exception as exc:
         print(json.dumps([path, type(exc).__name__, str(exc)[:300]]), flush=True)
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM: this process image's own high-water mark (ru_maxrss would carry the forking parent's over exec)
+hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+peak_mb = int(hwm.split()[1]) / 1024
 print(json.dumps(["peak", peak_mb, time.perf_counter() - start]))
 """
 
