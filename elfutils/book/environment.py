@@ -99,6 +99,9 @@ def _machine(result: dict) -> str:
     return where
 
 
+NOT_SPEED = ("yardstick-",)  # quality scores recorded beside the benchmarks: hundreds of them, no times
+
+
 def benchmark_table(folder: str | Path = PROJECT_ROOT / "benchmarks" / "results"):
     """Every number recorded in ``benchmarks/results/*.json`` (nested keys joined by dots; per-item dicts of
     more than 12 entries left out): a DataFrame with benchmark, measure, value, machine, measured."""
@@ -106,6 +109,8 @@ def benchmark_table(folder: str | Path = PROJECT_ROOT / "benchmarks" / "results"
 
     rows = []
     for path in sorted(Path(folder).glob("*.json")):
+        if path.stem.startswith(NOT_SPEED):
+            continue
         data = json.loads(path.read_text())
         for measure, value in _numbers(data).items():
             rows.append({"benchmark": path.stem, "measure": measure, "value": value,
