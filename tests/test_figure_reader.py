@@ -23,7 +23,6 @@ from elfutils.data.figure_reader import (
     MAX_FIGURE_PIXELS,
     OUTSIDE_EV,
     FigureOptions,
-    figure_options,
     parse_path,
     read_figure,
 )
@@ -202,14 +201,18 @@ def test_a_figure_without_tick_labels_needs_the_energy_range(tmp_path):
     assert near > 0.95 and iou_ > 0.6
 
 
-def test_options_reach_a_figure_read_by_code_that_does_not_pass_them(tmp_path):
-    """elf similar reads its queries inside the encoder: figure_options() carries --energy-range there."""
+def test_options_reach_a_figure_read_by_the_encoder(tmp_path):
+    """elf similar reads its queries inside the encoder: --energy-range reaches the figure reader there."""
+    from elfutils.analysis.similar import encode_band_files
+
     path = _figure_without_ticks(tmp_path / "no-ticks.png")
-    with figure_options(FigureOptions(energy_range=(-4, 4), path="G K M G")):
-        bs = read_band_file(path)
+    options = FigureOptions(energy_range=(-4, 4), path="G K M G")
+    bs = read_band_file(path, figure=options)
     assert bs.metadata["figure_axis"] == "energy_range option"
+    table = encode_band_files([path], "elf-resnet18", device="cpu", figure=options)
+    assert len(table) == 1 and table.shape[1] == 2 + 98
     with pytest.raises(BandDataError, match=r"--energy-range"):
-        read_band_file(path)  # outside the block: none
+        encode_band_files([path], "elf-resnet18", device="cpu")  # no option: the axis cannot be read
 
 
 @needs_ocr

@@ -184,16 +184,19 @@ def nearest_neighbour_percent(X: np.ndarray, p: float = MINKOWSKI_P, reference=N
     return closer_pairs_percent(nearest, X, p, reference=reference)
 
 
-def encode_band_files(paths, model_path, device: str | None = None, zero: str | None = None) -> pd.DataFrame:
+def encode_band_files(paths, model_path, device: str | None = None, zero: str | None = None,
+                      figure=None) -> pd.DataFrame:
     """Band files -> fingerprint table, through the model's card: each file read with the card's energy-zero
     convention (``zero`` overrides it: "project" or "file"), drawn with the card's render settings and encoded
-    (:class:`elfutils.nn.fingerprinter.Fingerprinter`)."""
+    (:class:`elfutils.nn.fingerprinter.Fingerprinter`). ``figure``: the energy range and path of
+    band-structure figures (:class:`elfutils.data.figure_reader.FigureOptions`), as ``read_band_file`` takes
+    them."""
     from elfutils.analysis.fingerprints import make_table
     from elfutils.data.readers import read_band_file
     from elfutils.nn.fingerprinter import load_fingerprinter
 
     model = load_fingerprinter(model_path, device=device)
-    records = [read_band_file(p, zero=zero or model.settings.energy_zero) for p in paths]
+    records = [read_band_file(p, zero=zero or model.settings.energy_zero, figure=figure) for p in paths]
     fingerprints = np.asarray(model.fingerprints(records), dtype=np.float64).reshape(len(records), -1)
     ids = [getattr(bs, "material_id", "") or str(p) for bs, p in zip(records, paths, strict=True)]
     formulas = [getattr(bs, "formula", "") or "" for bs in records]

@@ -85,13 +85,11 @@ def run(args) -> int:
             query_files = [str(q) for q in args.queries]  # two files of one material: same id, two paths
             if args.model is None:
                 raise ValueError("--model is needed to encode band files")
-            from elfutils.data.figure_reader import figure_options
             from elfutils.nn.checkpoint import CheckpointError  # imports torch: only when encoding
 
-            try:  # the encoder reads the files: a figure's --energy-range/--path reach it this way
-                with figure_options(args.figure):
-                    queries = encode_band_files(args.queries, args.model, device=args.device,
-                                                zero="file" if args.keep_file_zero else None)
+            try:
+                queries = encode_band_files(args.queries, args.model, device=args.device,
+                                            zero="file" if args.keep_file_zero else None, figure=args.figure)
             except CheckpointError as exc:
                 raise ValueError(str(exc)) from None
         index, notes = _search_index(args, table)

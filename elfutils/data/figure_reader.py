@@ -55,12 +55,10 @@ no Γ, so :data:`GAMMA_READINGS` lists what it reads instead.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import re
 import warnings
-from collections.abc import Iterator, Sequence
-from contextvars import ContextVar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,20 +115,6 @@ class FigureOptions:
             object.__setattr__(self, "energy_range", (lo, hi))
         if self.path is not None:
             object.__setattr__(self, "path", tuple(parse_path(self.path)))
-
-
-_DEFAULT_OPTIONS: ContextVar[FigureOptions | None] = ContextVar("figure_options", default=None)
-
-
-@contextlib.contextmanager
-def figure_options(options: FigureOptions | None) -> Iterator[None]:
-    """Within the block, figures read without explicit options use these (for callers that reach the reader
-    through code that does not pass options along, e.g. ``elf similar`` through the encoder)."""
-    token = _DEFAULT_OPTIONS.set(options)
-    try:
-        yield
-    finally:
-        _DEFAULT_OPTIONS.reset(token)
 
 
 def add_figure_arguments(parser) -> None:
@@ -195,7 +179,7 @@ def read_figure(path: str | Path, material_id: str | None = None,
         path: the figure file.
         material_id: the record's id (default: the file stem).
         options: the energy range and/or path labels, overriding what is read from the figure (default:
-            the options of an enclosing :func:`figure_options` block, else none).
+            none).
 
     Returns a record in the figure's own zero (``efermi`` = 0), one spin channel, shape (1, nbands, nk).
 
@@ -204,7 +188,7 @@ def read_figure(path: str | Path, material_id: str | None = None,
             or above :data:`MAX_FIGURE_PIXELS`, no plot frame, no readable energy axis, no band curves).
     """
     path = Path(path)
-    options = options if options is not None else (_DEFAULT_OPTIONS.get() or FigureOptions())
+    options = options if options is not None else FigureOptions()
     rgb = _load(path)
     ink = _ink(rgb)
     if ink.mean() < 1e-4:
