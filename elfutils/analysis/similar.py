@@ -191,13 +191,28 @@ def encode_band_files(paths, model_path, device: str | None = None, zero: str | 
     (:class:`elfutils.nn.fingerprinter.Fingerprinter`). ``figure``: the energy range and path of
     band-structure figures (:class:`elfutils.data.figure_reader.FigureOptions`), as ``read_band_file`` takes
     them."""
-    from elfutils.analysis.fingerprints import make_table
-    from elfutils.data.readers import read_band_file
     from elfutils.nn.fingerprinter import load_fingerprinter
 
     model = load_fingerprinter(model_path, device=device)
-    records = [read_band_file(p, zero=zero or model.settings.energy_zero, figure=figure) for p in paths]
+    return encode_records(read_query_files(paths, model, zero, figure), model, paths)
+
+
+def read_query_files(paths, model, zero: str | None = None, figure=None) -> list:
+    """Each band file read as ``model`` (a :class:`~elfutils.nn.fingerprinter.Fingerprinter`) needs it: with
+    its card's energy-zero convention unless ``zero`` says otherwise; ``figure`` as ``read_band_file`` takes
+    it."""
+    from elfutils.data.readers import read_band_file
+
+    return [read_band_file(p, zero=zero or model.settings.energy_zero, figure=figure) for p in paths]
+
+
+def encode_records(records, model, paths=None) -> pd.DataFrame:
+    """Records -> fingerprint table (material_id, formula, f0..), encoded by ``model``; a record without an id
+    is named by its path."""
+    from elfutils.analysis.fingerprints import make_table
+
     fingerprints = np.asarray(model.fingerprints(records), dtype=np.float64).reshape(len(records), -1)
+    paths = paths if paths is not None else [""] * len(records)
     ids = [getattr(bs, "material_id", "") or str(p) for bs, p in zip(records, paths, strict=True)]
     formulas = [getattr(bs, "formula", "") or "" for bs in records]
     return make_table(ids, formulas, fingerprints)

@@ -54,6 +54,35 @@ def load_fingerprints(profile: str = "default"):
     return table
 
 
+def load_windowed_fingerprints(profile: str, window: tuple[float, float], model=None):
+    """A profile's fingerprint table with every material cropped to ``window`` (eV around the zero) before it
+    is drawn and encoded by the profile's model (:mod:`elfutils.analysis.figure_window`): what a figure
+    showing only that window is compared with. Encoded once per window (the atlas: ~2 minutes on a 2-core
+    CPU) and cached beside the profile's fingerprints, keyed by them. ``model``: the profile's
+    :class:`~elfutils.nn.fingerprinter.Fingerprinter` when already loaded."""
+    from elfutils.analysis.figure_window import crop_to_window
+    from elfutils.analysis.fingerprints import make_table, read_fingerprints, write_fingerprints
+    from elfutils.book import pipeline
+    from elfutils.nn.fingerprinter import load_fingerprinter
+    from elfutils.paths import cache_dir
+
+    model_path = profile_model(profile)
+    key = pipeline.fingerprints_key(profile)
+    name = f"{profile}-{key}-{window[0]:+.2f}-{window[1]:+.2f}.parquet"
+    path = cache_dir() / "windowed-fingerprints" / name
+    if path.exists():
+        table = read_fingerprints(path)
+    else:
+        model = model or load_fingerprinter(model_path)
+        records = [crop_to_window(r, window) for r in pipeline.load_dataset(profile)]
+        X = model.fingerprints(records)
+        table = make_table([r.material_id for r in records], [r.formula for r in records], X)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_fingerprints(table, path)
+    table.attrs.update(profile=str(profile), model=str(model_path), window=tuple(window))
+    return table
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "export-fingerprints",

@@ -68,7 +68,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from elfutils.analysis.fingerprints import read_fingerprints, write_table
-    from elfutils.analysis.similar import encode_band_files, find_similar
+    from elfutils.analysis.similar import find_similar
 
     check_outputs(args.out)  # before the search: a read-only folder is one line, at once
     try:
@@ -81,6 +81,7 @@ def run(args) -> int:
         query_files = None
         if len(args.queries) == 1 and args.queries[0].suffix.lower() in _TABLE_SUFFIXES:
             queries = read_fingerprints(args.queries[0])
+            windowed, notes = [], []
         else:
             query_files = [str(q) for q in args.queries]  # two files of one material: same id, two paths
             if args.model is None:
@@ -88,22 +89,30 @@ def run(args) -> int:
             from elfutils.nn.checkpoint import CheckpointError  # imports torch: only when encoding
 
             try:
-                queries = encode_band_files(args.queries, args.model, device=args.device,
-                                            zero="file" if args.keep_file_zero else None, figure=args.figure)
+                windowed, queries, notes = _encode_queries(args, table)
             except CheckpointError as exc:
                 raise ValueError(str(exc)) from None
-        index, notes = _search_index(args, table)
+        index, index_notes = _search_index(args, table)
+        notes += index_notes
         clusterer = None
-        if not args.no_cluster and index is None:
+        if not args.no_cluster and index is None and len(queries):
             from elfutils.analysis.cluster import FingerprintHDBSCAN
 
             clusterer = FingerprintHDBSCAN().fit(table)
-        elif not args.no_cluster:
+        elif not args.no_cluster and len(queries):
             notes.append("query cluster: not computed on the graph path (fitting HDBSCAN per search would "
                          "cost more than the search)" + ("" if args.clusters else "; --clusters TABLE (from "
                          "`elf cluster`) shows each neighbour's cluster"))
-        result = find_similar(queries, table, k=args.k, clusterer=clusterer, exclude_ids=args.exclude_same_id,
-                              index=index, query_files=query_files)
+        results = []
+        if len(queries):
+            results.append(find_similar(queries, table, k=args.k, clusterer=clusterer,
+                                        exclude_ids=args.exclude_same_id, index=index,
+                                        query_files=queries.attrs.get("files", query_files)))
+        for window_table, window_queries in windowed:  # figures: in the window they show (no cluster)
+            results.append(find_similar(window_queries, window_table, k=args.k,
+                                        exclude_ids=args.exclude_same_id,
+                                        query_files=window_queries.attrs["files"]))
+        result = _in_query_order(results, query_files)
     except INPUT_ERRORS as exc:
         return report_error("similar", exc)
     if args.out:
@@ -120,6 +129,59 @@ def run(args) -> int:
     for note in notes:
         print(note)
     return 0
+
+
+def _encode_queries(args, table):
+    """(windowed, queries, notes): the band files encoded by the model; a figure that shows less than the
+    model's energy window is cropped to the window it shares with the model's images and goes into
+    ``windowed`` as (the profile's table in that window, its fingerprint) pairs
+    (:mod:`elfutils.analysis.figure_window`); the rest make ``queries`` (paths in ``attrs["files"]``)."""
+    from elfutils.analysis.figure_window import crop_to_window, group_by_window, window_label
+    from elfutils.analysis.similar import encode_records, read_query_files
+    from elfutils.nn.fingerprinter import load_fingerprinter
+
+    model = load_fingerprinter(args.model, device=args.device)
+    paths = [str(q) for q in args.queries]
+    records = read_query_files(args.queries, model, "file" if args.keep_file_zero else None, args.figure)
+    windowed, notes, plain = [], [], []
+    for window, members in group_by_window(records, model.settings.window_ev).items():
+        if window is None:
+            plain = members
+            continue
+        names = ", ".join(paths[i] for i in members)
+        if args.fingerprints is not None:  # no band structures behind the table to crop: say so
+            notes.append(f"{names}: the figure shows only {window_label(window)} of the model's "
+                         f"±{model.settings.window_ev:g} eV; the rows it does not show count as empty, which "
+                         "pushes it away from its look-alikes (--profile compares in the shared window)")
+            plain += members
+            continue
+        from elfutils.commands.export_fingerprints import load_windowed_fingerprints
+
+        cropped = [crop_to_window(records[i], window) for i in members]
+        window_queries = encode_records(cropped, model, [paths[i] for i in members])
+        window_queries.attrs["files"] = [paths[i] for i in members]
+        windowed.append((load_windowed_fingerprints(args.profile, window, model), window_queries))
+        notes.append(f"{names}: compared in the window it shares with the model's images, "
+                     f"{window_label(window)} (every material re-drawn without the rest; no query cluster)")
+    plain.sort()
+    queries = encode_records([records[i] for i in plain], model, [paths[i] for i in plain])
+    queries.attrs["files"] = [paths[i] for i in plain]
+    return windowed, queries, notes
+
+
+def _in_query_order(results, query_files):
+    """The searches' rows, queries in the order they were given, each query's neighbours by rank."""
+    import numpy as np
+    import pandas as pd
+
+    result = pd.concat(results, ignore_index=True)
+    if "query_cluster" in result.columns:  # a figure searched in its own window joins no cluster: <NA>
+        result["query_cluster"] = result["query_cluster"].astype("Int64")
+    if query_files is None or "query_file" not in result.columns:
+        return result
+    position = {f: i for i, f in reversed(list(enumerate(query_files)))}
+    order = result["query_file"].map(position)
+    return result.iloc[np.lexsort((result["rank"].to_numpy(), order.to_numpy()))].reset_index(drop=True)
 
 
 def _footer(result, table, index, args) -> list[str]:
