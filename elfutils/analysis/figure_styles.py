@@ -208,8 +208,13 @@ def draw_figure(bs: BandStructure, style: str, window: tuple[float, float], out:
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     draw, _ = STYLES[style]
-    return draw(bs, window, out)
+    # each style starts from matplotlib's defaults and leaves them so: sumo (plt.style.use) and pymatgen set
+    # global rc parameters, which would otherwise restyle every figure drawn after theirs
+    with matplotlib.rc_context(), plt.style.context("default"):
+        return draw(bs, window, out)
 
 
 def figure_suffix(style: str) -> str:

@@ -85,9 +85,11 @@ FAINT_CONTRAST = 0.08  # a legend's light-grey frame still differs from the back
 MIN_TICKS = 3  # tick labels on one line needed to trust the energy axis
 MIN_CURVE_COVER = 0.7  # a band plot has curves across the path: at least this share of its k columns
 MIN_DASHES = 6  # a horizontal line across the frame in this many pieces is dashed: a guide line
+DOTTED_COVER = 0.2  # a dotted line at a guide's row inks at least this share of it, in 3 * MIN_DASHES pieces
 MIN_BAND_COLUMNS = 4  # a band must be seen in this many k columns (fewer: a stray mark)
 OUTSIDE_EV = 10.0  # where a band runs outside the figure's window: this far beyond the window's edge
-OCR_SCALE = 4  # text is enlarged this much for Tesseract (it reads glyphs ~30 px tall best)
+OCR_SCALE = 4  # text is enlarged at most this much for Tesseract
+OCR_TEXT_PX = 30  # Tesseract reads glyphs about this tall best: tick labels are scaled towards it
 # what Tesseract's English model makes of a Γ (it has no Greek): read as Γ where a path label is expected
 GAMMA_READINGS = frozenset({"Γ", "G", "T", "I", "r", "F", "f", "i", "l", "|", "[", "1", "7", "TH", "TT",
                             "IT"})
@@ -424,22 +426,29 @@ def _read_energy_axis(gray, ink, frame: _Frame, ticks: list[float], src) -> tupl
         raise BandDataError(f"no tick labels left of the plot frame to read the energy axis from; {HINT}",
                             src)
     c0, c1 = max(0, block[0] - 2), min(ink.shape[1], block[1] + 2)
-    try:
-        words = _ocr(gray[r0:r1, c0:c1], psm=6, digits=True)
-    except Exception as exc:
-        if _tesseract_missing(exc):
-            raise BandDataError(f"reading the energy axis needs the tesseract program (`make ocr`, or "
-                                f"apt-get install tesseract-ocr); or {HINT}", src) from exc
-        raise
-    points = []
-    for text, _conf, row, _col, _h, _w in words:
-        value = _number(text)
-        if value is None:
-            continue
-        row += r0
-        near = [t for t in ticks if abs(t - row) <= 0.6 * text_h]
-        points.append((min(near, key=lambda t: abs(t - row)) if near else row, value))
-    fit = _fit_axis(points, text_h)
+    # Tesseract reads glyphs about OCR_TEXT_PX tall best: small labels are enlarged, large ones (pymatgen's
+    # 30-pt ticks) much less; when a scale reads too few labels, the others are tried
+    first = int(np.clip(round(OCR_TEXT_PX / max(text_h, 1.0)), 1, OCR_SCALE))
+    fit, points = None, []
+    for scale in dict.fromkeys((first, OCR_SCALE, 2, 1)):
+        try:
+            words = _ocr(gray[r0:r1, c0:c1], psm=6, digits=True, scale=scale)
+        except Exception as exc:
+            if _tesseract_missing(exc):
+                raise BandDataError(f"reading the energy axis needs the tesseract program (`make ocr`, or "
+                                    f"apt-get install tesseract-ocr); or {HINT}", src) from exc
+            raise
+        points = []
+        for text, _conf, row, _col, _h, _w in words:
+            value = _number(text)
+            if value is None:
+                continue
+            row += r0
+            near = [t for t in ticks if abs(t - row) <= 0.6 * text_h]
+            points.append((min(near, key=lambda t: abs(t - row)) if near else row, value))
+        fit = _fit_axis(points, text_h)
+        if fit is not None:
+            break
     if fit is None:
         read = ", ".join(f"{v:g}" for _, v in points) or "none"
         raise BandDataError(f"could not read the energy axis: fewer than {MIN_TICKS} tick labels on one "
@@ -506,13 +515,18 @@ def _read_path_labels(gray, ink, frame: _Frame, bounds: list[float]) -> list[str
             continue
         c0, c1 = min(c.bbox[1] for c in near), max(c.bbox[3] for c in near)
         crop = gray[below + a - 2:below + b + 2, max(0, c0 - 2):c1 + 2]
-        try:
-            words = _ocr(crop, psm=7)
-        except Exception as exc:
-            if _tesseract_missing(exc):
-                return [None] * len(bounds)
-            raise
-        labels.append(_path_label("".join(w[0] for w in words)))
+        read, first = None, int(np.clip(round(OCR_TEXT_PX / max(b - a, 1)), 1, OCR_SCALE))
+        for scale in dict.fromkeys((first, OCR_SCALE)):
+            try:
+                words = _ocr(crop, psm=7, scale=scale)
+            except Exception as exc:
+                if _tesseract_missing(exc):
+                    return [None] * len(bounds)
+                raise
+            read = _path_label("".join(w[0] for w in words))
+            if read is not None:
+                break
+        labels.append(read)
     return labels
 
 
@@ -653,6 +667,11 @@ def _drop_guide_lines(rgb, mask, frame: _Frame, thickness: float, guides: list[f
     blanked = ~inside.any(axis=0)  # the columns of the vertical lines, emptied before
     lum = rgb.mean(axis=2)
     lines = [(a, b) for a, b in _runs(coverage >= 0.5) if b - a <= max(4, 3 * thickness)]
+    for a, b in _runs(coverage >= DOTTED_COVER):  # a dotted guide (ASE's ':' zero line) inks under half a row
+        broken = len(_runs(inside[a + int(np.argmax(coverage[a:b]))] | blanked)) >= 3 * MIN_DASHES
+        near = any(a - 2 <= g - frame.rows.start <= b + 1 for g in guides)
+        if broken and near and b - a <= max(4, 3 * thickness) and (a, b) not in lines:
+            lines.append((a, b))
     curves = mask.copy()
     for a, b in lines:
         curves[frame.rows.start + a:frame.rows.start + b] = False
