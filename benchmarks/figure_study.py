@@ -178,8 +178,9 @@ def read_all(jobs: list[dict], folder: Path, workers: int) -> dict[str, dict]:
     return done
 
 
-def rank_all(rows: dict[str, dict], folder: Path) -> None:
-    """Each read figure's rank of its own material among the atlas's fingerprints, in its shared window."""
+def rank_all(rows: dict[str, dict], folder: Path) -> int:
+    """Each read figure's rank of its own material among the atlas's fingerprints, in its shared window;
+    returns how many materials the atlas holds."""
     from elfutils.analysis.figure_study import own_rank
     from elfutils.analysis.fingerprints import fingerprint_matrix
     from elfutils.commands.export_fingerprints import load_fingerprints, load_windowed_fingerprints
@@ -206,6 +207,7 @@ def rank_all(rows: dict[str, dict], folder: Path) -> None:
     for row in rows.values():
         row.setdefault("rank", None)
         row.setdefault("in_dataset", row["material_id"] in ids_all)
+    return len(table)
 
 
 def main() -> int:
@@ -230,7 +232,7 @@ def main() -> int:
     jobs = plan(args.materials, args.seed)
     rows = read_all(jobs, folder, args.workers)
     rows = {job["name"]: rows[job["name"]] for job in jobs}
-    rank_all(rows, folder)
+    n_references = rank_all(rows, folder)
     frame = pd.DataFrame(list(rows.values()))
     frame["read"] = frame["read"].fillna(False).astype(bool)
     by_style = summarise(frame, by=("set", "style", "window"))
@@ -243,6 +245,7 @@ def main() -> int:
         "command": "python benchmarks/figure_study.py" + ("" if args.materials == 300 else
                                                            f" --materials {args.materials}"),
         "materials": args.materials, "seed": args.seed, "windows_ev": list(WINDOWS), "profile": PROFILE,
+        "n_references": n_references,
         "figures": len(frame), "seconds": round(elapsed, 1),
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
                     "mean_run_queue": sampler.mean, "device": "cpu"},

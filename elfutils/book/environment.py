@@ -99,7 +99,7 @@ def _machine(result: dict) -> str:
     return where
 
 
-NOT_SPEED = ("yardstick-",)  # quality scores recorded beside the benchmarks: hundreds of them, no times
+NOT_SPEED = ("yardstick-", "figure-study")  # quality scores beside the benchmarks: hundreds, no times
 
 
 def benchmark_table(folder: str | Path = PROJECT_ROOT / "benchmarks" / "results"):
