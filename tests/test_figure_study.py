@@ -160,3 +160,40 @@ def test_the_summary_counts_an_unread_figure_as_a_miss_and_leaves_out_materials_
     assert row["recall_at_10_lo"] < 0.5 < row["recall_at_10_hi"]
     lo, hi = wilson(5, 10)
     assert lo == pytest.approx(0.2366, abs=1e-4) and hi == pytest.approx(0.7634, abs=1e-4)
+
+
+@needs_ocr
+def test_elf_similar_searches_a_narrow_figure_in_its_shared_window(store, monkeypatch, capsys):
+    """`elf similar --profile` with a ±2 eV figure and a ±4 eV one: the narrow one is searched among the
+    profile's materials cropped to -2..+2 eV (here 40 of the embedded store, standing in for a profile), the
+    other as usual; the rows keep the order the files were given, and a note says which was cropped."""
+    from elfutils.analysis.fingerprints import make_table
+    from elfutils.cli import main
+    from elfutils.commands import export_fingerprints
+    from elfutils.commands import similar as similar_command
+    from elfutils.nn.checkpoint import resolve_model_path
+    from elfutils.nn.fingerprinter import load_fingerprinter
+
+    model = load_fingerprinter("elf-resnet18")
+    ids = list(dict.fromkeys([*store.ids()[:38], "2dm-34", "2dm-104"]))
+    refs = [store.get(i) for i in ids]
+    full = make_table(ids, [r.formula for r in refs], model.fingerprints(refs).astype(float))
+    asked = []
+
+    def windowed(profile, window, model_=None):
+        asked.append(window)
+        X = model.fingerprints([crop_to_window(r, window) for r in refs]).astype(float)
+        return make_table(ids, [r.formula for r in refs], X)
+
+    monkeypatch.setattr(similar_command, "_profile_fingerprints",
+                        lambda profile, m: (full, resolve_model_path("elf-resnet18")))
+    monkeypatch.setattr(export_fingerprints, "load_windowed_fingerprints", windowed)
+    narrow = str(ROOT / "data" / "figure-fixtures" / "2dm-34-2ev.png")
+    wide = str(ROOT / "data" / "figure-fixtures" / "2dm-104-q75.jpg")
+    assert main(["similar", narrow, wide, "--k", "3", "--no-cluster"]) == 0
+    out = capsys.readouterr().out
+    assert asked == [(-2.0, 2.0)]
+    assert "compared in the window it shares with the model's images, -2.0..+2.0 eV" in out
+    rows = [r for r in map(str.split, out.splitlines()) if r and r[0] in ("2dm-34-2ev", "2dm-104-q75")]
+    assert [r[0] for r in rows] == ["2dm-34-2ev"] * 3 + ["2dm-104-q75"] * 3  # the order given
+    assert rows[0][3] == "2dm-34"  # rank 1 of the narrow figure: its own material
