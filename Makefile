@@ -67,6 +67,7 @@ book: venv ocr _build/.static-stamp  ## execute the notebooks (cached stages are
 	$(MAKE) -j$(BOOK_JOBS) notebooks PROFILE=$(PROFILE)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going $$(test -e _build/.rebuild-all && echo --all)
 	@rm -f _build/.rebuild-all
+	$(PYTHON) -m elfutils.book.html_check _build/html
 
 book-smoke:  ## the whole book in the tiny smoke profile (minutes)
 	$(MAKE) book PROFILE=smoke
