@@ -28,9 +28,11 @@ from IPython.display import Markdown, display
 from elfutils import constants
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
-from elfutils.data.dataset import dft_store_path, flat_band_pool, real_band_files
+from elfutils.book.wording import counted
+from elfutils.data.dataset import atlas_store_path, dft_store_path, flat_band_pool, real_band_files
 from elfutils.dft import compare
 from elfutils.dft.recipe import DFTSettings
+from elfutils.dft.store_coverage import coverage_across_stores
 from elfutils.images.render import iou
 from elfutils.paths import data_dir
 
@@ -58,8 +60,8 @@ glue_values(
     n_pool=len(pool), n_paper=constants.PAPER_N_MATERIALS,
     n_structures=int(pool.has_structure.sum()), n_absent=len(absent),
     n_absent_f=int((absent.kind == "f-element").sum()),
-    n_absent_xe=int((absent.kind == "Xe").sum()),
-    n_absent_other=int((absent.kind == "other").sum()),
+    n_absent_xe=counted((absent.kind == "Xe").sum(), "Xe compound"),
+    n_absent_other=counted((absent.kind == "other").sum(), "other", "others"),
     n_band_files=len(real_band_files()),
     n_band_files_in_pool=int(pool.has_real_bands.sum()),
 )
@@ -70,7 +72,7 @@ absent.groupby("kind").agg(materials=("element", "size"),
 # The pool holds {glue:text}`n_pool` materials (the paper encodes {glue:text}`n_paper` of them). We hold the
 # relaxed 2Dmatpedia structure of {glue:text}`n_structures`: the materials of this reproduction. The other
 # {glue:text}`n_absent` are missing from our structure source: {glue:text}`n_absent_f` compounds of f-elements
-# other than La and Ce, {glue:text}`n_absent_xe` Xe compound(s) and {glue:text}`n_absent_other` other(s). We
+# other than La and Ce, {glue:text}`n_absent_xe` and {glue:text}`n_absent_other`. We
 # also ship {glue:text}`n_band_files` real 2Dmatpedia band files ({glue:text}`n_band_files_in_pool` of them of
 # pool materials), as test fixtures and as the reference for our DFT below. Sources and licences are listed
 # in `data/README.md`.
@@ -89,10 +91,25 @@ glue_values(**{f"card_{k}": v for k, v in card.items() if np.isscalar(v)},
             card_gpaw=", ".join(card["gpaw_versions"]) or "none yet",
             card_done_percent=100 * card["n_done"] / card["n_target"])
 pending = compare.pending_table(store)
-glue_values(pending_summary="none" if pending.empty else (
-    f"{len(pending)}, the largest cells ({pending.natoms.min()}–{pending.natoms.max()} atoms, median "
-    f"{pending.natoms.median():.0f}; {int(pending.spin_run.sum())} of them magnetic), since the batch "
-    "computes the cheapest first; `data/bands/CARD.md` lists them"))
+glue_values(pending_summary="No other material is missing from it" if pending.empty else (
+    f"The {counted(len(pending), 'material')} not in it are the largest cells ({pending.natoms.min()}–"
+    f"{pending.natoms.max()} atoms, median {pending.natoms.median():.0f}; {int(pending.spin_run.sum())} of "
+    "them magnetic), since the batch computes the cheapest first; `data/bands/CARD.md` lists them"))
+# the atlas batch (elf dft --atlas) went on to the flat-band materials this store lacks: both stores together
+coverage = coverage_across_stores([store, atlas_store_path()])
+atlas_natoms = np.array(coverage["added_natoms"][atlas_store_path().name])
+still = coverage["pending"]
+glue_values(
+    cov_n_target=coverage["n_target"], cov_n_computed=coverage["n_computed"], cov_n_failed=coverage["n_failed"],
+    cov_percent=100 * coverage["n_computed"] / coverage["n_target"],
+    cov_in_atlas=int(coverage["by_store"].added.iloc[1]),
+    cov_atlas_natoms=(f"{atlas_natoms.min()}–{atlas_natoms.max()} atoms, median {np.median(atlas_natoms):.0f}"
+                      if len(atlas_natoms) else "none"),
+    cov_still="every other one is computed" if still.empty else (
+        f"{counted(len(still), 'material')} {'is' if len(still) == 1 else 'are'} not computed yet: "
+        + "; ".join(f"{r.formula} ({r.material_id}, {r.natoms} atoms; "
+                    + (f"first attempt failed: {compare.error_kind(r.first_attempt)}; retry not run yet)"
+                       if r.first_attempt else "not reached yet)") for r in still.itertuples())))
 labels = {
     "n_done": "materials computed", "n_failed": "failed (both attempts)",
     "n_pending": "not yet computed", "n_spin_polarized": "spin-polarised", "n_metals": "metals",
@@ -104,15 +121,21 @@ values = [f"{card[k]}" if isinstance(card[k], int) else f"{card[k]:.2f}" for k i
 pd.DataFrame({"value": values}, index=list(labels.values()))
 
 # %% [markdown]
-# Of the {glue:text}`card_n_target` materials, {glue:text}`card_n_done` are computed
-# ({glue:text}`card_done_percent:.1f`%), {glue:text}`card_n_failed` failed twice and
-# {glue:text}`card_n_pending` are not computed yet. {glue:text}`card_n_spin_polarized` are spin-polarised
+# Across our two stores, {glue:text}`cov_n_computed` of the {glue:text}`cov_n_target` pool materials are
+# computed ({glue:text}`cov_percent:.1f`%) and {glue:text}`cov_n_failed` failed twice;
+# {glue:text}`cov_still`. The flat-band store, which this card describes and which the chapters reproducing
+# the paper read, holds {glue:text}`card_n_done` of them ({glue:text}`card_done_percent:.1f`%), and
+# {glue:text}`card_n_failed` failed twice there. {glue:text}`pending_summary`. The atlas batch (`elf dft --atlas`, same recipe) went on to compute
+# {glue:text}`cov_in_atlas` of those ({glue:text}`cov_atlas_natoms`) into the atlas store, which only the
+# all-of-2Dmatpedia analyses (the atlas profile) read; so the paper's figures here are reproduced on the
+# flat-band store's {glue:text}`card_n_done`.
+#
+# In the flat-band store, {glue:text}`card_n_spin_polarized` materials are spin-polarised
 # ({glue:text}`card_n_spin_runs` were started with magnetic moments; where the moments died the cell is stored
 # spin-paired, as 2Dmatpedia does), {glue:text}`card_n_metals` are metals and {glue:text}`card_n_gapped` have
 # a gap. One material takes {glue:text}`card_time_median_s:.1f` s (median; 95th percentile
 # {glue:text}`card_time_p95_s:.0f` s) on one core, {glue:text}`card_time_total_h:.1f` core hours in all, with
-# GPAW {glue:text}`card_gpaw`. The materials cover {glue:text}`card_n_elements` elements. Not computed yet:
-# {glue:text}`pending_summary`.
+# GPAW {glue:text}`card_gpaw`. The materials cover {glue:text}`card_n_elements` elements.
 
 # %%
 failures = card["failures"]
@@ -128,7 +151,7 @@ dft_settings = pd.Series(DFTSettings().__dict__, name="value").astype(str)
 dft_settings.rename_axis("GPAW setting").to_frame()
 
 # %%
-compare.card_figure(card);
+fig = compare.card_figure(card)
 
 # %% [markdown]
 # ## Our GPAW against 2Dmatpedia's VASP on the shared materials
@@ -172,7 +195,7 @@ shown.set_index(["material_id", "formula"])[columns].round(3).rename(columns=nam
 # ours, 2Dmatpedia's, and both overlaid (black: both, red: ours only, blue: VASP only).
 
 # %%
-compare.fixture_figure(fixtures, fixture_images);
+fig = compare.fixture_figure(fixtures, fixture_images)
 
 # %% [markdown]
 # ## Our gaps against 2Dmatpedia's, for every computed material
@@ -182,15 +205,15 @@ compare.fixture_figure(fixtures, fixture_images);
 
 # %%
 materials = card["materials"]
-ours_gap = dict(zip(materials.material_id, pd.to_numeric(materials.band_gap, errors="coerce")))
+ours_gap = dict(zip(materials.material_id, pd.to_numeric(materials.band_gap, errors="coerce"), strict=True))
 gaps = compare.gap_comparison(ours_gap, compare.reference_gaps())
 summary = compare.gap_summary(gaps)
 glue_values(metal_gap=compare.METAL_GAP_EV, **{f"gaps_{k}": v for k, v in summary.items()},
             gaps_kind_agreement_percent=100 * summary["kind_agreement"])
-compare.gap_figure(gaps);
+fig = compare.gap_figure(gaps)
 
 # %% [markdown]
-# Over the {glue:text}`gaps_n` computed materials, both codes agree on metal or gapped for
+# Over the {glue:text}`gaps_n` materials of the flat-band store, both codes agree on metal or gapped for
 # {glue:text}`gaps_kind_agreement_percent:.1f`% ({glue:text}`gaps_n_both_metal` metals in both,
 # {glue:text}`gaps_n_both_gapped` gapped in both, {glue:text}`gaps_n_kind_differs` disagreements). Where both
 # find a gap, ours differs from 2Dmatpedia's by {glue:text}`gaps_median_abs_difference_gapped:.2f` eV (median
@@ -208,7 +231,7 @@ compare.gap_figure(gaps);
 
 # %%
 outliers = compare.with_likely_causes(compare.gap_outliers(gaps), materials)
-formula_of = dict(zip(materials.material_id, materials.formula))
+formula_of = dict(zip(materials.material_id, materials.formula, strict=True))
 outliers.insert(1, "formula", outliers.material_id.map(formula_of))
 glue_values(gaps_n_hubbard=int(outliers.likely_cause.str.startswith("Hubbard U").sum()) if len(outliers) else 0,
             gaps_n_odd=int(outliers.likely_cause.str.startswith("odd electron").sum()) if len(outliers) else 0)

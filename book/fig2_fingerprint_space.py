@@ -23,7 +23,7 @@ profile = "default"  # parameter profile (elfutils.book.profiles): default, smok
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from IPython.display import HTML
+from IPython.display import HTML, display
 
 from elfutils import constants
 from elfutils.analysis import cluster_statistics
@@ -38,6 +38,7 @@ from elfutils.analysis.cluster import k_distances
 from elfutils.book import figures, paper_quantities, pipeline, report
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
+from elfutils.book.wording import counted
 
 settings = get_profile(profile)
 
@@ -87,11 +88,21 @@ layout = figures.tree_layout(tree)
 leaf_order = [label for label, _, _ in layout["leaves"]]
 runs = [g for i, g in enumerate(leaf_groups.get(c, -1) for c in leaf_order)
         if g >= 0 and (i == 0 or leaf_groups.get(leaf_order[i - 1], -1) != g)]
-glue_values(n_group_runs=len(runs), n_groups_in_tree=len(set(runs)))
+# a DBSCAN group that is no cluster's most common group holds only minorities of clusters: not in the tree
+group_sizes = table.loc[table.dbscan_group >= 0, "dbscan_group"].value_counts()
+minority_groups = group_sizes.drop(list(set(leaf_groups.values()) - {-1}), errors="ignore")
+n_minority = len(minority_groups)
+sizes = " and ".join(map(str, minority_groups.sort_values(ascending=False)))
+glue_values(n_group_runs=len(runs), n_groups_in_tree=len(set(runs)), groups_minority_clause="" if not n_minority
+            else f"; the other {counted(n_minority, 'group')} ({sizes} materials) "
+                 f"{'holds' if n_minority == 1 else 'hold'} only minorities of clusters that mostly lie in another "
+                 f"group, so the tree does not show {'it' if n_minority == 1 else 'them'}")
 
 # %% [markdown]
-# The DBSCAN groups of the map form {glue:text}`n_group_runs` runs of adjacent leaves in the tree
-# ({glue:text}`n_groups_in_tree` distinct groups): a group that is one run is also one branch of the
+# DBSCAN finds {glue:text}`n_groups` groups on the map (below). The tree draws each cluster in one group, the
+# one most of its members fall in: {glue:text}`n_groups_in_tree` of the {glue:text}`n_groups` groups are that
+# group for some cluster{glue:text}`groups_minority_clause`. The {glue:text}`n_groups_in_tree` groups in the tree form
+# {glue:text}`n_group_runs` runs of adjacent leaves: a group that is one run is also one branch of the
 # hierarchy, as the paper observes for its isolated groups.
 
 # %% [markdown]
@@ -130,7 +141,7 @@ fig.axes[0].set_title("(b-h) fingerprint map: HDBSCAN clusters, DBSCAN groups, e
 glue_values(n_insets=len(picks))
 
 # %%
-picks
+display(picks)
 
 # %% [markdown]
 # ## The interactive map

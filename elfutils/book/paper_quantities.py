@@ -29,8 +29,9 @@ class Outcomes:
     n_materials : materials encoded (rows of the fingerprint table)
     clustering : :func:`elfutils.book.pipeline.clustering` table (``attrs``: n_clusters, n_unclassified,
         dbscan_eps)
-    n_pool, n_structures, n_computed : flat-band pool size, pool materials with a structure here, materials
-        our DFT batch has computed (None when unknown)
+    n_pool, n_structures, n_computed : flat-band pool size, pool materials with a structure here, pool
+        materials our GPAW batches have computed, in the flat-band store and the atlas store together
+        (:func:`elfutils.dft.store_coverage.coverage_across_stores`; None when unknown)
     model_card : the model card (config, history, n_val ...), None when unknown
     pixel_fraction : mean of the training images (share of line pixels), None when unknown
     study : :func:`elfutils.book.pipeline.parameter_study` table, optional
@@ -82,6 +83,11 @@ class PaperQuantity:
     ours : outcomes -> (our value, explanation); the explanation is "same" when the two agree
     needs : the optional :class:`Outcomes` fields ``ours`` reads (what :func:`collect` must compute)
     chapters : the chapters (notebook names) whose closing table shows it
+    kind : "input" (a setting or the data, which we copy from the paper where we can) or "outcome" (what the
+        method produces from them); only outcomes test the paper's findings
+    measure : outcomes -> (the paper's number, ours, what the numbers are) on one scale, for an outcome whose
+        table values are words ("4 of 8 found"); None where there is no such number. Outcomes that are plain
+        numbers on both sides need none (:func:`glance_table`)
     """
 
     section: str
@@ -91,10 +97,14 @@ class PaperQuantity:
     ours: Callable[[Outcomes], tuple[object, str]]
     needs: tuple[str, ...] = ()
     chapters: tuple[str, ...] = ()
+    kind: str = "outcome"
+    measure: Callable[[Outcomes], tuple[float, float, str] | None] | None = None
 
 
-COLUMNS = ["section", "quantity", "constant", "paper", "ours", "explanation"]
+KINDS = ("input", "outcome")
+COLUMNS = ["section", "quantity", "kind", "constant", "paper", "ours", "explanation"]
 NOT_COMPUTED = "not computed"
+AGREES = r"same\b"  # an explanation that starts with "same" says ours is the paper's (:func:`agrees`)
 
 
 def _same(a, b) -> bool:
@@ -122,7 +132,8 @@ def _materials(o: Outcomes):
         bits.append(f"{o.n_structures} of them have a 2Dmatpedia structure here (the others are f-element "
                     "and Xe compounds missing from our structure source)")
     if o.n_computed is not None:
-        bits.append(f"our GPAW batch has computed {o.n_computed} so far")
+        bits.append(f"our GPAW batches have computed {o.n_computed} of them (the flat-band store and the "
+                    "atlas store together)")
     bits.append(f"the {p.name} profile encodes {n}" + (f" ({p.description})" if p.name != "default" else ""))
     return n, "same" if n == C.PAPER_N_MATERIALS else "; ".join(bits)
 
@@ -177,6 +188,41 @@ def _train_bce(o: Outcomes):
     return round(float(history[-1]["train_bce"]), 3), "; ".join(why) or "same"
 
 
+def validation_gaps(history) -> pd.Series:
+    """The validation BCE relative to the training BCE, epoch by epoch ((val - train) / train), indexed by
+    epoch (1, 2, ... where the history does not number them); epochs without a validation loss are left out.
+
+    Parameters
+    ----------
+    history : the model card's history (a list of dicts) or :func:`elfutils.book.pipeline.model_history`
+    """
+    rows = history.to_dict("records") if isinstance(history, pd.DataFrame) else list(history)
+    gaps = {int(h.get("epoch", i)): (float(h["val_bce"]) - float(h["train_bce"])) / float(h["train_bce"])
+            for i, h in enumerate(rows, start=1)
+            if h.get("val_bce") is not None and not pd.isna(h["val_bce"])}
+    return pd.Series(gaps, dtype=float, name="validation_gap").rename_axis("epoch")
+
+
+def validation_verdict(history, tolerance: float = C.PAPER_VALIDATION_TOLERANCE) -> str:
+    """One sentence: does the validation BCE stay within ``tolerance`` of the training BCE in every epoch, as
+    the paper's did "throughout"? A negative answer comes first."""
+    gaps = validation_gaps(history)
+    if gaps.empty:
+        return "Without a validation set there is no validation loss to compare with the paper's."
+    outside = gaps[gaps.abs() > tolerance]
+    worst = gaps.abs().idxmax()
+    limit = f"{100 * tolerance:g}%"
+    if outside.empty:
+        return (f"Like the paper's, our validation loss stays within {limit} of the training loss in every "
+                f"one of the {len(gaps)} epochs (largest gap {100 * gaps[worst]:+.1f}% at epoch {worst}).")
+    epochs = [str(e) for e in outside.index]
+    listed = epochs[0] if len(epochs) == 1 else ", ".join(epochs[:-1]) + " and " + epochs[-1]
+    return (f"Unlike the paper's, our validation loss does not stay within {limit} of the training loss "
+            f"throughout: it is outside in {len(outside)} of the {len(gaps)} epochs "
+            f"(epoch{'s' if len(epochs) > 1 else ''} {listed}), by up to {100 * gaps[worst]:+.1f}% at epoch "
+            f"{worst}, and ends at {100 * gaps.iloc[-1]:+.1f}%.")
+
+
 def _validation(o: Outcomes):
     history = _history(o)
     if not history:
@@ -194,13 +240,25 @@ def _validation(o: Outcomes):
         detail += ("; validation below training, in part because the training BCE is averaged over an "
                    "epoch during which the weights still improve")
     # the paper: "remained within 5% of the training loss throughout the training process"
-    gaps = {h.get("epoch", i): (float(h["val_bce"]) - float(h["train_bce"])) / float(h["train_bce"])
-            for i, h in enumerate(history, start=1) if h.get("val_bce") is not None}
-    worst = max(gaps, key=lambda e: abs(gaps[e]))
-    n_within = sum(abs(g) <= C.PAPER_VALIDATION_TOLERANCE for g in gaps.values())
+    gaps = validation_gaps(history)
+    worst = gaps.abs().idxmax()
+    n_within = int((gaps.abs() <= C.PAPER_VALIDATION_TOLERANCE).sum())
     detail += (f"; over the whole training (the paper: \"throughout\") within {n_within} of "
                f"{len(gaps)} epochs, largest gap {gaps[worst]:+.1%} at epoch {worst}")
-    return f"{'within' if within else 'outside'}: {rel:+.1%}", detail
+    if not within:
+        return f"outside: {rel:+.1%}", detail
+    if n_within < len(gaps):  # within at the end, but not throughout as the paper's
+        return (f"not throughout: outside in {len(gaps) - n_within} of {len(gaps)} epochs, up to "
+                f"{gaps[worst]:+.1%}; last {rel:+.1%}", detail)
+    return f"within: {rel:+.1%}", detail
+
+
+def _validation_measure(o: Outcomes):
+    gaps = validation_gaps(_history(o))
+    if gaps.empty:
+        return None
+    share = float((gaps.abs() <= C.PAPER_VALIDATION_TOLERANCE).mean())
+    return 1.0, share, f"share of epochs with validation within {_pct(C.PAPER_VALIDATION_TOLERANCE)}"
 
 
 # --- clustering ---------------------------------------------------------------------------------------------
@@ -486,6 +544,8 @@ def _duplicate_entries(o: Outcomes):
 
 
 def _table1(o: Outcomes):
+    from elfutils.analysis.structure_match import label_check, mislabelled
+
     d = o.duplicates
     if d is None:
         return NOT_COMPUTED, "no duplicate search"
@@ -496,7 +556,60 @@ def _table1(o: Outcomes):
     missed = t1[t1["present"] & ~t1["found"]]
     if present and len(missed):
         why += f"; present but not within the threshold: {', '.join(missed['formula'])}"
+    wrong = mislabelled(label_check(C.PAPER_TABLE1_DUPLICATES))
+    if wrong:
+        why += f"; the paper's labels against 2Dmatpedia's formulas: {wrong}"
+    if present == n_pairs:
+        return f"{found} of {n_pairs} found (all present)", why
     return f"{found} of {present} present", why
+
+
+def _share_measure(field: str, what: str):
+    """measure: the paper's claim holds for every named item (1.0) against the share of ours for which it
+    does, from ``ours``'s "k of n ..." count (k and n read from the outcome, not from the text)."""
+    def measure(o: Outcomes):
+        counted = _counts(o, field)
+        return None if counted is None or counted[1] == 0 else (1.0, counted[0] / counted[1], what)
+    return measure
+
+
+def _counts(o: Outcomes, field: str) -> tuple[int, int] | None:
+    """(k, n) behind an outcome's "k of n": Table 1 pairs found of the paper's, Fig. 4 layers agreeing, the
+    paper's named pairs co-clustered (of all it names)."""
+    if field == "table1" and o.duplicates is not None:
+        return int(o.duplicates.table1["found"].sum()), len(C.PAPER_TABLE1_DUPLICATES)
+    if field == "fig4" and o.fig4_geometry is not None:
+        return int(o.fig4_geometry["agrees"].sum()), len(o.fig4_geometry)
+    if field == "co_clustered" and "hdbscan_label" in o.clustering:
+        check = report.co_cluster_check(o.clustering)
+        return int(check.same_cluster.sum()), N_CO_CLUSTERED_PAIRS
+    return None
+
+
+def _cnnf_localised_measure(o: Outcomes):
+    loc = o.cnnf_localisation
+    if o.cnnf_labels is None or loc is None or not len(loc):
+        return None
+    return (C.PAPER_N_CNNF_LOCALISED / C.PAPER_N_CNNF_CLUSTERS, float(loc["localised"].mean()),
+            "share of CNNF clusters localised on the map")
+
+
+def _unclassified_measure(o: Outcomes):
+    n_unclassified = int(o.clustering.attrs.get("n_unclassified", int((_labels(o) < 0).sum())))
+    return (C.PAPER_N_UNCLASSIFIED / C.PAPER_N_MATERIALS, n_unclassified / max(int(o.n_materials), 1),
+            "share of materials unclassified")
+
+
+def _nc4_measure(o: Outcomes):
+    if o.nc4 is None or o.nc4.get("same_cluster") is None:
+        return None
+    return 1.0, float(bool(o.nc4["same_cluster"])), "the four in one cluster (1 = yes)"
+
+
+def _duplicates_measure(o: Outcomes):
+    if o.duplicates is None:
+        return None
+    return float(C.PAPER_MAX_DUPLICATES), float(o.duplicates.candidate_entries), "candidate duplicate entries"
 
 
 # --- latent space (Fig. 6) ---------------------------------------------------------------------------------
@@ -536,7 +649,11 @@ def _walk(index: int):
         last, scaled = study.largest_steps().loc[label], study.largest_steps(scaled=True).loc[label]
         value = (f"({walk.position[0]},{walk.position[1]}), Δ {deltas[1]:g} to {deltas[-1]:g} in "
                  f"{len(deltas) - 1} steps")
-        return value, (f"the paper shows the decoded images only; ours: {last['changed (%)']:.2f}% of the "
+        (position, (low, high)) = C.LATENT_WALK_SPECS[index]
+        same = (tuple(walk.position) == tuple(position) and np.isclose(deltas[1], low)
+                and np.isclose(deltas[-1], high))
+        return value, (("same position and range; " if same else "another position or range; ")
+                       + f"the paper shows the decoded images only; ours: {last['changed (%)']:.2f}% of the "
                        f"pixels change at Δ = {deltas[-1]:g} ({last['Δ / σ']:.2f} σ of that number over our "
                        f"materials); at Δ = {deltas[-1]:g} σ = {scaled['Δ']:.3g}, "
                        f"{scaled['changed (%)']:.2f}% change")
@@ -545,34 +662,36 @@ def _walk(index: int):
 
 # --- the registry -------------------------------------------------------------------------------------------
 Q = PaperQuantity
+S = functools.partial(PaperQuantity, kind="input")  # an input: a setting, or the data
 REGISTRY: tuple[PaperQuantity, ...] = (
-    Q("Data", "flat-band materials encoded", "PAPER_N_MATERIALS", C.PAPER_N_MATERIALS, _materials,
+    S("Data", "flat-band materials encoded", "PAPER_N_MATERIALS", C.PAPER_N_MATERIALS, _materials,
       ("n_pool", "n_structures", "n_computed"),
       ("fig1_training", "fig2_fingerprint_space", "fig5_structure", "table1_duplicates")),
-    Q("Network", "image size (px)", "IMAGE_SIZE", C.IMAGE_SIZE, _image_size, ("model_card",),
+    S("Network", "image size (px)", "IMAGE_SIZE", C.IMAGE_SIZE, _image_size, ("model_card",),
       ("fig1_training",)),
-    Q("Network", "encoder trunk", "BACKBONE", C.BACKBONE, _encoder, ("model_card",), ("fig1_training",)),
-    Q("Network", "fingerprint length", "FINGERPRINT_LENGTH", C.FINGERPRINT_LENGTH, _fingerprint_length,
+    S("Network", "encoder trunk", "BACKBONE", C.BACKBONE, _encoder, ("model_card",), ("fig1_training",)),
+    S("Network", "fingerprint length", "FINGERPRINT_LENGTH", C.FINGERPRINT_LENGTH, _fingerprint_length,
       ("model_card",), ("fig1_training",)),
-    Q("Network", "epochs", "EPOCHS", C.EPOCHS, _epochs, ("model_card",), ("fig1_training",)),
+    S("Network", "epochs", "EPOCHS", C.EPOCHS, _epochs, ("model_card",), ("fig1_training",)),
     Q("Network", "training BCE after the last epoch", "PAPER_TRAIN_BCE", C.PAPER_TRAIN_BCE, _train_bce,
       ("model_card", "pixel_fraction"), ("fig1_training",)),
     Q("Network", "validation BCE within 5% of training", "PAPER_VALIDATION_TOLERANCE",
       f"within {_pct(C.PAPER_VALIDATION_TOLERANCE)} throughout", _validation, ("model_card",),
-      ("fig1_training",)),
-    Q("Clustering", "HDBSCAN (Nc, Ns)", "HDBSCAN_MIN_CLUSTER_SIZE, HDBSCAN_MIN_SAMPLES",
+      ("fig1_training",), measure=_validation_measure),
+    S("Clustering", "HDBSCAN (Nc, Ns)", "HDBSCAN_MIN_CLUSTER_SIZE, HDBSCAN_MIN_SAMPLES",
       f"({PAPER_NC_NS[0]}, {PAPER_NC_NS[1]})", _nc_ns, (),
       ("fig2_fingerprint_space", "fig7_parameter_study")),
-    Q("Clustering", "Minkowski exponent p", "MINKOWSKI_P", C.MINKOWSKI_P, _minkowski, (),
+    S("Clustering", "Minkowski exponent p", "MINKOWSKI_P", C.MINKOWSKI_P, _minkowski, (),
       ("fig2_fingerprint_space",)),
     Q("Clustering", "(Nc, Ns) by the paper's reasoning applied to the Fig. 7 grid", "",
       f"({PAPER_NC_NS[0]}, {PAPER_NC_NS[1]})", _rule, ("study",), ("fig7_parameter_study",)),
     Q("Clustering", "HDBSCAN clusters", "PAPER_N_CLUSTERS", C.PAPER_N_CLUSTERS, _n_clusters, (),
       ("fig2_fingerprint_space", "fig7_parameter_study")),
     Q("Clustering", "unclassified materials", "PAPER_N_UNCLASSIFIED", C.PAPER_N_UNCLASSIFIED, _n_unclassified,
-      (), ("fig2_fingerprint_space", "fig7_parameter_study")),
+      (), ("fig2_fingerprint_space", "fig7_parameter_study"), measure=_unclassified_measure),
     Q("Clustering", "paper's co-clustered pairs (InAs, Bi2O3 clusters) in one cluster", "PAPER_CO_CLUSTERED",
-      f"{N_CO_CLUSTERED_PAIRS} of {N_CO_CLUSTERED_PAIRS}", _co_clustered, (), ("fig3_exemplars",)),
+      f"{N_CO_CLUSTERED_PAIRS} of {N_CO_CLUSTERED_PAIRS}", _co_clustered, (), ("fig3_exemplars",),
+      measure=_share_measure("co_clustered", "share of the paper's named pairs in one cluster")),
     Q("Clustering", "clusters dominated by one anion family", "PAPER_CHEMISTRY_CLUSTERS",
       "; ".join(f"{kind}: clusters {', '.join(map(str, c))}"
                 for kind, c in C.PAPER_CHEMISTRY_CLUSTERS.items()),
@@ -582,51 +701,55 @@ REGISTRY: tuple[PaperQuantity, ...] = (
       ("fig2_fingerprint_space",)),
     Q("Clustering", f"one cluster at Nc = {C.PAPER_NC4_MIN_CLUSTER_SIZE}: "
       f"{', '.join(C.PAPER_NC4_CLUSTER.values())}", "PAPER_NC4_CLUSTER, PAPER_NC4_MIN_CLUSTER_SIZE",
-      f"{len(C.PAPER_NC4_CLUSTER)} in one cluster", _nc4, ("nc4",), ("fig3_exemplars",)),
+      f"{len(C.PAPER_NC4_CLUSTER)} in one cluster", _nc4, ("nc4",), ("fig3_exemplars",),
+      measure=_nc4_measure),
     Q("Clustering", "cluster numbers of Fig. 3 and Fig. 5", "PAPER_FIG3_CLUSTERS, PAPER_FIG5_MOTIFS",
       f"Fig. 3: {', '.join(map(str, C.PAPER_FIG3_CLUSTERS))}; Fig. 5: "
       + ", ".join(f"{k} {v}" for k, v in C.PAPER_FIG5_MOTIFS.items()), _cluster_numbers, (),
       ("fig3_exemplars", "fig5_structure")),
-    Q("Clustering", "UMAP (NN, MD)", "UMAP_N_NEIGHBORS, UMAP_MIN_DIST",
+    S("Clustering", "UMAP (NN, MD)", "UMAP_N_NEIGHBORS, UMAP_MIN_DIST",
       f"({C.UMAP_N_NEIGHBORS}, {C.UMAP_MIN_DIST})", _umap, (), ("fig2_fingerprint_space",)),
-    Q("Clustering", "DBSCAN eps on the UMAP plane", "DBSCAN_EPS_RESULTS, DBSCAN_EPS_METHODS",
+    S("Clustering", "DBSCAN eps on the UMAP plane", "DBSCAN_EPS_RESULTS, DBSCAN_EPS_METHODS",
       f"{C.DBSCAN_EPS_RESULTS} (Results) / {C.DBSCAN_EPS_METHODS:g} (Methods)", _dbscan_eps, (),
       ("fig2_fingerprint_space",)),
-    Q("Clustering", "DBSCAN minimum samples", "DBSCAN_MIN_SAMPLES", C.DBSCAN_MIN_SAMPLES, _dbscan_min_samples,
+    S("Clustering", "DBSCAN minimum samples", "DBSCAN_MIN_SAMPLES", C.DBSCAN_MIN_SAMPLES, _dbscan_min_samples,
       (), ("fig2_fingerprint_space",)),
     Q("Clustering", "DBSCAN groups on the UMAP plane", "", "not stated (seven highlighted, Fig. 2b-h)",
       _dbscan_groups, (), ("fig2_fingerprint_space",)),
     Q("Embeddings", "t-SNE vs UMAP (trustworthiness, k nearest neighbours kept)", "",
       "no significant improvement with t-SNE", _embeddings, ("embeddings",), ("supp_tsne",)),
-    Q("Architectures (Suppl. Note 2)", "encoder trunks compared", "", ", ".join(PAPER_TRUNKS), _trunks,
+    S("Architectures (Suppl. Note 2)", "encoder trunks compared", "", ", ".join(PAPER_TRUNKS), _trunks,
       ("architecture_study",), ("supp_architectures",)),
     Q("Architectures (Suppl. Note 2)", "deeper trunk vs ResNet18, validation BCE", "",
       "no significant improvement", _deeper_trunks, ("architecture_study",), ("supp_architectures",)),
-    Q("Architectures (Suppl. Note 2)", "epochs per variant", "EPOCHS", C.EPOCHS, _architecture_epochs,
+    S("Architectures (Suppl. Note 2)", "epochs per variant", "EPOCHS", C.EPOCHS, _architecture_epochs,
       ("architecture_study",), ("supp_architectures",)),
     Q("Structure (Fig. 4)", "square-octagon layers of the InAs cluster: TlBi and TlSb skewed",
       "PAPER_FIG4_SKEWED", f"{len(C.PAPER_FIG4_SKEWED)} skewed; the other "
       f"{N_FIG4_NAMED - len(C.PAPER_FIG4_SKEWED)} named symmetric (our reading; schematic)", _fig4,
-      ("fig4_geometry", "square_octagon"), ("fig4_square_octagon",)),
+      ("fig4_geometry", "square_octagon"), ("fig4_square_octagon",),
+      measure=_share_measure("fig4", "share of the named layers whose geometry matches the drawing")),
     Q("Structure (Fig. 5)", "CNNF clusters", "PAPER_N_CNNF_CLUSTERS", C.PAPER_N_CNNF_CLUSTERS, _cnnf_clusters,
       ("cnnf_labels",), ("fig5_structure",)),
     Q("Structure (Fig. 5)", "CNNF clusters localised on the elf map", "PAPER_N_CNNF_LOCALISED",
       f"{C.PAPER_N_CNNF_LOCALISED} of {C.PAPER_N_CNNF_CLUSTERS}", _cnnf_localised,
-      ("cnnf_labels", "cnnf_localisation"), ("fig5_structure",)),
-    Q("Latent space (Fig. 6)", "material walked", "LATENT_WALK_MATERIAL",
+      ("cnnf_labels", "cnnf_localisation"), ("fig5_structure",), measure=_cnnf_localised_measure),
+    S("Latent space (Fig. 6)", "material walked", "LATENT_WALK_MATERIAL",
       f"{C.LATENT_WALK_MATERIAL} ({PAPER_WALK_FORMULA})", _walked_material, ("latent_walks",),
       ("fig6_latent_space",)),
-    Q("Latent space (Fig. 6)", "latent channel walked", "LATENT_WALK_CHANNEL",
+    S("Latent space (Fig. 6)", "latent channel walked", "LATENT_WALK_CHANNEL",
       f"channel {C.LATENT_WALK_CHANNEL + 1}", _walked_channel, ("latent_walks",), ("fig6_latent_space",)),
-    *(Q("Latent space (Fig. 6)", f"walk {label}: position, Δ range", "LATENT_WALK_SPECS",
+    *(S("Latent space (Fig. 6)", f"walk {label}: position, Δ range", "LATENT_WALK_SPECS",
         _walk_spec(spec), _walk(i), ("latent_walks",), ("fig6_latent_space",))
       for i, (label, spec) in enumerate(zip(report.WALK_LABELS, C.LATENT_WALK_SPECS, strict=True))),
     Q("Duplicates (Table 1)", "candidate duplicate entries", "PAPER_MAX_DUPLICATES",
-      f"up to {C.PAPER_MAX_DUPLICATES}", _duplicate_entries, ("duplicates",), ("table1_duplicates",)),
+      f"up to {C.PAPER_MAX_DUPLICATES}", _duplicate_entries, ("duplicates",), ("table1_duplicates",),
+      measure=_duplicates_measure),
     Q("Duplicates (Table 1)", "Table 1 pairs found", "PAPER_TABLE1_DUPLICATES",
-      f"{len(C.PAPER_TABLE1_DUPLICATES)} pairs", _table1, ("duplicates",), ("table1_duplicates",)),
+      f"{len(C.PAPER_TABLE1_DUPLICATES)} pairs", _table1, ("duplicates",), ("table1_duplicates",),
+      measure=_share_measure("table1", "share of the Table 1 pairs found")),
 )
-del Q
+del Q, S
 
 
 def entries_of(chapter: str) -> list[PaperQuantity]:
@@ -640,10 +763,66 @@ def entries_of(chapter: str) -> list[PaperQuantity]:
 
 
 def paper_vs_ours(o: Outcomes, entries: Iterable[PaperQuantity] = REGISTRY) -> pd.DataFrame:
-    """The entries (default: all) beside ours: columns section, quantity, constant, paper, ours,
+    """The entries (default: all) beside ours: columns section, quantity, kind, constant, paper, ours,
     explanation."""
-    rows = [(q.section, q.quantity, q.constant, q.paper, *q.ours(o)) for q in entries]
+    rows = [(q.section, q.quantity, q.kind, q.constant, q.paper, *q.ours(o)) for q in entries]
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def agrees(comparison: pd.DataFrame, glance: pd.DataFrame | None = None) -> pd.Series:
+    """Rows of :func:`paper_vs_ours` where ours is the paper's: the explanation starts with "same", or (given
+    :func:`glance_table`) the row's measure is the paper's number ("5 of 5 agree" against the paper's all)."""
+    same = comparison["explanation"].astype(str).str.match(AGREES)
+    if glance is not None and len(glance):
+        equal = set(glance.loc[np.isclose(glance["our_value"], glance["paper_value"]), "quantity"])
+        same |= comparison["quantity"].isin(equal)
+    return same
+
+
+def agreement_counts(comparison: pd.DataFrame, glance: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Rows and agreeing rows (:func:`agrees`) of :func:`paper_vs_ours` per kind (index: :data:`KINDS`;
+    columns rows, agree)."""
+    same = agrees(comparison, glance)
+    return pd.DataFrame({"rows": [int((comparison["kind"] == k).sum()) for k in KINDS],
+                         "agree": [int(same[comparison["kind"] == k].sum()) for k in KINDS]},
+                        index=list(KINDS))
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool | np.bool_):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def glance_table(o: Outcomes, entries: Iterable[PaperQuantity] = REGISTRY, kind: str | None = "outcome"
+                 ) -> pd.DataFrame:
+    """Every entry (of ``kind``; None: all) with a number on both sides: the entry's ``measure``, else its
+    paper and our values where both are plain numbers.
+
+    Returns
+    -------
+    DataFrame: quantity, kind, measure (what the numbers are), paper_value, our_value, ratio (ours / paper;
+    NaN where the paper's is 0), in registry order
+    """
+    rows = []
+    for q in entries:
+        if kind is not None and q.kind != kind:
+            continue
+        if q.measure is not None:
+            got = q.measure(o)
+            if got is None:
+                continue
+            paper, ours, what = got
+        else:
+            paper, ours, what = _number(q.paper), _number(q.ours(o)[0]), "value"
+            if paper is None or ours is None:
+                continue
+        ratio = ours / paper if paper else float("nan")
+        rows.append((q.quantity, q.kind, what, float(paper), float(ours), ratio))
+    return pd.DataFrame(rows, columns=["quantity", "kind", "measure", "paper_value", "our_value", "ratio"])
 
 
 def section_rows(comparison: pd.DataFrame, section: str) -> pd.DataFrame:
@@ -692,8 +871,8 @@ def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS, needs: Iterable[str]
     from elfutils.analysis.fingerprints import fingerprint_matrix
     from elfutils.book import pipeline
     from elfutils.book.profiles import get_profile
-    from elfutils.data.dataset import flat_band_pool
-    from elfutils.data.store import BandStore
+    from elfutils.data.dataset import atlas_store_path, dft_store_path, flat_band_pool
+    from elfutils.dft.store_coverage import coverage_across_stores
     from elfutils.nn.checkpoint import training_card
 
     needs = set(OPTIONAL_FIELDS if needs is None else needs)
@@ -733,7 +912,7 @@ def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS, needs: Iterable[str]
     loaders = {
         "n_pool": lambda: len(pool()),
         "n_structures": lambda: int(pool()["has_structure"].sum()),
-        "n_computed": lambda: len(BandStore(p.store_path()).ids()),
+        "n_computed": lambda: coverage_across_stores([dft_store_path(), atlas_store_path()])["n_computed"],
         "model_card": lambda: training_card(pipeline.model_file(p)[0]),
         "pixel_fraction": lambda: float(pipeline.images(p)[0].mean()),
         "study": lambda: pipeline.parameter_study(p),
