@@ -30,7 +30,7 @@ from IPython.display import Markdown, display
 from elfutils.analysis.cluster import minkowski_distances
 from elfutils.analysis.fingerprints import fingerprint_matrix
 from elfutils.analysis.structure import MOTIF_ANGLE_TOLERANCE
-from elfutils.analysis.structure_match import same_formula_ids
+from elfutils.book.structure_match import same_formula_ids
 from elfutils.book import figures, paper_quantities, pipeline, report
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values

@@ -1,4 +1,4 @@
-"""elfutils.analysis.structure_match: StructureMatcher verdicts on 2D layers, and a table's formula labels."""
+"""elfutils.book.structure_match: StructureMatcher verdicts on 2D layers, and a table's formula labels."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from elfutils.analysis import structure_match as sm
+from elfutils.book import structure_match as sm
 
 
 def record(species, frac, a=4.0, b=None, c=20.0, gamma=90.0, formula=None):

@@ -16,6 +16,9 @@ Verdicts (:data:`VERDICTS`): ``same structure`` (a match at the default toleranc
 same formula, a match only at the loose tolerances: a distorted variant of one structure), ``polymorph`` (the
 same formula, no match at either), ``different formula`` (not a same-formula pair at all) and
 ``no structure`` (an id missing from ``structures.jsonl``).
+
+It lives in the book layer because it rebuilds layers with the DFT recipe (``dft``), which the analysis layer
+does not import.
 """
 
 from __future__ import annotations
