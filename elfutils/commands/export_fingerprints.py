@@ -58,8 +58,9 @@ def load_windowed_fingerprints(profile: str, window: tuple[float, float], model=
     """A profile's fingerprint table with every material cropped to ``window`` (eV around the zero) before it
     is drawn and encoded by the profile's model (:mod:`elfutils.analysis.figure_window`): what a figure
     showing only that window is compared with. Encoded once per window (the atlas: ~2 minutes on a 2-core
-    CPU) and cached beside the profile's fingerprints, keyed by them. ``model``: the profile's
-    :class:`~elfutils.nn.fingerprinter.Fingerprinter` when already loaded."""
+    CPU) and cached beside the profile's fingerprints, keyed by them; a material with no band inside the
+    window is left out. ``model``: the profile's :class:`~elfutils.nn.fingerprinter.Fingerprinter` when
+    already loaded."""
     from elfutils.analysis.figure_window import crop_to_window
     from elfutils.analysis.fingerprints import make_table, read_fingerprints, write_fingerprints
     from elfutils.book import pipeline
@@ -75,8 +76,10 @@ def load_windowed_fingerprints(profile: str, window: tuple[float, float], model=
     else:
         model = model or load_fingerprinter(model_path)
         records = [crop_to_window(r, window) for r in pipeline.load_dataset(profile)]
-        X = model.fingerprints(records)
-        table = make_table([r.material_id for r in records], [r.formula for r in records], X)
+        # A material with no band inside the window draws an empty figure: it cannot be what a figure of
+        # that window shows, so it is no candidate there (kept out, not an error).
+        images, ids, formulas = model.render(records, skipped=[])
+        table = make_table(ids, formulas, model.encode(images))
         path.parent.mkdir(parents=True, exist_ok=True)
         write_fingerprints(table, path)
     table.attrs.update(profile=str(profile), model=str(model_path), window=tuple(window))
