@@ -22,6 +22,8 @@
 profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia
 
 # %%
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -43,7 +45,12 @@ settings = get_profile(profile)
 
 # %%
 table, _, _ = pipeline.load_clustering(settings)
-cnnf = pipeline.structural_fingerprints(settings)
+with warnings.catch_warnings():
+    # harmless: cnnf_fingerprints concatenates the cached rows with an empty frame when every material is
+    # cached, and casts the result to float, so pandas's future dtype rule for empty frames changes nothing
+    warnings.filterwarnings("ignore", message="The behavior of DataFrame concatenation with empty or all-NA",
+                            category=FutureWarning)
+    cnnf = pipeline.structural_fingerprints(settings)
 if len(cnnf) > settings.min_samples:
     fitted = st.cluster_structures(cnnf, settings.min_cluster_size, settings.min_samples)
     cnnf_labels = pd.Series(fitted.labels_, index=cnnf.index)

@@ -29,7 +29,7 @@ import pandas as pd
 from IPython.display import display
 
 from elfutils import constants
-from elfutils.analysis.structure_match import label_check, mislabelled
+from elfutils.book.structure_match import label_check, mislabelled
 from elfutils.book import paper_quantities, report
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
@@ -169,7 +169,7 @@ glue_values(n_candidates=len(duplicates.candidates), n_candidate_entries=duplica
             + str(int(duplicates.table1.present.sum())),
             table1_mislabelled=mislabelled(label_check(constants.PAPER_TABLE1_DUPLICATES)) or "none")
 display(paper_quantities.show_section(comparison, "Duplicates (Table 1)"))
-duplicates.table1.round(3)
+report.readable(duplicates.table1.round(3), drop_empty=False)  # a pair not in our data has no distance: "–"
 
 # %% [markdown]
 # We find {glue:text}`n_table1_found` of the {glue:text}`n_table1` pairs of the paper's Table 1 within our

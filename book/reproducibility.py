@@ -31,8 +31,10 @@ from elfutils.book.environment import (
     git_state,
     machine_info,
     package_versions,
+    project_path,
 )
 from elfutils.book.profiles import atlas_profile, flatband_model_profile, get_profile
+from elfutils.book.report import readable
 from elfutils.book.scale_results import plot_cost_against_n, scale_results, scale_table
 from elfutils.book.sphinx_ext import glue_values
 
@@ -68,7 +70,7 @@ pd.Series(package_versions(), name="version").rename_axis("package").to_frame()
 # %%
 machine = machine_info()
 glue_values(**{f"machine_{k}": v for k, v in machine.items()})
-pd.Series(machine, name="").astype(str).to_frame()
+readable(pd.Series(machine, name="", dtype=object).to_frame())
 
 # %% [markdown]
 # The network ran on {glue:text}`machine_device` ({glue:text}`machine_cores` CPU cores,
@@ -96,7 +98,9 @@ glue_values(stage_total_s=float(stage_seconds.sum()), committed_total_s=float(st
             committed_results=", ".join(stages.profile[stages.last_use == "committed results"] + "/"
                                         + stages.stage[stages.last_use == "committed results"]) or "none",
             notebook_total_s=float(notebooks.seconds.sum()), n_notebooks_timed=len(notebooks))
-stages.set_index(["profile", "stage"]) if len(stages) else Markdown("No stage has run with this profile yet.")
+# a stage that records no item count shows "–" there
+readable(stages.set_index(["profile", "stage"])) if len(stages) else Markdown(
+    "No stage has run with this profile yet.")
 
 # %%
 fig, (ax_stage, ax_nb) = plt.subplots(1, 2, figsize=(11, 3.4))
@@ -119,7 +123,7 @@ fig.tight_layout()
 # its previous time).
 
 # %%
-notebooks.set_index("notebook") if len(notebooks) else Markdown("No chapter has been timed yet.")
+readable(notebooks.set_index("notebook")) if len(notebooks) else Markdown("No chapter has been timed yet.")
 
 # %% [markdown]
 # ## The model
@@ -129,11 +133,13 @@ notebooks.set_index("notebook") if len(notebooks) else Markdown("No chapter has 
 
 # %%
 model = pipeline.model_summary(settings)
-glue_values(model_source=model["source"])
-pd.Series(model, name="").astype(str).to_frame()
+if model["file"]:
+    model["file"] = project_path(model["file"])  # relative to the project: no folder of the building machine
+glue_values(build_model_source=model["source"])
+readable(pd.Series(model, name="", dtype=object).to_frame())
 
 # %% [markdown]
-# Model used by this build: {glue:text}`model_source`.
+# Model used by this build: {glue:text}`build_model_source`.
 
 # %% [markdown]
 # ## How long `make book` takes on a fresh clone
@@ -147,7 +153,7 @@ pd.Series(model, name="").astype(str).to_frame()
 # %%
 builds = book_build_table()
 if len(builds):
-    display(builds.set_index(["profile", "step"]))
+    display(readable(builds.set_index(["profile", "step"])))  # a step without a goal shows "–" there
     first = builds[(builds.profile == "default") & (builds.step == "first_build")]
     if len(first):
         minutes, goal = float(first.minutes.iloc[0]), float(first.goal_minutes.iloc[0])
@@ -170,9 +176,9 @@ bench = benchmark_table()
 bench = bench[~bench.benchmark.str.startswith("book-build")]  # shown in the section above
 if len(bench):
     display(Markdown("Speed-ups against the baselines:"))
-    display(bench[bench.measure.str.contains("speedup|ratio")].set_index(["benchmark", "measure"]))
+    display(readable(bench[bench.measure.str.contains("speedup|ratio")].set_index(["benchmark", "measure"])))
     display(Markdown("Every recorded figure:"))
-    display(bench.set_index(["benchmark", "measure"]))
+    display(readable(bench.set_index(["benchmark", "measure"])))
 else:
     display(Markdown("No benchmark results yet (`make bench` writes them)."))
 
@@ -198,10 +204,12 @@ if scale is not None:
     plot_cost_against_n(cost, axes)
     fig.tight_layout()
     plt.show()
-    display(cost.set_index(["stage", "path", "n"]).dropna(axis=1, how="all"))
+    for stage, rows in cost.groupby("stage", sort=False):  # each stage with the figures it records
+        rows = rows.drop(columns=["stage"] + (["error"] if (rows.error == "").all() else []))
+        display(Markdown(f"`{stage}`:"), readable(rows.set_index(["path", "n"])))
     if scale.get("agreement"):
         display(Markdown("Graph path against the exact path on the same set:"))
-        display(pd.DataFrame(scale["agreement"]).set_index("n"))
+        display(readable(pd.DataFrame(scale["agreement"]).set_index("n")))
     display(Markdown(f"Measured on {scale['machine']}, load average "
                      f"{', '.join(map(str, scale.get('load_average', [])))} at the end "
                      f"(a DFT batch shared the machine, at low priority), {scale.get('time', '')}."))
@@ -251,7 +259,7 @@ if budget is not None:
     glue_values(budget_n_images=budget["n_images"], budget_longest=int(longest),
                 budget_shortest=int(min(budget["budgets"], key=int)),
                 budget_shortest_percent=float(table.val_vs_longest_percent.iloc[0]))
-    display(table)
+    display(readable(table))
 else:
     display(Markdown("Not measured yet (`benchmarks/epoch_budget.py`)."))
     glue_values(budget_n_images="-", budget_longest="-", budget_shortest="-", budget_shortest_percent=float("nan"))

@@ -85,7 +85,7 @@ Markdown(f"`{user_file.name}`: {record.formula}, {record.energies.shape[-2]} ban
 # %% [markdown]
 # ## From the command line
 #
-# `elf similar` encodes the file(s) with the model, searches a fingerprint table and fits HDBSCAN on it
+# `elf similar` encodes each file given with the model, searches a fingerprint table and fits HDBSCAN on it
 # with the paper's $N_c$ = {glue:text}`cli_nc`, $N_s$ = {glue:text}`cli_ns` to say which cluster the query
 # would join (so where a profile clusters with other values, as the smoke profile does, its cluster numbers
 # are not the book's). Given only the file, it searches the dataset of a profile (`--profile`, default: the

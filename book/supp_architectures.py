@@ -13,7 +13,7 @@
 # latent sizes, which gave no significant improvement. This chapter trains each variant on the same
 # images with the same settings and a common epoch budget, then compares their validation loss and how their
 # fingerprints cluster (HDBSCAN with the Minkowski distance, as in Fig. 2). The budget
-# ({glue:text}`arch_epochs` epochs, the paper's {glue:text}`paper_epochs`) is smaller than the paper's full
+# ({glue:text}`arch_epochs_text`, the paper's {glue:text}`paper_epochs`) is smaller than the paper's full
 # training: the {glue:text}`n_variants` networks at full length would take about
 # {glue:text}`arch_full_hours:.1f` hours at the pace measured when this study was trained (on
 # {glue:text}`arch_device`), and the budget is set so that `make models` stays feasible on a laptop CPU. The
@@ -24,13 +24,12 @@ profile = "default"  # parameter profile (elfutils.book.profiles): default, smok
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
 
 from elfutils import constants
 from elfutils.book import paper_quantities, pipeline
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
+from elfutils.book.wording import counted
 
 settings = get_profile(profile)
 study = pipeline.architecture_study(settings)
@@ -43,6 +42,7 @@ colours = {v: f"C{i}" for i, v in enumerate(study.variant)}
 # %%
 first = study.iloc[0]
 glue_values(n_variants=len(study), arch_epochs=int(first.epochs), arch_image_size=int(first.image_size),
+            arch_epochs_text=counted(first.epochs, "epoch"),
             arch_n_images=int(first.n_images), paper_epochs=constants.EPOCHS,
             arch_train_minutes=float(study.train_seconds.sum()) / 60,
             arch_full_hours=float(study.train_seconds.sum()) / 3600 * constants.EPOCHS / int(first.epochs),
@@ -54,7 +54,7 @@ study[["variant", "n_parameters", "fingerprint_length", "epochs", "image_size", 
     "variant")
 
 # %% [markdown]
-# Each of the {glue:text}`n_variants` variants trained for {glue:text}`arch_epochs` epoch(s) (the paper's
+# Each of the {glue:text}`n_variants` variants trained for {glue:text}`arch_epochs_text` (the paper's
 # model: {glue:text}`paper_epochs`) on {glue:text}`arch_n_images` images of {glue:text}`arch_image_size` px,
 # with the one-cycle schedule fitted to that budget and the same seed and validation split; together they took
 # {glue:text}`arch_train_minutes:.1f` minutes on the device named next. Results used here:
@@ -118,7 +118,7 @@ glue_values(reference_variant=ref.variant, reference_val_bce=ref.val_bce, best_v
 study["unclassified_percent"] = 100 * study.n_unclassified / study.n_images
 fig, axes = plt.subplots(1, 3, figsize=(11, 3.2), sharey=True)
 for ax, column, label in zip(axes, ("n_clusters", "unclassified_percent", "dbcv"),
-                             ("clusters", "unclassified (%)", "DBCV")):
+                             ("clusters", "unclassified (%)", "DBCV"), strict=True):
     ax.barh(study.variant, study[column].fillna(0), color=[colours[v] for v in study.variant])
     ax.set(xlabel=label)
 axes[0].invert_yaxis()
@@ -155,5 +155,5 @@ paper_quantities.show_chapter(settings, "supp_architectures")
 # %% [markdown]
 # The paper reports no significant improvement from deeper trunks, without numbers. With our budget, the
 # validation BCE of {glue:text}`deeper_trunks` differs from ResNet18's by {glue:text}`deeper_val_change`
-# (negative: lower loss). After {glue:text}`arch_epochs` epoch(s) a deeper network may simply be further from
+# (negative: lower loss). After {glue:text}`arch_epochs_text` a deeper network may simply be further from
 # convergence, so this compares the variants at equal cost in epochs, not at convergence.

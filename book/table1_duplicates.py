@@ -31,7 +31,7 @@ from elfutils import constants
 from elfutils.analysis.cluster import minkowski_distances
 from elfutils.analysis.duplicates import DUPLICATE_MAD_K, find_duplicates, nearest_neighbour_distances
 from elfutils.analysis.fingerprints import fingerprint_matrix
-from elfutils.analysis.structure_match import (
+from elfutils.book.structure_match import (
     DEFAULT_TOLERANCES,
     LAYER_VACUUM_A,
     LOOSE_TOLERANCES,
@@ -42,6 +42,7 @@ from elfutils.analysis.structure_match import (
 )
 from elfutils.book import figures, paper_quantities, pipeline
 from elfutils.book.profiles import get_profile
+from elfutils.book.report import readable
 from elfutils.book.sphinx_ext import glue_values
 from elfutils.book.wording import counted
 
@@ -103,7 +104,7 @@ glue_values(n_table1=n_table1, n_table1_present=n_present, n_table1_found=n_foun
                             + (f"all {n_present}" if n_present == n_table1 else f"{n_present}")
                             + " have both materials in our data set." if n_present else
                             "None of the paper's Table 1 pairs has both materials in this profile's data."))
-table1.set_index("formula")
+readable(table1.set_index("formula"), drop_empty=False)  # a pair not in our data has no distance: "–"
 
 # %% [markdown]
 # {glue:text}`table1_verdict`
@@ -122,7 +123,7 @@ glue_values(labels_verdict="Every label of the paper's Table 1 matches 2Dmatpedi
                  f"{'is' if len(wrong) == 1 else 'are'} wrong against 2Dmatpedia's own formulas: "
                  f"{mislabelled(labels)}.",
             n_label_different_formula=int((wrong.formula_a != wrong.formula_b).sum()))
-display(labels)
+display(readable(labels, drop_empty=False))
 
 # %% [markdown]
 # {glue:text}`labels_verdict` A pair whose two ids have different formulas
@@ -135,7 +136,7 @@ display(labels)
 #
 # Close band structures do not make two entries one material. Each candidate pair and each Table 1 pair is
 # checked on the relaxed 2Dmatpedia structures with pymatgen's `StructureMatcher`, the tool the paper says
-# 2Dmatpedia used to remove duplicates (`elfutils.analysis.structure_match`): both layers rebuilt with
+# 2Dmatpedia used to remove duplicates (`elfutils.book.structure_match`): both layers rebuilt with
 # {glue:text}`layer_vacuum:g` Å of vacuum either side, supercells allowed, at pymatgen's default tolerances
 # ({glue:text}`default_tolerances`) and at looser ones ({glue:text}`loose_tolerances`). A match at the default
 # tolerances is the *same structure*, a duplicate proper; a match only at the loose ones a *close polymorph*
@@ -164,8 +165,10 @@ glue_values(layer_vacuum=LAYER_VACUUM_A, default_tolerances=fmt_tolerances(DEFAU
             table1_polymorphs=", ".join(f"{r.formula} ({r.material_id_a}, {r.material_id_b}): {r.structure}"
                                         for r in table1.itertuples() if r.structure != "same structure")
             or "none")
-display(matched.iloc[:len(candidates)].assign(rank=candidates["rank"].to_numpy()).set_index("rank"))
-display(matched.iloc[len(candidates):].assign(paper_label=table1.formula.to_numpy()).set_index("paper_label"))
+display(readable(matched.iloc[:len(candidates)].assign(rank=candidates["rank"].to_numpy()).set_index("rank"),
+                 drop_empty=False))
+display(readable(matched.iloc[len(candidates):].assign(paper_label=table1.formula.to_numpy())
+                 .set_index("paper_label"), drop_empty=False))
 
 # %% [markdown]
 # Of our {glue:text}`n_candidates` candidate pairs, {glue:text}`n_candidates_same_text` are the same structure

@@ -80,7 +80,7 @@ def test_verdict_on_the_papers_choice(grid):
     assert report.paper_choice_verdict(judged, paper=(4, 2)).startswith("The rule picks")
     few = grid.copy()
     few.loc[(few.min_cluster_size == 5) & (few.min_samples == 2), ["n_clusters", "dbcv"]] = [1, np.nan]
-    assert "gives 1 cluster(s)" in report.paper_choice_verdict(report.apply_selection_rule(few))
+    assert "gives 1 cluster," in report.paper_choice_verdict(report.apply_selection_rule(few))
     assert "DBCV is below" in report.paper_choice_verdict(report.apply_selection_rule(grid), paper=(2, 2))
 
 
@@ -92,6 +92,37 @@ def test_extremes_grid_point_and_number_text(grid):
     assert report.grid_point(grid, 9, 9) is None
     assert report.number_text(np.nan) == "undefined" and report.number_text(None) == "undefined"
     assert report.number_text(0.12345, ".2f") == "0.12" and report.number_text(np.int64(3), ".0f") == "3"
+
+
+def test_readable_shows_missing_cells_as_a_dash_and_leaves_out_empty_columns():
+    frame = pd.DataFrame({"seconds": [41.563, np.nan], "n_items": [3, None], "empty": [np.nan, np.nan],
+                          "at": [pd.NaT, pd.Timestamp("2026-01-01")],
+                          "count": pd.array([1, None], dtype="Int64"), "ok": [True, False]},
+                         index=pd.Index(["a", None], name="stage"))
+    shown = report.readable(frame)
+    html, text = shown._repr_html_(), repr(shown)
+    for missing in ("NaN", "nan", "None", "NaT", "&lt;NA&gt;", "empty"):
+        assert missing not in html, missing
+    assert "<NA>" not in text and "NaN" not in text and "–" in text
+    assert "41.563" in html and "True" in html and html.count("<td>–</td>") == 4
+    assert list(shown.frame.columns) == ["seconds", "n_items", "at", "count", "ok"] and len(shown) == 2
+    assert frame["empty"].isna().all()  # display only: the table itself is unchanged
+    assert "empty" in report.readable(frame, drop_empty=False).frame
+    assert "–" in repr(report.readable(pd.Series([1.0, None], name="v")))
+    assert len(report.readable(frame.iloc[:0])) == 0
+
+
+def test_paths_are_shown_relative_to_the_project():
+    import sys
+
+    from elfutils.book.environment import PROJECT_ROOT, machine_info, project_path
+    from elfutils.paths import cache_dir
+
+    assert project_path(PROJECT_ROOT / ".venv" / "bin" / "python") == ".venv/bin/python"
+    assert project_path("/nowhere/else/best.safetensors") == "best.safetensors"
+    inside = project_path(cache_dir() / "models" / "k" / "best.safetensors")
+    assert inside.endswith("models/k/best.safetensors") and not inside.startswith("/")
+    assert machine_info()["interpreter"] == project_path(sys.executable)
 
 
 def test_figures_draw_every_panel_with_undefined_cells(grid):
@@ -309,7 +340,7 @@ def test_table_names_every_paper_constant_once_with_paper_and_our_values():
     arch = table.set_index("quantity")
     assert arch.loc["deeper trunk vs ResNet18, validation BCE", "ours"] == "resnet34: +3.3%"
     assert arch.loc["encoder trunks compared", "ours"] == "resnet18, resnet34"
-    assert "after 2 epoch(s) each" in arch.loc["deeper trunk vs ResNet18, validation BCE", "explanation"]
+    assert "after 2 epochs each" in arch.loc["deeper trunk vs ResNet18, validation BCE", "explanation"]
     embed = table[table.section == "Embeddings"].iloc[0]
     assert "t-SNE 0.920" in embed.ours and "favours t-SNE by 0.020" in embed.explanation
 
@@ -325,7 +356,7 @@ def test_table_explains_differences_with_the_computed_numbers():
     assert "the smoke profile encodes 48" in row.loc["PAPER_N_MATERIALS", "explanation"]
     assert "2002 of them have a 2Dmatpedia structure" in row.loc["PAPER_N_MATERIALS", "explanation"]
     assert f"scores {report.constant_bce(0.12):.3f}" in row.loc["PAPER_TRAIN_BCE", "explanation"]
-    assert "trained for 2 epoch(s), not 30" in row.loc["PAPER_TRAIN_BCE", "explanation"]
+    assert "trained for 2 epochs, not 30" in row.loc["PAPER_TRAIN_BCE", "explanation"]
     assert row.loc["PAPER_VALIDATION_TOLERANCE", "ours"] == "outside: -25.0%"
     assert "set by the smoke profile" in row.loc["HDBSCAN_MIN_CLUSTER_SIZE, HDBSCAN_MIN_SAMPLES",
                                                  "explanation"]

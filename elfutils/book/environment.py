@@ -20,6 +20,21 @@ BOOK_PACKAGES = (
 )
 
 
+def project_path(path: str | Path) -> str:
+    """A path as the book shows it, without the building machine's folders: relative to the project when
+    inside it (``.venv/bin/python``), else relative to the cache folder (``$ELF_CACHE_DIR/models/...``), else
+    the file name alone."""
+    from elfutils.paths import cache_dir
+
+    path = Path(path).absolute()
+    if path.is_relative_to(PROJECT_ROOT):
+        return path.relative_to(PROJECT_ROOT).as_posix()
+    cache = cache_dir().absolute()
+    if path.is_relative_to(cache):
+        return (Path("$ELF_CACHE_DIR") / path.relative_to(cache)).as_posix()
+    return path.name
+
+
 def git_state() -> dict:
     """{"commit": short hash or "unknown ...", "dirty": tracked files changed (None if unknown)}."""
 
@@ -51,7 +66,8 @@ def package_versions(packages=BOOK_PACKAGES) -> dict[str, str]:
 
 
 def machine_info() -> dict:
-    """Platform, CPU model, cores, memory (GiB), torch device and GPU, torch threads, interpreter."""
+    """Platform, CPU model, cores, memory (GiB), torch device and GPU, torch threads, interpreter (as
+    :func:`project_path` shows it)."""
     import platform
 
     import torch
@@ -71,7 +87,7 @@ def machine_info() -> dict:
     return {"platform": platform.platform(), "cpu": cpu, "cores": os.cpu_count(),
             "memory_gib": round(memory, 1), "device": default_device(),
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none",
-            "torch_threads": torch.get_num_threads(), "interpreter": sys.executable}
+            "torch_threads": torch.get_num_threads(), "interpreter": project_path(sys.executable)}
 
 
 def _numbers(data: dict, prefix: str = "") -> dict:

@@ -678,7 +678,8 @@ def csv_download_html(table: pd.DataFrame, filename: str, text: str | None = Non
     payload = base64.b64encode(table.to_csv(index=False).encode()).decode()
     link = (f'<p><a download="{html.escape(filename)}" href="data:text/csv;base64,{payload}">'
             f"{html.escape(text or 'Download ' + filename)}</a> ({len(table)} rows)</p>")
-    body = table.to_html(index=False, classes="dataframe", border=0, float_format=lambda v: f"{v:.3f}")
+    body = table.to_html(index=False, classes="dataframe", border=0, float_format=lambda v: f"{v:.3f}",
+                         na_rep="–")  # a missing cell as the book shows one (report.MISSING_CELL)
     return f'{link}<div style="max-height:{max_height};overflow-y:auto">{body}</div>'
 
 

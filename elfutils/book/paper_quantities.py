@@ -19,6 +19,7 @@ import pandas as pd
 
 from elfutils import constants as C
 from elfutils.book import report
+from elfutils.book.wording import counted
 
 
 @dataclass
@@ -184,7 +185,7 @@ def _train_bce(o: Outcomes):
                    f"{report.constant_bce(o.pixel_fraction):.3f}; "
                    "the paper's images (VASP bands, their line width) are not available to measure theirs")
     if len(history) < C.EPOCHS:
-        why.append(f"trained for {len(history)} epoch(s), not {C.EPOCHS}")
+        why.append(f"trained for {counted(len(history), 'epoch')}, not {C.EPOCHS}")
     return round(float(history[-1]["train_bce"]), 3), "; ".join(why) or "same"
 
 
@@ -466,8 +467,8 @@ def _deeper_trunks(o: Outcomes):
     epochs = int(s.epochs.iloc[0])
     why = "validation BCE against ResNet18's; the paper gives no numbers"
     if epochs < C.EPOCHS:
-        why += (f"; after {epochs} epoch(s) each (the paper trains {C.EPOCHS}) a deeper network may only be "
-                "further from convergence")
+        why += (f"; after {counted(epochs, 'epoch')} each (the paper trains {C.EPOCHS}) a deeper network may "
+                "only be further from convergence")
     return ours or "no deeper trunk trained", why
 
 
@@ -494,7 +495,8 @@ def _fig4(o: Outcomes):
            "in-plane bond " + ", ".join(f"{g.formula[m]} {g.smallest_angle[m]:.0f}°" for m in g.index))
     so = o.square_octagon
     if so and so.get("n", 0) >= 2:
-        why += (f"; the {so['n']} square-octagon layers in our data fall into {so['n_clusters']} cluster(s), "
+        why += (f"; the {so['n']} square-octagon layers in our data fall into "
+                f"{counted(so['n_clusters'], 'cluster')}, "
                 f"their median fingerprint distance is {so['ratio']:.2f} x that of all pairs (permutation p "
                 f"= {so['p_value']:.3f})")
     return f"{int(g.agrees.sum())} of {len(g)} agree", why
@@ -544,7 +546,7 @@ def _duplicate_entries(o: Outcomes):
 
 
 def _table1(o: Outcomes):
-    from elfutils.analysis.structure_match import label_check, mislabelled
+    from elfutils.book.structure_match import label_check, mislabelled
 
     d = o.duplicates
     if d is None:

@@ -435,7 +435,7 @@ def trained_model_file(profile: str | Profile = "default") -> tuple[Path | None,
     out = cache_dir() / "models" / model_key(p)
     if (out / "COMPLETE.json").exists():
         return resolve_model_path(out), f"trained into the cache ({why})"
-    return None, f"no trained model for profile {p.name!r}: {why}, and none trained in {cache_dir()}"
+    return None, f"no trained model for profile {p.name!r}: {why}, and none trained in {shown(cache_dir())}"
 
 
 def _card_seconds(path: Path) -> float | None:
