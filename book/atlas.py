@@ -27,6 +27,11 @@
 #
 # The measurements are `elfutils.analysis.atlas`, cached as the stage `elfutils.book.atlas_stage.atlas_search`
 # of the `atlas` profile.
+#
+# A fingerprint trained without labels to do better here, and how far it gets: {doc}`elf2`.
+#
+# The energy zero, the k-path, spin, the absence of spin–orbit coupling, the basis and the other
+# conventions and limits these results rest on: {ref}`conventions`.
 
 # %% tags=["parameters"]
 profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia

@@ -14,6 +14,9 @@
 # a clean image, flattened, is the material's fingerprint. Its example is 2dm-1 (IrF2). This chapter shows our
 # network's training and validation loss per epoch, the input, noised input and reconstruction of 2dm-1, and
 # its fingerprint; the last section puts the paper's numbers beside ours.
+#
+# The energy zero, the k-path, spin, the absence of spin–orbit coupling, the basis and the other
+# conventions and limits these results rest on: {ref}`conventions`.
 
 # %% tags=["parameters"]
 profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia

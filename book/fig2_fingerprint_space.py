@@ -15,6 +15,9 @@
 # (a) is the cluster hierarchy; panels (b-h) place band structures of exemplar materials around the map.
 # Below: the same for our dataset and model, an interactive version of the map, the band gaps on the map (the
 # trends the paper describes in words, computed here), and the full exemplar table.
+#
+# The energy zero, the k-path, spin, the absence of spin–orbit coupling, the basis and the other
+# conventions and limits these results rest on: {ref}`conventions`.
 
 # %% tags=["parameters"]
 profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia

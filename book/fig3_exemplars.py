@@ -17,6 +17,9 @@
 # within ±{glue:text}`window:g` eV, the window of the images) along
 # each material's high-symmetry path. The last sections check whether the materials the paper reports
 # together with InAs and Bi2O3 share their cluster in ours.
+#
+# The energy zero, the k-path, spin, the absence of spin–orbit coupling, the basis and the other
+# conventions and limits these results rest on: {ref}`conventions`.
 
 # %% tags=["parameters"]
 profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia

@@ -17,6 +17,9 @@
 # square...) give recognisably similar band structures while many others do not. Below: the same with our
 # map, the localisation criterion made explicit and computed, and the motif of each structural cluster named
 # where it can be identified.
+#
+# The energy zero, the k-path, spin, the absence of spin–orbit coupling, the basis and the other
+# conventions and limits these results rest on: {ref}`conventions`.
 
 # %% tags=["parameters"]
 profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia

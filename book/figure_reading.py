@@ -27,6 +27,9 @@
 # images: the figure *and every material of the dataset* are cropped to that window (rounded inward to
 # {glue:text}`window_step` eV) and encoded again (`elfutils.analysis.figure_window`; once per window, then
 # cached).
+#
+# The energy zero, the k-path, spin, the absence of spin–orbit coupling, the basis and the other
+# conventions and limits these results rest on: {ref}`conventions`.
 
 # %% tags=["parameters"]
 profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia

@@ -22,6 +22,11 @@
 #    by every representation;
 # 4. **which distance the paper's clusters depend on**: HDBSCAN with the exact $p = 0.2$ distance, with
 #    Euclidean, and as `hdbscan` computes it when asked for `metric="minkowski", p=0.2`.
+#
+# A fingerprint trained without labels to do better here, and how far it gets: {doc}`elf2`.
+#
+# The energy zero, the k-path, spin, the absence of spin–orbit coupling, the basis and the other
+# conventions and limits these results rest on: {ref}`conventions`.
 
 # %% tags=["parameters"]
 profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia

@@ -216,8 +216,9 @@ shown
 #   ```
 #
 # Keep the convention of the dataset in mind: 2Dmatpedia's band paths are the 2D ones
-# (`elfutils.data.kpath`), and the images show $\pm$ {glue:text}`window:g` eV around the file's Fermi energy
-# (`efermi`); a 3D band path gives an image the network never saw.
+# (`elfutils.data.kpath`), and the images show $\pm$ {glue:text}`window:g` eV around the project's energy
+# zero (the Fermi energy of a metal, just above the valence-band maximum of a gapped material, whatever zero
+# the file used: {ref}`conventions`); a 3D band path gives an image the network never saw.
 
 # %%
 wrapped = workdir / "mp-style.json"

@@ -17,6 +17,9 @@
 # in our data and whether we find them; whether the paper's labels match 2Dmatpedia's formulas; whether the
 # pairs are the same structure or polymorphs (pymatgen's `StructureMatcher`); and the images of the closest
 # pairs side by side.
+#
+# The energy zero, the k-path, spin, the absence of spin–orbit coupling, the basis and the other
+# conventions and limits these results rest on: {ref}`conventions`.
 
 # %% tags=["parameters"]
 profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia

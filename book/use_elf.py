@@ -26,6 +26,9 @@
 # Both create `.venv` with `pip install -e '.[book,test]'`; for the library and the `elf` command alone,
 # `pip install -e .` in a virtual environment of your own is enough. Reading GPAW `.gpw` files needs GPAW
 # (`make gpaw` builds it); reading band-structure figures needs the `tesseract` program (`make ocr`).
+#
+# The energy zero, the k-path, spin, the absence of spin–orbit coupling, the basis and the other
+# conventions and limits these results rest on: {ref}`conventions`.
 
 # %% tags=["parameters"]
 profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia
@@ -125,6 +128,34 @@ bands = read_band_structure("data/2dmatpedia-dft-bands/2dm-21.json")  # or your 
 fingerprint = encode(model, render(bands, size=config.image_size)[None])  # (1, 98)
 neighbours = find_similar(fingerprint, table, k=10)
 neighbours.drop(columns="distance")
+
+# %% [markdown]
+# ## What the model sees
+#
+# `elf render FILE` writes the image a fingerprint is computed from (`--out image.png`), drawn with the render
+# settings the model's card records. Below, the image of the file searched above and those of its nearest
+# materials, on the model's energy axis; the dotted line is the project's energy zero.
+
+# %%
+import matplotlib.pyplot as plt
+
+from elfutils.nn.fingerprinter import load_fingerprinter
+
+fingerprinter = load_fingerprinter(table.attrs["model"])
+window = fingerprinter.settings.window_ev
+records = {r.material_id: r for r in pipeline.load_dataset("default")}
+shown = [("the file", bands)] + [(f"#{row.rank}: {row.material_id} {row.formula}", records[row.material_id])
+                                 for row in neighbours.head(3).itertuples() if row.material_id in records]
+fig, axes = plt.subplots(1, len(shown), figsize=(2.6 * len(shown), 2.8), sharey=True)
+for ax, (title, record) in zip(np.atleast_1d(axes), shown, strict=True):
+    ax.imshow(fingerprinter.settings.render(record), cmap="gray_r", extent=(0, 1, -window, window),
+              aspect="auto", interpolation="nearest")
+    ax.axhline(0, color="tab:red", lw=0.8, ls=":")
+    ax.set_xticks([])
+    ax.set_title(title, fontsize=9)
+np.atleast_1d(axes)[0].set_ylabel("E − E$_0$ (eV)")
+fig.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ## How to read a distance

@@ -36,6 +36,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--image-size", type=int, default=None, help="pixels a side (128)")
     p.add_argument("--width", type=int, default=None, help="first-stage channels of the trunk (32; 64 is "
                    "torchvision's ResNet18)")
+    p.add_argument("--in-channels", type=int, default=None, choices=(1, 2),
+                   help="planes an image has: 2 (default) the ±4 eV window and a ±1 eV zoom, 1 the window "
+                        "alone (the ablation of the zoom)")
     p.add_argument("--learning-rate", type=float, default=None, help="AdamW one-cycle peak (2e-3)")
     p.add_argument("--seed", type=int, default=None, help="the one seed for split, views and weights")
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: ELF_DEVICE, else CUDA if any)")
@@ -77,7 +80,8 @@ def main(argv=None) -> int:
     if bad:
         sys.exit(f"records read from the test data ({', '.join(bad[:5])}): refusing to train on them")
     changes = {"epochs": args.epochs, "batch_size": args.batch_size, "image_size": args.image_size,
-               "width": args.width, "learning_rate": args.learning_rate, "seed": args.seed}
+               "width": args.width, "learning_rate": args.learning_rate, "seed": args.seed,
+               "in_channels": args.in_channels}
     config = dataclasses.replace(elf2.Elf2Config(), **{k: v for k, v in changes.items() if v is not None})
     try:
         history = elf2.train(records, config, out_dir=args.out, resume=not args.no_resume, device=args.device,

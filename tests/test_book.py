@@ -25,7 +25,8 @@ BOOK = ROOT / "book"
 
 # source name -> (minimum number of image/png outputs, glue names that must exist)
 NOTEBOOKS = {
-    "data": (3, ("n_pool", "n_structures", "card_n_done", "fixture_iou_median", "gaps_n")),
+    "data": (3, ("n_pool", "n_structures", "card_n_done", "fixture_iou_median", "gaps_n", "gaps_n_not_layer",
+                 "conv_twin_pct", "conv_far_conduction", "conv_n_soc")),
     "reproducibility": (1, ("git_commit", "profile_name", "machine_device")),
     "fig1_training": (3, ("final_train_bce", "final_val_bce", "val_train_percent", "epochs", "n_train",
                           "train_minutes", "device", "paper_bce", "baseline_bce")),
@@ -45,7 +46,8 @@ NOTEBOOKS = {
     "table1_duplicates": (2, ("threshold", "n_candidates", "n_table1_present", "n_table1_found",
                               "paper_max")),
     "figure_reading": (2, ("verdict", "study_text", "example_text", "search_text", "failure_text")),
-    "use_elf": (0, ("readers_text", "distance_text", "downloads_text")),
+    "use_elf": (1, ("readers_text", "distance_text", "downloads_text")),
+    "elf2": (1, ("verdict", "ys_n_materials", "n_queries", "n_perturbed")),
     "fig7_parameter_study": (4, ("ours_at_paper_n_clusters", "ours_at_paper_n_unclassified",
                                  "ours_at_paper_dbcv", "ours_at_paper_s_dbw",
                                  "rule_text", "suggestion", "paper_verdict")),
@@ -54,8 +56,8 @@ NOTEBOOKS = {
                       "overlap", "k")),
     "similarity_search": (1, ("query_id", "twin_text", "cli_exit_code", "cluster_text",
                               "duplicate_threshold", "atlas_exit_code", "atlas_n_materials")),
-    "fingerprint_quality": (3, ("twin_recall1", "robust_n", "elf_wins", "ours_clusters", "library_euclid_ari",
-                                "verdict")),
+    "fingerprint_quality": (3, ("elf_twin_hits", "robust_n", "elf_wins", "ours_clusters",
+                                "library_euclid_ari", "verdict")),
     "atlas": (3, ("n_materials", "n_pool", "elf_auc", "elf_top", "best_baseline_auc", "discovery_sentence",
                   "params_verdict", "n_flat_clusters", "exemplar_flat_share", "atlas_train_bce",
                   "overlap_reference", "kept_atlas", "flat_model_auc")),

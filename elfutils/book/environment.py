@@ -115,7 +115,7 @@ def _machine(result: dict) -> str:
     return where
 
 
-NOT_SPEED = ("yardstick-", "figure-study")  # quality scores beside the benchmarks: hundreds, no times
+NOT_SPEED = ("yardstick-", "figure-study", "gap-under-settings")  # results beside the benchmarks, no speeds
 
 
 def benchmark_table(folder: str | Path = PROJECT_ROOT / "benchmarks" / "results"):
