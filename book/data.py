@@ -30,7 +30,7 @@ from IPython.display import Markdown, display
 
 from elfutils import constants
 from elfutils.book.profiles import get_profile
-from elfutils.book.sphinx_ext import glue_values
+from elfutils.book.sphinx_ext import glue_markdown, glue_values
 from elfutils.book.wording import counted
 from elfutils.data.bands import pretty_label
 from elfutils.data.dataset import (
@@ -108,7 +108,7 @@ glue_values(**{f"card_{k}": v for k, v in card.items() if np.isscalar(v)},
             card_gpaw=", ".join(card["gpaw_versions"]) or "none yet",
             card_done_percent=100 * card["n_done"] / card["n_target"])
 pending = compare.pending_table(store)
-glue_values(pending_summary="No other material is missing from it" if pending.empty else (
+glue_markdown(pending_summary="No other material is missing from it" if pending.empty else (
     f"The {counted(len(pending), 'material')} not in it are the largest cells ({pending.natoms.min()}–"
     f"{pending.natoms.max()} atoms, median {pending.natoms.median():.0f}; {int(pending.spin_run.sum())} of "
     "them magnetic), since the batch computes the cheapest first; `data/bands/CARD.md` lists them"))
@@ -142,7 +142,7 @@ pd.DataFrame({"value": values}, index=list(labels.values()))
 # computed ({glue:text}`cov_percent:.1f`%) and {glue:text}`cov_n_failed` failed twice;
 # {glue:text}`cov_still`. The flat-band store, which this card describes and which the chapters reproducing
 # the paper read, holds {glue:text}`card_n_done` of them ({glue:text}`card_done_percent:.1f`%), and
-# {glue:text}`card_n_failed` failed twice there. {glue:text}`pending_summary`. The atlas batch (`elf dft --atlas`, same recipe) went on to compute
+# {glue:text}`card_n_failed` failed twice there. {glue:md}`pending_summary`. The atlas batch (`elf dft --atlas`, same recipe) went on to compute
 # {glue:text}`cov_in_atlas` of those ({glue:text}`cov_atlas_natoms`) into the atlas store, which only the
 # all-of-2Dmatpedia analyses (the atlas profile) read; so the paper's figures here are reproduced on the
 # flat-band store's {glue:text}`card_n_done`.
@@ -269,7 +269,7 @@ if len(states):
     n_pairs = int(gaas.natoms.iloc[0]) // 2 if len(gaas) else 1
     near_reference = bool(((states.gap_polarised - reference_gap).abs() < compare.GAP_OUTLIER_EV).all())
     gaas_rerun_text = (
-        "; rerun (`python scripts/gap_under_settings.py`), started spin-paired as the recipe starts a cell "
+        "; rerun (scripts/gap_under_settings.py), started spin-paired as the recipe starts a cell "
         "without magnetic d or f ions, its gap is " + " and ".join(
             f"{r.gap_paired:.2f} eV ({r.basis})" for r in states.itertuples())
         + ": the basis does not move it. Started with moments on every atom, "
@@ -288,7 +288,7 @@ if len(states):
 else:
     polarised_ground = False
     gaas_rerun_text = ". Whether the basis or the spin state explains it is not measured here (run "
-    gaas_rerun_text += "`python scripts/gap_under_settings.py --write`): it stays unexplained"
+    gaas_rerun_text += "scripts/gap_under_settings.py --write): it stays unexplained"
 glue_values(
     gaps_n_not_layer=len(not_layer), gaps_n_checked=len(layers),
     gaps_not_layer_examples=", ".join(f"{formula_of.get(m, m)} ({m})" for m in not_layer.material_id[:4]),
@@ -303,7 +303,10 @@ glue_values(
     conv_spin_start=("The recipe starts spin-polarised only when a cell holds a magnetic d or f ion; other cells "
                      "are computed spin-paired, which misses a magnetic ground state of main-group atoms"
                      + (", as for GaAs 2dm-2933 (above)" if polarised_ground else "")))
-outliers.round(3) if len(outliers) else Markdown("No material differs by more than that.")
+shown_columns = ["material_id", "formula", "gap_ours", "gap_reference", "difference", "dimensionality",
+                 "likely_cause"]
+(outliers[shown_columns].set_index("material_id").round(3) if len(outliers)
+ else Markdown("No material differs by more than that."))
 
 # %% [markdown]
 # {glue:text}`gaps_n_not_layer` of these {glue:text}`gaps_n_checked` outliers are not layers in the cell we

@@ -115,7 +115,7 @@ if inas.metal_ours and inas.metal_2dmatpedia:
         f"both codes, not a semiconductor: our gap is {inas.gap_ours:.2f} eV, 2Dmatpedia's "
         f"{inas.gap_2dmatpedia:.2f} eV. The direct gap and high mobility the paper cites (its ref. 39) describe "
         f"another polymorph of monolayer {anchor_formula}, not this layer; the {len(records)} 2Dmatpedia "
-        "structures we hold (`structures.jsonl`) have "
+        "structures we hold (structures.jsonl) have "
         + (f"{counted(len(other_inas), 'other entry', 'other entries')} of that formula ({', '.join(other_inas)})"
            if other_inas else f"no other {anchor_formula}") + ".")
 else:

@@ -52,7 +52,7 @@ from elfutils.book import figure_study_results as fsr
 from elfutils.book import pipeline
 from elfutils.book.figures import pair_overlay
 from elfutils.book.profiles import PROFILES, atlas_profile, get_profile
-from elfutils.book.sphinx_ext import glue_values
+from elfutils.book.sphinx_ext import glue_markdown, glue_values
 from elfutils.book.wording import counted
 from elfutils.data.readers import read_band_file
 from elfutils.data.store import BandStore
@@ -146,7 +146,7 @@ glue_values(n_atlas=len(table), atlas_name=atlas.name,
 # %% [markdown]
 # ## Measured on figures drawn by other people's code
 #
-# {glue:text}`study_text`
+# {glue:md}`study_text`
 #
 # By window (all styles together; the 95 % interval of every share beside it):
 
@@ -194,7 +194,8 @@ glue_values(
              f"and {atlas_rows[4.0]['recall_at_1']:.0%}; the weakest style is {worst['style']} "
              f"(recall@10 {worst['recall_at_10']:.0%} at ±{worst['window']:g} eV). The energy axis was read "
              f"from the tick labels in {drawn_axis.mean():.0%} of the {len(drawn_axis)} atlas figures that "
-             "show bands to read."),
+             "show bands to read."))
+glue_markdown(
     study_text=(
         f"{result['materials']} atlas materials (a seeded sample) were each drawn at ±2, ±3 and ±4 eV, in a "
         f"different style at each window, by the plotting code papers are made with: pymatgen's BSPlotter, "

@@ -39,7 +39,7 @@ from elfutils.analysis.fingerprints import fingerprint_matrix
 from elfutils.analysis.similar import encode_band_files, find_similar
 from elfutils.book import pipeline, report
 from elfutils.book.profiles import atlas_profile, get_profile
-from elfutils.book.sphinx_ext import glue_values
+from elfutils.book.sphinx_ext import glue_markdown, glue_values
 from elfutils.cli import main as elf
 from elfutils.data.dataset import real_band_files
 from elfutils.data.readers import read_band_file
@@ -54,7 +54,7 @@ model_path, _ = pipeline.model_file(settings)
 # %% [markdown]
 # ## The query: a band file of your own
 #
-# {glue:text}`query_why`
+# {glue:md}`query_why`
 
 # %%
 query = report.choose_query(real_band_files(), pipeline.load_dataset(settings))
@@ -71,9 +71,9 @@ else:
     why = (f"no computation of {query['material_id']} is in this profile's dataset, so there is no twin to "
            "find")
 glue_values(query_id=query["material_id"], query_formula=record.formula, query_file=query["path"].name,
-            n_materials=len(table), k=k,
-            query_why=f"We take 2Dmatpedia's `{query['path'].name}` ({record.formula}) and copy it to "
-                      f"`my-material.json`, as a file of yours would be named: {why}.")
+            n_materials=len(table), k=k)
+glue_markdown(query_why=f"We take 2Dmatpedia's `{query['path'].name}` ({record.formula}) and copy it to "
+              f"`my-material.json`, as a file of yours would be named: {why}.")
 Markdown(f"`{user_file.name}`: {record.formula}, {record.energies.shape[-2]} bands, "
          f"{len(record.kpoints)} k-points along {record.path_string()}")
 

@@ -48,7 +48,7 @@ from elfutils.analysis.fingerprints import fingerprint_matrix
 from elfutils.analysis.similar import nearest_neighbour_percent
 from elfutils.book import pipeline
 from elfutils.book.profiles import atlas_profile, get_profile
-from elfutils.book.sphinx_ext import glue_values
+from elfutils.book.sphinx_ext import glue_markdown, glue_values
 from elfutils.data.readers import READERS
 from elfutils.nn.fingerprinter import read_model_card
 from elfutils.paths import PROJECT_ROOT
@@ -76,7 +76,7 @@ display(Markdown(run_elf("--help")))
 # %% [markdown]
 # ## One file of every format
 #
-# {glue:text}`readers_text`
+# {glue:md}`readers_text`
 
 # %%
 examples = {
@@ -100,7 +100,7 @@ for reader in READERS:
                          f"The command: `elf info {' '.join(files)}`"))
     else:
         display(Markdown(run_elf("info", *files)))
-glue_values(readers_text=(
+glue_markdown(readers_text=(
     f"elf reads {len(READERS)} kinds of band-structure files, told apart by their content, not only by "
     "their names (`elfutils.data.readers.READERS`). Each one is brought to the project's one energy zero "
     "(E_F for a metal, VBM + 0.05 eV for a gapped material; the data chapter's conventions box), so one "
@@ -160,11 +160,11 @@ plt.show()
 # %% [markdown]
 # ## How to read a distance
 #
-# {glue:text}`distance_text`
+# {glue:md}`distance_text`
 
 # %%
 own = nearest_neighbour_percent(fingerprint_matrix(table))
-glue_values(distance_text=(
+glue_markdown(distance_text=(
     "The raw distance is the Minkowski distance with p = 0.2 that the clustering uses: astronomically large "
     "numbers, meaningful only beside each other, so elf prints `closer_pairs_percent` instead: the share of "
     "the dataset's own pairs of materials that are closer than the neighbour is to your file. Smaller is "
@@ -179,7 +179,7 @@ glue_values(distance_text=(
 # %% [markdown]
 # ## Downloads
 #
-# {glue:text}`downloads_text`
+# {glue:md}`downloads_text`
 
 # %%
 downloads = PROJECT_ROOT / "book" / "_static" / "downloads"  # copied into the HTML beside the pages
@@ -200,7 +200,7 @@ for weights in sorted((PROJECT_ROOT / "models").glob("*/best.safetensors")):
                  f"fingerprint, images {render_['image_size']} px, ±{render_['window_ev']:g} eV): its card "
                  "`best.json` says how it was trained and every render setting its inputs need")
 display(Markdown("The committed models, in the repository:\n\n" + "\n".join(cards)))
-glue_values(downloads_text=(
+glue_markdown(downloads_text=(
     "The fingerprint tables this book computed, and the models that made them. "
     "`elf export-fingerprints --profile atlas --out atlas.parquet` writes the same tables from the command "
     "line, and `elfutils.load_fingerprints(\"atlas\")` returns them in Python."))

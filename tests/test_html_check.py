@@ -153,6 +153,15 @@ def test_an_s_in_source_code_is_not_a_plural():
     assert check_page(page(body)) == []
 
 
+def test_a_literal_backtick_in_prose_is_flagged_but_code_spans_are_not():
+    glued = "<p>elf prints <span class='pasted-text'>`closer_pairs_percent` instead</span>.</p>"
+    problems = check_page(page(glued))
+    assert kinds(problems) == ["backtick"] and "`closer_pairs_percent`" in problems[0].excerpt
+    rendered = ("<p>elf prints <code class='docutils literal notranslate'><span class='pre'>"
+                "closer_pairs_percent</span></code> instead.</p>" + cell("x = '`a`'", "`b`"))
+    assert check_page(page(rendered)) == []
+
+
 def test_each_occurrence_is_reported_once():
     """Nested output elements, a list item around a paragraph, two missing cells in one row: one problem."""
     body = (cell("x", "Traceback (most recent call last)", kind="traceback")

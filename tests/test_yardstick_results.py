@@ -39,6 +39,22 @@ def test_a_lead_within_the_spread_is_a_tie_and_beyond_it_a_win(result):
 
 def test_display_table_shows_spreads_and_a_dash_where_no_file_can_be_searched(result):
     table = ys.display_table(result)
-    assert table.loc["gap read from the image (ceiling)", ys.CROSS_CODE] == "–"
-    assert all("±" in v for v in table["band gap R²"])
+    assert table.loc["gap read from the image (ceiling)", ys.SHORT[ys.CROSS_CODE]] == "–"
+    assert all("±" in v for v in table[ys.SHORT["band gap R²"]])
+    assert set(table.index[:2]) == set(ys.candidates(result))
+    assert table.index[-1] == "gap read from the image (ceiling)"
     assert not table.isna().any().any()
+
+
+def test_ablation_sets_the_two_candidates_side_by_side(result):
+    one_plane = copy.deepcopy(result)
+    entries = one_plane["representations"]
+    name = next(n for n in entries if ys.ELF2_MARK in n)
+    entries[name.replace("elf2-run", "elf2-1plane")] = entries.pop(name)
+    one = entries[name.replace("elf2-run", "elf2-1plane")]
+    one["tasks"]["band gap"]["spread"]["mean"] -= 0.1
+    assert ys.readable_name(name.replace("elf2-run", "elf2-1plane")).startswith("elf-2, ±4 eV plane alone")
+    table = ys.ablation(result, one_plane)
+    assert table.loc["band gap R²", "difference"] == pytest.approx(0.1)
+    assert table.loc["flat-band AUC (binary_flatness)", "difference"] == pytest.approx(0.0)
+    assert f"{ys.ROBUSTNESS[0]}: finds itself first" in table.index

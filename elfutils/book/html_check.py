@@ -17,6 +17,10 @@ Each rule is one kind of :class:`Problem`:
     printed as code, tables, links or the bibliography): ``0.123456`` reads as noise.
 ``plural-s``
     an "(s)" plural ("material(s)") in the visible text, source code aside.
+``backtick``
+    a literal backtick in prose: Markdown that was shown as plain text (a string glued with ``glue_values``
+    and pasted by ``{glue:text}`` keeps its backticks, and Sphinx's smart quotes turn a ``--option`` in it
+    into a dash; such text is glued with ``glue_markdown`` and pasted by ``{glue:md}``).
 ``glue-mismatch``
     one MyST-NB glue name recorded with different values in two chapters. A name glued in two notebooks is
     meant to be the same quantity (the prose of both chapters calls it the same), so the two values must
@@ -40,7 +44,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-KINDS = ("traceback", "warning", "build-path", "nan-in-table", "long-float", "plural-s", "glue-mismatch")
+KINDS = ("traceback", "warning", "build-path", "nan-in-table", "long-float", "plural-s", "backtick",
+         "glue-mismatch")
 
 # Glue names that chapters use on purpose for a quantity of their own: name -> (those chapters, by notebook
 # name, or () for every chapter; why, in one line). The other chapters that glue the name must still agree.
@@ -65,6 +70,7 @@ _BUILD_PATH = re.compile(r"(?<![\w/.~-])/(?:work|tmp|root|home|Users)/")
 _MISSING = re.compile(r"(?<![\w.])(?:nan|NaN|NAN|NaT)(?![\w])|<NA>")
 _FLOAT = re.compile(r"(?<![\w.:/])(\d+)\.(\d+)(?![\w.]?\d)(?!/)")
 _PLURAL_S = re.compile(r"[A-Za-z]{2,}\(s\)")
+_BACKTICK = re.compile(r"`[^`]*`?")
 _PROSE = ["p", "li", "dd", "figcaption", "caption", "h1", "h2", "h3", "h4", "h5", "h6"]
 # elements whose text is never prose
 _NOT_PROSE = ("pre", "code", "table", "a", "script", "style", "kbd", "samp")
@@ -189,6 +195,8 @@ def check_page(html: str, page: str = "page.html") -> list[Problem]:
         for match in _FLOAT.finditer(text):
             if _significant_decimals(match.group(1), match.group(2)) > 4:
                 add("long-float", text, match)
+        for match in _BACKTICK.finditer(text):
+            add("backtick", text, match)
     return problems
 
 

@@ -24,6 +24,17 @@ def glue_values(**values) -> None:
         glue(name, value, display=False)
 
 
+def glue_markdown(**values: str) -> None:
+    """Glue text that holds Markdown (code spans, command lines) for ``{glue:md}`name``` roles:
+    ``{glue:text}`` shows a string as plain text, so its backticks would print and Sphinx's smart quotes
+    would turn a command's ``--option`` into a dash."""
+    from IPython.display import Markdown
+    from myst_nb import glue
+
+    for name, value in values.items():
+        glue(name, Markdown(value), display=False)
+
+
 def interactive(fig, height: int | None = None):
     """Show a plotly figure in the book without a CDN: HTML that expects plotly.js to be on the page (this
     module's Sphinx extension adds a local copy to every page that holds such a figure)."""

@@ -14,8 +14,12 @@ from elfutils.paths import PROJECT_ROOT
 
 YARDSTICK = PROJECT_ROOT / "benchmarks" / "results" / "yardstick-atlas.json"
 COMMAND = "python benchmarks/yardstick.py --models CANDIDATE elf-resnet18-atlas"
+# the zoom-plane ablation: the candidate's recipe with the ±4 eV plane alone, scored on the same folds
+ONE_PLANE = PROJECT_ROOT / "benchmarks" / "results" / "yardstick-atlas-one-plane.json"
+ONE_PLANE_MARK = "1plane"  # its training folder (scripts/train_elf2.py --out .cache/elf2-1plane) holds this
 PAPER_MODEL = "elf elf-resnet18-atlas"  # the paper's network trained on the atlas: names start with it
 ELF2_MARK = "elf2"  # a candidate's name holds the training folder, which holds this
+
 
 # (column, task in the JSON): larger is better in each; every value is a mean over the same seeded folds
 TASKS = (
@@ -28,6 +32,13 @@ TASKS = (
     ("spin-polarised AUC", "spin-polarised"),
 )
 CROSS_CODE = "other code: own material first (recall@1)"
+SHORT = {  # the summary table's headers (the chapter's text says what each is)
+    "flat-band AUC (binary_flatness)": "flat AUC", "top-100 flat outside the pool": "top-100 flat",
+    "flatness_score R²": "flatness_score R²", "flat bands near E_F R²": "flat near E_F R²",
+    "band gap R²": "gap R²", "metal vs gapped AUC": "metal AUC", "spin-polarised AUC": "spin AUC",
+    "other code: own material first (recall@1)": "other code r@1",
+    "twin distance, percentile of NN distances": "twin pct",
+}
 TWIN_PERCENTILE = "twin distance, percentile of NN distances"
 ROBUSTNESS = ("zero +0.2 eV", "zero -0.2 eV", "E_F mid-gap", "first segment reversed")
 
@@ -44,6 +55,8 @@ def _spread(task: dict) -> dict:
 
 def readable_name(name: str) -> str:
     """'elf .cache/elf2-run/export/best.safetensors, p = 0.2' -> 'elf-2, first candidate (p = 0.2)'."""
+    if ELF2_MARK in name and ONE_PLANE_MARK in name:
+        return "elf-2, ±4 eV plane alone" + (f" ({name.rsplit(', ', 1)[1]})" if ", " in name else "")
     if ELF2_MARK in name:
         return "elf-2, first candidate" + (f" ({name.rsplit(', ', 1)[1]})" if ", " in name else "")
     if name.startswith(PAPER_MODEL):
@@ -80,7 +93,14 @@ def display_table(result: dict) -> pd.DataFrame:
         shown[column] = [f"{mean:.3f} ± {std:.3f}" for mean, std in zip(m[column], s[column], strict=True)]
     shown[CROSS_CODE] = [f"{v:.2f}" if np.isfinite(v) else "–" for v in m[CROSS_CODE]]
     shown[TWIN_PERCENTILE] = [f"{v:.0f}" if np.isfinite(v) else "–" for v in m[TWIN_PERCENTILE]]
-    return shown
+    return shown.loc[ordered(result)].rename(columns=SHORT)
+
+
+def ordered(result: dict) -> list[str]:
+    """Readable names: the networks first, then the simple rivals, the ceiling last."""
+    rank = {"fingerprint": 0, "rival": 1, "ceiling": 2}
+    entries = result["representations"].items()
+    return [readable_name(n) for n, e in sorted(entries, key=lambda item: rank.get(item[1].get("role"), 1))]
 
 
 def robustness(result: dict, perturbations=None) -> pd.DataFrame:
@@ -122,3 +142,24 @@ def candidates(result: dict) -> tuple[str, str | None]:
     names = [readable_name(n) for n, e in result["representations"].items() if e.get("role") == "fingerprint"]
     paper = next(n for n in names if n.startswith("paper's network"))
     return paper, next((n for n in names if n.startswith("elf-2")), None)
+
+
+def ablation(result: dict, one_plane: dict) -> pd.DataFrame:
+    """The candidate (two planes) beside the same recipe with the ±4 eV plane alone, from two yardstick runs
+    on the same seeded folds: per task the two means, the difference and the larger fold spread; then the
+    cross-code recall and the robustness rows (no spread)."""
+    _, two = candidates(result)
+    one = next(readable_name(n) for n in one_plane["representations"] if ONE_PLANE_MARK in n)
+    m2, s2, m1, s1 = means(result), spreads(result), means(one_plane), spreads(one_plane)
+    rows = [{"task": c, "two planes": m2.loc[two, c], "±4 eV plane alone": m1.loc[one, c],
+             "difference": m2.loc[two, c] - m1.loc[one, c], "spread": max(s2.loc[two, c], s1.loc[one, c])}
+            for c, _ in TASKS]
+    rows.append({"task": CROSS_CODE, "two planes": m2.loc[two, CROSS_CODE], "±4 eV plane alone":
+                 m1.loc[one, CROSS_CODE], "difference": m2.loc[two, CROSS_CODE] - m1.loc[one, CROSS_CODE],
+                 "spread": np.nan})
+    r2, r1 = robustness(result), robustness(one_plane)
+    for p in ROBUSTNESS:
+        rows.append({"task": f"{p}: finds itself first", "two planes": r2.loc[two, p],
+                     "±4 eV plane alone": r1.loc[one, p], "difference": r2.loc[two, p] - r1.loc[one, p],
+                     "spread": np.nan})
+    return pd.DataFrame(rows).set_index("task")
