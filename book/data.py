@@ -29,6 +29,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from elfutils import constants
+from elfutils.book import yardstick_results as ys
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_markdown, glue_values
 from elfutils.book.wording import counted
@@ -316,8 +317,7 @@ shown_columns = ["material_id", "formula", "gap_ours", "gap_reference", "differe
 
 # %%
 paths = [*PATHS_BY_LABELS.values(), MCLC_PATH_RECTANGULAR_CELL, MCLC_PATH_OBLIQUE_CELL]
-yardstick = json.loads((PROJECT_ROOT / "benchmarks" / "results" / "yardstick-atlas.json").read_text())
-atlas_model = yardstick["representations"][f"elf elf-resnet18-atlas, p = {constants.MINKOWSKI_P:g}"]
+atlas_model = ys.yardstick()["representations"][f"{ys.PAPER_MODEL}, p = {constants.MINKOWSKI_P:g}"]
 reversed_row = next(r for r in atlas_model["robustness"] if r["perturbation"] == "first segment reversed")
 id_matches = Counter(m for record in structures.values() for m in record.get("id_match", []))
 soc = compare.with_any_element(materials.formula, compare.SPIN_ORBIT_ELEMENTS)

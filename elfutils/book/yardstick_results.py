@@ -20,7 +20,6 @@ ONE_PLANE_MARK = "1plane"  # its training folder (scripts/train_elf2.py --out .c
 PAPER_MODEL = "elf elf-resnet18-atlas"  # the paper's network trained on the atlas: names start with it
 ELF2_MARK = "elf2"  # a candidate's name holds the training folder, which holds this
 
-
 # (column, task in the JSON): larger is better in each; every value is a mean over the same seeded folds
 TASKS = (
     ("flat-band AUC (binary_flatness)", "binary_flatness"),
@@ -32,14 +31,13 @@ TASKS = (
     ("spin-polarised AUC", "spin-polarised"),
 )
 CROSS_CODE = "other code: own material first (recall@1)"
+TWIN_PERCENTILE = "twin distance, percentile of NN distances"
 SHORT = {  # the summary table's headers (the chapter's text says what each is)
     "flat-band AUC (binary_flatness)": "flat AUC", "top-100 flat outside the pool": "top-100 flat",
     "flatness_score R²": "flatness_score R²", "flat bands near E_F R²": "flat near E_F R²",
     "band gap R²": "gap R²", "metal vs gapped AUC": "metal AUC", "spin-polarised AUC": "spin AUC",
-    "other code: own material first (recall@1)": "other code r@1",
-    "twin distance, percentile of NN distances": "twin pct",
+    CROSS_CODE: "other code r@1", TWIN_PERCENTILE: "twin pct",
 }
-TWIN_PERCENTILE = "twin distance, percentile of NN distances"
 ROBUSTNESS = ("zero +0.2 eV", "zero -0.2 eV", "E_F mid-gap", "first segment reversed")
 
 
@@ -55,12 +53,13 @@ def _spread(task: dict) -> dict:
 
 def readable_name(name: str) -> str:
     """'elf .cache/elf2-run/export/best.safetensors, p = 0.2' -> 'elf-2, first candidate (p = 0.2)'."""
+    distance = f" ({name.rsplit(', ', 1)[1]})" if ", " in name else ""  # "p = 0.2"
     if ELF2_MARK in name and ONE_PLANE_MARK in name:
-        return "elf-2, ±4 eV plane alone" + (f" ({name.rsplit(', ', 1)[1]})" if ", " in name else "")
+        return "elf-2, ±4 eV plane alone" + distance
     if ELF2_MARK in name:
-        return "elf-2, first candidate" + (f" ({name.rsplit(', ', 1)[1]})" if ", " in name else "")
+        return "elf-2, first candidate" + distance
     if name.startswith(PAPER_MODEL):
-        return "paper's network, atlas model" + (f" ({name.rsplit(', ', 1)[1]})" if ", " in name else "")
+        return "paper's network, atlas model" + distance
     return name
 
 

@@ -30,10 +30,10 @@ SPIN_ORBIT_ELEMENTS = frozenset({"Bi", "Tl", "In", "Pb", "Hg", "Cd"})
 
 def with_any_element(formulas, elements) -> np.ndarray:
     """Boolean mask: which formulas contain any of ``elements``."""
-    import re
+    from elfutils.data.dataset import elements_of
 
     wanted = set(elements)
-    return np.array([bool(set(re.findall(r"[A-Z][a-z]?", str(f))) & wanted) for f in formulas], dtype=bool)
+    return np.array([bool(elements_of(str(f)) & wanted) for f in formulas], dtype=bool)
 
 
 def half_agreement(ours, reference, half: str, tolerance_px: float = TOLERANCE_PX) -> dict:
