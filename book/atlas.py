@@ -248,14 +248,16 @@ if picked:
     report.band_images_figure(
         [atlas_images[row.material_id] for _, row in picked],
         [f"cluster {c} ({int(sizes.loc[c, 'size'])}, pool {sizes.loc[c, 'pool_share']:.0%})\n"
-         f"{row.material_id} {row.formula}" for c, row in picked], ncols=6, highlight=None)
+         f"{row.material_id} {row.formula}" for c, row in picked], ncols=6, highlight=None,
+        window=atlas.energy_window)
     plt.show()
 glue_values(n_exemplar_clusters=len(picked))
 
 # %% [markdown]
 # ## The interactive map
 #
-# Hover for a material; type an ID or formula to find it; click a cluster in the legend to hide it.
+# Hover over a material for its id and its band image (the panel on the right, on its energy axis with the
+# zero line); type an ID or formula to find it; click a cluster in the legend to hide it.
 
 # %%
 colors = figures.cluster_colors(int(table.attrs["n_clusters"]))
@@ -263,7 +265,8 @@ plotly_map = figures.interactive_map(
     table, colors=colors,
     extra={"flat-band pool": np.where(in_pool, "yes", "no"),
            "binary_flatness": [("" if np.isnan(v) else int(v)) for v in flat]})
-HTML(figures.map_search_html(plotly_map, table, div_id="atlas-map"))
+HTML(figures.map_search_html(plotly_map, table, div_id="atlas-map", images=atlas_images,
+                             window=atlas.energy_window))
 
 # %% [markdown]
 # ## Finding flat bands without being told
@@ -394,7 +397,8 @@ ionic = atlas_discovery.wide_gap_ionic(gaps, atlas_formulas)
 titles = [f"{m} {atlas_formulas[at_image[m]]}\nflat: "
           f"{'?' if np.isnan(img_flat[at_image[m]]) else int(img_flat[at_image[m]])}"
           f"{', wide-gap ionic' if ionic[at_image[m]] else ''}" for m in shown]
-report.band_images_figure([atlas_images[m] for m in shown], titles, ncols=6, highlight=None)
+report.band_images_figure([atlas_images[m] for m in shown], titles, ncols=6, highlight=None,
+                          window=atlas.energy_window)
 plt.show()
 best_table = pd.DataFrame({"material_id": best_ids, "formula": [atlas_formulas[i] for i in lists[best_list]],
                            "binary_flatness": img_flat[lists[best_list]], "band_gap_ev": gaps[lists[best_list]],

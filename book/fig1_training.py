@@ -30,6 +30,7 @@ from elfutils.book import paper_quantities, pipeline
 from elfutils.book.example_material import example_image
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
+from elfutils.images.plot import draw_band_image
 from elfutils.images.render import LINE_WIDTH_PX
 from elfutils.nn import latent
 
@@ -104,8 +105,8 @@ glue_values(example_id=info["material_id"], example_formula=info["formula"], exa
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.6), sharey=True)
 for ax, img, title in zip(axes, (image, noised, recon), ("input", "noised input", "reconstruction"),
                           strict=True):
-    latent.show_image(ax, img, info["ticks"], settings.energy_window, title)
-axes[0].set_ylabel("E − E$_F$ (eV)")
+    draw_band_image(ax, img, settings.energy_window, title, info["ticks"], ylabel=ax is axes[0],
+                    title_size=None)
 fig.suptitle(f"{info['material_id']} ({info['formula']})")
 fig.tight_layout()
 

@@ -139,7 +139,7 @@ fig.tight_layout()
 
 # %%
 picks = figures.map_exemplars(table, exemplars, n=12)
-fig = figures.fingerprint_map_figure(table, picks, images, colors=colors)
+fig = figures.fingerprint_map_figure(table, picks, images, colors=colors, window=settings.energy_window)
 fig.axes[0].set_title("(b-h) fingerprint map: HDBSCAN clusters, DBSCAN groups, exemplars", fontsize=10)
 glue_values(n_insets=len(picks))
 
@@ -149,14 +149,16 @@ display(picks)
 # %% [markdown]
 # ## The interactive map
 #
-# Hover over a material for its id, formula, cluster, membership probability and band gap; click a cluster
-# in the legend to hide it (double-click: show only that one); type an id or a formula to point at it.
+# Hover over a material for its id, formula, cluster, membership probability and band gap, and for its band
+# image in the panel on the right (on its energy axis, with the zero line); click a cluster in the legend to
+# hide it (double-click: show only that one); type an id or a formula to point at it.
 
 # %%
 gap_by_id = {r.material_id: r.band_gap() for r in pipeline.load_dataset(settings)}
 gaps = table.material_id.map(gap_by_id).to_numpy(dtype=float)
 plotly_map = figures.interactive_map(table, extra={"band gap (eV)": np.round(gaps, 2)}, colors=colors)
-HTML(figures.map_search_html(plotly_map, table, div_id="fig2-map"))
+HTML(figures.map_search_html(plotly_map, table, div_id="fig2-map", images=images,
+                             window=settings.energy_window))
 
 # %% [markdown]
 # ## Global trends: metals and gapped materials

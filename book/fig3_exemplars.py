@@ -103,7 +103,8 @@ summary.set_index("cluster").round(2)
 
 # %%
 judged = report.apply_selection_rule(pipeline.parameter_study(settings))
-at_setting = report.grid_point(judged, settings.min_cluster_size, settings.min_samples)
+# the sentence is about the paper's setting, as Fig. 7's (the smoke profile clusters with another)
+at_setting = report.grid_point(judged, constants.HDBSCAN_MIN_CLUSTER_SIZE, constants.HDBSCAN_MIN_SAMPLES)
 share = cluster_baselines.concentration(table.hdbscan_label)
 table_gaps = table.material_id.map(gap).to_numpy(float)
 by_gap = cluster_baselines.baseline_clusterings(table.hdbscan_label, table_gaps, seed=settings.seed)
@@ -142,7 +143,7 @@ glue_values(n_named_pairs=len(check), n_named_in_data=int(check.in_data.sum()),
             n_named_rank10=int((check.neighbour_rank <= NEAR_RANK).sum()), near_rank=NEAR_RANK,
             same_chance_min=same.chance.min() if len(same) else float("nan"),
             same_chance_max=same.chance.max() if len(same) else float("nan"))
-display(check.round(3))
+display(report.readable(check.round(3)))
 
 # %% [markdown]
 # Of the {glue:text}`n_named_pairs` pairs the paper names, {glue:text}`n_named_in_data` have both materials in

@@ -203,8 +203,8 @@ else:
 # structure), {glue:text}`n_square_octagon` have a square-octagon layer. They fall into
 # {glue:text}`n_so_clusters_text` ({glue:text}`n_so_unclassified` unclassified); the largest
 # share in one cluster is {glue:text}`so_top_cluster_share:.0%`. Their median fingerprint distance to each
-# other is {glue:text}`so_median_within:.3g`, against {glue:text}`so_median_all:.3g` over all pairs (ratio
-# {glue:text}`so_ratio:.2f`); random sets of the same size are at least as close in a share
+# other is {glue:text}`so_ratio:.2f` times the median distance over all pairs; random sets of the same size
+# are at least as close in a share
 # {glue:text}`so_p_value:.3f` of the draws (a permutation p-value). A small ratio and p-value say that the
 # lattice motif of the paper's Fig. 4 leaves a mark on the band-structure fingerprints; a ratio near 1 that
 # it does not, in our data.

@@ -198,7 +198,7 @@ glue_values(
     atlas_rule_unclassified=int(atlas_choice.n_unclassified) if atlas_choice is not None else 0,
     atlas_rule_nc=int(atlas_choice.min_cluster_size) if atlas_choice is not None else 0,
     atlas_rule_ns=int(atlas_choice.min_samples) if atlas_choice is not None else 0)
-pd.DataFrame({"elf, HDBSCAN": elf_share, "CNNF, HDBSCAN": cnnf_share}).T.convert_dtypes().round(3)
+report.readable(pd.DataFrame({"elf, HDBSCAN": elf_share, "CNNF, HDBSCAN": cnnf_share}).T.convert_dtypes().round(3))
 
 # %% [markdown]
 # {glue:text}`degenerate_sentence` The two largest clusters hold {glue:text}`elf_first` and
@@ -232,7 +232,7 @@ chemistry = cluster_baselines.chemistry_scores(clusterings, chemistry_table(tabl
                                                n_permutations=constants.N_PERMUTATIONS, seed=settings.seed)
 glue_values(dominant_share=DOMINANT_SHARE,
             chemistry_sentence=cluster_claims.chemistry_sentence(chemistry, cluster_baselines.ELF_NAME))
-chemistry.convert_dtypes().round(3)
+report.readable(chemistry.convert_dtypes().round(3))
 
 # %% [markdown]
 # {glue:text}`chemistry_sentence`
@@ -256,7 +256,7 @@ lattices = cluster_claims.motif_check(ordered, motifs, distances, cluster_claims
                                       n_permutations=constants.N_PERMUTATIONS, seed=settings.seed)
 glue_values(n_permutations=constants.N_PERMUTATIONS,
             motif_sentence=cluster_claims.motif_sentence(lattices))
-lattices.convert_dtypes().round(3)
+report.readable(lattices.convert_dtypes().round(3))
 
 # %% [markdown]
 # {glue:text}`motif_sentence`

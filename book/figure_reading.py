@@ -56,6 +56,7 @@ from elfutils.book.sphinx_ext import glue_markdown, glue_values
 from elfutils.book.wording import counted
 from elfutils.data.readers import read_band_file
 from elfutils.data.store import BandStore
+from elfutils.images.plot import draw_band_image, mark_picture
 from elfutils.nn.fingerprinter import load_fingerprinter
 from elfutils.paths import PROJECT_ROOT
 
@@ -65,13 +66,6 @@ result = fsr.figure_study()
 glue_values(window_step=WINDOW_STEP_EV)
 
 
-def show_band_image(ax, image, title, window_ev):
-    """A model image with its energy axis and the zero line."""
-    ax.imshow(image, cmap="gray", extent=(0, 1, -window_ev, window_ev), aspect="auto", interpolation="nearest")
-    ax.axhline(0, color="tab:orange", lw=0.6, ls=":")
-    ax.set_xticks([])
-    ax.set_ylabel("E − E$_0$ (eV)")
-    ax.set_title(title, fontsize=9)
 
 
 def true_record(material_id):
@@ -99,14 +93,13 @@ digitised, drawn_truth = model.settings.render(record), model.settings.render(tr
 measured = fidelity(digitised, drawn_truth, window_rows(model.settings, (-W, W)))
 
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.2), gridspec_kw={"width_ratios": [1.6, 1, 1, 1]})
-axes[0].imshow(Image.open(example))
+mark_picture(axes[0].imshow(Image.open(example)))
 axes[0].set_axis_off()
 axes[0].set_title(f"the figure ({example.name})", fontsize=9)
-show_band_image(axes[1], digitised, "digitised", W)
-show_band_image(axes[2], drawn_truth, "our record, drawn the same way", W)
-axes[3].imshow(pair_overlay(digitised, drawn_truth), extent=(0, 1, -W, W), aspect="auto")
-axes[3].set_xticks([])
-axes[3].set_title("overlay: black both, red only digitised, blue only true", fontsize=8)
+draw_band_image(axes[1], digitised, W, "digitised", title_size=9)
+draw_band_image(axes[2], drawn_truth, W, "our record, drawn the same way", title_size=9)
+draw_band_image(axes[3], pair_overlay(digitised, drawn_truth), W,
+                "overlay: black both, red only digitised, blue only true")
 fig.tight_layout()
 plt.show()
 
@@ -240,7 +233,7 @@ for ax_row, (_, row) in zip(axes, examples.iterrows(), strict=True):
     source = true_record(row["material_id"])
     path = workdir / ("figure" + figure_suffix(row["style"]))
     draw_figure(source, row["style"], (-row["window"], row["window"]), path)
-    ax_row[0].imshow(Image.open(path))
+    mark_picture(ax_row[0].imshow(Image.open(path)))
     ax_row[0].set_axis_off()
     ax_row[0].set_title(f"{row['material_id']} ({source.formula}): {row['style']}, ±{row['window']:g} eV",
                         fontsize=8)
@@ -249,13 +242,11 @@ for ax_row, (_, row) in zip(axes, examples.iterrows(), strict=True):
         window = figure_window(read, W) or (-W, W)
         a = model.settings.render(crop_to_window(read, window))
         b = model.settings.render(crop_to_window(source, window))
-        ax_row[1].imshow(pair_overlay(a, b), extent=(0, 1, -W, W), aspect="auto")
         rank = "not in the first 10" if not row["rank"] or row["rank"] > 10 else f"rank {int(row['rank'])}"
-        ax_row[1].set_title(f"overlay (red digitised, blue true); {row['digitised_near_true']:.0%} within "
-                            f"2 px; {rank}", fontsize=8)
-        ax_row[1].set_ylabel("E − E$_0$ (eV)")
-        ax_row[1].set_xticks([])
-        show_band_image(ax_row[2], b, "our record in the shared window", W)
+        draw_band_image(ax_row[1], pair_overlay(a, b), W,
+                        f"overlay (red digitised, blue true); {row['digitised_near_true']:.0%} within "
+                        f"2 px; {rank}")
+        draw_band_image(ax_row[2], b, W, "our record in the shared window", title_size=9)
     else:
         for ax in ax_row[1:]:
             ax.set_axis_off()

@@ -169,7 +169,8 @@ glue_values(n_candidates=len(duplicates.candidates), n_candidate_entries=duplica
             + str(int(duplicates.table1.present.sum())),
             table1_mislabelled=mislabelled(label_check(constants.PAPER_TABLE1_DUPLICATES)) or "none")
 display(paper_quantities.show_section(comparison, "Duplicates (Table 1)"))
-report.readable(duplicates.table1.round(3), drop_empty=False)  # a pair not in our data has no distance: "–"
+# a pair not in our data has no distance: "–"
+report.readable(duplicates.readable(duplicates.table1).round(3), drop_empty=False)
 
 # %% [markdown]
 # We find {glue:text}`n_table1_found` of the {glue:text}`n_table1` pairs of the paper's Table 1 within our

@@ -34,7 +34,7 @@ from IPython.display import Markdown
 
 from elfutils import constants
 from elfutils.analysis.cluster import minkowski_distances
-from elfutils.analysis.duplicates import find_duplicates, nearest_neighbour_distances
+from elfutils.analysis.duplicates import find_duplicates
 from elfutils.analysis.fingerprints import fingerprint_matrix
 from elfutils.analysis.similar import encode_band_files, find_similar
 from elfutils.book import pipeline, report
@@ -133,7 +133,8 @@ labelled = table.merge(clusters[["material_id", "hdbscan_label"]], on="material_
 hdbscan = pipeline.hdbscan_model(settings)
 nearest = find_similar(query_fp, labelled, k=k, clusterer=hdbscan)
 glue_values(profile_name=settings.name, nc=settings.min_cluster_size, ns=settings.min_samples)
-nearest.round({"distance": 1, "query_probability": 3})
+# closer_pairs_percent is the distance on a scale a reader can judge (the raw Minkowski distance runs to ~1e10)
+nearest.drop(columns="distance").round({"closer_pairs_percent": 3, "query_probability": 3})
 
 # %% [markdown]
 # ## Where the other computation of the material lands
@@ -148,8 +149,8 @@ if twin_rank is None:
     twin_text = f"{query['material_id']} is not in this profile's dataset, so there is no twin to rank."
 else:
     share = float(np.mean(distances < twin_distance))
-    twin_text = (f"{query['material_id']} comes at rank {twin_rank} of {len(ranked)} (distance "
-                 f"{twin_distance:.3g}; {share:.1%} of the dataset is closer).")
+    twin_text = (f"{query['material_id']} comes at rank {twin_rank} of {len(ranked)} ({share:.1%} of the "
+                 "dataset is closer).")
 glue_values(twin_text=twin_text, twin_rank=twin_rank if twin_rank is not None else "none",
             twin_distance=twin_distance)
 
@@ -157,7 +158,8 @@ glue_values(twin_text=twin_text, twin_rank=twin_rank if twin_rank is not None el
 # ## Your band structure beside its nearest materials
 #
 # The query's image (framed) as the network sees it, then its {glue:text}`k` nearest materials with their
-# distance and HDBSCAN cluster (-1: unclassified).
+# distance, as the share of the dataset's pairs of materials that are closer (`closer_pairs_percent`), and
+# HDBSCAN cluster (-1: unclassified).
 
 # %%
 stack, ids, _ = pipeline.images(settings)
@@ -167,8 +169,8 @@ titles = [f"query: {record.formula}\n(my-material.json)"]
 for row in nearest.itertuples():
     pictures.append(stack[position[row.material_id]])
     titles.append(f"{row.rank}. {row.material_id} {row.formula}\n"
-                  f"d = {row.distance:.3g}, cluster {row.hdbscan_label}")
-report.band_images_figure(pictures, titles, ncols=len(pictures))
+                  f"{row.closer_pairs_percent:.2g}% of pairs closer, cluster {row.hdbscan_label}")
+report.band_images_figure(pictures, titles, ncols=len(pictures), window=settings.energy_window)
 plt.show()
 
 # %% [markdown]
@@ -235,19 +237,21 @@ Markdown(f"`{wrapped.name}` (wrapped in `band_structure`) reads as {same_record.
 # The paper gives no numbers for a similarity search; its closest use of fingerprint distance is duplicate
 # detection (Table 1), which flags two entries of the same formula closer than a threshold. Ours
 # (`elfutils.analysis.duplicates`, from the distribution of nearest-neighbour distances) is
-# {glue:text}`duplicate_threshold:.3g`; the median distance from a material to its nearest neighbour is
-# {glue:text}`median_nn:.3g`. {glue:text}`twin_vs_threshold`
+# {glue:text}`duplicate_threshold_nn:.2f` times the median distance from a material to its nearest
+# neighbour. {glue:text}`twin_vs_threshold`
 
 # %%
 D = minkowski_distances(fingerprint_matrix(table), p=settings.minkowski_p)
-threshold = find_duplicates(table, p=settings.minkowski_p, distances=D).threshold
+duplicates = find_duplicates(table, p=settings.minkowski_p, distances=D)
+threshold = duplicates.threshold
 if twin_rank is None:
     verdict = "With no twin in the dataset there is no pair to test."
 else:
     flagged = twin_distance <= threshold
-    verdict = (f"The query and {query['material_id']} are {twin_distance:.3g} apart: "
+    verdict = (f"The query and {query['material_id']} are {duplicates.in_nn_units(twin_distance):.2f} times "
+               "the median nearest-neighbour distance apart: "
                + ("within the threshold: the two would be flagged as duplicates." if flagged
                   else "outside the threshold: they would not be flagged as duplicates."))
-glue_values(duplicate_threshold=threshold, median_nn=float(np.median(nearest_neighbour_distances(D))),
-            twin_vs_threshold=verdict)
+glue_values(duplicate_threshold=threshold, duplicate_threshold_nn=duplicates.in_nn_units(threshold),
+            median_nn=duplicates.median_nn, twin_vs_threshold=verdict)
 shutil.rmtree(workdir)

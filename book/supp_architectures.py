@@ -17,7 +17,10 @@
 # training: the {glue:text}`n_variants` networks at full length would take about
 # {glue:text}`arch_full_hours:.1f` hours at the pace measured when this study was trained (on
 # {glue:text}`arch_device`), and the budget is set so that `make models` stays feasible on a laptop CPU. The
-# comparison is between equally (under)trained networks.
+# comparison is between equally (under)trained networks. **The paper's variation of the input image size is
+# not reproduced**: every variant here sees images of one size ({glue:text}`arch_image_size` px), because
+# the study was trained once, on the device named below, and has not been run again at other sizes (no such
+# device was lent to the round that would have done it).
 
 # %% tags=["parameters"]
 profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia

@@ -34,6 +34,10 @@ from elfutils import constants
 from elfutils.analysis.cluster import minkowski_distances
 from elfutils.analysis.duplicates import DUPLICATE_MAD_K, find_duplicates, nearest_neighbour_distances
 from elfutils.analysis.fingerprints import fingerprint_matrix
+from elfutils.book import figures, paper_quantities, pipeline
+from elfutils.book.profiles import get_profile
+from elfutils.book.report import readable
+from elfutils.book.sphinx_ext import glue_values
 from elfutils.book.structure_match import (
     DEFAULT_TOLERANCES,
     LAYER_VACUUM_A,
@@ -43,10 +47,6 @@ from elfutils.book.structure_match import (
     mislabelled,
     verdict_tally,
 )
-from elfutils.book import figures, paper_quantities, pipeline
-from elfutils.book.profiles import get_profile
-from elfutils.book.report import readable
-from elfutils.book.sphinx_ext import glue_values
 from elfutils.book.wording import counted
 
 settings = get_profile(profile)
@@ -59,7 +59,9 @@ N_PAIRS_SHOWN = 8  # pairs drawn side by side
 # materials usually are to their nearest neighbour, a low outlier of the nearest-neighbour distances:
 # $\log t = \mathrm{median} - k \times 1.4826 \times \mathrm{MAD}$ of the log nearest-neighbour distances
 # of all materials, with k = {glue:text}`mad_k` (`elfutils.analysis.duplicates`; 1.4826 MAD estimates a standard
-# deviation). Here t = {glue:text}`threshold:.3g`.
+# deviation). Here t = {glue:text}`threshold_nn:.2f` times the median nearest-neighbour distance, the unit in
+# which this book gives fingerprint distances (raw Minkowski distances of the fingerprints are of order 10¹⁰ and
+# mean nothing alone).
 
 # %%
 fingerprints = pipeline.fingerprints(settings)
@@ -67,7 +69,8 @@ distances = minkowski_distances(fingerprint_matrix(fingerprints), p=settings.min
 result = find_duplicates(fingerprints, distances=distances, p=settings.minkowski_p)
 nn = nearest_neighbour_distances(distances)
 candidates = result.candidates
-glue_values(mad_k=DUPLICATE_MAD_K, threshold=result.threshold, n_materials=len(fingerprints),
+glue_values(mad_k=DUPLICATE_MAD_K, threshold=result.threshold, threshold_nn=result.in_nn_units(result.threshold),
+            n_materials=len(fingerprints),
             n_same_formula=len(result.all_pairs), n_candidates=len(candidates),
             n_candidate_materials=result.candidate_entries,
             frac_nn_below=float((nn <= result.threshold).mean()))
@@ -88,7 +91,8 @@ fig.tight_layout()
 # Closest first; `in_paper_table1` marks the pairs of the paper's Table 1.
 
 # %%
-shown = candidates[["rank", "formula", "material_id_a", "material_id_b", "distance", "in_paper_table1"]]
+shown = result.readable(
+    candidates[["rank", "formula", "material_id_a", "material_id_b", "distance", "in_paper_table1"]])
 shown.set_index("rank") if len(shown) else Markdown("No same-formula pair falls below the threshold.")
 
 # %% [markdown]
@@ -107,7 +111,8 @@ glue_values(n_table1=n_table1, n_table1_present=n_present, n_table1_found=n_foun
                             + (f"all {n_present}" if n_present == n_table1 else f"{n_present}")
                             + " have both materials in our data set." if n_present else
                             "None of the paper's Table 1 pairs has both materials in this profile's data."))
-readable(table1.set_index("formula"), drop_empty=False)  # a pair not in our data has no distance: "–"
+# a pair not in our data has no distance: "–"
+readable(result.readable(table1).set_index("formula"), drop_empty=False)
 
 # %% [markdown]
 # {glue:text}`table1_verdict`
@@ -193,14 +198,17 @@ images = dict(zip(image_ids, stack, strict=True))
 ranked = result.all_pairs.assign(rank=np.arange(1, len(result.all_pairs) + 1))
 glue_values(n_pairs_shown=N_PAIRS_SHOWN)
 fig = figures.pair_images_figure(ranked, images, max_pairs=N_PAIRS_SHOWN,
-                                 title=f"closest same-formula pairs (threshold {result.threshold:.3g})")
+                                 title=("closest same-formula pairs (threshold "
+                                        f"{result.in_nn_units(result.threshold):.2f} × median NN)"),
+                                 window=settings.energy_window, nn_unit=result.median_nn)
 
 # %%
 present = table1[table1.present].rename(columns={"rank": "rank_all"})
 present = present.assign(rank=present.rank_all.fillna(0).astype(int))
 if len(present):
     fig = figures.pair_images_figure(present, images, max_pairs=len(present),
-                                     title="the paper's Table 1 pairs in our data")
+                                     title="the paper's Table 1 pairs in our data",
+                                     window=settings.energy_window, nn_unit=result.median_nn)
 else:
     display(Markdown("None of the paper's Table 1 pairs has both materials in this profile's data."))
 

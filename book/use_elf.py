@@ -48,8 +48,9 @@ from elfutils.analysis.fingerprints import fingerprint_matrix
 from elfutils.analysis.similar import nearest_neighbour_percent
 from elfutils.book import pipeline
 from elfutils.book.profiles import atlas_profile, get_profile
-from elfutils.book.sphinx_ext import glue_markdown, glue_values
+from elfutils.book.sphinx_ext import glue_markdown
 from elfutils.data.readers import READERS
+from elfutils.images.plot import draw_band_image
 from elfutils.nn.fingerprinter import read_model_card
 from elfutils.paths import PROJECT_ROOT
 
@@ -148,12 +149,8 @@ shown = [("the file", bands)] + [(f"#{row.rank}: {row.material_id} {row.formula}
                                  for row in neighbours.head(3).itertuples() if row.material_id in records]
 fig, axes = plt.subplots(1, len(shown), figsize=(2.6 * len(shown), 2.8), sharey=True)
 for ax, (title, record) in zip(np.atleast_1d(axes), shown, strict=True):
-    ax.imshow(fingerprinter.settings.render(record), cmap="gray_r", extent=(0, 1, -window, window),
-              aspect="auto", interpolation="nearest")
-    ax.axhline(0, color="tab:red", lw=0.8, ls=":")
-    ax.set_xticks([])
-    ax.set_title(title, fontsize=9)
-np.atleast_1d(axes)[0].set_ylabel("E − E$_0$ (eV)")
+    draw_band_image(ax, fingerprinter.settings.render(record), window, title, ylabel=ax is np.atleast_1d(axes)[0],
+                    title_size=9)
 fig.tight_layout()
 plt.show()
 

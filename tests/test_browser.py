@@ -244,3 +244,52 @@ def test_interactive_figure_renders_without_a_cdn(tmp_path, chromium):
     (result,) = browser.browse(tmp_path, ["p.html"], None)
     assert result["problems"] == [] and result["plots"] == 1
 
+
+
+HOVER_PROBE_JS = """(async () => {
+  const gd = document.getElementById('m');
+  const img = document.getElementById('m-band');
+  const before = img.style.visibility;
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+  const x = box.left + xa._offset + xa.l2p(2), y = box.top + ya._offset + ya.l2p(1);
+  const target = document.elementFromPoint(x, y);
+  for (const type of ['mouseover', 'mousemove']) {
+    target.dispatchEvent(new MouseEvent(type, {clientX: x, clientY: y, bubbles: true}));
+  }
+  await new Promise(r => setTimeout(r, 300));
+  await img.decode().catch(() => null);
+  return {before: before, after: img.style.visibility, width: img.naturalWidth,
+          title: document.getElementById('m-band-title').textContent,
+          ticks: Array.from(img.parentElement.previousElementSibling.children).map(s => s.textContent)};
+})()"""
+
+
+@pytest.mark.browser
+def test_the_interactive_map_shows_the_band_image_under_the_pointer(tmp_path, chromium):
+    """Issue #32 item 6: a real mouse move over a point of the map fills the panel beside it with that
+    material's band image, on its energy axis."""
+    import numpy as np
+    import pandas as pd
+    from plotly.offline import get_plotlyjs
+
+    from elfutils.book import figures
+
+    table = pd.DataFrame({"material_id": ["2dm-1", "2dm-2", "2dm-3"], "formula": ["A", "B", "C"],
+                          "umap_x": [0.0, 1.0, 2.0], "umap_y": [0.0, 2.0, 1.0], "hdbscan_label": [0, 0, -1],
+                          "probability": [1.0, 0.5, 0.0], "dbscan_group": [0, 0, -1]})
+    images = {m: np.roll(np.eye(224, dtype=np.uint8), 20 * i, axis=0)
+              for i, m in enumerate(table.material_id)}
+    body = figures.map_search_html(figures.interactive_map(table), table, div_id="m", images=images,
+                                   window=2.0)
+    (tmp_path / "_static").mkdir()
+    (tmp_path / "_static" / "plotly.js").write_text(get_plotlyjs())
+    (tmp_path / "p.html").write_text(
+        "<html><head><meta charset='utf-8'><title>p</title><link rel='icon' href='data:,'>"
+        "<script src='_static/plotly.js'></script>"
+        f"</head><body><main>{body}</main></body></html>")
+    (result,) = browser.browse(tmp_path, ["p.html"], None, probe=HOVER_PROBE_JS)
+    assert result["problems"] == [] and result["plots"] == 1
+    probe = result["probe"]
+    assert probe["before"] == "hidden" and probe["after"] == "visible"
+    assert probe["title"].startswith("2dm-3 C") and probe["width"] == figures.THUMBNAIL_SIDE
+    assert probe["ticks"] == ["2", "1", "0", "−1", "−2"]

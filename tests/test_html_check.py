@@ -21,9 +21,6 @@ from elfutils.book.html_check import Problem, check_book, check_glue, check_page
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Kinds the smoke book had when the checker came (issue #32 lists the problems; the chapters are being fixed
-# elsewhere): the built-book test expects these to fail until then. Take a kind out once its pages are clean.
-KNOWN_DEFECTS = {"warning", "build-path", "nan-in-table", "plural-s", "glue-mismatch"}
 
 
 def page(body: str) -> str:
@@ -136,6 +133,20 @@ def test_a_long_float_in_a_glued_span_or_emphasis_is_prose():
 @pytest.mark.parametrize("number", ["0.1234", "0.00012", "1234.5", "10.1038"])
 def test_short_floats_in_prose_are_fine(number):
     assert check_page(page(f"<p>The value is {number}.</p>")) == []
+
+
+@pytest.mark.parametrize("number", ["4.73e+10", "1.65e+10", "5.009072e+09", "2E7"])
+@pytest.mark.parametrize("where", ["prose", "table"])
+def test_a_raw_distance_in_prose_or_a_table_is_flagged(number, where):
+    body = {"prose": f"<p>They are {number} apart.</p>",
+            "table": f"<table><tr><th>distance</th></tr><tr><td>{number}</td></tr></table>"}[where]
+    problems = check_page(page(body))
+    assert kinds(problems) == ["raw-distance"] and number in problems[0].excerpt
+
+
+@pytest.mark.parametrize("text", ["p = 1e-4", "1.5e5 pairs", "0.31 × median NN", "see 2e+10.x", "v1.2e7"])
+def test_small_or_negative_exponents_are_not_raw_distances(text):
+    assert check_page(page(f"<p>Here {text}.</p>")) == []
 
 
 @pytest.mark.parametrize("text", ["material(s)", "the band(s) of", "Figure(s)"])
@@ -282,9 +293,15 @@ def book_problems(built_book) -> list[Problem]:
     return check_book(built_book)
 
 
-@pytest.mark.parametrize("kind", [
-    pytest.param(k, marks=pytest.mark.xfail(reason="known defects, issue #32")) if k in KNOWN_DEFECTS else k
-    for k in html_check.KINDS])
+@pytest.mark.parametrize("kind", html_check.KINDS)
 def test_the_built_book_has_no_problem_of_each_kind(kind, book_problems):
     found = [str(p) for p in book_problems if p.kind == kind]
     assert not found, f"{len(found)} {kind} problems:\n" + "\n".join(found[:40])
+
+
+def test_the_built_book_figures_say_what_they_show(built_book):
+    """The thumbnail rule is not vacuous: the book's band images carry notes (elfutils.book.figure_notes)."""
+    from elfutils.book.figure_notes import read_notes
+
+    noted = [n for png in sorted((built_book / "_images").glob("*.png")) for n in (read_notes(png) or [])]
+    assert any(n["kind"] == "band" for n in noted)

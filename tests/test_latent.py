@@ -191,14 +191,19 @@ def test_example_image_from_the_dataset_or_the_band_file(cache, tiny_store):
         example_image(alone, "2dm-999999")
 
 
-def test_show_image_draws_energy_and_path_axes(image):
+def test_draw_band_image_draws_energy_and_path_axes_and_the_zero_line(image):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots()
-    latent.show_image(ax, image, ticks=[(0.0, "Γ"), (0.5, "K"), (1.0, "Γ")], title="x")
+    from elfutils.images.plot import BAND_IMAGE_GID, draw_band_image
+
+    draw_band_image(ax, image, ticks=[(0.0, "Γ"), (0.5, "K"), (1.0, "Γ")], title="x")
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Γ", "K", "Γ"]
     assert ax.get_ylim() == (-4.0, 4.0) and ax.get_title() == "x"
+    assert list(ax.get_yticks()) == [-4.0, -2.0, 0.0, 2.0, 4.0] and "eV" in ax.get_ylabel()
+    assert [list(line.get_ydata()) for line in ax.lines] == [[0.0, 0.0]]
+    assert ax.get_images()[0].get_gid() == BAND_IMAGE_GID
     plt.close(fig)

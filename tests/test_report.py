@@ -236,10 +236,12 @@ def fake_duplicates(found: bool):
                            "material_id_b": [b for _, (_, b) in pairs],
                            "present": [True, True] + [False] * (len(pairs) - 2),
                            "found": [found, False] + [False] * (len(pairs) - 2)})
-    candidates = pd.DataFrame({"rank": [1, 2, 3]})
-    return types.SimpleNamespace(candidates=candidates, candidate_entries=5, threshold=1.5e8,
-                                 threshold_rule="rule text",
-                                 all_pairs=pd.DataFrame({"distance": np.arange(7.0)}), table1=table1)
+    from elfutils.analysis.duplicates import DuplicateResult
+
+    candidates = pd.DataFrame({"rank": [1, 2, 3], "material_id_a": ["a", "b", "c"],
+                               "material_id_b": ["d", "e", "d"]})  # 5 entries
+    return DuplicateResult(candidates, 1.5e8, "rule text", pd.DataFrame({"distance": np.arange(7.0)}), table1,
+                           median_nn=3e8)
 
 
 def fake_walks(material_id="2dm-1", formula="IrF2", channel=constants.LATENT_WALK_CHANNEL):

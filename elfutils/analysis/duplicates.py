@@ -160,6 +160,9 @@ def _pair_key(a, b) -> frozenset:
     return frozenset((str(a), str(b)))
 
 
+NN_UNIT_COLUMN = "distance (× median NN)"  # a distance over the median nearest-neighbour distance
+
+
 @dataclass
 class DuplicateResult:
     """Outcome of :func:`find_duplicates`.
@@ -170,6 +173,8 @@ class DuplicateResult:
     threshold_rule : str, how it was chosen
     all_pairs : DataFrame, every same-formula pair with its distance (for histograms)
     table1 : DataFrame, the paper's Table 1 pairs: present in the data, distance, rank, found
+    median_nn : float, the median distance from a material to its nearest neighbour: the unit in which a
+        reader can judge a distance (raw Minkowski distances of fingerprints run to ~1e10)
     """
 
     candidates: pd.DataFrame
@@ -177,6 +182,21 @@ class DuplicateResult:
     threshold_rule: str
     all_pairs: pd.DataFrame
     table1: pd.DataFrame
+    median_nn: float = float("nan")
+
+    def in_nn_units(self, distance):
+        """``distance`` (a number or an array) over :attr:`median_nn`."""
+        return np.asarray(distance, dtype=float) / self.median_nn if np.ndim(distance) else (
+            float(distance) / self.median_nn)
+
+    def readable(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` (pairs with a ``distance`` column) with the distance in units of :attr:`median_nn`, in a
+        column named :data:`NN_UNIT_COLUMN` where ``distance`` was."""
+        out = frame.copy()
+        if "distance" in out:
+            out["distance"] = self.in_nn_units(out["distance"].to_numpy(dtype=float)).round(3)
+            out = out.rename(columns={"distance": NN_UNIT_COLUMN})
+        return out
 
     @property
     def candidate_entries(self) -> int:
@@ -241,6 +261,7 @@ def find_duplicates(
         rule,
         pairs,
         table1_check(df, D, pairs, threshold, X=None if dense else X, p=p),
+        float(np.median(nn)) if len(nn) else float("nan"),
     )
 
 

@@ -152,7 +152,7 @@ def _console_problems(events: list[dict], base_url: str) -> list[str]:
 
 
 async def _browse_async(port_file: Path, base_url: str, pages: list[str], out_dir: Path | None,
-                        width: int, max_height: int, settle_s: float) -> list[dict]:
+                        width: int, max_height: int, settle_s: float, probe: str | None = None) -> list[dict]:
     import urllib.request
 
     deadline = time.monotonic() + 60
@@ -180,6 +180,7 @@ async def _browse_async(port_file: Path, base_url: str, pages: list[str], out_di
         await cdp.evaluate("document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
         await cdp.drain(settle_s)
         info = await cdp.evaluate(PAGE_PROBE_JS) or {}
+        probed = await cdp.evaluate(probe) if probe else None
         problems = _console_problems(cdp.events, base_url)
         if loaded is None:
             problems.append("the page did not finish loading within 60 s")
@@ -199,7 +200,7 @@ async def _browse_async(port_file: Path, base_url: str, pages: list[str], out_di
             shot.write_bytes(base64.b64decode(png["data"]))
         results.append({"page": page, "url": url, "title": info.get("title", ""),
                         "images": info.get("images", 0), "plots": info.get("plots", 0), "problems": problems,
-                        "screenshot": str(shot) if shot else None})
+                        "screenshot": str(shot) if shot else None, "probe": probed})
     cdp.ws.close()
     return results
 
@@ -211,6 +212,7 @@ def browse(
     width: int = 1280,
     max_height: int = 8000,
     settle_s: float = 1.5,
+    probe: str | None = None,
 ) -> list[dict]:
     """Load pages of a built book in headless Chromium; one dict per page (page, url, title, images,
     plots (rendered plotly figures), problems, screenshot). ``problems`` lists console errors, uncaught
@@ -221,6 +223,8 @@ def browse(
         html_dir: the built HTML (``_build/html``).
         pages: paths relative to it (default: every page of ``_toc.yml``).
         out_dir: where full-page screenshots go (:func:`screenshot_name` + ``.png``); None for none.
+        probe: a JavaScript expression run on each page once it has settled (a promise is awaited); its
+            value, as JSON, is the result's ``probe`` (what a test asks a live page: e.g. hover a point).
     """
     chromium = find_chromium()
     if chromium is None:
@@ -247,7 +251,7 @@ def browse(
         proc = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         try:
             return asyncio.run(_browse_async(Path(profile_dir) / "DevToolsActivePort", base_url, pages,
-                                             out_dir, width, max_height, settle_s))
+                                             out_dir, width, max_height, settle_s, probe))
         finally:
             proc.terminate()
             try:

@@ -111,13 +111,14 @@ def motif_check(table: pd.DataFrame, motifs, distances, wanted=MOTIFS, n_permuta
         codes[motifs == motif] = i
     islands = localised_structural_clusters(table[["umap_x", "umap_y"]].to_numpy(), codes).set_index(
         "cnnf_cluster")
+    # by label, never by position (an empty frame's index is not integer, and .get would read positions)
+    largest, localised = islands.largest_island.to_dict(), islands.localised.to_dict()
     rows = {}
     for i, motif in enumerate(wanted):
         close = group_closeness(distances, np.flatnonzero(motifs == motif), n_permutations=n_permutations,
                                 seed=seed)
         rows[motif] = {"closeness": close["ratio"], "closeness_p": close["p_value"],
-                       "largest_island": int(islands.largest_island.get(i, 0)),
-                       "localised": bool(islands.localised.get(i, False))}
+                       "largest_island": int(largest.get(i, 0)), "localised": bool(localised.get(i, False))}
     return out.join(pd.DataFrame.from_dict(rows, orient="index"))
 
 

@@ -437,6 +437,7 @@ def fingerprint_map_figure(
     colors: Sequence | None = None,
     regions: str = "kde",
     figsize: tuple[float, float] = (11.0, 9.5),
+    window: float | None = None,
 ):
     """Fig. 2b-h: the map (:func:`plot_fingerprint_map`) with band-structure image insets of the ``picks``
     (:func:`map_exemplars`) placed around it, each joined to its material by a leader line.
@@ -447,6 +448,7 @@ def fingerprint_map_figure(
     Parameters
     ----------
     images : material_id -> binary image (1 = band line); picks without an image are left out
+    window : the images' energy window in eV (default the paper's); each inset shows its energy axis
 
     Returns
     -------
@@ -455,6 +457,11 @@ def fingerprint_map_figure(
     import matplotlib.pyplot as plt
     from matplotlib.patches import ConnectionPatch
     from scipy.optimize import linear_sum_assignment
+
+    from elfutils.constants import ENERGY_WINDOW_EV
+    from elfutils.images.plot import draw_band_image
+
+    window = ENERGY_WINDOW_EV if window is None else window
 
     picks = picks[picks["material_id"].isin(list(images))].reset_index(drop=True)
     fig = plt.figure(figsize=figsize)
@@ -475,9 +482,9 @@ def fingerprint_map_figure(
         pick = picks.iloc[i]
         sx, sy = slots[j]
         inset = fig.add_axes((sx - w / 2, sy - h / 2, w, h))
-        inset.imshow(images[pick.material_id], cmap="gray_r", interpolation="antialiased", vmin=0, vmax=1)
-        inset.set_xticks([])
-        inset.set_yticks([])
+        draw_band_image(inset, images[pick.material_id], window, ylabel=False, interpolation="antialiased")
+        inset.set_yticks([-window, 0, window])
+        inset.tick_params(axis="y", labelsize=6, pad=1, length=2)
         color = colors[int(pick.cluster)]
         for spine in inset.spines.values():
             spine.set_edgecolor(color)
@@ -619,10 +626,58 @@ def interactive_map(table: pd.DataFrame, extra: Mapping[str, Sequence] | None = 
     return fig
 
 
-def map_search_html(fig, table: pd.DataFrame, div_id: str = "elf-map") -> str:
+THUMBNAIL_SIDE = 96  # px of the band image the interactive maps show on hover (1 bit a pixel: ~0.5 kB each)
+
+
+def band_thumbnails(images: Mapping[str, np.ndarray], side: int = THUMBNAIL_SIDE) -> dict[str, str]:
+    """material_id -> a ``data:`` URI of its band image as a ``side`` px, one-bit PNG (line pixels black): a
+    pixel is black when a fifth or more of the area it covers is line, so thin bands survive the shrink."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    out = {}
+    for material_id, image in images.items():
+        white = Image.fromarray((255 * (1 - np.asarray(image, dtype=float))).astype(np.uint8))
+        small = white.resize((side, side), Image.Resampling.BOX).point(lambda v: 255 if v > 204 else 0)
+        buffer = io.BytesIO()
+        small.convert("1").save(buffer, format="png", optimize=True)
+        out[str(material_id)] = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return out
+
+
+def _band_panel_html(div_id: str, window: float) -> str:
+    """The panel beside a map that shows the hovered material's band image on its energy axis (ticks at
+    ±window, ±window/2 and 0 eV) with the zero line."""
+    blank = band_thumbnails({"": np.zeros((THUMBNAIL_SIDE, THUMBNAIL_SIDE))})[""]  # until one is shown
+    ticks = "".join(
+        f'<span style="position:absolute;right:0.3em;top:{100 * (window - e) / (2 * window):g}%;'
+        f'transform:translateY(-50%)">{f"{e:g}".replace("-", "−")}</span>'
+        for e in (window, window / 2, 0.0, -window / 2, -window))
+    return f"""<div class="elf-band-panel" style="flex:0 0 13.5em;font-size:0.8em">
+<div id="{div_id}-band-title" style="min-height:2.6em">Hover over or click a material to see its bands.</div>
+<div style="display:flex;align-items:stretch">
+<div style="position:relative;width:2.4em;height:192px">{ticks}</div>
+<div style="position:relative;width:160px;height:192px;border:1px solid #444;background:#fff">
+<img id="{div_id}-band" alt="band image of the material under the pointer" src="{blank}" \
+style="width:100%;height:100%;image-rendering:pixelated;visibility:hidden">
+<div style="position:absolute;left:0;right:0;top:50%;border-top:1px dotted #d62728"></div>
+</div></div>
+<div style="margin-left:2.4em">E − E<sub>0</sub> (eV) against the k-path</div>
+</div>"""
+
+
+def map_search_html(fig, table: pd.DataFrame, div_id: str = "elf-map",
+                    images: Mapping[str, np.ndarray] | None = None, window: float | None = None) -> str:
     """HTML for :func:`interactive_map` with a search box: typing a material id (``2dm-2474``) or a formula
-    (``InAs``) points an arrow at every matching material. Expects plotly.js on the page (as
-    :func:`elfutils.book.sphinx_ext.interactive` does: the book's Sphinx extension adds a local copy)."""
+    (``InAs``) points an arrow at every matching material. With ``images`` (material_id -> band image drawn
+    in ±``window`` eV, default the paper's), a panel beside the map shows the band image of the material under
+    the pointer, or of the one clicked or found, on its energy axis with the zero line
+    (:func:`band_thumbnails`). Expects plotly.js on the page (as :func:`elfutils.book.sphinx_ext.interactive`
+    does: the book's Sphinx extension adds a local copy)."""
+    from elfutils.constants import ENERGY_WINDOW_EV
+
     plot = fig.to_html(include_plotlyjs=False, full_html=False, div_id=div_id, default_height=620,
                        config={"responsive": True, "displaylogo": False})
     columns = zip(table["material_id"], table["formula"], table["umap_x"], table["umap_y"],
@@ -631,6 +686,9 @@ def map_search_html(fig, table: pd.DataFrame, div_id: str = "elf-map") -> str:
     options = "".join(f'<option value="{html.escape(m)} {html.escape(v[2])}"></option>'
                       for m, v in points.items())
     data = json.dumps(points).replace("</", "<\\/")
+    shown = {m: images[m] for m in points if images is not None and m in images}
+    pictures = json.dumps(band_thumbnails(shown)).replace("</", "<\\/")
+    panel = _band_panel_html(div_id, ENERGY_WINDOW_EV if window is None else float(window)) if shown else ""
     return f"""<div class="elf-map-search" style="margin:0.4em 0 0.4em 0">
 <label for="{div_id}-q">Find a material (id or formula): </label>
 <input id="{div_id}-q" list="{div_id}-list" placeholder="e.g. 2dm-1 or IrF2" size="26">
@@ -638,12 +696,35 @@ def map_search_html(fig, table: pd.DataFrame, div_id: str = "elf-map") -> str:
 <span id="{div_id}-msg" style="margin-left:0.6em;color:#555"></span>
 <datalist id="{div_id}-list">{options}</datalist>
 </div>
-{plot}
+<div style="display:flex;gap:0.8em;align-items:flex-start">
+<div style="flex:1 1 auto;min-width:0">{plot}</div>
+{panel}
+</div>
 <script>
 (function () {{
   var points = {data};
+  var pictures = {pictures};
   var input = document.getElementById("{div_id}-q");
   var msg = document.getElementById("{div_id}-msg");
+  function show(id) {{
+    var img = document.getElementById("{div_id}-band");
+    if (!img || !pictures[id]) {{ return; }}
+    img.src = pictures[id];
+    img.style.visibility = "visible";
+    var p = points[id];
+    document.getElementById("{div_id}-band-title").textContent =
+      id + " " + (p ? p[2] + " (cluster " + p[3] + ")" : "");
+  }}
+  function hook() {{
+    var gd = document.getElementById("{div_id}");
+    if (!gd || typeof gd.on !== "function") {{ setTimeout(hook, 100); return; }}
+    var pick = function (ev) {{
+      if (ev && ev.points && ev.points.length) {{ show(ev.points[0].customdata[0]); }}
+    }};
+    gd.on("plotly_hover", pick);
+    gd.on("plotly_click", pick);
+  }}
+  hook();
   function mark(query) {{
     var gd = document.getElementById("{div_id}");
     if (!gd || typeof Plotly === "undefined") {{ return; }}
@@ -658,6 +739,7 @@ def map_search_html(fig, table: pd.DataFrame, div_id: str = "elf-map") -> str:
               arrowhead: 2, ax: 40, ay: -40, bgcolor: "rgba(255,255,255,0.9)", bordercolor: "#222"}};
     }});
     Plotly.relayout(gd, {{annotations: notes}});
+    if (hits.length) {{ show(hits[0]); }}
     msg.textContent = q ? (hits.length ? hits.length + " found" : "not in this map") : "";
   }}
   input.addEventListener("change", function () {{ mark(input.value); }});
@@ -925,12 +1007,14 @@ def pair_overlay(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def pair_images_figure(pairs: pd.DataFrame, images: Mapping[str, np.ndarray], max_pairs: int = 8,
-                       pairs_per_row: int = 2, title: str | None = None):
+                       pairs_per_row: int = 2, title: str | None = None, window: float | None = None,
+                       nn_unit: float | None = None):
     """Side-by-side images of duplicate candidates: for each pair, material a, material b and their overlay
     (black = both, red = only a, blue = only b). ``pairs`` has rank, formula, material_id_a, material_id_b,
     distance (:func:`elfutils.analysis.duplicates.find_duplicates` candidates); pairs without both images are
-    left
-    out; ``title`` goes above the grid.
+    left out; ``title`` goes above the grid. Each image is on its energy axis (±``window`` eV, default the
+    paper's) with the zero line; the first image of a row labels the axis and gives the pair's distance, in
+    units of ``nn_unit`` (the median nearest-neighbour distance) when given.
 
     Returns
     -------
@@ -938,16 +1022,16 @@ def pair_images_figure(pairs: pd.DataFrame, images: Mapping[str, np.ndarray], ma
     """
     import matplotlib.pyplot as plt
 
+    from elfutils.images.plot import draw_band_image
+
     pairs = pairs[pairs.material_id_a.isin(list(images)) & pairs.material_id_b.isin(list(images))]
     pairs = pairs.head(max_pairs)
     n = len(pairs)
     pairs_per_row = max(1, min(pairs_per_row, n))
     nrows = max(int(np.ceil(n / pairs_per_row)), 1)
     ncols = 3 * pairs_per_row
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.9 * ncols, 2.2 * nrows), squeeze=False)
-    for ax in axes.ravel():
-        ax.set_xticks([])
-        ax.set_yticks([])
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.9 * ncols + 0.5, 2.2 * nrows), squeeze=False,
+                             sharey=True)
     if not n:
         _no_data(axes[0, 0], "no candidate pairs")
     for k, pair in enumerate(pairs.itertuples()):
@@ -957,10 +1041,14 @@ def pair_images_figure(pairs: pd.DataFrame, images: Mapping[str, np.ndarray], ma
                   (pair_overlay(a, b), "overlay", None)]
         for j, (img, name, cmap) in enumerate(panels):
             ax = axes[r, 3 * c0 + j]
-            ax.imshow(img, cmap=cmap, interpolation="antialiased")
-            ax.set_title(name, fontsize=8)
+            draw_band_image(ax, img, window, name, ylabel=False, interpolation="antialiased",
+                            **({"cmap": cmap} if cmap else {}))
+            if j or c0:  # the row shares its first image's energy axis
+                ax.tick_params(axis="y", labelleft=False)
         rank = getattr(pair, "rank", k + 1)
-        axes[r, 3 * c0].set_ylabel(f"#{rank} {pair.formula}\nd = {pair.distance:.3g}", fontsize=8)
+        distance = (f"d = {pair.distance / nn_unit:.2f} × median NN" if nn_unit
+                    else f"d = {pair.distance:.3g}")
+        axes[r, 3 * c0].set_ylabel(f"#{rank} {pair.formula}\n{distance}\nE − E$_0$ (eV)", fontsize=8)
     for ax in axes.ravel()[3 * n:]:
         ax.set_axis_off()
     if title:

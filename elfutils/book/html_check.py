@@ -15,12 +15,21 @@ Each rule is one kind of :class:`Problem`:
 ``long-float``
     a number with more than 4 significant decimals in prose (paragraphs and list items; not code, outputs
     printed as code, tables, links or the bibliography): ``0.123456`` reads as noise.
+``raw-distance``
+    a number of a million or more in scientific notation (``4.73e+10``) in prose or a table cell: in this
+    book that is a raw Minkowski distance of fingerprints (~1e10), which a reader cannot judge; give it in
+    units of the median nearest-neighbour distance or as ``closer_pairs_percent``.
 ``plural-s``
     an "(s)" plural ("material(s)") in the visible text, source code aside.
 ``backtick``
     a literal backtick in prose: Markdown that was shown as plain text (a string glued with ``glue_values``
     and pasted by ``{glue:text}`` keeps its backticks, and Sphinx's smart quotes turn a ``--option`` in it
     into a dash; such text is glued with ``glue_markdown`` and pasted by ``{glue:md}``).
+``thumbnail-axes``
+    a band image in a figure without its energy axis or the zero line, or an image in a figure that is
+    neither drawn as a band image nor marked as a picture (the chapters promise band thumbnails with both).
+    The figures say what they show: the notebook kernel writes notes into each PNG
+    (:mod:`elfutils.book.figure_notes`); a PNG without notes is not a figure of ours and is not judged.
 ``glue-mismatch``
     one MyST-NB glue name recorded with different values in two chapters. A name glued in two notebooks is
     meant to be the same quantity (the prose of both chapters calls it the same), so the two values must
@@ -44,8 +53,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-KINDS = ("traceback", "warning", "build-path", "nan-in-table", "long-float", "plural-s", "backtick",
-         "glue-mismatch")
+KINDS = ("traceback", "warning", "build-path", "nan-in-table", "long-float", "raw-distance", "plural-s",
+         "backtick", "thumbnail-axes", "glue-mismatch")
 
 # Glue names that chapters use on purpose for a quantity of their own: name -> (those chapters, by notebook
 # name, or () for every chapter; why, in one line). The other chapters that glue the name must still agree.
@@ -68,7 +77,8 @@ _TRACEBACK = re.compile(r"Traceback \(most recent call last\)")
 _WARNING = re.compile(r"\b(?:[A-Za-z]*Warning|WARNING)\b:|\bwarnings\.warn\(")
 _BUILD_PATH = re.compile(r"(?<![\w/.~-])/(?:work|tmp|root|home|Users)/")
 _MISSING = re.compile(r"(?<![\w.])(?:nan|NaN|NAN|NaT)(?![\w])|<NA>")
-_FLOAT = re.compile(r"(?<![\w.:/])(\d+)\.(\d+)(?![\w.]?\d)(?!/)")
+_FLOAT = re.compile(r"(?<![\w.:/])(\d+)\.(\d+)(?![\w.]?\d)(?!/)(?![eE][+-]?\d)")  # 4.7e+10: raw-distance
+_RAW_DISTANCE = re.compile(r"(?<![\w.])\d(?:\.\d+)?[eE]\+?(?:0?[6-9]|[1-9]\d)(?![\w.])")
 _PLURAL_S = re.compile(r"[A-Za-z]{2,}\(s\)")
 _BACKTICK = re.compile(r"`[^`]*`?")
 _PROSE = ["p", "li", "dd", "figcaption", "caption", "h1", "h2", "h3", "h4", "h5", "h6"]
@@ -183,6 +193,12 @@ def check_page(html: str, page: str = "page.html") -> list[Problem]:
         row_text = " | ".join(c.get_text(" ").strip() for c in row.find_all(["td", "th"]))
         match = _MISSING.search(row_text)
         problems.append(Problem(page, "nan-in-table", _excerpt(row_text, match.start(), match.end())))
+    # table cells: raw distances (one problem per row)
+    for row in content.find_all("tr"):
+        row_text = " | ".join(c.get_text(" ").strip() for c in row.find_all(["td", "th"]))
+        match = _RAW_DISTANCE.search(row_text)
+        if match:
+            problems.append(Problem(page, "raw-distance", _excerpt(row_text, match.start(), match.end())))
 
     # prose: long floats
     for block in content.find_all(_PROSE):
@@ -197,7 +213,30 @@ def check_page(html: str, page: str = "page.html") -> list[Problem]:
                 add("long-float", text, match)
         for match in _BACKTICK.finditer(text):
             add("backtick", text, match)
+        for match in _RAW_DISTANCE.finditer(text):
+            add("raw-distance", text, match)
     return problems
+
+
+def check_images(html: str, page: Path, html_dir: Path) -> list[Problem]:
+    """The ``thumbnail-axes`` problems of one page: each image of its content whose PNG notes
+    (:func:`elfutils.book.figure_notes.read_notes`) name a band image without its axis or zero line."""
+    from bs4 import BeautifulSoup
+
+    from elfutils.book.figure_notes import problems as note_problems
+    from elfutils.book.figure_notes import read_notes
+
+    rel = page.relative_to(html_dir).as_posix()
+    out = []
+    for img in _content(BeautifulSoup(html, "html.parser")).find_all("img"):
+        src = (img.get("src") or "").split("#")[0].split("?")[0]
+        if not src.lower().endswith(".png") or ":" in src:
+            continue
+        path = (page.parent / src).resolve()
+        notes = read_notes(path) if path.is_file() else None
+        out += [Problem(rel, "thumbnail-axes", f"{src.rsplit('/', 1)[-1][:16]}…: {line}")
+                for line in note_problems(notes or [])]
+    return out
 
 
 def glue_records(notebook: Path) -> dict[str, str]:
@@ -284,7 +323,8 @@ def check_book(html_dir: str | Path) -> list[Problem]:
     problems = []
     for page in book_pages(html_dir):
         rel = page.relative_to(html_dir).as_posix()
-        problems += check_page(page.read_text(encoding="utf-8", errors="replace"), rel)
+        html = page.read_text(encoding="utf-8", errors="replace")
+        problems += check_page(html, rel) + check_images(html, page, html_dir)
     sources = html_dir / "_sources"
     problems += check_glue(sorted(sources.rglob("*.ipynb")) if sources.is_dir() else [], sources)
     return problems

@@ -162,6 +162,7 @@ def execute(
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from elfutils.book import figure_notes
     from elfutils.book.pipeline import MissingStoreError, require_store
     from elfutils.book.profiles import get_profile
 
@@ -171,6 +172,9 @@ def execute(
     except MissingStoreError as exc:
         raise NotebookError(f"{src}: {exc}") from None
     nb = read_source(src)
+    # hidden first cell: figures carry notes on their band images for the built-book checker
+    setup = nbformat.v4.new_code_cell(figure_notes.SETUP_SOURCE, metadata={"tags": ["remove-cell"]})
+    nb.cells.insert(0, setup)
     signature = execution_signature(src, profile)
     if if_changed and is_up_to_date(dst, signature):
         print(f"{dst}: up to date ({profile})")

@@ -685,8 +685,10 @@ def choose_query(files, records) -> dict:
     return entries[0]
 
 
-def band_images_figure(images, titles, ncols: int = 6, highlight: int | None = 0):
-    """Band-structure images in a grid (line pixels black), one title per image.
+def band_images_figure(images, titles, ncols: int = 6, highlight: int | None = 0,
+                       window: float | None = None):
+    """Band-structure images in a grid (line pixels black), one title per image, each on its energy axis
+    (±``window`` eV, default the paper's) with the zero line; the first column labels the axis.
 
     Parameters
     ----------
@@ -694,12 +696,15 @@ def band_images_figure(images, titles, ncols: int = 6, highlight: int | None = 0
     titles : sequence of str, same length
     ncols : images per row
     highlight : index of an image to frame in red (the query), or None
+    window : the images' energy window in eV
 
     Returns
     -------
     matplotlib Figure
     """
     import matplotlib.pyplot as plt
+
+    from elfutils.images.plot import draw_band_image
 
     images = list(images)
     if len(images) != len(titles):
@@ -708,17 +713,16 @@ def band_images_figure(images, titles, ncols: int = 6, highlight: int | None = 0
         raise ValueError("no images to show")
     ncols = max(1, min(ncols, len(images)))
     nrows = math.ceil(len(images) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.2 * ncols, 2.55 * nrows), squeeze=False,
-                             constrained_layout=True)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.2 * ncols + 0.4, 2.55 * nrows), squeeze=False,
+                             sharey=True, constrained_layout=True)
     for ax in axes.ravel():
         ax.axis("off")
     for i, (image, title) in enumerate(zip(images, titles, strict=True)):
         ax = axes.ravel()[i]
         ax.axis("on")
-        ax.imshow(np.asarray(image), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_title(title, fontsize=8)
+        draw_band_image(ax, np.asarray(image), window, title, ylabel=i % ncols == 0)
+        if i % ncols:  # the row shares the first panel's energy axis
+            ax.tick_params(axis="y", labelleft=False)
         if highlight is not None and i == highlight:
             for spine in ax.spines.values():
                 spine.set(color="tab:red", lw=2.5)

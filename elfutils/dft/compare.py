@@ -448,13 +448,16 @@ def card_figure(card: dict, top: int = 40):
     return fig
 
 
-def fixture_figure(table: pd.DataFrame, images: dict, per_row: int = 2):
-    """For each material: our image, the VASP image and their :func:`overlay`, ``per_row`` materials a row."""
+def fixture_figure(table: pd.DataFrame, images: dict, per_row: int = 2, window: float | None = None):
+    """For each material: our image, the VASP image and their :func:`overlay`, ``per_row`` materials a row,
+    each on its energy axis (±``window`` eV, default the paper's) with the zero line."""
     import matplotlib.pyplot as plt
+
+    from elfutils.images.plot import draw_band_image
 
     ids = [m for m in table.material_id if m in images]
     rows = max((len(ids) + per_row - 1) // per_row, 1)
-    fig, axes = plt.subplots(rows, 3 * per_row, figsize=(12, 2.1 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, 3 * per_row, figsize=(12, 2.1 * rows), squeeze=False, sharey=True)
     by_id = table.set_index("material_id")
     for k, mid in enumerate(ids):
         ours, vasp = images[mid]
@@ -464,11 +467,11 @@ def fixture_figure(table: pd.DataFrame, images: dict, per_row: int = 2):
                    f"overlay; within {TOLERANCE_PX} px: {row.within_tolerance_fraction:.2f}")]
         for j, (img, title) in enumerate(panels):
             ax = axes[k // per_row, 3 * (k % per_row) + j]
-            ax.imshow(img, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-            ax.set_title(title, fontsize=8)
-    for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
+            draw_band_image(ax, img, window, title, ylabel=k % per_row == 0 and j == 0, cmap="gray")
+            if j or k % per_row:  # the row shares its first image's energy axis
+                ax.tick_params(axis="y", labelleft=False)
+    for ax in axes.flat[3 * len(ids):]:
+        ax.set_axis_off()
     fig.tight_layout()
     return fig
 
@@ -531,7 +534,7 @@ def coverage_by_group(store_paths, groups: Mapping[str, str] | None = None,
             return pd.to_numeric(table[col], errors="coerce") if col in table else pd.Series([], dtype=float)
 
         def count(col):
-            return int(table[col].fillna(False).astype(bool).sum()) if col in table else 0
+            return int(sum(bool(v) for v in table[col] if pd.notna(v))) if col in table else 0
 
         wall, gaps = numbers("wall_time_s").dropna(), numbers("band_gap")
         return {"group": name, "target": target, "computed": len(table), "failed": n_failed,
