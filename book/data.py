@@ -44,7 +44,7 @@ from elfutils.data.dataset import (
 from elfutils.data.energy_zero import GAP_ZERO_OFFSET_EV
 from elfutils.data.kpath import MCLC_PATH_OBLIQUE_CELL, MCLC_PATH_RECTANGULAR_CELL, PATHS_BY_LABELS
 from elfutils.dft import compare
-from elfutils.dft.layer_check import layer_table
+from elfutils.dft.layer_check import layer_table, read_known
 from elfutils.dft.recipe import MP_HUBBARD_U, DFTSettings
 from elfutils.dft.store_coverage import coverage_across_stores
 from elfutils.images.render import iou
@@ -253,9 +253,11 @@ formula_of = dict(zip(materials.material_id, materials.formula, strict=True))
 outliers.insert(1, "formula", outliers.material_id.map(formula_of))
 glue_values(gaps_n_hubbard=int(outliers.likely_cause.str.startswith("Hubbard U").sum()) if len(outliers) else 0,
             gaps_n_odd=int(outliers.likely_cause.str.startswith("odd electron").sum()) if len(outliers) else 0)
-# is the cell we computed a layer at all? (ASE's bonded dimensionality of the slab GPAW ran on)
+# is the cell we computed a layer at all? (ASE's bonded dimensionality of the slab GPAW ran on; rows committed by
+# scripts/layer_check.py are reused where the structure record is unchanged, the others computed here)
 structures = structure_records()
-layers = layer_table({m: structures[m] for m in outliers.material_id if m in structures})
+known_layers = read_known(PROJECT_ROOT / "benchmarks" / "results" / "layer-check.json")
+layers = layer_table({m: structures[m] for m in outliers.material_id if m in structures}, known_layers)
 outliers = outliers.merge(layers[["material_id", "dimensionality", "max_bonded"]], on="material_id", how="left")
 not_layer = layers[~layers.is_layer]
 gaas = layers[layers.material_id == "2dm-2933"]

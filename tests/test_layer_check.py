@@ -25,6 +25,28 @@ def test_layers_are_told_from_molecules_and_pairs(table):
     assert table.loc["2dm-2933", "natoms"] == 8
 
 
+def test_rows_computed_before_are_reused_only_for_an_unchanged_record(table, tmp_path):
+    import json
+
+    from elfutils.dft.layer_check import read_known, record_key
+
+    records = structure_records()
+    h_bn, cf4 = dict(records["2dm-4991"]), dict(records["2dm-2089"])
+    # a committed file whose h-BN row says "reused" (its record unchanged) and whose CF4 row has a stale key
+    rows = [{**table.loc["2dm-4991"].to_dict(), "material_id": "2dm-4991", "dimensionality": "reused"},
+            {**table.loc["2dm-2089"].to_dict(), "material_id": "2dm-2089", "dimensionality": "stale",
+             "record_key": "0" * 16}]
+    (tmp_path / "known.json").write_text(json.dumps({"rows": rows}, default=str))
+    known = read_known(tmp_path / "known.json")
+    assert known["2dm-4991"]["record_key"] == record_key(h_bn)
+    again = layer_table({"2dm-4991": h_bn, "2dm-2089": cf4}, known).set_index("material_id")
+    assert again.loc["2dm-4991", "dimensionality"] == "reused"
+    assert again.loc["2dm-2089", "dimensionality"] == "0D"  # recomputed
+    h_bn["lattice"] = "changed"  # another record: its row is not the committed one
+    assert record_key(h_bn) != known["2dm-4991"]["record_key"]
+    assert read_known(tmp_path / "missing.json") == {}
+
+
 def test_bonded_neighbours_of_a_lone_pair_in_a_large_cell():
     from ase import Atoms
 

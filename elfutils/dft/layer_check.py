@@ -13,11 +13,18 @@ scaled cutoffs itself):
   034003, 2019): "2D" for a layer, "0D" for molecules, "1D" for chains, "2D+0D" for a layer with molecules;
 * :func:`bonded_neighbours` -- each atom's number of bonded neighbours (1 everywhere: isolated pairs), which
   still answers where the dimensionality analysis fails on a cell (ASE raises on some sparse ones).
+
+The dimensionality analysis costs about a second a cell on a CPU, so :func:`layer_table` takes rows computed
+before (``benchmarks/results/layer-check.json``, written by ``scripts/layer_check.py``) for every material
+whose structure record is unchanged (:func:`record_key`) and computes only the others.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 
@@ -57,18 +64,47 @@ def bonded_dimensionality(atoms) -> str:
     return str(intervals[0].dimtype) if intervals else UNKNOWN
 
 
-def layer_table(records: Mapping[str, Mapping]):
+COLUMNS = ["material_id", "dimensionality", "max_bonded", "natoms", "is_layer", "record_key"]
+
+
+def record_key(record: Mapping) -> str:
+    """A short hash of a structure record (``structures.jsonl`` row) and of this module's bond criterion: a
+    row computed from the same record with the same criterion can be reused."""
+    text = json.dumps({"record": record, "bond_tolerance": BOND_TOLERANCE}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def layer_row(material_id: str, record: Mapping) -> dict:
+    """One row of :func:`layer_table`, computed."""
+    atoms = computed_slab(record)
+    counts = bonded_neighbours(atoms)
+    kind = bonded_dimensionality(atoms)
+    is_layer = kind == "2D" if kind != UNKNOWN else bool(counts.max() >= 2)
+    return {"material_id": material_id, "dimensionality": kind, "max_bonded": int(counts.max()),
+            "natoms": len(atoms), "is_layer": is_layer, "record_key": record_key(record)}
+
+
+def read_known(path: str | Path) -> dict[str, dict]:
+    """Rows computed before (a JSON file with ``rows``, as ``scripts/layer_check.py`` writes), by material id;
+    empty when the file is missing."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    return {row["material_id"]: row for row in json.loads(path.read_text())["rows"]}
+
+
+def layer_table(records: Mapping[str, Mapping], known: Mapping[str, Mapping] | None = None):
     """A DataFrame, one row per material id: ``dimensionality``, ``max_bonded`` (most bonded neighbours of
-    any atom), ``natoms`` and ``is_layer`` (ASE says 2D; where it cannot say, some atom has two or more
-    bonds)."""
+    any atom), ``natoms``, ``is_layer`` (ASE says 2D; where it cannot say, some atom has two or more
+    bonds) and ``record_key``. A row of ``known`` (:func:`read_known`) is taken as it is where its
+    ``record_key`` is the record's; the others are computed."""
     import pandas as pd
 
+    known = known or {}
     rows = []
     for material_id, record in records.items():
-        atoms = computed_slab(record)
-        counts = bonded_neighbours(atoms)
-        kind = bonded_dimensionality(atoms)
-        is_layer = kind == "2D" if kind != UNKNOWN else bool(counts.max() >= 2)
-        rows.append({"material_id": material_id, "dimensionality": kind, "max_bonded": int(counts.max()),
-                     "natoms": len(atoms), "is_layer": is_layer})
-    return pd.DataFrame(rows, columns=["material_id", "dimensionality", "max_bonded", "natoms", "is_layer"])
+        row = known.get(material_id)
+        if row is None or row.get("record_key") != record_key(record):
+            row = layer_row(material_id, record)
+        rows.append({c: row[c] for c in COLUMNS})
+    return pd.DataFrame(rows, columns=COLUMNS)
