@@ -35,6 +35,7 @@ from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
 from elfutils.data.dataset import atlas_store_path, dft_store_path
 from elfutils.dft.store_coverage import coverage_across_stores
+from elfutils.nn.latent import line_fraction_bce
 
 settings = get_profile(profile)
 outcomes = paper_quantities.collect(settings)
@@ -86,7 +87,7 @@ paper_quantities.show_section(comparison, "Data")
 # %%
 history = (outcomes.model_card or {}).get("history") or [{}]
 glue_values(train_bce=history[-1].get("train_bce", float("nan")), paper_bce=constants.PAPER_TRAIN_BCE,
-            pixel_fraction=outcomes.pixel_fraction, constant_bce=report.constant_bce(outcomes.pixel_fraction))
+            pixel_fraction=outcomes.pixel_fraction, constant_bce=line_fraction_bce(outcomes.pixel_fraction))
 paper_quantities.show_section(comparison, "Network")
 
 # %% [markdown]

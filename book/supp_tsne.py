@@ -23,6 +23,7 @@ profile = "default"  # parameter profile (elfutils.book.profiles): default, smok
 # %%
 import matplotlib.pyplot as plt
 
+from elfutils.analysis.atlas import neighbour_overlap
 from elfutils.analysis.cluster import minkowski_distances
 from elfutils.analysis.fingerprints import fingerprint_matrix
 from elfutils.book import paper_quantities, pipeline, report
@@ -74,7 +75,8 @@ plt.show()
 
 # %%
 agreement = report.embedding_agreement(distances, maps, labels, k=settings.umap_n_neighbors)
-overlap = report.neighbour_overlap(maps["UMAP"], maps["t-SNE"], k=settings.umap_n_neighbors)
+overlap = float(neighbour_overlap(maps["UMAP"], maps["t-SNE"],
+                                  k=report.effective_k(len(labels), settings.umap_n_neighbors)).mean())
 glue_values(k=agreement.attrs["k"], overlap=overlap,
             **{f"{measure}_{name.replace('-', '').lower()}": agreement.loc[name, measure]
                for name in agreement.index if name in maps for measure in agreement.columns},

@@ -11,9 +11,10 @@ import pandas as pd
 
 from elfutils.choices import CHOICES
 from elfutils.constants import N_PERMUTATIONS, SEED
+from elfutils.data.energy_zero import METAL_GAP_EV
 
-# our choices (elfutils.choices): the same metals as the energy zero and the dataset card, the flat bands
-METAL_GAP_EV = CHOICES.metal_gap_ev
+# our choices (elfutils.choices): the metals of the energy zero and the dataset card (one name for them), the
+# flat bands
 FLAT_BAND_WINDOW_EV = CHOICES.flat_band_window_ev  # "near E_F" (BandStructure.flat_band_count)
 FLAT_BAND_MAX_WIDTH_EV = CHOICES.flat_band_max_width_ev  # this narrow along the whole path: flat
 

@@ -25,7 +25,6 @@ import html
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -775,24 +774,14 @@ def band_x(bs) -> np.ndarray:
     return x
 
 
-def _tick_labels(bs) -> list[str]:
-    from elfutils.data.bands import pretty_label
-
-    branches = bs.branches
-    ticks = [pretty_label(branches[0].start_label)]
-    for prev, nxt in pairwise(branches):
-        a, b = pretty_label(prev.end_label), pretty_label(nxt.start_label)
-        ticks.append(a if a == b else f"{a}|{b}")
-    ticks.append(pretty_label(branches[-1].end_label))
-    return ticks
-
-
 def plot_bands(bs, ax=None, window: float = 4.0, color="black", linewidth: float = 0.9,
                title: str | None = None, ylabel: bool = True):
     """One band structure as lines: E - E_F (eV) within +-``window`` against the k-point index (one equal
     slot per branch, labelled with the high-symmetry points; ``A|B`` where the path jumps). A second spin
     channel is drawn dashed. Returns the Axes."""
     from matplotlib.collections import LineCollection
+
+    from elfutils.nn.latent import path_ticks
 
     ax = _new_ax(ax, (3.2, 3.0))
     x = band_x(bs)
@@ -812,7 +801,7 @@ def plot_bands(bs, ax=None, window: float = 4.0, color="black", linewidth: float
     ax.axhline(0.0, color="0.4", linewidth=0.7, linestyle=":")
     ax.set_xlim(0, n)
     ax.set_ylim(-window, window)
-    ax.set_xticks(np.arange(n + 1), _tick_labels(bs), fontsize=8)
+    ax.set_xticks(np.arange(n + 1), [label for _, label in path_ticks(bs)], fontsize=8)
     if ylabel:
         ax.set_ylabel("$E - E_F$ (eV)")
     if title:

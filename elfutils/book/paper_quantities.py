@@ -20,6 +20,7 @@ import pandas as pd
 from elfutils import constants as C
 from elfutils.book import report
 from elfutils.book.wording import counted
+from elfutils.nn.latent import line_fraction_bce
 
 
 @dataclass
@@ -182,7 +183,7 @@ def _train_bce(o: Outcomes):
     if o.pixel_fraction is not None:
         why.append(f"BCE depends on how much of an image is line: {_pct(o.pixel_fraction)} of our pixels "
                    "are, and always predicting that share scores "
-                   f"{report.constant_bce(o.pixel_fraction):.3f}; "
+                   f"{line_fraction_bce(o.pixel_fraction):.3f}; "
                    "the paper's images (VASP bands, their line width) are not available to measure theirs")
     if len(history) < C.EPOCHS:
         why.append(f"trained for {counted(len(history), 'epoch')}, not {C.EPOCHS}")

@@ -447,15 +447,6 @@ def agreement_by_k(distances, embeddings: dict, ks=(5, 10, 20, 50)) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-def neighbour_overlap(a, b, k: int = C.UMAP_N_NEIGHBORS) -> float:
-    """Mean share of k nearest neighbours two embeddings of the same points have in common."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape:
-        raise ValueError(f"embeddings differ in shape: {a.shape} vs {b.shape}")
-    k = effective_k(len(a), k)
-    return knn_preserved(_pairwise(a), b, k)
-
-
 def group_closeness(distances, members, n_permutations: int = C.N_PERMUTATIONS, seed: int = C.SEED) -> dict:
     """Are the ``members`` (row indices) closer to each other in fingerprint space than materials picked at
     random? Compares the median distance over their pairs with that of ``n_permutations`` random sets of the
@@ -739,17 +730,6 @@ def rank_of(result: pd.DataFrame, material_id: str) -> tuple[int | None, float]:
 
 
 # --- paper vs this reproduction ----------------------------------------------------------------------------
-
-
-def constant_bce(pixel_fraction: float) -> float:
-    """BCE (nats per pixel) of always predicting ``pixel_fraction`` -- what a network that learned nothing
-    but the share of line pixels scores: the entropy ``-q ln q - (1 - q) ln(1 - q)``."""
-    q = float(pixel_fraction)
-    if not 0 <= q <= 1:
-        raise ValueError(f"pixel_fraction must lie in [0, 1], got {q!r}")
-    if q in (0.0, 1.0):
-        return 0.0
-    return float(-(q * math.log(q) + (1 - q) * math.log(1 - q)))
 
 
 def co_cluster_check(table: pd.DataFrame, distances=None,

@@ -144,11 +144,19 @@ def binary_cross_entropy(probabilities, target) -> float:
 
 
 def constant_predictor_bce(images) -> float:
-    """BCE of the best image-independent constant guess (every pixel = the images' line-pixel fraction f):
-    ``-(f ln f + (1 - f) ln(1 - f))``. A scale for the training loss, which depends on how much ink the
-    images hold."""
-    f = float(np.asarray(images, dtype=np.float64).mean())
-    if f <= 0 or f >= 1:
+    """BCE of the best image-independent constant guess for ``images`` (every pixel = their line-pixel
+    fraction): :func:`line_fraction_bce` of that fraction. A scale for the training loss, which depends on how
+    much ink the images hold."""
+    return line_fraction_bce(float(np.asarray(images, dtype=np.float64).mean()))
+
+
+def line_fraction_bce(fraction: float) -> float:
+    """BCE (nats per pixel) of always predicting the line-pixel ``fraction`` f -- what a network that learned
+    nothing but the share of line pixels scores: the entropy ``-(f ln f + (1 - f) ln(1 - f))``."""
+    f = float(fraction)
+    if not 0 <= f <= 1:
+        raise ValueError(f"a line-pixel fraction lies in [0, 1], got {f!r}")
+    if f in (0.0, 1.0):
         return 0.0
     return float(-(f * np.log(f) + (1 - f) * np.log(1 - f)))
 
@@ -324,6 +332,6 @@ __all__ = [
     "BINARY_THRESHOLD", "CHANGE_TOLERANCE", "WALK_STEPS", "LatentWalk",
     "binary_cross_entropy", "changed_fraction", "check_latent_index", "constant_predictor_bce",
     "decode_latents", "element_index", "encode_image", "flipped_fraction", "latent_walk",
-    "latent_walk_grid", "noised_image", "path_ticks", "reconstruct", "walk_deltas",
+    "latent_walk_grid", "line_fraction_bce", "noised_image", "path_ticks", "reconstruct", "walk_deltas",
     "walk_figure",
 ]
