@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import time
@@ -55,15 +56,22 @@ def _module_file(name: str) -> Path | None:
 def _imports(path: Path) -> set[str]:
     """The elfutils modules a source file imports anywhere (inside functions too): ``from elfutils.x import
     y`` counts ``elfutils.x.y`` when that is a module, else ``elfutils.x``."""
+    return set(_imports_of(path.read_bytes()))
+
+
+@functools.cache
+def _imports_of(source: bytes) -> frozenset[str]:
+    """:func:`_imports` of a source text, parsed once per process for each distinct text (every stage key
+    walks the closure of its modules; parsing them again for each key cost a quarter second a key)."""
     out = set()
-    for node in ast.walk(ast.parse(path.read_bytes())):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             out |= {a.name for a in node.names if a.name.startswith("elfutils.")}
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("elfutils"):
             for alias in node.names:
                 sub = f"{node.module}.{alias.name}"
                 out.add(sub if _module_file(sub) else node.module)
-    return {m for m in out if _module_file(m)}
+    return frozenset(m for m in out if _module_file(m))
 
 
 def module_closure(module: str) -> list[str]:
