@@ -27,6 +27,8 @@ COMMITTED_STAGES: tuple[tuple[str, str, Callable, Callable], ...] = (
     ("default", "clustering", pl.clustering, pl.clustering_files),
     ("default", "fingerprint_quality", pl.fingerprint_quality, pl.fingerprint_quality_files),
     ("default", "bond_geometry", pl.bond_geometry, pl.bond_geometry_files),  # Fig. 4's survey, ~90 s
+    ("default", "parameter_study", pl.parameter_study, pl.parameter_study_files),  # Fig. 7's grid, ~22 s
+    ("default", "tsne", pl.tsne, pl.tsne_files),  # Supplementary Note 1, ~45 s
     ("atlas", "fingerprints", pl.fingerprints, pl.fingerprints_files),
     ("atlas", "clustering", pl.clustering, pl.clustering_files),
     ("atlas", "parameter_study", pl.parameter_study, pl.parameter_study_files),
