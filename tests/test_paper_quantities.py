@@ -3,8 +3,6 @@ the Table 1 row."""
 
 from __future__ import annotations
 
-import types
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -32,9 +30,11 @@ def duplicates(found: int, present: int = len(constants.PAPER_TABLE1_DUPLICATES)
                            "material_id_b": [b for _, (_, b) in pairs],
                            "present": [True] * present + [False] * (n - present),
                            "found": [True] * found + [False] * (n - found)})
-    return types.SimpleNamespace(candidates=pd.DataFrame({"rank": [1]}), candidate_entries=2, threshold=1.0,
-                                 threshold_rule="rule", all_pairs=pd.DataFrame({"distance": [0.5]}),
-                                 table1=table1)
+    from elfutils.analysis.duplicates import DuplicateResult
+
+    # one pair: 2 entries
+    candidates = pd.DataFrame({"rank": [1], "material_id_a": ["2dm-a"], "material_id_b": ["2dm-b"]})
+    return DuplicateResult(candidates, 1.0, "rule", pd.DataFrame({"distance": [0.5]}), table1, median_nn=2.0)
 
 
 def row(outcomes, constant):
