@@ -66,6 +66,22 @@ def test_planted_duplicates_recovered(planted):
     assert "MAD" in result.threshold_rule
 
 
+def test_distances_read_in_units_of_the_median_nearest_neighbour_distance(planted):
+    from elfutils.analysis.cluster import minkowski_distances
+    from elfutils.analysis.duplicates import NN_UNIT_COLUMN
+    from elfutils.analysis.fingerprints import fingerprint_matrix
+
+    result = find_duplicates(planted)
+    nn = nearest_neighbour_distances(minkowski_distances(fingerprint_matrix(planted)))
+    assert result.median_nn == pytest.approx(float(np.median(nn)))
+    assert result.in_nn_units(result.median_nn) == pytest.approx(1.0)
+    shown = result.readable(result.candidates)
+    assert "distance" not in shown and NN_UNIT_COLUMN in shown
+    assert shown[NN_UNIT_COLUMN].to_numpy() == pytest.approx(
+        (result.candidates.distance / result.median_nn).round(3).to_numpy())
+    assert result.threshold / result.median_nn < 1  # a duplicate is closer than a typical nearest neighbour
+
+
 def test_no_pair_across_formulas(planted):
     result = find_duplicates(planted, threshold=np.inf)  # every same-formula pair
     a = result.candidates["material_id_a"].tolist() + result.candidates["material_id_b"].tolist()
