@@ -1,5 +1,5 @@
-"""How long `make book` takes on a fresh clone: the figure the goals are about (<= 10 minutes on a
-2-core machine with the committed model).
+"""How long `make book` takes on a fresh clone: the figure the goals are about (`make venv` and the first
+`make book` within 6 minutes on a 2-core machine with the committed model and results, issue #30).
 
     .venv/bin/python benchmarks/bench_book.py [--profile default] [--work DIR] [--keep]
     .venv/bin/python benchmarks/bench_book.py --retrain --work DIR --keep
@@ -41,7 +41,9 @@ from elfutils.io import atomic_write_json
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "book-build.json"
 RETRAIN_RESULTS = ROOT / "benchmarks" / "results" / "book-build-retrain.json"
-GOAL_SECONDS = 10 * 60  # first build with the committed model and results (the atlas and evaluation goals)
+# the project's goal (issue #30): a fresh clone's `make venv` and first `make book` together, with the
+# committed model and results
+GOAL_SECONDS = 6 * 60
 
 
 class RunQueueSampler:
@@ -136,8 +138,10 @@ def main(argv=None) -> int:
         result["cached_vs_first_ratio"] = (round(cached["seconds"] / first["seconds"], 4)
                                            if first.get("seconds") and cached.get("seconds") else None)
     if first.get("seconds"):
-        verdict = "within" if first["seconds"] <= GOAL_SECONDS else "over"
-        print(f"first build {first['seconds'] / 60:.1f} min ({verdict} the {GOAL_SECONDS // 60}-minute goal)"
+        with_venv = first["seconds"] + (steps.get("venv", {}).get("seconds") or 0.0)
+        verdict = "within" if with_venv <= GOAL_SECONDS else "over"
+        print(f"first build {first['seconds'] / 60:.1f} min, {with_venv / 60:.1f} min with make venv "
+              f"({verdict} the {GOAL_SECONDS // 60}-minute goal)"
               + (f"; cached rebuild {cached['seconds']:.0f} s = {result['cached_vs_first_ratio']:.3f} x the "
                  f"first"
                  if cached.get("seconds") else ""))
