@@ -133,7 +133,8 @@ ax.set_title("choosing DBSCAN's eps", loc="left", fontsize=10)
 fig.tight_layout()
 
 # %% [markdown]
-# Band-structure images (what the network sees, ±{glue:text}`window:g` eV around E_F) of exemplars: the top
+# Band-structure images (what the network sees, ±{glue:text}`window:g` eV around the energy zero E₀, on an
+# energy axis in eV with the zero line dotted) of exemplars: the top
 # member (highest membership probability) of the largest cluster of each DBSCAN group, then of the largest
 # remaining clusters. Unclassified materials are the small grey points.
 

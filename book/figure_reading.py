@@ -117,8 +117,9 @@ glue_values(example_text=(
 
 # %% [markdown]
 # The same search for the figure and for the band structure it was drawn from, among the
-# {glue:text}`n_atlas` materials of the atlas ({glue:text}`atlas_name` profile), by the atlas model.
-# {glue:text}`search_text`
+# {glue:text}`n_atlas` materials of the atlas ({glue:text}`atlas_name` profile), by the atlas model; "closer
+# pairs %" is the share of the atlas's own pairs of materials that are closer than the figure is to that
+# material (smaller is closer). {glue:text}`search_text`
 
 # %%
 table = pipeline.fingerprints(atlas)

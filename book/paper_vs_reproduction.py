@@ -171,7 +171,7 @@ glue_values(n_candidates=len(duplicates.candidates), n_candidate_entries=duplica
             table1_mislabelled=mislabelled(label_check(constants.PAPER_TABLE1_DUPLICATES)) or "none")
 display(paper_quantities.show_section(comparison, "Duplicates (Table 1)"))
 # a pair not in our data has no distance: "–"
-report.readable(duplicates.readable(duplicates.table1).round(3), drop_empty=False)
+report.readable(duplicates.readable(duplicates.table1).astype({"rank": "Int64"}).round(3), drop_empty=False)
 
 # %% [markdown]
 # We find {glue:text}`n_table1_found` of the {glue:text}`n_table1` pairs of the paper's Table 1 within our

@@ -237,7 +237,7 @@ Markdown(f"`{wrapped.name}` (wrapped in `band_structure`) reads as {same_record.
 # The paper gives no numbers for a similarity search; its closest use of fingerprint distance is duplicate
 # detection (Table 1), which flags two entries of the same formula closer than a threshold. Ours
 # (`elfutils.analysis.duplicates`, from the distribution of nearest-neighbour distances) is
-# {glue:text}`duplicate_threshold_nn:.2f` times the median distance from a material to its nearest
+# {glue:text}`duplicate_threshold_nn:.3f` times the median distance from a material to its nearest
 # neighbour. {glue:text}`twin_vs_threshold`
 
 # %%
@@ -249,9 +249,9 @@ if twin_rank is None:
 else:
     flagged = twin_distance <= threshold
     verdict = (f"The query and {query['material_id']} are {duplicates.in_nn_units(twin_distance):.2f} times "
-               "the median nearest-neighbour distance apart: "
-               + ("within the threshold: the two would be flagged as duplicates." if flagged
-                  else "outside the threshold: they would not be flagged as duplicates."))
+               "the median nearest-neighbour distance apart, "
+               + ("within the threshold, so the two would be flagged as duplicates." if flagged
+                  else "outside the threshold, so they would not be flagged as duplicates."))
 glue_values(duplicate_threshold=threshold, duplicate_threshold_nn=duplicates.in_nn_units(threshold),
             median_nn=duplicates.median_nn, twin_vs_threshold=verdict)
 shutil.rmtree(workdir)

@@ -19,8 +19,7 @@
 # {glue:text}`arch_device`), and the budget is set so that `make models` stays feasible on a laptop CPU. The
 # comparison is between equally (under)trained networks. **The paper's variation of the input image size is
 # not reproduced**: every variant here sees images of one size ({glue:text}`arch_image_size` px), because
-# the study was trained once, on the device named below, and has not been run again at other sizes (no such
-# device was lent to the round that would have done it).
+# the study was trained once, on the device named below, and has not been run again at other sizes.
 
 # %% tags=["parameters"]
 profile = "default"  # parameter profile (elfutils.book.profiles): default, smoke, retrain or 2dmatpedia

@@ -59,7 +59,7 @@ N_PAIRS_SHOWN = 8  # pairs drawn side by side
 # materials usually are to their nearest neighbour, a low outlier of the nearest-neighbour distances:
 # $\log t = \mathrm{median} - k \times 1.4826 \times \mathrm{MAD}$ of the log nearest-neighbour distances
 # of all materials, with k = {glue:text}`mad_k` (`elfutils.analysis.duplicates`; 1.4826 MAD estimates a standard
-# deviation). Here t = {glue:text}`threshold_nn:.2f` times the median nearest-neighbour distance, the unit in
+# deviation). Here t = {glue:text}`threshold_nn:.3f` times the median nearest-neighbour distance, the unit in
 # which this book gives fingerprint distances (raw Minkowski distances of the fingerprints are of order 10¹⁰ and
 # mean nothing alone).
 
@@ -112,7 +112,7 @@ glue_values(n_table1=n_table1, n_table1_present=n_present, n_table1_found=n_foun
                             + " have both materials in our data set." if n_present else
                             "None of the paper's Table 1 pairs has both materials in this profile's data."))
 # a pair not in our data has no distance: "–"
-readable(result.readable(table1).set_index("formula"), drop_empty=False)
+readable(result.readable(table1).astype({"rank": "Int64"}).set_index("formula"), drop_empty=False)
 
 # %% [markdown]
 # {glue:text}`table1_verdict`
@@ -199,7 +199,7 @@ ranked = result.all_pairs.assign(rank=np.arange(1, len(result.all_pairs) + 1))
 glue_values(n_pairs_shown=N_PAIRS_SHOWN)
 fig = figures.pair_images_figure(ranked, images, max_pairs=N_PAIRS_SHOWN,
                                  title=("closest same-formula pairs (threshold "
-                                        f"{result.in_nn_units(result.threshold):.2f} × median NN)"),
+                                        f"{result.in_nn_units(result.threshold):.3f} × median NN)"),
                                  window=settings.energy_window, nn_unit=result.median_nn)
 
 # %%

@@ -168,10 +168,13 @@ glue_markdown(distance_text=(
     "closer; 50 is a typical pair of unrelated materials. What a good match scores depends on the table: "
     f"in the embedded dataset ({len(table)} materials) a material's own nearest neighbour scores "
     f"{np.median(own):.2g} (median; 90 % of them below {np.percentile(own, 90):.2g}), and `elf similar` "
-    "prints this calibration under every search. Two computations of one material by two DFT codes do not "
-    "sit at distance zero: the fingerprint-quality chapter measures how far a VASP file lies from its GPAW "
-    "twin against the dataset's nearest neighbours (the code-to-code noise floor), and the table of "
-    "duplicates the distance below which two entries are treated as the same material."))
+    "prints this calibration under every search. Where the book compares a distance with a threshold (the "
+    "duplicates of Table 1, the similarity search's twin) it gives it in units of the median distance from "
+    "a material to its nearest neighbour (written × median NN): below 1 is closer than a typical nearest "
+    "neighbour. Two computations of one material by two DFT codes do not sit at distance zero: the data "
+    "chapter's conventions box gives how far a VASP file lies from its GPAW twin against the dataset's "
+    "nearest neighbours (the code-to-code noise floor), and the Table 1 chapter the distance below which two "
+    "entries are treated as the same material."))
 
 # %% [markdown]
 # ## Downloads
@@ -239,4 +242,5 @@ glue_markdown(downloads_text=(
 #
 # closer_pairs_percent
 # : the share of a dataset's own pairs of materials closer than a given distance: the readable scale of
-#   every distance elf prints.
+#   every distance elf prints (the book also gives distances in units of the median nearest-neighbour
+#   distance, "× median NN", where it compares them with a threshold).

@@ -135,7 +135,7 @@ def test_short_floats_in_prose_are_fine(number):
     assert check_page(page(f"<p>The value is {number}.</p>")) == []
 
 
-@pytest.mark.parametrize("number", ["4.73e+10", "1.65e+10", "5.009072e+09", "2E7"])
+@pytest.mark.parametrize("number", ["4.73e+10", "1.65e+10", "5.009072e+09", "2E7", "12828311831.621"])
 @pytest.mark.parametrize("where", ["prose", "table"])
 def test_a_raw_distance_in_prose_or_a_table_is_flagged(number, where):
     body = {"prose": f"<p>They are {number} apart.</p>",
@@ -144,7 +144,8 @@ def test_a_raw_distance_in_prose_or_a_table_is_flagged(number, where):
     assert kinds(problems) == ["raw-distance"] and number in problems[0].excerpt
 
 
-@pytest.mark.parametrize("text", ["p = 1e-4", "1.5e5 pairs", "0.31 × median NN", "see 2e+10.x", "v1.2e7"])
+@pytest.mark.parametrize("text", ["p = 1e-4", "1.5e5 pairs", "0.31 × median NN", "see 2e+10.x", "v1.2e7",
+                                  "4602 materials", "1234567.5 s"])
 def test_small_or_negative_exponents_are_not_raw_distances(text):
     assert check_page(page(f"<p>Here {text}.</p>")) == []
 

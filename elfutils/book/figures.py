@@ -654,11 +654,11 @@ def _band_panel_html(div_id: str, window: float) -> str:
         f'<span style="position:absolute;right:0.3em;top:{100 * (window - e) / (2 * window):g}%;'
         f'transform:translateY(-50%)">{f"{e:g}".replace("-", "−")}</span>'
         for e in (window, window / 2, 0.0, -window / 2, -window))
-    return f"""<div class="elf-band-panel" style="flex:0 0 13.5em;font-size:0.8em">
+    return f"""<div class="elf-band-panel" style="flex:0 0 12em;font-size:0.8em">
 <div id="{div_id}-band-title" style="min-height:2.6em">Hover over or click a material to see its bands.</div>
 <div style="display:flex;align-items:stretch">
-<div style="position:relative;width:2.4em;height:192px">{ticks}</div>
-<div style="position:relative;width:160px;height:192px;border:1px solid #444;background:#fff">
+<div style="position:relative;width:2.4em;height:160px">{ticks}</div>
+<div style="position:relative;width:160px;height:160px;border:1px solid #444;background:#fff">
 <img id="{div_id}-band" alt="band image of the material under the pointer" src="{blank}" \
 style="width:100%;height:100%;image-rendering:pixelated;visibility:hidden">
 <div style="position:absolute;left:0;right:0;top:50%;border-top:1px dotted #d62728"></div>
@@ -1002,8 +1002,8 @@ def pair_images_figure(pairs: pd.DataFrame, images: Mapping[str, np.ndarray], ma
     (black = both, red = only a, blue = only b). ``pairs`` has rank, formula, material_id_a, material_id_b,
     distance (:func:`elfutils.analysis.duplicates.find_duplicates` candidates); pairs without both images are
     left out; ``title`` goes above the grid. Each image is on its energy axis (±``window`` eV, default the
-    paper's) with the zero line; the first image of a row labels the axis and gives the pair's distance, in
-    units of ``nn_unit`` (the median nearest-neighbour distance) when given.
+    paper's) with the zero line; the first image of each pair labels the axis and gives the pair's distance,
+    in units of ``nn_unit`` (the median nearest-neighbour distance) when given.
 
     Returns
     -------
@@ -1019,8 +1019,7 @@ def pair_images_figure(pairs: pd.DataFrame, images: Mapping[str, np.ndarray], ma
     pairs_per_row = max(1, min(pairs_per_row, n))
     nrows = max(int(np.ceil(n / pairs_per_row)), 1)
     ncols = 3 * pairs_per_row
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.9 * ncols + 0.5, 2.2 * nrows), squeeze=False,
-                             sharey=True)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.9 * ncols + 0.5, 2.2 * nrows), squeeze=False)
     if not n:
         _no_data(axes[0, 0], "no candidate pairs")
     for k, pair in enumerate(pairs.itertuples()):
@@ -1032,10 +1031,12 @@ def pair_images_figure(pairs: pd.DataFrame, images: Mapping[str, np.ndarray], ma
             ax = axes[r, 3 * c0 + j]
             draw_band_image(ax, img, window, name, ylabel=False, interpolation="antialiased",
                             **({"cmap": cmap} if cmap else {}))
-            if j or c0:  # the row shares its first image's energy axis
+            if j:  # the pair shares its first image's energy axis (each pair labels its own)
+                ax.sharey(axes[r, 3 * c0])
                 ax.tick_params(axis="y", labelleft=False)
         rank = getattr(pair, "rank", k + 1)
-        distance = (f"d = {pair.distance / nn_unit:.2f} × median NN" if nn_unit
+        rank = "–" if not rank else rank  # 0: a pair not ranked among the same-formula pairs
+        distance = (f"d = {pair.distance / nn_unit:.3f} × median NN" if nn_unit
                     else f"d = {pair.distance:.3g}")
         axes[r, 3 * c0].set_ylabel(f"#{rank} {pair.formula}\n{distance}\nE − E$_0$ (eV)", fontsize=8)
     for ax in axes.ravel()[3 * n:]:

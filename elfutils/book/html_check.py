@@ -16,7 +16,8 @@ Each rule is one kind of :class:`Problem`:
     a number with more than 4 significant decimals in prose (paragraphs and list items; not code, outputs
     printed as code, tables, links or the bibliography): ``0.123456`` reads as noise.
 ``raw-distance``
-    a number of a million or more in scientific notation (``4.73e+10``) in prose or a table cell: in this
+    a number of a million or more in scientific notation (``4.73e+10``), or of eight digits or more with
+    decimals (``12828311831.621``), in prose or a table cell: in this
     book that is a raw Minkowski distance of fingerprints (~1e10), which a reader cannot judge; give it in
     units of the median nearest-neighbour distance or as ``closer_pairs_percent``.
 ``plural-s``
@@ -78,7 +79,7 @@ _WARNING = re.compile(r"\b(?:[A-Za-z]*Warning|WARNING)\b:|\bwarnings\.warn\(")
 _BUILD_PATH = re.compile(r"(?<![\w/.~-])/(?:work|tmp|root|home|Users)/")
 _MISSING = re.compile(r"(?<![\w.])(?:nan|NaN|NAN|NaT)(?![\w])|<NA>")
 _FLOAT = re.compile(r"(?<![\w.:/])(\d+)\.(\d+)(?![\w.]?\d)(?!/)(?![eE][+-]?\d)")  # 4.7e+10: raw-distance
-_RAW_DISTANCE = re.compile(r"(?<![\w.])\d(?:\.\d+)?[eE]\+?(?:0?[6-9]|[1-9]\d)(?![\w.])")
+_RAW_DISTANCE = re.compile(r"(?<![\w.])(?:\d(?:\.\d+)?[eE]\+?(?:0?[6-9]|[1-9]\d)|\d{8,}\.\d+)(?![\w.])")
 _PLURAL_S = re.compile(r"[A-Za-z]{2,}\(s\)")
 _BACKTICK = re.compile(r"`[^`]*`?")
 _PROSE = ["p", "li", "dd", "figcaption", "caption", "h1", "h2", "h3", "h4", "h5", "h6"]

@@ -542,7 +542,7 @@ def _duplicate_entries(o: Outcomes):
     n_same = len(d.all_pairs) if getattr(d, "all_pairs", None) is not None else None
     return d.candidate_entries, (
         f"materials in {len(d.candidates)} candidate pairs: same formula and fingerprint distance <= "
-        f"{d.in_nn_units(d.threshold):.2f} times the median nearest-neighbour distance, {d.threshold_rule} "
+        f"{d.in_nn_units(d.threshold):.3f} times the median nearest-neighbour distance, {d.threshold_rule} "
         "(the paper gives no threshold)"
         + (f"; {n_same} same-formula pairs in our data" if n_same is not None else ""))
 

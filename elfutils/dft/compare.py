@@ -457,7 +457,7 @@ def fixture_figure(table: pd.DataFrame, images: dict, per_row: int = 2, window: 
 
     ids = [m for m in table.material_id if m in images]
     rows = max((len(ids) + per_row - 1) // per_row, 1)
-    fig, axes = plt.subplots(rows, 3 * per_row, figsize=(12, 2.1 * rows), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(rows, 3 * per_row, figsize=(12, 2.1 * rows), squeeze=False)
     by_id = table.set_index("material_id")
     for k, mid in enumerate(ids):
         ours, vasp = images[mid]
@@ -468,7 +468,8 @@ def fixture_figure(table: pd.DataFrame, images: dict, per_row: int = 2, window: 
         for j, (img, title) in enumerate(panels):
             ax = axes[k // per_row, 3 * (k % per_row) + j]
             draw_band_image(ax, img, window, title, ylabel=k % per_row == 0 and j == 0, cmap="gray")
-            if j or k % per_row:  # the row shares its first image's energy axis
+            if j:  # a material's three images share the first one's energy axis (each material labels it)
+                ax.sharey(axes[k // per_row, 3 * (k % per_row)])
                 ax.tick_params(axis="y", labelleft=False)
     for ax in axes.flat[3 * len(ids):]:
         ax.set_axis_off()
