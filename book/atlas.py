@@ -408,11 +408,13 @@ exemplar_of = pd.DataFrame(result["candidates"]).exemplar_id
 glue_values(exemplar_next_to_ionic=float(np.mean([ionic[at_image[m]] for m in exemplar_of])))
 display(HTML(figures.csv_download_html(best_table, "atlas-candidates-best.csv",
                                        f"the {best_top} candidates (CSV)")))
-# closest to an exemplar first; the raw Minkowski distance (~1e10) would mean nothing to a reader: the rank says it
+# closest to an exemplar first; the raw Minkowski distance (~1e10) would mean nothing to a reader: the rank
+# says it
 by_exemplar = pd.DataFrame(result["candidates"]).sort_values("distance", kind="stable")
 by_exemplar.insert(0, "rank", np.arange(1, len(by_exemplar) + 1))
-display(HTML(figures.csv_download_html(by_exemplar.drop(columns="distance"), "atlas-candidates-elf-exemplars.csv",
-                                       "elf's nearest-exemplar candidates, closest to an exemplar first (CSV)")))
+display(HTML(figures.csv_download_html(
+    by_exemplar.drop(columns="distance"), "atlas-candidates-elf-exemplars.csv",
+    "elf's nearest-exemplar candidates, closest to an exemplar first (CSV)")))
 
 # %% [markdown]
 # ## Does the flat-band model generalise?

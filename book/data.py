@@ -223,8 +223,7 @@ fig = compare.fixture_figure(fixtures, fixture_images)
 
 # %%
 materials = card["materials"]
-ours_gap = dict(zip(materials.material_id, pd.to_numeric(materials.band_gap, errors="coerce"), strict=True))
-gaps = compare.gap_comparison(ours_gap, compare.reference_gaps())
+gaps = compare.store_gaps(materials)
 summary = compare.gap_summary(gaps)
 glue_values(metal_gap=compare.METAL_GAP_EV, **{f"gaps_{k}": v for k, v in summary.items()},
             gaps_kind_agreement_percent=100 * summary["kind_agreement"])
@@ -253,8 +252,8 @@ formula_of = dict(zip(materials.material_id, materials.formula, strict=True))
 outliers.insert(1, "formula", outliers.material_id.map(formula_of))
 glue_values(gaps_n_hubbard=int(outliers.likely_cause.str.startswith("Hubbard U").sum()) if len(outliers) else 0,
             gaps_n_odd=int(outliers.likely_cause.str.startswith("odd electron").sum()) if len(outliers) else 0)
-# is the cell we computed a layer at all? (ASE's bonded dimensionality of the slab GPAW ran on; rows committed by
-# scripts/layer_check.py are reused where the structure record is unchanged, the others computed here)
+# is the cell we computed a layer at all? (ASE's bonded dimensionality of the slab GPAW ran on; rows committed
+# by scripts/layer_check.py are reused where the structure record is unchanged, the others computed here)
 structures = structure_records()
 known_layers = read_known(PROJECT_ROOT / "benchmarks" / "results" / "layer-check.json")
 layers = layer_table({m: structures[m] for m in outliers.material_id if m in structures}, known_layers)

@@ -198,7 +198,8 @@ glue_values(
     atlas_rule_unclassified=int(atlas_choice.n_unclassified) if atlas_choice is not None else 0,
     atlas_rule_nc=int(atlas_choice.min_cluster_size) if atlas_choice is not None else 0,
     atlas_rule_ns=int(atlas_choice.min_samples) if atlas_choice is not None else 0)
-report.readable(pd.DataFrame({"elf, HDBSCAN": elf_share, "CNNF, HDBSCAN": cnnf_share}).T.convert_dtypes().round(3))
+shares = pd.DataFrame({"elf, HDBSCAN": elf_share, "CNNF, HDBSCAN": cnnf_share}).T
+report.readable(shares.convert_dtypes().round(3))
 
 # %% [markdown]
 # {glue:text}`degenerate_sentence` The two largest clusters hold {glue:text}`elf_first` and

@@ -160,7 +160,8 @@ if len(builds):
         cached = builds[(builds.profile == "default") & (builds.step == "cached_rebuild")].minutes
         venv = builds[(builds.profile == "default") & (builds.step == "venv")].minutes
         total = minutes + (float(venv.iloc[0]) if len(venv) else 0.0)
-        rebuild = f"; the cached rebuild took {cached.iloc[0] / minutes:.2f} times the first" if len(cached) else ""
+        rebuild = (f"; the cached rebuild took {cached.iloc[0] / minutes:.2f} times the first" if len(cached)
+                   else "")
         display(Markdown(f"The first build of the default profile took **{minutes:.1f} minutes**"
                          + (f", {total:.1f} with `make venv` before it" if len(venv) else "")
                          + f" (the project set itself {goal:.0f} minutes for the two together){rebuild}."))

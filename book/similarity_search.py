@@ -133,7 +133,8 @@ labelled = table.merge(clusters[["material_id", "hdbscan_label"]], on="material_
 hdbscan = pipeline.hdbscan_model(settings)
 nearest = find_similar(query_fp, labelled, k=k, clusterer=hdbscan)
 glue_values(profile_name=settings.name, nc=settings.min_cluster_size, ns=settings.min_samples)
-# closer_pairs_percent is the distance on a scale a reader can judge (the raw Minkowski distance runs to ~1e10)
+# closer_pairs_percent is the distance on a scale a reader can judge (the raw Minkowski distance runs to
+# ~1e10)
 nearest.drop(columns="distance").round({"closer_pairs_percent": 3, "query_probability": 3})
 
 # %% [markdown]

@@ -59,9 +59,9 @@ N_PAIRS_SHOWN = 8  # pairs drawn side by side
 # materials usually are to their nearest neighbour, a low outlier of the nearest-neighbour distances:
 # $\log t = \mathrm{median} - k \times 1.4826 \times \mathrm{MAD}$ of the log nearest-neighbour distances
 # of all materials, with k = {glue:text}`mad_k` (`elfutils.analysis.duplicates`; 1.4826 MAD estimates a standard
-# deviation). Here t = {glue:text}`threshold_nn:.3f` times the median nearest-neighbour distance, the unit in
-# which this book gives fingerprint distances (raw Minkowski distances of the fingerprints are of order 10¹⁰ and
-# mean nothing alone).
+# deviation). Here t = {glue:text}`threshold_nn:.3f` times the median nearest-neighbour distance, the unit
+# in which this book gives fingerprint distances (raw Minkowski distances of the fingerprints are of order
+# 10¹⁰ and mean nothing alone).
 
 # %%
 fingerprints = pipeline.fingerprints(settings)
@@ -69,7 +69,8 @@ distances = minkowski_distances(fingerprint_matrix(fingerprints), p=settings.min
 result = find_duplicates(fingerprints, distances=distances, p=settings.minkowski_p)
 nn = nearest_neighbour_distances(distances)
 candidates = result.candidates
-glue_values(mad_k=DUPLICATE_MAD_K, threshold=result.threshold, threshold_nn=result.in_nn_units(result.threshold),
+threshold_nn = result.in_nn_units(result.threshold)
+glue_values(mad_k=DUPLICATE_MAD_K, threshold=result.threshold, threshold_nn=threshold_nn,
             n_materials=len(fingerprints),
             n_same_formula=len(result.all_pairs), n_candidates=len(candidates),
             n_candidate_materials=result.candidate_entries,
@@ -199,7 +200,7 @@ ranked = result.all_pairs.assign(rank=np.arange(1, len(result.all_pairs) + 1))
 glue_values(n_pairs_shown=N_PAIRS_SHOWN)
 fig = figures.pair_images_figure(ranked, images, max_pairs=N_PAIRS_SHOWN,
                                  title=("closest same-formula pairs (threshold "
-                                        f"{result.in_nn_units(result.threshold):.3f} × median NN)"),
+                                        f"{threshold_nn:.3f} × median NN)"),
                                  window=settings.energy_window, nn_unit=result.median_nn)
 
 # %%

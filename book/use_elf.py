@@ -149,8 +149,8 @@ shown = [("the file", bands)] + [(f"#{row.rank}: {row.material_id} {row.formula}
                                  for row in neighbours.head(3).itertuples() if row.material_id in records]
 fig, axes = plt.subplots(1, len(shown), figsize=(2.6 * len(shown), 2.8), sharey=True)
 for ax, (title, record) in zip(np.atleast_1d(axes), shown, strict=True):
-    draw_band_image(ax, fingerprinter.settings.render(record), window, title, ylabel=ax is np.atleast_1d(axes)[0],
-                    title_size=9)
+    draw_band_image(ax, fingerprinter.settings.render(record), window, title,
+                    ylabel=ax is np.atleast_1d(axes)[0], title_size=9)
 fig.tight_layout()
 plt.show()
 

@@ -25,14 +25,11 @@ RESULT = ROOT / "benchmarks" / "results" / "layer-check.json"
 
 def outlier_ids() -> list[str]:
     """The data chapter's gap outliers: the flat-band store against 2Dmatpedia's gaps."""
-    import pandas as pd
-
     from elfutils.data.dataset import dft_store_path
     from elfutils.dft import compare
 
     materials = compare.dataset_card(dft_store_path())["materials"]
-    ours = dict(zip(materials.material_id, pd.to_numeric(materials.band_gap, errors="coerce"), strict=True))
-    return list(compare.gap_outliers(compare.gap_comparison(ours, compare.reference_gaps())).material_id)
+    return list(compare.gap_outliers(compare.store_gaps(materials)).material_id)
 
 
 def main(argv: list[str] | None = None) -> int:

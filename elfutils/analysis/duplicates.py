@@ -186,8 +186,8 @@ class DuplicateResult:
 
     def in_nn_units(self, distance):
         """``distance`` (a number or an array) over :attr:`median_nn`."""
-        return np.asarray(distance, dtype=float) / self.median_nn if np.ndim(distance) else (
-            float(distance) / self.median_nn)
+        out = np.asarray(distance, dtype=float) / self.median_nn
+        return out if out.ndim else float(out)
 
     def readable(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` (pairs with a ``distance`` column) with the distance in units of :attr:`median_nn`, in a

@@ -1029,11 +1029,9 @@ def pair_images_figure(pairs: pd.DataFrame, images: Mapping[str, np.ndarray], ma
                   (pair_overlay(a, b), "overlay", None)]
         for j, (img, name, cmap) in enumerate(panels):
             ax = axes[r, 3 * c0 + j]
+            # the pair shares its first image's energy axis (each pair labels its own)
             draw_band_image(ax, img, window, name, ylabel=False, interpolation="antialiased",
-                            **({"cmap": cmap} if cmap else {}))
-            if j:  # the pair shares its first image's energy axis (each pair labels its own)
-                ax.sharey(axes[r, 3 * c0])
-                ax.tick_params(axis="y", labelleft=False)
+                            axis_of=axes[r, 3 * c0] if j else None, **({"cmap": cmap} if cmap else {}))
         rank = getattr(pair, "rank", k + 1)
         rank = "–" if not rank else rank  # 0: a pair not ranked among the same-formula pairs
         distance = (f"d = {pair.distance / nn_unit:.3f} × median NN" if nn_unit

@@ -151,8 +151,9 @@ def _in_source_code(node) -> bool:
     return any(p.name == "pre" or _has_class(p, ("highlight", "math")) for p in parents)
 
 
-def check_page(html: str, page: str = "page.html") -> list[Problem]:
-    """The problems of one page's HTML (every rule but the glue one, which needs the notebooks)."""
+def check_page(html: str, page: str = "page.html", page_file: Path | None = None) -> list[Problem]:
+    """The problems of one page's HTML (every rule but the glue one, which needs the notebooks). With
+    ``page_file`` (where the page lies in a build) its images' notes are read too (``thumbnail-axes``)."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html, "html.parser")
@@ -216,26 +217,25 @@ def check_page(html: str, page: str = "page.html") -> list[Problem]:
             add("backtick", text, match)
         for match in _RAW_DISTANCE.finditer(text):
             add("raw-distance", text, match)
+    if page_file is not None:
+        problems += _image_problems(content, page, page_file)
     return problems
 
 
-def check_images(html: str, page: Path, html_dir: Path) -> list[Problem]:
-    """The ``thumbnail-axes`` problems of one page: each image of its content whose PNG notes
+def _image_problems(content, page: str, page_file: Path) -> list[Problem]:
+    """The ``thumbnail-axes`` problems of a page's content: each image whose PNG notes
     (:func:`elfutils.book.figure_notes.read_notes`) name a band image without its axis or zero line."""
-    from bs4 import BeautifulSoup
-
     from elfutils.book.figure_notes import problems as note_problems
     from elfutils.book.figure_notes import read_notes
 
-    rel = page.relative_to(html_dir).as_posix()
     out = []
-    for img in _content(BeautifulSoup(html, "html.parser")).find_all("img"):
+    for img in content.find_all("img"):
         src = (img.get("src") or "").split("#")[0].split("?")[0]
         if not src.lower().endswith(".png") or ":" in src:
             continue
-        path = (page.parent / src).resolve()
+        path = (page_file.parent / src).resolve()
         notes = read_notes(path) if path.is_file() else None
-        out += [Problem(rel, "thumbnail-axes", f"{src.rsplit('/', 1)[-1][:16]}…: {line}")
+        out += [Problem(page, "thumbnail-axes", f"{src.rsplit('/', 1)[-1][:16]}…: {line}")
                 for line in note_problems(notes or [])]
     return out
 
@@ -324,8 +324,7 @@ def check_book(html_dir: str | Path) -> list[Problem]:
     problems = []
     for page in book_pages(html_dir):
         rel = page.relative_to(html_dir).as_posix()
-        html = page.read_text(encoding="utf-8", errors="replace")
-        problems += check_page(html, rel) + check_images(html, page, html_dir)
+        problems += check_page(page.read_text(encoding="utf-8", errors="replace"), rel, page)
     sources = html_dir / "_sources"
     problems += check_glue(sorted(sources.rglob("*.ipynb")) if sources.is_dir() else [], sources)
     return problems

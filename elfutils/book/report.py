@@ -711,9 +711,7 @@ def band_images_figure(images, titles, ncols: int = 6, highlight: int | None = 0
     for i, (image, title) in enumerate(zip(images, titles, strict=True)):
         ax = axes.ravel()[i]
         ax.axis("on")
-        draw_band_image(ax, np.asarray(image), window, title, ylabel=i % ncols == 0)
-        if i % ncols:  # the row shares the first panel's energy axis
-            ax.tick_params(axis="y", labelleft=False)
+        draw_band_image(ax, np.asarray(image), window, title, ylabel=i % ncols == 0)  # sharey: one axis a row
         if highlight is not None and i == highlight:
             for spine in ax.spines.values():
                 spine.set(color="tab:red", lw=2.5)

@@ -230,6 +230,13 @@ def reference_gaps() -> dict[str, float]:
     return {mid: rec["bandgap"] for mid, rec in structure_records().items() if rec.get("bandgap") is not None}
 
 
+def store_gaps(materials: pd.DataFrame) -> pd.DataFrame:
+    """:func:`gap_comparison` of a store's materials (:func:`store_table` rows: material_id, band_gap) against
+    2Dmatpedia's gaps (:func:`reference_gaps`): what the data chapter shows and its gap outliers come from."""
+    ours = dict(zip(materials.material_id, pd.to_numeric(materials.band_gap, errors="coerce"), strict=True))
+    return gap_comparison(ours, reference_gaps())
+
+
 # --- the dataset card ---------------------------------------------------------------------------------------
 def store_table(store_path: str | Path) -> pd.DataFrame:
     """One row per material in a band store: its metadata flattened (settings.* columns), without energies."""
@@ -467,10 +474,9 @@ def fixture_figure(table: pd.DataFrame, images: dict, per_row: int = 2, window: 
                    f"overlay; within {TOLERANCE_PX} px: {row.within_tolerance_fraction:.2f}")]
         for j, (img, title) in enumerate(panels):
             ax = axes[k // per_row, 3 * (k % per_row) + j]
-            draw_band_image(ax, img, window, title, ylabel=k % per_row == 0 and j == 0, cmap="gray")
-            if j:  # a material's three images share the first one's energy axis (each material labels it)
-                ax.sharey(axes[k // per_row, 3 * (k % per_row)])
-                ax.tick_params(axis="y", labelleft=False)
+            # a material's three images share the first one's energy axis (each material labels it)
+            draw_band_image(ax, img, window, title, ylabel=k % per_row == 0 and j == 0, cmap="gray",
+                            axis_of=axes[k // per_row, 3 * (k % per_row)] if j else None)
     for ax in axes.flat[3 * len(ids):]:
         ax.set_axis_off()
     fig.tight_layout()

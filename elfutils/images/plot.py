@@ -20,11 +20,13 @@ ENERGY_LABEL = "E − E$_0$ (eV)"
 
 def draw_band_image(ax, image, window: float | None = None, title: str = "",
                     ticks: Sequence[tuple[float, str]] | None = None, ylabel: bool = True,
-                    title_size: float | None = 8, **imshow):
+                    title_size: float | None = 8, axis_of=None, **imshow):
     """Draw a band image (or pixel probabilities, an RGB overlay of two images, or a difference map with
     ``cmap``/``vmin``/``vmax``) on a matplotlib Axes with the energy axis in eV (ticks at ±window, ±window/2
     and 0; default window: the paper's 4 eV), the zero line, and the high-symmetry ``ticks`` on x when given
-    (else none: the x axis of an image is the k-path, one equal slot per branch). Returns the image artist."""
+    (else none: the x axis of an image is the k-path, one equal slot per branch). With ``axis_of`` (another
+    Axes) the image shares that one's energy axis and leaves the tick labels to it. Returns the image
+    artist."""
     from elfutils.constants import ENERGY_WINDOW_EV
 
     window = ENERGY_WINDOW_EV if window is None else float(window)
@@ -36,6 +38,9 @@ def draw_band_image(ax, image, window: float | None = None, title: str = "",
     ax.axhline(0.0, **ZERO_LINE)
     ax.set_xticks([x for x, _ in ticks or []], [label for _, label in ticks or []])
     ax.set_yticks([-window, -window / 2, 0, window / 2, window])
+    if axis_of is not None:
+        ax.sharey(axis_of)
+        ax.tick_params(axis="y", labelleft=False)
     if ylabel:
         ax.set_ylabel(ENERGY_LABEL)
     if title:
