@@ -24,7 +24,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_book import RunQueueSampler
 
 ROOT = Path(__file__).resolve().parent.parent
-QE_FILE = ROOT / "data" / "reader-fixtures" / "qe" / "2dm-4991.data-file-schema.xml"
 COLUMNS = (  # (header, representation entry -> value)
     ("flat AUC", lambda e: _spread(e["tasks"]["binary_flatness"]["spread"])),
     ("top-100", lambda e: _spread(e["tasks"]["top-100 outside the pool"])),
@@ -53,9 +52,9 @@ def inputs(profile: str):
     """(records, properties, in_pool, queries, query ids) of the profile, from the book's stages."""
     from elfutils.analysis.fingerprint_quality import properties
     from elfutils.book import pipeline as pl
+    from elfutils.book.yardstick_results import cross_code_queries
     from elfutils.choices import CHOICES
-    from elfutils.data.dataset import flat_band_pool, flatness_labels, real_band_files
-    from elfutils.data.readers import read_band_file
+    from elfutils.data.dataset import flat_band_pool, flatness_labels
 
     records = pl.load_dataset(profile)
     labels = flatness_labels()
@@ -63,7 +62,7 @@ def inputs(profile: str):
                        CHOICES.flat_band_max_width_ev)
     pool = set(flat_band_pool().material_id)
     in_pool = np.array([r.material_id in pool for r in records])
-    queries = [read_band_file(f) for f in real_band_files()] + [read_band_file(QE_FILE)]
+    queries = cross_code_queries()
     return records, props, in_pool, queries, [q.material_id for q in queries]
 
 

@@ -43,15 +43,16 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from elfutils import constants
-from elfutils.analysis import atlas_discovery, cluster_baselines
+from elfutils.analysis import atlas_discovery, cluster_baselines, parameter_selection
 from elfutils.analysis import evaluation as ev
 from elfutils.analysis.chemistry import chemistry_table
 from elfutils.analysis.cluster_statistics import FLAT_BAND_MAX_WIDTH_EV, FLAT_BAND_WINDOW_EV
 from elfutils.analysis.fingerprint_quality import PIXEL_BLOCK
 from elfutils.analysis.fingerprints import fingerprint_matrix
-from elfutils.book import atlas_stage, cluster_claims, figures, pipeline, report, verdict_text
+from elfutils.book import atlas_stage, cluster_claims, pipeline, plots, verdict_text
 from elfutils.book.profiles import atlas_profile, flatband_model_profile, get_profile
 from elfutils.book.sphinx_ext import glue_values
+from elfutils.book.stages import elf2 as elf2_stage
 
 settings = get_profile(profile)
 atlas = atlas_profile(settings)
@@ -136,7 +137,7 @@ classes = np.where(in_pool, "flat-band pool",
                    np.where(flat == 1, "outside the pool, labelled flat", "outside the pool"))
 order = ["outside the pool", "flat-band pool", "outside the pool, labelled flat"]
 fig, ax = plt.subplots(figsize=(8, 6.5))
-figures.plot_map_classes(table, classes, ax=ax, order=order, point_size=6)
+plots.maps.plot_map_classes(table, classes, ax=ax, order=order, point_size=6)
 ax.set_title("all computed 2Dmatpedia materials", loc="left")
 fig.tight_layout()
 plt.show()
@@ -144,16 +145,16 @@ plt.show()
 # %% [markdown]
 # ## Do the paper's clustering parameters still suit the atlas?
 #
-# The parameter study's criteria (Fig. 7; `elfutils.book.report.SelectionRule`) on the atlas fingerprints,
+# The parameter study's criteria (Fig. 7; `elfutils.analysis.parameter_selection.SelectionRule`) on the atlas fingerprints,
 # on a {glue:text}`grid_shape` grid over the paper's range (each point is one HDBSCAN on all the materials).
 
 # %%
 study = pipeline.parameter_study(atlas)
-judged = report.apply_selection_rule(study)
-suggested = report.suggest_parameters(study)
-fig = report.parameter_study_figure(judged)
+judged = parameter_selection.apply_selection_rule(study)
+suggested = parameter_selection.suggest_parameters(study)
+fig = plots.studies.parameter_study_figure(judged)
 plt.show()
-verdict_params = report.paper_choice_verdict(judged)
+verdict_params = verdict_text.paper_choice_verdict(judged)
 glue_values(
     params_verdict=verdict_params.replace("our data", "the atlas"),
     suggested=(f"Nc = {int(suggested.min_cluster_size)}, Ns = {int(suggested.min_samples)}"
@@ -187,7 +188,7 @@ chemistry = cluster_baselines.chemistry_scores(clusterings, chemistry_table(tabl
 atlas_share = cluster_baselines.concentration(table.hdbscan_label)
 glue_values(
     atlas_degenerate=cluster_claims.degenerate_sentence(
-        report.grid_point(judged, atlas.min_cluster_size, atlas.min_samples), judged, atlas_share,
+        parameter_selection.grid_point(judged, atlas.min_cluster_size, atlas.min_samples), judged, atlas_share,
         subject="The atlas clusters"),
     atlas_top_two=atlas_share["largest_two_share"], atlas_clustered=atlas_share["n_clustered"],
     atlas_chemistry=cluster_claims.chemistry_sentence(chemistry))
@@ -245,7 +246,7 @@ tops = exemplars[exemplars["rank"] == 1].set_index("cluster")
 atlas_images = dict(zip(atlas_ids, atlas_stack, strict=True))
 picked = [(c, tops.loc[c]) for c in largest.index if c in tops.index]
 if picked:
-    report.band_images_figure(
+    plots.bands.band_images_figure(
         [atlas_images[row.material_id] for _, row in picked],
         [f"cluster {c} ({int(sizes.loc[c, 'size'])}, pool {sizes.loc[c, 'pool_share']:.0%})\n"
          f"{row.material_id} {row.formula}" for c, row in picked], ncols=6, highlight=None,
@@ -260,12 +261,12 @@ glue_values(n_exemplar_clusters=len(picked))
 # zero line); type an ID or formula to find it; click a cluster in the legend to hide it.
 
 # %%
-colors = figures.cluster_colors(int(table.attrs["n_clusters"]))
-plotly_map = figures.interactive_map(
+colors = plots.style.cluster_colors(int(table.attrs["n_clusters"]))
+plotly_map = plots.web.interactive_map(
     table, colors=colors,
     extra={"flat-band pool": np.where(in_pool, "yes", "no"),
            "binary_flatness": [("" if np.isnan(v) else int(v)) for v in flat]})
-HTML(figures.map_search_html(plotly_map, table, div_id="atlas-map", images=atlas_images,
+HTML(plots.web.map_search_html(plotly_map, table, div_id="atlas-map", images=atlas_images,
                              window=atlas.energy_window))
 
 # %% [markdown]
@@ -335,8 +336,9 @@ glue_values(
 #
 # ## The candidates outside the pool
 #
-# Three lists of {glue:text}`top` materials outside the pool: the best method's (the representation with the
-# highest precision above, {glue:text}`best_baseline_top`) and elf's, each ranked by the vote of its
+# Four lists of {glue:text}`top` materials outside the pool: the best method's (the representation with the
+# highest precision above, {glue:text}`best_baseline_top`), elf's and elf-2's ({doc}`elf2`, the fingerprint
+# trained without labels to be steady across codes; not in the table above), each ranked by the vote of its
 # {glue:text}`knn_k` nearest labelled neighbours (out of fold for a labelled material, from every labelled
 # material for an unlabelled one: `elfutils.analysis.atlas_discovery.vote_scores`), and elf's nearest to a
 # flat-band exemplar (the top exemplar of each cluster of the paper's profile, Fig. 3). For each list: how many
@@ -351,8 +353,9 @@ img_flat, _, img_pool = atlas_stage.labels_for(atlas_ids)
 flat_counts = np.array([r.flat_band_count(FLAT_BAND_WINDOW_EV, FLAT_BAND_MAX_WIDTH_EV) for r in records])
 folds = ev.seeded_folds(len(atlas_ids), seed=atlas.seed)  # the atlas stage's folds
 elf_matrix = fingerprint_matrix(pipeline.fingerprints(atlas).set_index("material_id").loc[atlas_ids].reset_index())
+elf2_matrix = fingerprint_matrix(elf2_stage.fingerprints(atlas).set_index("material_id").loc[atlas_ids].reset_index())
 features = {best_top: atlas_discovery.representation(best_top, records, atlas_stack, atlas.seed),
-            result["elf"]: (elf_matrix, atlas.minkowski_p)}
+            result["elf"]: (elf_matrix, atlas.minkowski_p), "elf-2": (elf2_matrix, atlas.minkowski_p)}
 lists, rechecked = atlas_discovery.vote_lists(features, img_flat, img_pool, folds, k=result["k"], n=result["top"])
 lists = {f"{name}, vote": idx for name, idx in lists.items()}
 lists[f"{result['elf']}, nearest exemplar"] = np.array([at_image[m] for m in
@@ -362,15 +365,24 @@ profiles = pd.DataFrame({name: atlas_discovery.candidate_profile(idx, gaps, atla
                          for name, idx in lists.items()}).T
 display(profiles.convert_dtypes().round(3))
 best_list, elf_list = f"{best_top}, vote", f"{result['elf']}, nearest exemplar"
+elf_vote_list, elf2_list = f"{result['elf']}, vote", "elf-2, vote"
 glue_values(
     flat_window=FLAT_BAND_WINDOW_EV, flat_width=FLAT_BAND_MAX_WIDTH_EV, wide_gap=atlas_discovery.WIDE_GAP_EV,
-    rechecked_best=rechecked[best_top], elf_vote_flat=rechecked[result["elf"]],
+    rechecked_best=rechecked[best_top], elf_vote_flat=rechecked[result["elf"]], elf2_vote_flat=rechecked["elf-2"],
     **{f"{key}_{column}": profiles.loc[name, column] for key, name in
-       (("exemplar", elf_list), ("best", best_list), ("outside", "every material outside the pool"))
+       (("exemplar", elf_list), ("best", best_list), ("outside", "every material outside the pool"),
+        ("elf_vote", elf_vote_list), ("elf2", elf2_list))
        for column in ("flat_share", "n_labelled", "median_gap", "wide_gap_ionic_share", "with_flat_band")})
 
 # %% [markdown]
-# elf's nearest-exemplar list is the weakest of the three: of its {glue:text}`exemplar_n_labelled:.0f`
+# Re-ranked by elf-2, {glue:text}`elf2_flat_share:.0%` of the list's {glue:text}`elf2_n_labelled:.0f` labelled
+# candidates are labelled flat, against {glue:text}`elf_vote_flat_share:.0%` for the paper's network's vote
+# and {glue:text}`best_flat_share:.0%` for the best method's; {glue:text}`elf2_with_flat_band:.0%` of elf-2's
+# candidates have a band flat near E_F in our bands (the paper's network:
+# {glue:text}`elf_vote_with_flat_band:.0%`) and {glue:text}`elf2_wide_gap_ionic_share:.0%` are wide-gap ionic
+# insulators ({glue:text}`elf_vote_wide_gap_ionic_share:.0%`).
+#
+# elf's nearest-exemplar list is the weakest of the lists: of its {glue:text}`exemplar_n_labelled:.0f`
 # labelled candidates only {glue:text}`exemplar_flat_share:.0%` are labelled flat, below elf's own vote
 # ({glue:text}`elf_vote_flat:.0%`, the precision of the table above, recomputed here) and the best method's
 # ({glue:text}`rechecked_best:.0%`), and not far above the {glue:text}`outside_flat_share:.1%` of every
@@ -397,7 +409,7 @@ ionic = atlas_discovery.wide_gap_ionic(gaps, atlas_formulas)
 titles = [f"{m} {atlas_formulas[at_image[m]]}\nflat: "
           f"{'?' if np.isnan(img_flat[at_image[m]]) else int(img_flat[at_image[m]])}"
           f"{', wide-gap ionic' if ionic[at_image[m]] else ''}" for m in shown]
-report.band_images_figure([atlas_images[m] for m in shown], titles, ncols=6, highlight=None,
+plots.bands.band_images_figure([atlas_images[m] for m in shown], titles, ncols=6, highlight=None,
                           window=atlas.energy_window)
 plt.show()
 best_table = pd.DataFrame({"material_id": best_ids, "formula": [atlas_formulas[i] for i in lists[best_list]],
@@ -406,13 +418,13 @@ best_table = pd.DataFrame({"material_id": best_ids, "formula": [atlas_formulas[i
                            "wide_gap_ionic": ionic[lists[best_list]]})
 exemplar_of = pd.DataFrame(result["candidates"]).exemplar_id
 glue_values(exemplar_next_to_ionic=float(np.mean([ionic[at_image[m]] for m in exemplar_of])))
-display(HTML(figures.csv_download_html(best_table, "atlas-candidates-best.csv",
+display(HTML(plots.web.csv_download_html(best_table, "atlas-candidates-best.csv",
                                        f"the {best_top} candidates (CSV)")))
 # closest to an exemplar first; the raw Minkowski distance (~1e10) would mean nothing to a reader: the rank
 # says it
 by_exemplar = pd.DataFrame(result["candidates"]).sort_values("distance", kind="stable")
 by_exemplar.insert(0, "rank", np.arange(1, len(by_exemplar) + 1))
-display(HTML(figures.csv_download_html(
+display(HTML(plots.web.csv_download_html(
     by_exemplar.drop(columns="distance"), "atlas-candidates-elf-exemplars.csv",
     "elf's nearest-exemplar candidates, closest to an exemplar first (CSV)")))
 

@@ -44,6 +44,7 @@ from elfutils.data.dataset import (
 from elfutils.data.energy_zero import GAP_ZERO_OFFSET_EV
 from elfutils.data.kpath import MCLC_PATH_OBLIQUE_CELL, MCLC_PATH_RECTANGULAR_CELL, PATHS_BY_LABELS
 from elfutils.dft import compare
+from elfutils.dft import plot as dft_plot
 from elfutils.dft.layer_check import layer_table, read_known
 from elfutils.dft.recipe import MP_HUBBARD_U, DFTSettings
 from elfutils.dft.store_coverage import coverage_across_stores
@@ -169,7 +170,7 @@ dft_settings = pd.Series(DFTSettings().__dict__, name="value").astype(str)
 dft_settings.rename_axis("GPAW setting").to_frame()
 
 # %%
-fig = compare.card_figure(card)
+fig = dft_plot.card_figure(card)
 
 # %% [markdown]
 # ## Our GPAW against 2Dmatpedia's VASP on the shared materials
@@ -213,7 +214,7 @@ shown.set_index(["material_id", "formula"])[columns].round(3).rename(columns=nam
 # ours, 2Dmatpedia's, and both overlaid (black: both, red: ours only, blue: VASP only).
 
 # %%
-fig = compare.fixture_figure(fixtures, fixture_images)
+fig = dft_plot.fixture_figure(fixtures, fixture_images)
 
 # %% [markdown]
 # ## Our gaps against 2Dmatpedia's, for every computed material
@@ -227,7 +228,7 @@ gaps = compare.store_gaps(materials)
 summary = compare.gap_summary(gaps)
 glue_values(metal_gap=compare.METAL_GAP_EV, **{f"gaps_{k}": v for k, v in summary.items()},
             gaps_kind_agreement_percent=100 * summary["kind_agreement"])
-fig = compare.gap_figure(gaps)
+fig = dft_plot.gap_figure(gaps)
 
 # %% [markdown]
 # Over the {glue:text}`gaps_n` materials of the flat-band store, both codes agree on metal or gapped for

@@ -38,7 +38,7 @@ from elfutils.analysis.chemistry import (
     halide_and_chalcogenide_clusters,
 )
 from elfutils.analysis.cluster import k_distances
-from elfutils.book import figures, paper_quantities, pipeline, report
+from elfutils.book import measurements, paper_quantities, pipeline, plots, verdict_text
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
 from elfutils.book.wording import counted
@@ -50,7 +50,7 @@ table, tree, exemplars = pipeline.load_clustering(settings)
 stack, image_ids, _ = pipeline.images(settings)
 images = dict(zip(image_ids, stack, strict=True))
 n_clusters = int(table.attrs["n_clusters"])
-colors = figures.cluster_colors(n_clusters)
+colors = plots.style.cluster_colors(n_clusters)
 n_groups = int(table.dbscan_group.max() + 1) if len(table) else 0
 glue_values(
     n_materials=len(table), n_clusters=n_clusters, n_unclassified=int(table.attrs["n_unclassified"]),
@@ -80,14 +80,14 @@ glue_values(
 # clusters fall in the same DBSCAN group on the map (the group's colour there).
 
 # %%
-leaf_groups = figures.cluster_groups(table)
+leaf_groups = plots.maps.cluster_groups(table)
 fig, ax = plt.subplots(figsize=(6, 2 + 0.2 * max(n_clusters, 5)))
-figures.plot_condensed_tree(tree, ax=ax, colors=colors, leaf_groups=leaf_groups, orientation="left")
+plots.maps.plot_condensed_tree(tree, ax=ax, colors=colors, leaf_groups=leaf_groups, orientation="left")
 ax.set_title("(a) HDBSCAN cluster hierarchy", loc="left")
 fig.tight_layout()
 
 # %%
-layout = figures.tree_layout(tree)
+layout = plots.maps.tree_layout(tree)
 leaf_order = [label for label, _, _ in layout["leaves"]]
 runs = [g for i, g in enumerate(leaf_groups.get(c, -1) for c in leaf_order)
         if g >= 0 and (i == 0 or leaf_groups.get(leaf_order[i - 1], -1) != g)]
@@ -128,7 +128,7 @@ glue_values(eps=eps, eps_rule=eps_rule, paper_eps_results=constants.DBSCAN_EPS_R
 kd = (k_distances(clustered_xy, settings.dbscan_min_samples)
       if len(clustered_xy) >= settings.dbscan_min_samples else [])
 fig, ax = plt.subplots(figsize=(4.8, 3.2))
-figures.plot_k_distance(kd, eps, ax=ax, min_samples=settings.dbscan_min_samples)
+plots.maps.plot_k_distance(kd, eps, ax=ax, min_samples=settings.dbscan_min_samples)
 ax.set_title("choosing DBSCAN's eps", loc="left", fontsize=10)
 fig.tight_layout()
 
@@ -139,8 +139,8 @@ fig.tight_layout()
 # remaining clusters. Unclassified materials are the small grey points.
 
 # %%
-picks = figures.map_exemplars(table, exemplars, n=12)
-fig = figures.fingerprint_map_figure(table, picks, images, colors=colors, window=settings.energy_window)
+picks = plots.maps.map_exemplars(table, exemplars, n=12)
+fig = plots.maps.fingerprint_map_figure(table, picks, images, colors=colors, window=settings.energy_window)
 fig.axes[0].set_title("(b-h) fingerprint map: HDBSCAN clusters, DBSCAN groups, exemplars", fontsize=10)
 glue_values(n_insets=len(picks))
 
@@ -157,8 +157,8 @@ display(picks)
 # %%
 gap_by_id = {r.material_id: r.band_gap() for r in pipeline.load_dataset(settings)}
 gaps = table.material_id.map(gap_by_id).to_numpy(dtype=float)
-plotly_map = figures.interactive_map(table, extra={"band gap (eV)": np.round(gaps, 2)}, colors=colors)
-HTML(figures.map_search_html(plotly_map, table, div_id="fig2-map", images=images,
+plotly_map = plots.web.interactive_map(table, extra={"band gap (eV)": np.round(gaps, 2)}, colors=colors)
+HTML(plots.web.map_search_html(plotly_map, table, div_id="fig2-map", images=images,
                              window=settings.energy_window))
 
 # %% [markdown]
@@ -178,7 +178,7 @@ glue_values(metal_gap=cluster_statistics.METAL_GAP_EV, metal_frac=purity["metal_
             pure_p=purity["p_value"], nn_same=nn_same, nn_random=nn_random,
             n_permutations=constants.N_PERMUTATIONS)
 fig, ax = plt.subplots(figsize=(8, 6.5))
-figures.plot_map_values(table, gaps, ax=ax, label="band gap (eV)", low=cluster_statistics.METAL_GAP_EV,
+plots.maps.plot_map_values(table, gaps, ax=ax, label="band gap (eV)", low=cluster_statistics.METAL_GAP_EV,
                         low_label=f"metal (gap < {cluster_statistics.METAL_GAP_EV} eV)")
 ax.set_title("band gap on the fingerprint map", loc="left", fontsize=10)
 fig.tight_layout()
@@ -219,12 +219,12 @@ glue_values(dominant_share=DOMINANT_SHARE, n_chem_dominated=chem["n_dominated"],
             chem_p=chem["p_value"], chem_ami=chem["ami"],
             chem_halide_clusters=n_halide, chem_tmc_clusters=n_tmc,
             chem_dominated_text=", ".join(f"{n} {c}" for c, n in by_class.items()) or "none",
-            chem_verdict=report.chemistry_verdict(chem),
+            chem_verdict=verdict_text.chemistry_verdict(chem),
             paper_halide_clusters=" and ".join(map(str, constants.PAPER_CHEMISTRY_CLUSTERS["halide"])),
             paper_tmc_clusters=", ".join(map(str, constants.PAPER_CHEMISTRY_CLUSTERS[
                 "transition-metal chalcogenide"])))
 fig, ax = plt.subplots(figsize=(9, 6.5))
-figures.plot_map_classes(table, chemistry.label, ax=ax)
+plots.maps.plot_map_classes(table, chemistry.label, ax=ax)
 ax.set_title("anion family on the fingerprint map (the network never saw it)", loc="left", fontsize=10)
 fig.tight_layout()
 
@@ -252,7 +252,7 @@ dominated.set_index("cluster").round(2)
 # the same clusters.
 
 # %%
-flat = report.flat_band_clusters(table, pipeline.load_dataset(settings), seed=settings.seed)
+flat = measurements.flat_band_clusters(table, pipeline.load_dataset(settings), seed=settings.seed)
 flat_counts = flat["counts"]
 flat_by_cluster = (pd.DataFrame({"cluster": table.hdbscan_label, "flat bands": flat_counts,
                                  "formula": table.formula})
@@ -266,7 +266,7 @@ glue_values(flat_window=cluster_statistics.FLAT_BAND_WINDOW_EV, flat_width=clust
             flat_top_text=", ".join(f"{c} ({m:.1f})" for c, m in
                                     flat_by_cluster.mean_flat_bands.head(3).items()) or "none")
 fig, ax = plt.subplots(figsize=(8, 6.5))
-figures.plot_map_values(table, flat_counts, ax=ax, cmap="magma_r",  # colours capped at the 98th percentile
+plots.maps.plot_map_values(table, flat_counts, ax=ax, cmap="magma_r",  # colours capped at the 98th percentile
                         vmax=max(1.0, float(np.nanpercentile(flat_counts, 98))) if len(flat_counts) else None,
                         label=f"flat bands within ±{cluster_statistics.FLAT_BAND_WINDOW_EV:g} eV of E_F")
 ax.set_title("flat bands near E_F on the fingerprint map", loc="left", fontsize=10)
@@ -288,7 +288,7 @@ flat_by_cluster.head(10).round(2)
 # published for its dataset; the link downloads it as CSV.
 
 # %%
-HTML(figures.csv_download_html(exemplars, f"elf-exemplars-{settings.name}.csv",
+HTML(plots.web.csv_download_html(exemplars, f"elf-exemplars-{settings.name}.csv",
                                text="Download the exemplar table (CSV)"))
 
 # %% [markdown]

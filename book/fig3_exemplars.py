@@ -29,10 +29,10 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from elfutils import constants
-from elfutils.analysis import cluster_baselines, cluster_statistics
+from elfutils.analysis import cluster_baselines, cluster_statistics, parameter_selection
 from elfutils.analysis.cluster import minkowski_distances
 from elfutils.analysis.fingerprints import fingerprint_matrix
-from elfutils.book import cluster_claims, figures, paper_quantities, pipeline, report
+from elfutils.book import cluster_claims, measurements, paper_quantities, pipeline, plots, tables
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
 
@@ -44,16 +44,16 @@ NEAR_RANK = 10  # a partner this close in neighbour rank counts as "near" the an
 # %%
 table, _, exemplars = pipeline.load_clustering(settings)
 records = {r.material_id: r for r in pipeline.load_dataset(settings)}
-colors = figures.cluster_colors(int(table.attrs["n_clusters"]))
+colors = plots.style.cluster_colors(int(table.attrs["n_clusters"]))
 sizes = exemplars.groupby("cluster").size().sort_values(ascending=False, kind="stable")
 label_of = dict(zip(table.material_id, table.hdbscan_label, strict=True))
 chosen = {int(c): f"cluster {c}: one of the {N_LARGEST} largest" for c in sizes.index[:N_LARGEST]}
-for anchor, (formula, _, _) in figures.PAPER_CO_CLUSTERED.items():
+for anchor, (formula, _, _) in constants.PAPER_CO_CLUSTERED.items():
     if label_of.get(anchor, -1) >= 0:
         chosen.setdefault(int(label_of[anchor]), f"cluster {label_of[anchor]}: holds {formula} ({anchor})")
 glue_values(n_shown_clusters=len(chosen), n_clusters=int(table.attrs["n_clusters"]), n_top=N_TOP,
             n_largest=N_LARGEST, window=settings.energy_window,
-            paper_fig3_clusters=", ".join(map(str, figures.PAPER_FIG3_CLUSTERS)))
+            paper_fig3_clusters=", ".join(map(str, constants.PAPER_FIG3_CLUSTERS)))
 
 # %% [markdown]
 # ## Top exemplars of the chosen clusters
@@ -68,7 +68,7 @@ for cluster in chosen:
     panels = [(records[m], f"{f} ({m})  p = {p:.2f}")
               for m, f, p in zip(top.material_id, top.formula, top.probability, strict=True) if m in records]
     rows.append((f"cluster {cluster} ({sizes[cluster]})", panels))
-fig = figures.exemplar_band_grid(rows, ncols=N_TOP, colors=[colors[c] for c in chosen])
+fig = plots.bands.exemplar_band_grid(rows, ncols=N_TOP, colors=[colors[c] for c in chosen])
 
 # %% [markdown]
 # Why each cluster is shown, and how alike its members are in band gap (from each band structure; 0 for a
@@ -102,9 +102,9 @@ summary.set_index("cluster").round(2)
 # alone into clusters of the same sizes (`elfutils.analysis.cluster_baselines`).
 
 # %%
-judged = report.apply_selection_rule(pipeline.parameter_study(settings))
+judged = parameter_selection.apply_selection_rule(pipeline.parameter_study(settings))
 # the sentence is about the paper's setting, as Fig. 7's (the smoke profile clusters with another)
-at_setting = report.grid_point(judged, constants.HDBSCAN_MIN_CLUSTER_SIZE, constants.HDBSCAN_MIN_SAMPLES)
+at_setting = parameter_selection.grid_point(judged, constants.HDBSCAN_MIN_CLUSTER_SIZE, constants.HDBSCAN_MIN_SAMPLES)
 share = cluster_baselines.concentration(table.hdbscan_label)
 table_gaps = table.material_id.map(gap).to_numpy(float)
 by_gap = cluster_baselines.baseline_clusterings(table.hdbscan_label, table_gaps, seed=settings.seed)
@@ -133,7 +133,7 @@ glue_values(degenerate_sentence=cluster_claims.degenerate_sentence(at_setting, j
 fingerprints = pipeline.fingerprints(settings)
 ordered = table.set_index("material_id").loc[fingerprints.material_id].reset_index()
 distances = minkowski_distances(fingerprint_matrix(fingerprints), p=settings.minkowski_p)
-check = report.co_cluster_check(ordered, distances)
+check = measurements.co_cluster_check(ordered, distances)
 cluster_size = table.hdbscan_label[table.hdbscan_label >= 0].value_counts()
 # the chance that a material picked at random shares the anchor's cluster
 check["chance"] = check.anchor_cluster.map(cluster_size).fillna(0) / len(table)
@@ -143,7 +143,7 @@ glue_values(n_named_pairs=len(check), n_named_in_data=int(check.in_data.sum()),
             n_named_rank10=int((check.neighbour_rank <= NEAR_RANK).sum()), near_rank=NEAR_RANK,
             same_chance_min=same.chance.min() if len(same) else float("nan"),
             same_chance_max=same.chance.max() if len(same) else float("nan"))
-display(report.readable(check.round(3)))
+display(tables.readable(check.round(3)))
 
 # %% [markdown]
 # Of the {glue:text}`n_named_pairs` pairs the paper names, {glue:text}`n_named_in_data` have both materials in
@@ -162,7 +162,7 @@ display(report.readable(check.round(3)))
 # and, where two or more are, do they share a cluster when HDBSCAN is refitted with Nc = {glue:text}`nc4`?
 
 # %%
-nc4 = report.nc4_check(fingerprints, min_samples=settings.min_samples, p=settings.minkowski_p)
+nc4 = measurements.nc4_check(fingerprints, min_samples=settings.min_samples, p=settings.minkowski_p)
 nc4_table = pd.DataFrame([
     {"material": f"{formula} ({m})", "in our data": m in nc4["present"],
      f"cluster at Nc = {constants.PAPER_NC4_MIN_CLUSTER_SIZE}": nc4["labels"].get(m, "–"),
@@ -186,13 +186,13 @@ display(nc4_table)
 
 # %%
 named_rows = []
-for anchor, (formula, _, partners) in figures.PAPER_CO_CLUSTERED.items():
+for anchor, (formula, _, partners) in constants.PAPER_CO_CLUSTERED.items():
     ids = [m for m in [anchor, *partners] if m in records]
     if ids:
         named_rows.append((f"{formula} and partners", [
             (records[m], f"{records[m].formula} ({m}), cluster {label_of.get(m, 'n/a')}") for m in ids]))
 if named_rows:
-    fig = figures.exemplar_band_grid(named_rows, ncols=max(len(p) for _, p in named_rows))
+    fig = plots.bands.exemplar_band_grid(named_rows, ncols=max(len(p) for _, p in named_rows))
 else:
     display(Markdown("None of the paper's named materials is in this profile's data."))
 
@@ -206,7 +206,7 @@ anchors = pd.DataFrame([
      "our cluster": label_of.get(anchor, "not in data"),
      "partners in our data": int(check[check.anchor == anchor].in_data.sum()),
      "partners in the same cluster": int(check[check.anchor == anchor].same_cluster.sum())}
-    for anchor, (formula, paper_cluster, partners) in figures.PAPER_CO_CLUSTERED.items()
+    for anchor, (formula, paper_cluster, partners) in constants.PAPER_CO_CLUSTERED.items()
 ])
 anchors.set_index("material")
 

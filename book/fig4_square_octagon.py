@@ -27,13 +27,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
+from elfutils import constants
+from elfutils.analysis import closeness
 from elfutils.analysis.cluster import minkowski_distances
 from elfutils.analysis.fingerprints import fingerprint_matrix
 from elfutils.analysis.structure import MOTIF_ANGLE_TOLERANCE
-from elfutils.book.structure_match import same_formula_ids
-from elfutils.book import figures, paper_quantities, pipeline, report
+from elfutils.book import measurements, paper_quantities, pipeline, plots
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
+from elfutils.book.structure_match import same_formula_ids
 from elfutils.book.wording import counted
 from elfutils.data.dataset import structure_records
 from elfutils.dft.compare import METAL_GAP_EV
@@ -44,7 +46,7 @@ settings = get_profile(profile)
 N_PERMUTATIONS = 1000  # random sets for the closeness test
 
 anchor = "2dm-2474"
-anchor_formula, paper_cluster, partners = figures.PAPER_CO_CLUSTERED[anchor]
+anchor_formula, paper_cluster, partners = constants.PAPER_CO_CLUSTERED[anchor]
 named = {anchor: anchor_formula, **partners}
 records = structure_records()
 
@@ -57,15 +59,15 @@ records = structure_records()
 # distance in the layer). The paper's panel (a) is the first three, (b) the last two.
 
 # %%
-skewed = [m for m in named if m in figures.PAPER_FIG4_SKEWED]
+skewed = [m for m in named if m in constants.PAPER_FIG4_SKEWED]
 order = [m for m in named if m not in skewed] + skewed
 fig, axes = plt.subplots(1, len(order), figsize=(3.3 * len(order), 3.8), layout="constrained")
 for ax, m in zip(axes, order, strict=True):
     kind = "paper: skewed" if m in skewed else "paper: symmetric"
-    figures.plot_layer(structure_from_record(records[m]), ax=ax, title=f"{named[m]} ({m})\n{kind}")
+    plots.structures.plot_layer(structure_from_record(records[m]), ax=ax, title=f"{named[m]} ({m})\n{kind}")
 plt.show()
-glue_values(n_named=len(named), paper_cluster=paper_cluster, layer_repeat=figures.LAYER_REPEAT,
-            bond_tolerance=figures.BOND_TOLERANCE)
+glue_values(n_named=len(named), paper_cluster=paper_cluster, layer_repeat=plots.structures.LAYER_REPEAT,
+            bond_tolerance=plots.structures.BOND_TOLERANCE)
 
 # %% [markdown]
 # ## The skew, measured
@@ -75,8 +77,8 @@ glue_values(n_named=len(named), paper_cluster=paper_cluster, layer_repeat=figure
 # with angles within {glue:text}`angle_tolerance:g`° of 90° and 135°).
 
 # %%
-geometry = report.fig4_geometry()
-ours_symmetric = geometry.motif == report.SQUARE_OCTAGON
+geometry = measurements.fig4_geometry()
+ours_symmetric = geometry.motif == closeness.SQUARE_OCTAGON
 glue_values(angle_tolerance=MOTIF_ANGLE_TOLERANCE, n_agree=int(geometry.agrees.sum()),
             symmetric_min_angle=geometry.loc[ours_symmetric, "smallest_angle"].min(),
             skewed_angles=", ".join(f"{geometry.formula[m]} {geometry.smallest_angle[m]:.0f}°"
@@ -145,7 +147,7 @@ table, _, _ = pipeline.load_clustering(settings)
 fingerprints = pipeline.fingerprints(settings)
 table = table.set_index("material_id").loc[fingerprints.material_id].reset_index()
 distances = minkowski_distances(fingerprint_matrix(fingerprints), p=settings.minkowski_p)
-members, closeness = report.square_octagon_survey(table, distances, n_permutations=N_PERMUTATIONS,
+members, closeness = measurements.square_octagon_survey(table, distances, n_permutations=N_PERMUTATIONS,
                                                  survey=pipeline.bond_geometry(settings))
 is_member = table.material_id.isin(members.index).to_numpy()
 glue_values(minkowski_p=settings.minkowski_p, n_permutations=N_PERMUTATIONS, n_materials=len(table),
@@ -160,7 +162,7 @@ is_named = table.material_id.isin(named).to_numpy()
 highlight = is_member | is_named
 fig, axes = plt.subplots(1, 2, figsize=(12, 5.5), layout="constrained")
 for ax in axes:
-    ax.scatter(table.umap_x, table.umap_y, s=8, color=figures.NOISE_COLOR, linewidths=0, label="all materials")
+    ax.scatter(table.umap_x, table.umap_y, s=8, color=plots.style.NOISE_COLOR, linewidths=0, label="all materials")
     for mask, style in [(is_member & ~is_named, dict(marker="o", s=50, color="tab:blue",
                                                    label="other square-octagon layers")),
                         (is_named, dict(marker="*", s=220, color="tab:red", label="the paper's cluster 20"))]:

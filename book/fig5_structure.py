@@ -33,7 +33,7 @@ import pandas as pd
 
 from elfutils import constants
 from elfutils.analysis import structure as st
-from elfutils.book import figures, paper_quantities, pipeline
+from elfutils.book import paper_quantities, pipeline, plots
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
 
@@ -126,7 +126,7 @@ fig.tight_layout()
 # %%
 motif_of = {int(c): m for c, m in zip(motifs.cnnf_cluster, motifs.motif, strict=True) if m}
 fig, ax = plt.subplots(figsize=(10, 7))
-figures.plot_structure_overlay(placed, localisation, motif_of, ax=ax)
+plots.structures.plot_structure_overlay(placed, localisation, motif_of, ax=ax)
 fig.tight_layout()
 
 # %% [markdown]

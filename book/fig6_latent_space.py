@@ -22,14 +22,15 @@ profile = "default"  # parameter profile (elfutils.book.profiles): default, smok
 
 # %%
 from elfutils import constants
-from elfutils.book import paper_quantities, pipeline, report
+from elfutils.book import measurements, paper_quantities, pipeline
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
 from elfutils.nn import latent
+from elfutils.nn import plot as nn_plot
 
 settings = get_profile(profile)
 config = pipeline.model(settings)[1]
-walk_study = report.latent_walk_study(settings)
+walk_study = measurements.latent_walk_study(settings)
 info, walks = walk_study.info, walk_study.walks
 title = f"{info['material_id']} ({info['formula']}), channel {{}}, position {{}}{{}}"
 
@@ -41,7 +42,7 @@ title = f"{info['material_id']} ({info['formula']}), channel {{}}, position {{}}
 # when its probability moves by at least {glue:text}`change_tolerance` from the Δ = 0 reconstruction.
 
 # %%
-specs = dict(zip(report.WALK_LABELS, constants.LATENT_WALK_SPECS, strict=True))
+specs = dict(zip(measurements.WALK_LABELS, constants.LATENT_WALK_SPECS, strict=True))
 glue_values(walk_steps=latent.WALK_STEPS, walk_channel_index=constants.LATENT_WALK_CHANNEL,
             walk_channel=constants.LATENT_WALK_CHANNEL + 1, example_formula=info["formula"],
             example_source=info["source"], example_split=info["split"],
@@ -60,7 +61,7 @@ glue_values(walk_steps=latent.WALK_STEPS, walk_channel_index=constants.LATENT_WA
 
 # %%
 walk = walks[0]
-latent.walk_figure(walk, info["ticks"], settings.energy_window,
+nn_plot.walk_figure(walk, info["ticks"], settings.energy_window,
                    title.format(walk.channel + 1, walk.position, ": a"));
 
 # %% [markdown]
@@ -70,7 +71,7 @@ latent.walk_figure(walk, info["ticks"], settings.energy_window,
 
 # %%
 walk = walks[1]
-latent.walk_figure(walk, info["ticks"], settings.energy_window,
+nn_plot.walk_figure(walk, info["ticks"], settings.energy_window,
                    title.format(walk.channel + 1, walk.position, ": b"));
 
 # %% [markdown]
@@ -86,7 +87,7 @@ walk_study.steps().round(4).rename(columns=z_column).set_index(["walk", "Δ"])
 
 # %%
 last = walk_study.largest_steps()
-glue_values(**{f"walk_{k}_{col}": float(last.loc[k, src]) for k in report.WALK_LABELS for col, src in (
+glue_values(**{f"walk_{k}_{col}": float(last.loc[k, src]) for k in measurements.WALK_LABELS for col, src in (
     ("changed_max", "changed (%)"), ("sigma", "σ"), ("z0", "z0"), ("high_over_sigma", "Δ / σ"),
     ("max_dprob", "max |Δ probability|"))})
 
@@ -107,13 +108,13 @@ glue_values(**{f"walk_{k}_{col}": float(last.loc[k, src]) for k in report.WALK_L
 # deviation of its values over our materials, whatever the scale our network learned.
 
 # %%
-for label, walk in zip(report.WALK_LABELS, walk_study.scaled, strict=True):
-    latent.walk_figure(walk, info["ticks"], settings.energy_window,
+for label, walk in zip(measurements.WALK_LABELS, walk_study.scaled, strict=True):
+    nn_plot.walk_figure(walk, info["ticks"], settings.energy_window,
                        title.format(walk.channel + 1, walk.position, f": {label}, Δ in units of σ"))
 
 # %%
 scaled_last = walk_study.largest_steps(scaled=True)
-glue_values(**{f"scaled_{k}_{name}_max": float(scaled_last.loc[k, column]) for k in report.WALK_LABELS
+glue_values(**{f"scaled_{k}_{name}_max": float(scaled_last.loc[k, column]) for k in measurements.WALK_LABELS
                for name, column in (("changed", "changed (%)"), ("flipped", "flipped (%)"))})
 walk_study.steps(scaled=True).round(4).rename(columns=z_column).set_index(["walk", "Δ"])
 

@@ -29,25 +29,25 @@ import pandas as pd
 from IPython.display import Markdown
 
 from elfutils import constants
-from elfutils.analysis import cluster_baselines
+from elfutils.analysis import cluster_baselines, parameter_selection
 from elfutils.analysis import evaluation as ev
 from elfutils.analysis import structure as st
 from elfutils.analysis.chemistry import DOMINANT_SHARE, chemistry_table
 from elfutils.analysis.cluster import minkowski_distances
 from elfutils.analysis.fingerprint_quality import PIXEL_BLOCK
 from elfutils.analysis.fingerprints import fingerprint_matrix
-from elfutils.book import cluster_claims, paper_quantities, pipeline, report
+from elfutils.book import cluster_claims, paper_quantities, pipeline, plots, tables, verdict_text
 from elfutils.book.profiles import atlas_profile, get_profile
 from elfutils.book.sphinx_ext import glue_values
 
 settings = get_profile(profile)
 study = pipeline.parameter_study(settings)
-judged = report.apply_selection_rule(study)
+judged = parameter_selection.apply_selection_rule(study)
 paper = (constants.HDBSCAN_MIN_CLUSTER_SIZE, constants.HDBSCAN_MIN_SAMPLES)
-at_paper = report.grid_point(judged, *paper)
+at_paper = parameter_selection.grid_point(judged, *paper)
 n_materials = len(pipeline.fingerprints(settings))
-for column in report.STUDY_PANELS:
-    glue_values(**{f"{column}_{k}": v for k, v in report.study_extremes(judged, column).items()})
+for column in plots.studies.STUDY_PANELS:
+    glue_values(**{f"{column}_{k}": v for k, v in parameter_selection.study_extremes(judged, column).items()})
 grid = constants.PARAMETER_STUDY_RANGE
 glue_values(
     paper_nc=paper[0], paper_ns=paper[1], paper_grid=f"{grid.start} to {grid.stop - 1}",
@@ -56,7 +56,7 @@ glue_values(
     ns_range=f"{judged.min_samples.min()} to {judged.min_samples.max()}",
     n_defined=int(judged.dbcv.notna().sum()),
     # "ours_at_paper_": our clustering at the paper's setting (fig. 2's "paper_n_clusters" is the paper's own)
-    **{f"ours_at_paper_{k}": report.number_text(at_paper[k] if at_paper is not None else None, fmt)
+    **{f"ours_at_paper_{k}": tables.number_text(at_paper[k] if at_paper is not None else None, fmt)
        for k, fmt in (("n_clusters", ".0f"), ("n_unclassified", ".0f"), ("dbcv", ".3f"), ("s_dbw", ".3f"))},
 )
 
@@ -71,7 +71,7 @@ glue_values(
 # ## Number of clusters
 
 # %%
-report.study_heatmap(judged, "n_clusters", legend=True)
+plots.studies.study_heatmap(judged, "n_clusters", legend=True)
 plt.show()
 
 # %% [markdown]
@@ -83,7 +83,7 @@ plt.show()
 # ## Number of unclassified materials
 
 # %%
-report.study_heatmap(judged, "n_unclassified")
+plots.studies.study_heatmap(judged, "n_unclassified")
 plt.show()
 
 # %% [markdown]
@@ -100,7 +100,7 @@ plt.show()
 # with unclassified materials counted as the index prescribes (they lower it).
 
 # %%
-report.study_heatmap(judged, "dbcv")
+plots.studies.study_heatmap(judged, "dbcv")
 plt.show()
 
 # %% [markdown]
@@ -119,7 +119,7 @@ plt.show()
 # (`elfutils.analysis.validity.s_dbw`).
 
 # %%
-report.study_heatmap(judged, "s_dbw")
+plots.studies.study_heatmap(judged, "s_dbw")
 plt.show()
 
 # %% [markdown]
@@ -130,19 +130,19 @@ plt.show()
 # %% [markdown]
 # ## The paper's reasoning as a rule
 #
-# The paper weighs three of the four metrics by eye. Written as a rule (`elfutils.book.report.SelectionRule`):
+# The paper weighs three of the four metrics by eye. Written as a rule (`elfutils.analysis.parameter_selection.SelectionRule`):
 # {glue:text}`rule_text`. The bounds come from the grid itself, so the rule carries over to a dataset of
 # another size. S_Dbw plays no part, as in the paper.
 
 # %%
-suggested = report.suggest_parameters(study)
+suggested = parameter_selection.suggest_parameters(study)
 candidates = judged[judged.candidate].sort_values("order")
 glue_values(
     rule_text=judged.attrs["rule"], dbcv_threshold=judged.attrs["dbcv_threshold"],
     cluster_bound=judged.attrs["cluster_bound"], n_candidates=len(candidates),
     suggestion=("none: no grid point passes" if suggested is None else
                 f"Nc = {int(suggested.min_cluster_size)}, Ns = {int(suggested.min_samples)}"),
-    paper_verdict=report.paper_choice_verdict(judged, paper),
+    paper_verdict=verdict_text.paper_choice_verdict(judged, paper),
     suggestion_detail=("" if suggested is None else
                        f" ({int(suggested.n_clusters)} clusters, {int(suggested.n_unclassified)} "
                        f"unclassified, DBCV {suggested.dbcv:.3f}, S_Dbw {suggested.s_dbw:.3f})"),
@@ -187,7 +187,7 @@ cnnf = pipeline.structural_fingerprints(settings)
 cnnf_labels = (st.cluster_structures(cnnf, settings.min_cluster_size, settings.min_samples).labels_
                if len(cnnf) > settings.min_samples else np.full(len(cnnf), -1))  # as Fig. 5 does
 cnnf_share = cluster_baselines.concentration(cnnf_labels)
-atlas_choice = report.suggest_parameters(pipeline.parameter_study(atlas_profile(settings)))
+atlas_choice = parameter_selection.suggest_parameters(pipeline.parameter_study(atlas_profile(settings)))
 glue_values(
     degenerate_sentence=cluster_claims.degenerate_sentence(at_paper, judged, elf_share),
     elf_top_two=elf_share["largest_two_share"], elf_first=elf_share["largest"], elf_second=elf_share["second"],
@@ -199,7 +199,7 @@ glue_values(
     atlas_rule_nc=int(atlas_choice.min_cluster_size) if atlas_choice is not None else 0,
     atlas_rule_ns=int(atlas_choice.min_samples) if atlas_choice is not None else 0)
 shares = pd.DataFrame({"elf, HDBSCAN": elf_share, "CNNF, HDBSCAN": cnnf_share}).T
-report.readable(shares.convert_dtypes().round(3))
+tables.readable(shares.convert_dtypes().round(3))
 
 # %% [markdown]
 # {glue:text}`degenerate_sentence` The two largest clusters hold {glue:text}`elf_first` and
@@ -233,7 +233,7 @@ chemistry = cluster_baselines.chemistry_scores(clusterings, chemistry_table(tabl
                                                n_permutations=constants.N_PERMUTATIONS, seed=settings.seed)
 glue_values(dominant_share=DOMINANT_SHARE,
             chemistry_sentence=cluster_claims.chemistry_sentence(chemistry, cluster_baselines.ELF_NAME))
-report.readable(chemistry.convert_dtypes().round(3))
+tables.readable(chemistry.convert_dtypes().round(3))
 
 # %% [markdown]
 # {glue:text}`chemistry_sentence`
@@ -257,7 +257,7 @@ lattices = cluster_claims.motif_check(ordered, motifs, distances, cluster_claims
                                       n_permutations=constants.N_PERMUTATIONS, seed=settings.seed)
 glue_values(n_permutations=constants.N_PERMUTATIONS,
             motif_sentence=cluster_claims.motif_sentence(lattices))
-report.readable(lattices.convert_dtypes().round(3))
+tables.readable(lattices.convert_dtypes().round(3))
 
 # %% [markdown]
 # {glue:text}`motif_sentence`

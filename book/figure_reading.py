@@ -50,7 +50,7 @@ from elfutils.analysis.figure_window import WINDOW_STEP_EV, crop_to_window, figu
 from elfutils.analysis.similar import find_similar
 from elfutils.book import figure_study_results as fsr
 from elfutils.book import pipeline
-from elfutils.book.figures import pair_overlay
+from elfutils.book.plots.bands import pair_overlay
 from elfutils.book.profiles import PROFILES, atlas_profile, get_profile
 from elfutils.book.sphinx_ext import glue_markdown, glue_values
 from elfutils.book.wording import counted

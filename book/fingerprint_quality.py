@@ -41,7 +41,8 @@ from elfutils.analysis.atlas_discovery import LABEL_CNN_ACCURACY
 from elfutils.analysis.cluster_statistics import FLAT_BAND_MAX_WIDTH_EV, FLAT_BAND_WINDOW_EV
 from elfutils.analysis.evaluation import KNN_K, N_FOLDS
 from elfutils.analysis.small_samples import CONFIDENCE, paired_exact_p, proportion_interval
-from elfutils.book import pipeline, report, verdict_text
+from elfutils.book import pipeline, tables, verdict_text
+from elfutils.book import yardstick_results as ys
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
 
@@ -69,7 +70,7 @@ summary = pd.DataFrame.from_dict({name: {task: main_score(s) for task, s in task
                                   for name, tasks in quality["tasks"].items()}, orient="index")
 summary["twins recall@1"] = pd.Series({name: t["recall@1"] for name, t in quality["twins"].items()})
 summary.index.name = "representation"
-display(report.readable(summary.round(3)))  # a representation without twins: –
+display(tables.readable(summary.round(3)))  # a representation without twins: –
 
 # %% [markdown]
 # ## 1. The same material, computed by another code
@@ -246,6 +247,23 @@ glue_values(verdict=verdict)
 # share of unclassified materials hinge on which of the two was computed; the exact $p = 0.2$ matrix is what
 # this book uses throughout.
 #
+# ## 5. elf-2 beside the paper's network
+#
+# The same questions asked of elf-2 ({doc}`elf2`), on the whole atlas of {glue:text}`ys_n_materials`
+# materials by one benchmark, the yardstick ({glue:text}`ys_n_folds` seeded folds, k = {glue:text}`ys_k`;
+# its committed result, `benchmarks/results/yardstick-atlas.json`): the paper's network trained on the atlas,
+# elf-2, and for each task the best simple rival, mean ± fold spread. {glue:text}`elf2_beside`
+
+# %%
+yardstick = ys.yardstick()
+paper_name, elf2_name = ys.candidates(yardstick)
+beside = ys.beside_rivals(yardstick, [paper_name, elf2_name])
+display(beside)
+elf2_standing = ys.standing(yardstick, elf2_name)
+glue_values(ys_n_materials=yardstick["n"], ys_n_folds=yardstick["folds"], ys_k=yardstick["k"],
+            elf2_beside=ys.standing_sentence(yardstick, elf2_name, paper_name))
+
+# %% [markdown]
 # ## Verdict
 #
 # {glue:text}`verdict`

@@ -29,10 +29,10 @@ import pandas as pd
 from IPython.display import display
 
 from elfutils import constants
-from elfutils.book.structure_match import label_check, mislabelled
-from elfutils.book import paper_quantities, report
+from elfutils.book import paper_quantities, tables
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
+from elfutils.book.structure_match import label_check, mislabelled
 from elfutils.data.dataset import atlas_store_path, dft_store_path
 from elfutils.dft.store_coverage import coverage_across_stores
 from elfutils.nn.latent import line_fraction_bce
@@ -171,7 +171,7 @@ glue_values(n_candidates=len(duplicates.candidates), n_candidate_entries=duplica
             table1_mislabelled=mislabelled(label_check(constants.PAPER_TABLE1_DUPLICATES)) or "none")
 display(paper_quantities.show_section(comparison, "Duplicates (Table 1)"))
 # a pair not in our data has no distance: "–"
-report.readable(duplicates.readable(duplicates.table1).astype({"rank": "Int64"}).round(3), drop_empty=False)
+tables.readable(duplicates.readable(duplicates.table1).astype({"rank": "Int64"}).round(3), drop_empty=False)
 
 # %% [markdown]
 # We find {glue:text}`n_table1_found` of the {glue:text}`n_table1` pairs of the paper's Table 1 within our

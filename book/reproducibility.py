@@ -33,10 +33,11 @@ from elfutils.book.environment import (
     package_versions,
     project_path,
 )
+from elfutils.book.plots.studies import plot_cost_against_n
 from elfutils.book.profiles import atlas_profile, flatband_model_profile, get_profile
-from elfutils.book.report import readable
-from elfutils.book.scale_results import plot_cost_against_n, scale_results, scale_table
+from elfutils.book.scale_results import scale_results, scale_table
 from elfutils.book.sphinx_ext import glue_values
+from elfutils.book.tables import readable
 
 settings = get_profile(profile)
 

@@ -37,7 +37,7 @@ from elfutils.analysis.cluster import minkowski_distances
 from elfutils.analysis.duplicates import find_duplicates
 from elfutils.analysis.fingerprints import fingerprint_matrix
 from elfutils.analysis.similar import encode_band_files, find_similar
-from elfutils.book import pipeline, report
+from elfutils.book import measurements, pipeline, plots
 from elfutils.book.profiles import atlas_profile, get_profile
 from elfutils.book.sphinx_ext import glue_markdown, glue_values
 from elfutils.cli import main as elf
@@ -57,7 +57,7 @@ model_path, _ = pipeline.model_file(settings)
 # {glue:md}`query_why`
 
 # %%
-query = report.choose_query(real_band_files(), pipeline.load_dataset(settings))
+query = measurements.choose_query(real_band_files(), pipeline.load_dataset(settings))
 workdir = Path(tempfile.mkdtemp(prefix="elf-similar-"))
 user_file = Path(shutil.copy(query["path"], workdir / "my-material.json"))
 record = read_band_file(user_file)
@@ -144,7 +144,7 @@ nearest.drop(columns="distance").round({"closer_pairs_percent": 3, "query_probab
 
 # %%
 ranked = find_similar(query_fp, labelled, k=len(labelled))
-twin_rank, twin_distance = report.rank_of(ranked, query["material_id"])
+twin_rank, twin_distance = measurements.rank_of(ranked, query["material_id"])
 distances = ranked.distance.to_numpy()
 if twin_rank is None:
     twin_text = f"{query['material_id']} is not in this profile's dataset, so there is no twin to rank."
@@ -171,7 +171,7 @@ for row in nearest.itertuples():
     pictures.append(stack[position[row.material_id]])
     titles.append(f"{row.rank}. {row.material_id} {row.formula}\n"
                   f"{row.closer_pairs_percent:.2g}% of pairs closer, cluster {row.hdbscan_label}")
-report.band_images_figure(pictures, titles, ncols=len(pictures), window=settings.energy_window)
+plots.bands.band_images_figure(pictures, titles, ncols=len(pictures), window=settings.energy_window)
 plt.show()
 
 # %% [markdown]

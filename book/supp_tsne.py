@@ -23,10 +23,11 @@ profile = "default"  # parameter profile (elfutils.book.profiles): default, smok
 # %%
 import matplotlib.pyplot as plt
 
+from elfutils.analysis import embedding_metrics
 from elfutils.analysis.atlas import neighbour_overlap
 from elfutils.analysis.cluster import minkowski_distances
 from elfutils.analysis.fingerprints import fingerprint_matrix
-from elfutils.book import paper_quantities, pipeline, report
+from elfutils.book import paper_quantities, pipeline, plots
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
 
@@ -57,7 +58,7 @@ glue_values(n_materials=len(table), n_clusters=int(clusters.attrs["n_clusters"])
 # neighbourhoods.
 
 # %%
-report.embeddings_figure(labels, maps, {"UMAP": "UMAP", "t-SNE": "t-SNE"})
+plots.maps.embeddings_figure(labels, maps, {"UMAP": "UMAP", "t-SNE": "t-SNE"})
 plt.show()
 
 # %% [markdown]
@@ -74,9 +75,9 @@ plt.show()
 #   their own HDBSCAN cluster (first row: the same share under the fingerprint distances themselves).
 
 # %%
-agreement = report.embedding_agreement(distances, maps, labels, k=settings.umap_n_neighbors)
+agreement = embedding_metrics.embedding_agreement(distances, maps, labels, k=settings.umap_n_neighbors)
 overlap = float(neighbour_overlap(maps["UMAP"], maps["t-SNE"],
-                                  k=report.effective_k(len(labels), settings.umap_n_neighbors)).mean())
+                                  k=embedding_metrics.effective_k(len(labels), settings.umap_n_neighbors)).mean())
 glue_values(k=agreement.attrs["k"], overlap=overlap,
             **{f"{measure}_{name.replace('-', '').lower()}": agreement.loc[name, measure]
                for name in agreement.index if name in maps for measure in agreement.columns},
@@ -100,10 +101,10 @@ agreement.round(3).rename(columns={"knn_preserved": "neighbours kept",
 # two measures for several k show where each map is better.
 
 # %%
-by_k = report.agreement_by_k(distances, maps, ks=(3, 5, 10, 20, 50, 100))
+by_k = embedding_metrics.agreement_by_k(distances, maps, ks=(3, 5, 10, 20, 50, 100))
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
 titles = {"trustworthiness": "trustworthiness", "knn_preserved": "neighbours kept"}
-for ax, (measure, title) in zip(axes, titles.items()):
+for ax, (measure, title) in zip(axes, titles.items(), strict=True):
     for name, rows in by_k.groupby("embedding", sort=False):
         ax.plot(rows.k, rows[measure], "o-", label=name)
     ax.set(xscale="log", xlabel="k (neighbours)", title=title)

@@ -34,9 +34,8 @@ from elfutils import constants
 from elfutils.analysis.cluster import minkowski_distances
 from elfutils.analysis.duplicates import DUPLICATE_MAD_K, find_duplicates, nearest_neighbour_distances
 from elfutils.analysis.fingerprints import fingerprint_matrix
-from elfutils.book import figures, paper_quantities, pipeline
+from elfutils.book import paper_quantities, pipeline, plots
 from elfutils.book.profiles import get_profile
-from elfutils.book.report import readable
 from elfutils.book.sphinx_ext import glue_values
 from elfutils.book.structure_match import (
     DEFAULT_TOLERANCES,
@@ -47,6 +46,7 @@ from elfutils.book.structure_match import (
     mislabelled,
     verdict_tally,
 )
+from elfutils.book.tables import readable
 from elfutils.book.wording import counted
 
 settings = get_profile(profile)
@@ -77,7 +77,7 @@ glue_values(mad_k=DUPLICATE_MAD_K, threshold=result.threshold, threshold_nn=thre
             frac_nn_below=float((nn <= result.threshold).mean()))
 fig, ax = plt.subplots(figsize=(8, 3.8))
 xlabel = f"Minkowski distance of fingerprints (p = {settings.minkowski_p:g})"
-figures.plot_distance_distribution(nn, result.all_pairs.distance, result.threshold, ax=ax, xlabel=xlabel)
+plots.studies.plot_distance_distribution(nn, result.all_pairs.distance, result.threshold, ax=ax, xlabel=xlabel)
 fig.tight_layout()
 
 # %% [markdown]
@@ -198,7 +198,7 @@ stack, image_ids, _ = pipeline.images(settings)
 images = dict(zip(image_ids, stack, strict=True))
 ranked = result.all_pairs.assign(rank=np.arange(1, len(result.all_pairs) + 1))
 glue_values(n_pairs_shown=N_PAIRS_SHOWN)
-fig = figures.pair_images_figure(ranked, images, max_pairs=N_PAIRS_SHOWN,
+fig = plots.bands.pair_images_figure(ranked, images, max_pairs=N_PAIRS_SHOWN,
                                  title=("closest same-formula pairs (threshold "
                                         f"{threshold_nn:.3f} × median NN)"),
                                  window=settings.energy_window, nn_unit=result.median_nn)
@@ -207,7 +207,7 @@ fig = figures.pair_images_figure(ranked, images, max_pairs=N_PAIRS_SHOWN,
 present = table1[table1.present].rename(columns={"rank": "rank_all"})
 present = present.assign(rank=present.rank_all.fillna(0).astype(int))
 if len(present):
-    fig = figures.pair_images_figure(present, images, max_pairs=len(present),
+    fig = plots.bands.pair_images_figure(present, images, max_pairs=len(present),
                                      title="the paper's Table 1 pairs in our data",
                                      window=settings.energy_window, nn_unit=result.median_nn)
 else:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from elfutils.book import browser, linkcheck, notebooks, sphinx_ext
+from elfutils.book import browser, linkcheck, notebooks, plots, sphinx_ext
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "screenshots"
@@ -272,14 +272,13 @@ def test_the_interactive_map_shows_the_band_image_under_the_pointer(tmp_path, ch
     import pandas as pd
     from plotly.offline import get_plotlyjs
 
-    from elfutils.book import figures
 
     table = pd.DataFrame({"material_id": ["2dm-1", "2dm-2", "2dm-3"], "formula": ["A", "B", "C"],
                           "umap_x": [0.0, 1.0, 2.0], "umap_y": [0.0, 2.0, 1.0], "hdbscan_label": [0, 0, -1],
                           "probability": [1.0, 0.5, 0.0], "dbscan_group": [0, 0, -1]})
     images = {m: np.roll(np.eye(224, dtype=np.uint8), 20 * i, axis=0)
               for i, m in enumerate(table.material_id)}
-    body = figures.map_search_html(figures.interactive_map(table), table, div_id="m", images=images,
+    body = plots.web.map_search_html(plots.web.interactive_map(table), table, div_id="m", images=images,
                                    window=2.0)
     (tmp_path / "_static").mkdir()
     (tmp_path / "_static" / "plotly.js").write_text(get_plotlyjs())
@@ -291,5 +290,5 @@ def test_the_interactive_map_shows_the_band_image_under_the_pointer(tmp_path, ch
     assert result["problems"] == [] and result["plots"] == 1
     probe = result["probe"]
     assert probe["before"] == "hidden" and probe["after"] == "visible"
-    assert probe["title"].startswith("2dm-3 C") and probe["width"] == figures.THUMBNAIL_SIDE
+    assert probe["title"].startswith("2dm-3 C") and probe["width"] == plots.web.THUMBNAIL_SIDE
     assert probe["ticks"] == ["2", "1", "0", "−1", "−2"]

@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = Elf2Config(image_size=64, width=8, projector=(64, 64), batch_size=4, epochs=2,
                   validation_fraction=0.25)
 STILL = ViewRecipe(zero_shift_ev=0.0, band_offset_ev=0.0, band_warp_ev=0.0, points_per_segment=(21, 21),
-                   spin_swap_probability=0.0, spin_merge_probability=0.0)  # only the zero convention acts
+                   spin_swap_probability=0.0, spin_merge_probability=0.0,
+                   segment_reverse_probability=0.0)  # only the zero convention acts
 
 
 @pytest.fixture(scope="module")
@@ -118,13 +119,36 @@ def test_views_differ_from_each_other_and_stay_with_their_material(records):
     assert not np.array_equal(pairs, view_pairs(records, ViewRecipe(), settings, (0, 2)))
     # each view looks most like its own material's plain drawing (8 x 8 blocks of both planes), not another's.
     # A zero moved to mid-gap or the CBM moves a gapped material's window by up to its gap (2-8 eV here): such
-    # a view may look more like another material, so the check runs with the project's zero for gapped ones.
+    # a view may look more like another material, so the check runs with the project's zero for gapped ones;
+    # a reversed segment or a k-distance x axis moves whole blocks of pixels, which 8 x 8 blocks cannot see
+    # through, so those two are off as well.
     plain = _blocks(np.stack([settings.render(bs) for bs in records]))
-    project_zero = dataclasses.replace(ViewRecipe(), zero_conventions=(1.0, 0.0, 0.0))
+    project_zero = dataclasses.replace(ViewRecipe(), zero_conventions=(1.0, 0.0, 0.0),
+                                       x_axis_distance_probability=0.0, segment_reverse_probability=0.0)
     for seed in range(3):
         views = _blocks(view_pairs(records, project_zero, settings, (seed, 1)).reshape(2 * n, 2, 64, 64))
         nearest = ((views[:, None] - plain[None]) ** 2).sum(axis=-1).argmin(axis=1)
         assert np.array_equal(nearest, np.tile(np.arange(n), 2)), nearest
+
+
+def test_a_view_can_reverse_one_segment_and_draw_against_k_distance(records):
+    still = dataclasses.replace(STILL, zero_conventions=(1.0, 0.0, 0.0), points_per_segment=(20, 20),
+                                segment_reverse_probability=1.0)
+    bs = next(r for r in records if len(r.branches) > 1)
+    plain = elf2.resample_segments(bs, 20).energies - bs.efermi
+    view = elf2.band_view(bs, still, np.random.default_rng(0), 1e3)  # a window that keeps every band
+    segments = [(view.energies[..., 20 * n:20 * (n + 1)], plain[..., 20 * n:20 * (n + 1)])
+                for n in range(len(bs.branches))]
+    reversed_ = [n for n, (seen, drawn) in enumerate(segments)
+                 if np.allclose(seen, drawn[..., ::-1], atol=1e-9) and not np.allclose(seen, drawn)]
+    assert len(reversed_) == 1, reversed_
+    settings = elf2.default_settings(TINY)
+    by_index = dataclasses.replace(still, segment_reverse_probability=0.0, x_axis_distance_probability=0.0)
+    by_distance = dataclasses.replace(by_index, x_axis_distance_probability=1.0)
+    assert np.array_equal(elf2.draw_view(bs, by_index, settings, np.random.default_rng(0)),
+                          elf2.draw_view(bs, by_index, settings, np.random.default_rng(0)))
+    assert not np.array_equal(elf2.draw_view(bs, by_index, settings, np.random.default_rng(0)),
+                              elf2.draw_view(bs, by_distance, settings, np.random.default_rng(0)))
 
 
 def _blocks(images: np.ndarray, k: int = 8) -> np.ndarray:

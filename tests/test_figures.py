@@ -1,4 +1,4 @@
-"""Plot helpers of the book's figures (elfutils.book.figures) on tiny synthetic data: each returns a figure
+"""Plot helpers of the book's figures (elfutils.book.plots) on tiny synthetic data: each returns a figure
 with
 the artists it promises, and the small computations behind the figures give the planted answers."""
 
@@ -21,7 +21,7 @@ from matplotlib.patches import ConnectionPatch, Polygon, Rectangle
 from elfutils.analysis import cluster_statistics
 from elfutils.analysis.cluster import FingerprintHDBSCAN, cluster_tree_table, exemplar_table
 from elfutils.analysis.fingerprints import synthetic_fingerprints
-from elfutils.book import figures, pipeline, report
+from elfutils.book import measurements, pipeline, plots
 from elfutils.data.bands import BandStructure, Branch
 
 
@@ -77,17 +77,17 @@ def band_structure(material_id="m0", nbands=6):
 
 # --- colours and tree ---------------------------------------------------------------------------------------
 def test_cluster_colors_are_distinct_then_cycle():
-    colors = figures.cluster_colors(60)
+    colors = plots.style.cluster_colors(60)
     assert len(set(colors)) == 60
-    assert figures.cluster_colors(61)[60] == colors[0]
-    assert figures.cluster_colors(0) == []
-    assert len(figures.group_colors(3)) == 3
+    assert plots.style.cluster_colors(61)[60] == colors[0]
+    assert plots.style.cluster_colors(0) == []
+    assert len(plots.style.group_colors(3)) == 3
 
 
 def test_tree_layout_has_one_leaf_per_selected_cluster(fitted):
     _, model = fitted
     tree = cluster_tree_table(model)
-    layout = figures.tree_layout(tree)
+    layout = plots.maps.tree_layout(tree)
     labels = [label for label, _, _ in layout["leaves"]]
     assert sorted(labels) == list(range(model.n_clusters_))
     assert [x for _, x, _ in layout["leaves"]] == list(range(model.n_clusters_))
@@ -101,7 +101,7 @@ def test_condensed_tree_draws_sized_squares_edges_and_group_shades(fitted, orien
     _, model = fitted
     tree = cluster_tree_table(model)
     n = model.n_clusters_
-    ax = figures.plot_condensed_tree(tree, leaf_groups={c: 0 if c < 2 else 1 for c in range(n)},
+    ax = plots.maps.plot_condensed_tree(tree, leaf_groups={c: 0 if c < 2 else 1 for c in range(n)},
                                      orientation=orientation)
     squares = [c for c in ax.collections if isinstance(c, PathCollection)]
     assert len(squares) == 1 and len(squares[0].get_offsets()) == n
@@ -109,7 +109,7 @@ def test_condensed_tree_draws_sized_squares_edges_and_group_shades(fitted, orien
     shades = [p for p in ax.patches if isinstance(p, Rectangle)]
     assert len(shades) == 2  # leaves {0, 1} and the rest: two runs (leaves are ordered by label here)
     sizes = squares[0].get_sizes()
-    leaf_sizes = [size for _, _, size in figures.tree_layout(tree)["leaves"]]
+    leaf_sizes = [size for _, _, size in plots.maps.tree_layout(tree)["leaves"]]
     assert np.argmax(sizes) == np.argmax(leaf_sizes)
     distance_axis = ax.xaxis if orientation == "left" else ax.yaxis
     assert distance_axis.get_scale() == "log"
@@ -119,19 +119,19 @@ def test_condensed_tree_draws_sized_squares_edges_and_group_shades(fitted, orien
 
 def test_condensed_tree_rejects_unknown_orientation(fitted):
     with pytest.raises(ValueError, match="orientation must be 'left' or 'top', got 'down'"):
-        figures.plot_condensed_tree(cluster_tree_table(fitted[1]), orientation="down")
+        plots.maps.plot_condensed_tree(cluster_tree_table(fitted[1]), orientation="down")
 
 
 def test_condensed_tree_without_clusters_says_so():
     empty = pd.DataFrame(columns=["parent", "child", "lambda", "distance", "size", "selected", "label"])
-    ax = figures.plot_condensed_tree(empty)
+    ax = plots.maps.plot_condensed_tree(empty)
     assert [t.get_text() for t in ax.texts] == ["no clusters"]
 
 
 # --- the map ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("regions", ["kde", "hull"])
 def test_map_draws_clusters_noise_and_group_regions(map_table, regions):
-    ax = figures.plot_fingerprint_map(map_table, regions=regions)
+    ax = plots.maps.plot_fingerprint_map(map_table, regions=regions)
     points = [c for c in ax.collections if isinstance(c, PathCollection)]
     assert len(points) == 1 + 3  # unclassified + one per cluster
     assert len(points[0].get_offsets()) == 6
@@ -144,31 +144,31 @@ def test_map_draws_clusters_noise_and_group_regions(map_table, regions):
 
 def test_map_rejects_unknown_region_style(map_table):
     with pytest.raises(ValueError, match="regions must be 'kde', 'hull' or 'none', got 'blob'"):
-        figures.plot_fingerprint_map(map_table, regions="blob")
+        plots.maps.plot_fingerprint_map(map_table, regions="blob")
 
 
 def test_map_without_clusters_draws_only_grey_points(map_table):
     table = map_table.assign(hdbscan_label=-1, dbscan_group=-1)
-    ax = figures.plot_fingerprint_map(table)
+    ax = plots.maps.plot_fingerprint_map(table)
     points = [c for c in ax.collections if isinstance(c, PathCollection)]
     assert len(points) == 1 and len(points[0].get_offsets()) == len(table)
-    fig = figures.fingerprint_map_figure(table, figures.map_exemplars(table, table.iloc[:0]), {})
+    fig = plots.maps.fingerprint_map_figure(table, plots.maps.map_exemplars(table, table.iloc[:0]), {})
     assert len(fig.axes) == 1
 
 
 def test_map_exemplars_take_one_per_group_then_largest_clusters(map_table, map_exemplar_table):
-    picks = figures.map_exemplars(map_table, map_exemplar_table, n=2)
+    picks = plots.maps.map_exemplars(map_table, map_exemplar_table, n=2)
     assert list(picks.dbscan_group) == [0, 1]  # group 0 (12 materials) first, then group 1
     assert (picks["rank"] == 1).all()
-    picks = figures.map_exemplars(map_table, map_exemplar_table, n=5)
+    picks = plots.maps.map_exemplars(map_table, map_exemplar_table, n=5)
     assert sorted(picks.cluster) == [0, 1, 2]  # only three clusters to take from
-    assert figures.map_exemplars(map_table, map_exemplar_table.iloc[:0]).empty
+    assert plots.maps.map_exemplars(map_table, map_exemplar_table.iloc[:0]).empty
 
 
 def test_map_figure_places_one_inset_and_leader_line_per_exemplar(map_table, map_exemplar_table):
-    picks = figures.map_exemplars(map_table, map_exemplar_table, n=3)
+    picks = plots.maps.map_exemplars(map_table, map_exemplar_table, n=3)
     images = {m: np.eye(16, dtype=np.uint8) for m in picks.material_id[:2]}  # the third has no image
-    fig = figures.fingerprint_map_figure(map_table, picks, images, figsize=(8, 7))
+    fig = plots.maps.fingerprint_map_figure(map_table, picks, images, figsize=(8, 7))
     assert len(fig.axes) == 1 + 2
     assert len([a for a in fig.artists if isinstance(a, ConnectionPatch)]) == 2
     captions = [a.get_title() + a.get_xlabel() for a in fig.axes[1:]]
@@ -177,15 +177,15 @@ def test_map_figure_places_one_inset_and_leader_line_per_exemplar(map_table, map
 
 def test_map_values_colour_a_number_and_mark_low_values(map_table):
     gaps = np.linspace(0, 3, len(map_table))
-    ax = figures.plot_map_values(map_table, gaps, low=0.5, low_label="metal", label="gap")
+    ax = plots.maps.plot_map_values(map_table, gaps, low=0.5, low_label="metal", label="gap")
     assert len(ax.figure.axes) == 2  # the map and its colour bar
     assert "metal" in [t.get_text() for t in ax.get_legend().get_texts()]
     with pytest.raises(ValueError, match="one number per material"):
-        figures.plot_map_values(map_table, gaps[:3])
+        plots.maps.plot_map_values(map_table, gaps[:3])
 
 
 def test_k_distance_plot_marks_eps():
-    ax = figures.plot_k_distance(np.linspace(0, 1, 20), 0.4, min_samples=5)
+    ax = plots.maps.plot_k_distance(np.linspace(0, 1, 20), 0.4, min_samples=5)
     assert len(ax.lines) == 2 and ax.lines[1].get_ydata()[0] == 0.4
 
 
@@ -226,7 +226,7 @@ def test_co_cluster_check_reports_presence_clusters_and_neighbour_rank():
     table = pd.DataFrame({"material_id": ["A", "B", "C", "D"], "hdbscan_label": [3, 3, -1, 5]})
     distances = np.array([[0, 1, 5, 2], [1, 0, 1, 1], [5, 1, 0, 1], [2, 1, 1, 0]], float)
     named = {"A": ("Aa", 20, {"B": "Bb", "D": "Dd", "Z": "Zz"})}
-    out = report.co_cluster_check(table, distances, named)
+    out = measurements.co_cluster_check(table, distances, named)
     assert list(out.in_data) == [True, True, False]
     assert list(out.same_cluster) == [True, False, False]
     assert list(out.partner_cluster[:2]) == [3, 5]
@@ -236,7 +236,7 @@ def test_co_cluster_check_reports_presence_clusters_and_neighbour_rank():
 
 # --- interactive --------------------------------------------------------------------------------------------
 def test_interactive_map_has_a_trace_per_cluster_and_hover_fields(map_table):
-    fig = figures.interactive_map(map_table, extra={"gap": np.arange(len(map_table))})
+    fig = plots.web.interactive_map(map_table, extra={"gap": np.arange(len(map_table))})
     assert [t.name for t in fig.data] == ["unclassified", "cluster 0 (6)", "cluster 1 (6)", "cluster 2 (6)"]
     template = fig.data[1].hovertemplate
     assert all(word in template for word in ("cluster", "probability", "gap"))
@@ -244,7 +244,7 @@ def test_interactive_map_has_a_trace_per_cluster_and_hover_fields(map_table):
 
 
 def test_search_html_needs_no_cdn_and_lists_every_material(map_table):
-    html = figures.map_search_html(figures.interactive_map(map_table), map_table, div_id="m-test")
+    html = plots.web.map_search_html(plots.web.interactive_map(map_table), map_table, div_id="m-test")
     assert 'id="m-test"' in html and "plotly-graph-div" in html
     assert "cdn.plot.ly" not in html and "<script src" not in html
     assert html.count("<option ") == len(map_table)
@@ -253,7 +253,7 @@ def test_search_html_needs_no_cdn_and_lists_every_material(map_table):
 
 def test_csv_download_link_holds_the_table():
     table = pd.DataFrame({"cluster": [0, 0], "rank": [1, 2], "material_id": ["a", "b"]})
-    html = figures.csv_download_html(table, "x.csv")
+    html = plots.web.csv_download_html(table, "x.csv")
     payload = html.split("base64,", 1)[1].split('"', 1)[0]
     assert pd.read_csv(io.BytesIO(base64.b64decode(payload))).equals(table)
     assert 'download="x.csv"' in html and "overflow-y:auto" in html
@@ -262,7 +262,7 @@ def test_csv_download_link_holds_the_table():
 # --- band structures ----------------------------------------------------------------------------------------
 def test_plot_bands_draws_lines_per_band_and_branch_with_path_labels():
     bs = band_structure(nbands=6)
-    ax = figures.plot_bands(bs, window=4.0)
+    ax = plots.bands.plot_bands(bs, window=4.0)
     (lines,) = [c for c in ax.collections if isinstance(c, LineCollection)]
     inside = 4  # bands at -5, -3, -1, 1, 3, 5 eV (+-0.3): the two outer ones stay outside +-4
     assert len(lines.get_segments()) == inside * len(bs.branches)
@@ -273,10 +273,10 @@ def test_plot_bands_draws_lines_per_band_and_branch_with_path_labels():
 def test_exemplar_grid_has_a_row_per_cluster():
     rows = [("cluster 0", [(band_structure(), "a"), (band_structure(), "b")]),
             ("cluster 1", [(band_structure(), "c")])]
-    fig = figures.exemplar_band_grid(rows, ncols=3)
+    fig = plots.bands.exemplar_band_grid(rows, ncols=3)
     visible = [a for a in fig.axes if a.axison]
     assert len(fig.axes) == 6 and len(visible) == 3
-    empty = figures.exemplar_band_grid([], ncols=3)
+    empty = plots.bands.exemplar_band_grid([], ncols=3)
     assert "no clusters" in [t.get_text() for t in empty.axes[0].texts]
 
 
@@ -286,7 +286,7 @@ def test_structure_overlay_colours_localised_and_largest_clusters(map_table):
     placed = map_table.assign(cnnf_cluster=cnnf)
     localisation = pd.DataFrame({"cnnf_cluster": [0, 1, 2], "size": [8, 4, 6], "largest_group": [8, 2, 6],
                                  "group_fraction": [1, 0.5, 1], "localised": [True, False, True]})
-    ax = figures.plot_structure_overlay(placed, localisation, motifs={0: "kagome"}, n_colored=2)
+    ax = plots.structures.plot_structure_overlay(placed, localisation, motifs={0: "kagome"}, n_colored=2)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels[0] == "no CNNF cluster" and labels[1] == "other CNNF clusters"
     assert "★ CNNF 0 (8): kagome" in labels and "★ CNNF 2 (6)" in labels
@@ -301,7 +301,7 @@ def test_layer_top_view_draws_every_atom_and_bond_of_the_repeated_cells():
 
     honeycomb = Structure(Lattice.hexagonal(4.0, 20.0), ["B", "N"], [[1 / 3, 2 / 3, 0.5], [2 / 3, 1 / 3,
                                                                                            0.5]])
-    ax = figures.plot_layer(honeycomb, repeat=2, title="BN")
+    ax = plots.structures.plot_layer(honeycomb, repeat=2, title="BN")
     atoms = [c for c in ax.collections if isinstance(c, PathCollection)]
     assert sorted(c.get_label() for c in atoms) == ["B", "N"]
     assert sum(len(c.get_offsets()) for c in atoms) == 2 * 2 * 2  # atoms x cells
@@ -312,7 +312,7 @@ def test_layer_top_view_draws_every_atom_and_bond_of_the_repeated_cells():
 
 
 def test_distance_distribution_shows_both_histograms_and_threshold():
-    ax = figures.plot_distance_distribution(np.logspace(0, 2, 30), [1.5, 50.0], threshold=2.0)
+    ax = plots.studies.plot_distance_distribution(np.logspace(0, 2, 30), [1.5, 50.0], threshold=2.0)
     assert ax.get_xscale() == "log"
     assert len(ax.lines) == 1 and ax.lines[0].get_xdata()[0] == 2.0
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
@@ -322,7 +322,7 @@ def test_distance_distribution_shows_both_histograms_and_threshold():
 def test_pair_overlay_colours_shared_and_own_pixels():
     a = np.array([[1, 1, 0, 0]])
     b = np.array([[1, 0, 1, 0]])
-    rgb = figures.pair_overlay(a, b)
+    rgb = plots.bands.pair_overlay(a, b)
     assert rgb[0, 0].tolist() == [0, 0, 0] and rgb[0, 3].tolist() == [1, 1, 1]
     assert rgb[0, 1, 0] > rgb[0, 1, 2] and rgb[0, 2, 2] > rgb[0, 2, 0]
 
@@ -331,10 +331,10 @@ def test_pair_images_figure_draws_three_images_per_pair():
     pairs = pd.DataFrame({"rank": [1, 2, 3], "formula": ["X", "Y", "Z"], "material_id_a": ["a", "c", "e"],
                           "material_id_b": ["b", "d", "missing"], "distance": [0.1, 0.2, 0.3]})
     images = {m: np.eye(8, dtype=np.uint8) for m in "abcde"}
-    fig = figures.pair_images_figure(pairs, images, pairs_per_row=2, title="closest pairs")
+    fig = plots.bands.pair_images_figure(pairs, images, pairs_per_row=2, title="closest pairs")
     assert sum(len(a.images) for a in fig.axes) == 6  # the pair without an image is left out
     assert fig.get_suptitle() == "closest pairs"
-    none = figures.pair_images_figure(pairs.iloc[:0], images)
+    none = plots.bands.pair_images_figure(pairs.iloc[:0], images)
     assert "no candidate pairs" in [t.get_text() for t in none.axes[0].texts]
 
 
@@ -359,5 +359,5 @@ def test_exemplar_table_feeds_map_exemplars(fitted):
                              "hdbscan_label": model.labels_, "probability": model.probabilities_,
                              "umap_x": np.arange(len(table)), "umap_y": np.zeros(len(table)),
                              "dbscan_group": np.where(model.labels_ >= 0, 0, -1)})
-    picks = figures.map_exemplars(clusters, exemplars, n=3)
+    picks = plots.maps.map_exemplars(clusters, exemplars, n=3)
     assert len(picks) == min(3, model.n_clusters_) and picks.material_id.isin(model.material_ids_).all()

@@ -118,3 +118,34 @@ def test_the_checks_themselves_catch_a_cycle_and_an_upward_import():
     with pytest.raises(KeyError):
         ALLOWED["nowhere"]
     assert "book" not in ALLOWED["analysis"]
+
+
+# Figures drawn as input data, not for a reader: the figure study's test figures in each plotting style.
+FIGURES_AS_DATA = {"elfutils.analysis.figure_styles"}
+
+
+def draws_figures(path: Path) -> list[str]:
+    """What in ``path`` makes a figure for a reader: functions named plot_*, and calls that open a figure
+    (``subplots``, ``plt.figure``)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("plot_"):
+            found.append(f"def {node.name}")
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and (node.func.attr == "subplots" or (node.func.attr == "figure"
+                                                    and getattr(node.func.value, "id", "") == "plt"))):
+            found.append(f"{node.func.attr}() at line {node.lineno}")
+    return found
+
+
+def test_figures_are_drawn_only_in_plot_modules():
+    """One rule for where plotting lives: the book's figures in elfutils/book/plots/, a library layer's in its
+    module named plot (images.plot, nn.plot, dft.plot); nowhere else."""
+    offenders = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = module_name(path)
+        if name.startswith("elfutils.book.plots") or name.endswith(".plot") or name in FIGURES_AS_DATA:
+            continue
+        if found := draws_figures(path):
+            offenders[name] = found
+    assert not offenders, offenders

@@ -207,7 +207,8 @@ def test_scale_results_table_and_figure():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from elfutils.book.scale_results import plot_cost_against_n, scale_table
+    from elfutils.book.plots.studies import plot_cost_against_n
+    from elfutils.book.scale_results import scale_table
 
     result = {"cluster": [{"scale": "graph", "n": 10_000, "wall_s": 60.0, "peak_mb": 900.0, "n_clusters": 80},
                           {"scale": "graph", "n": 100_000, "wall_s": 600.0, "peak_mb": 3000.0},

@@ -190,3 +190,34 @@ def test_similar_on_the_graph_path_caches_its_index(searchable, fixture_files, c
     assert elf(["similar", str(original), *common]) == 0
     assert "search index: loaded" in capsys.readouterr().out
     assert pd.read_csv(out)["material_id"].tolist() == first["material_id"].tolist()
+
+
+def test_the_tables_distances_are_cached_and_give_the_same_clusters(tmp_path, monkeypatch):
+    """`elf similar` keeps a table's pairwise distances in the cache: the second search fits HDBSCAN from
+    them and gets the same clusters and query memberships as a fit from scratch; a damaged file is
+    recomputed."""
+    import numpy as np
+
+    from elfutils.analysis.cluster import FingerprintHDBSCAN
+    from elfutils.analysis.fingerprints import make_table
+    from elfutils.commands.similar import _fitted_clusterer
+
+    monkeypatch.setenv("ELF_CACHE_DIR", str(tmp_path))
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 98)) * 5
+    X = np.vstack([c + rng.normal(size=(20, 98)) * 0.3 for c in centres])
+    table = make_table([f"m{i}" for i in range(len(X))], ["X"] * len(X), X)
+    fresh = FingerprintHDBSCAN().fit(table)
+    first, status = _fitted_clusterer(table)
+    assert status.startswith("computed and cached")
+    again, status = _fitted_clusterer(table)
+    assert status == "read from the cache"
+    query = X[:2] + 0.01
+    for fitted in (first, again):
+        np.testing.assert_array_equal(fitted.labels_, fresh.labels_)
+        np.testing.assert_array_equal(fitted.predict(query)[0], fresh.predict(query)[0])
+    [cached] = (tmp_path / "similar-distances").glob("*.npy")
+    cached.write_bytes(b"not numpy")
+    damaged, status = _fitted_clusterer(table)
+    assert status.startswith("computed and cached")
+    np.testing.assert_array_equal(damaged.labels_, fresh.labels_)

@@ -114,7 +114,8 @@ def test_measure_scores_every_representation_on_the_same_folds(records):
 
 
 def test_the_benchmark_script_runs_on_the_smoke_profile(tmp_path):
-    """CI runs the yardstick end to end on a small profile (baselines only: no model to train)."""
+    """CI runs the yardstick end to end on a small profile: the committed elf-2 beside every simple baseline
+    (no model to train)."""
     import json
     import subprocess
     import sys
@@ -123,8 +124,8 @@ def test_the_benchmark_script_runs_on_the_smoke_profile(tmp_path):
     root = Path(__file__).resolve().parents[1]
     out = tmp_path / "y.json"
     done = subprocess.run([sys.executable, str(root / "benchmarks" / "yardstick.py"), "--profile", "smoke",
-                           "--models", "--sample", "4", "--out", str(out)], capture_output=True, text=True,
-                          timeout=600, cwd=root)
+                           "--models", "elf2", "--sample", "4", "--out", str(out)], capture_output=True,
+                          text=True, timeout=600, cwd=root)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(out.read_text())
     assert result["profile"] == "smoke" and result["sample"] == 4
@@ -132,3 +133,5 @@ def test_the_benchmark_script_runs_on_the_smoke_profile(tmp_path):
     entry = result["representations"]["row occupancy (224)"]
     assert entry["cross_code"]["n"] >= 12 and len(entry["robustness"]) == 15
     assert "flat AUC" in done.stdout and "row occupancy" in done.stdout
+    elf2 = result["representations"]["elf elf2, p = 0.2"]
+    assert elf2["dim"] == 98 and elf2["cross_code"]["n"] >= 12 and len(elf2["robustness"]) == 15

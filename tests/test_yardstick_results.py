@@ -46,15 +46,37 @@ def test_display_table_shows_spreads_and_a_dash_where_no_file_can_be_searched(re
     assert not table.isna().any().any()
 
 
-def test_ablation_sets_the_two_candidates_side_by_side(result):
-    one_plane = copy.deepcopy(result)
-    entries = one_plane["representations"]
+def test_ablation_steps_are_read_in_order_and_each_change_is_against_the_step_before(result):
+    first = copy.deepcopy(result)
+    entries = first["representations"]
     name = next(n for n in entries if ys.ELF2_MARK in n)
-    entries[name.replace("elf2-run", "elf2-1plane")] = entries.pop(name)
-    one = entries[name.replace("elf2-run", "elf2-1plane")]
-    one["tasks"]["band gap"]["spread"]["mean"] -= 0.1
-    assert ys.readable_name(name.replace("elf2-run", "elf2-1plane")).startswith("elf-2, ±4 eV plane alone")
-    table = ys.ablation(result, one_plane)
-    assert table.loc["band gap R²", "difference"] == pytest.approx(0.1)
-    assert table.loc["flat-band AUC (binary_flatness)", "difference"] == pytest.approx(0.0)
+    entries[".cache/elf2-run/export/best.safetensors, p = 0.2"] = entries.pop(name)
+    entries[".cache/elf2-run/export/best.safetensors, p = 0.2"]["tasks"]["band gap"]["spread"]["mean"] -= 0.1
+    steps = [(ys.ABLATION[1], first), (ys.ABLATION[2], result)]
+    assert ys.readable_name(".cache/elf2-1plane/export/best.safetensors, p = 0.2").startswith(
+        "elf-2, first recipe, ±4 eV plane alone")
+    table = ys.ablation(steps)
+    assert table.loc["band gap R²", "elf-2: change"] == pytest.approx(0.1)
+    assert table.loc["flat-band AUC (binary_flatness)", "elf-2: change"] == pytest.approx(0.0)
     assert f"{ys.ROBUSTNESS[0]}: finds itself first" in table.index
+    assert [s.label for s, _ in ys.ablation_runs()] == [s.label for s in ys.ABLATION]  # all committed
+
+
+def test_the_standing_sentence_opens_on_a_miss_and_goals_are_judged_each_way(result):
+    paper, candidate = ys.candidates(result)
+    changed = copy.deepcopy(result)
+    name = next(n for n in changed["representations"] if ys.ELF2_MARK in n)
+    task = changed["representations"][name]["tasks"]["binary_flatness"]["spread"]
+    task["mean"], task["std"] = 0.2, 0.001
+    sentence = ys.standing_sentence(changed, candidate, paper)
+    assert sentence.startswith(f"{candidate.split(' (p = ')[0]} does not beat every simple alternative")
+    assert "flat-band AUC (binary_flatness)" in sentence.split(";")[0]
+    goals = ys.goal_table(changed, candidate)
+    assert not goals.loc["flat-band AUC (binary_flatness)", "met"]
+    task["mean"] = 0.99
+    assert ys.goal_table(changed, candidate).loc["flat-band AUC (binary_flatness)", "met"]
+    code = changed["representations"][name]["cross_code"]
+    code["median_twin_percentile"] = 49.0
+    assert ys.goal_table(changed, candidate).loc[ys.TWIN_PERCENTILE, "met"]
+    code["median_twin_percentile"] = 51.0
+    assert not ys.goal_table(changed, candidate).loc[ys.TWIN_PERCENTILE, "met"]

@@ -95,11 +95,11 @@ def motif_check(table: pd.DataFrame, motifs, distances, wanted=MOTIFS, n_permuta
     -------
     DataFrame indexed by motif: :func:`elfutils.analysis.cluster_baselines.motif_memberships`' columns, then
     closeness (median pairwise distance within the motif over that of all pairs), closeness_p (share of random
-    sets as close; :func:`elfutils.book.report.group_closeness`), largest_island and localised (the criterion
-    of Fig. 5, :func:`elfutils.analysis.structure.localised_structural_clusters`)
+    sets as close; :func:`elfutils.analysis.closeness.group_closeness`), largest_island and localised (the
+    criterion of Fig. 5, :func:`elfutils.analysis.structure.localised_structural_clusters`)
     """
+    from elfutils.analysis.closeness import group_closeness
     from elfutils.analysis.structure import localised_structural_clusters
-    from elfutils.book.report import group_closeness
 
     motifs = np.asarray(motifs, dtype=object)
     if len(motifs) != len(table) or len(distances) != len(table):

@@ -18,6 +18,7 @@ from pathlib import Path
 from elfutils.book import atlas_stage
 from elfutils.book import pipeline as pl
 from elfutils.book.cache import COMMITTED_MANIFEST, write_committed_manifest
+from elfutils.book.stages import elf2 as elf2_stage
 from elfutils.io import atomic_write_bytes
 from elfutils.paths import cache_dir
 
@@ -33,6 +34,8 @@ COMMITTED_STAGES: tuple[tuple[str, str, Callable, Callable], ...] = (
     ("atlas", "clustering", pl.clustering, pl.clustering_files),
     ("atlas", "parameter_study", pl.parameter_study, pl.parameter_study_files),
     ("atlas", "atlas_search", atlas_stage.atlas_search, atlas_stage.atlas_search_files),
+    # elf-2's fingerprints of the atlas: its chapter's failure cases, the atlas chapter's candidates
+    ("atlas", "elf2_fingerprints", elf2_stage.fingerprints, elf2_stage.fingerprints_files),
     # the atlas images encoded and clustered by the flat-band model (the chapter's generalisation question)
     ("atlas-flatband-model", "fingerprints", pl.fingerprints, pl.fingerprints_files),
     ("atlas-flatband-model", "clustering", pl.clustering, pl.clustering_files),

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from elfutils import constants as C
-from elfutils.book import report
+from elfutils.analysis import embedding_metrics, parameter_selection
+from elfutils.book import measurements, verdict_text
 from elfutils.book.wording import counted
 from elfutils.nn.latent import line_fraction_bce
 
@@ -40,16 +41,17 @@ class Outcomes:
     duplicates : :class:`elfutils.analysis.duplicates.DuplicateResult`, optional
     cnnf_labels : CNNF cluster per material (Series, index material_id), optional
     cnnf_localisation : :func:`elfutils.analysis.structure.localised_structural_clusters` table, optional
-    embeddings : :func:`elfutils.book.report.embedding_agreement` table with "UMAP" and "t-SNE" rows, optional
-    fig4_geometry : :func:`elfutils.book.report.fig4_geometry` table, optional
-    square_octagon : the closeness dict of :func:`elfutils.book.report.square_octagon_survey`, optional
+    embeddings : :func:`elfutils.analysis.embedding_metrics.embedding_agreement` table with "UMAP" and
+        "t-SNE" rows, optional
+    fig4_geometry : :func:`elfutils.book.measurements.fig4_geometry` table, optional
+    square_octagon : the closeness dict of :func:`elfutils.book.measurements.square_octagon_survey`, optional
     chemistry : :func:`elfutils.analysis.chemistry.cluster_chemistry` of the clusters against
         :func:`elfutils.analysis.chemistry.chemistry_table`'s ``label``, optional
-    nc4 : :func:`elfutils.book.report.nc4_check`, optional
+    nc4 : :func:`elfutils.book.measurements.nc4_check`, optional
     flat_bands : :func:`elfutils.analysis.cluster_statistics.cluster_variance_share` of the flat-band counts
         near E_F, with ``top`` (cluster -> mean count, richest first) added, optional
     architecture_study : :func:`elfutils.book.pipeline.architecture_study` (Supplementary Note 2), optional
-    latent_walks : :func:`elfutils.book.report.latent_walk_study` (Fig. 6), optional
+    latent_walks : :func:`elfutils.book.measurements.latent_walk_study` (Fig. 6), optional
     """
 
     profile: object
@@ -282,14 +284,14 @@ def _minkowski(o: Outcomes):
 def _rule(o: Outcomes):
     if o.study is None or o.study.empty:
         return NOT_COMPUTED, "no parameter study"
-    judged = report.apply_selection_rule(o.study)
+    judged = parameter_selection.apply_selection_rule(o.study)
     chosen = judged[judged["chosen"]]
     ncs, nss = sorted(judged["min_cluster_size"].unique()), sorted(judged["min_samples"].unique())
     if chosen.empty:
         return "none qualifies", (f"no setting of the grid (Nc {ncs[0]}..{ncs[-1]} x Ns {nss[0]}..{nss[-1]}) "
                                   "gives two or more clusters with a DBCV")
     row = chosen.iloc[0]
-    verdict = report.paper_choice_verdict(judged, PAPER_NC_NS)
+    verdict = verdict_text.paper_choice_verdict(judged, PAPER_NC_NS)
     verdict = verdict[0].lower() + verdict[1:].rstrip(".")
     return (f"({int(row['min_cluster_size'])}, {int(row['min_samples'])})",
             f"rule: {judged.attrs['rule']}; {verdict}")
@@ -326,7 +328,7 @@ N_CO_CLUSTERED_PAIRS = sum(len(p) for _, _, p in C.PAPER_CO_CLUSTERED.values())
 def _co_clustered(o: Outcomes):
     """The paper's named co-clustered materials (InAs with AlBi, TlBi, ...): how many pairs share our
     cluster."""
-    check = report.co_cluster_check(o.clustering) if "hdbscan_label" in o.clustering else None
+    check = measurements.co_cluster_check(o.clustering) if "hdbscan_label" in o.clustering else None
     present = int(check.in_data.sum()) if check is not None else 0
     together = int(check.same_cluster.sum()) if check is not None else 0
     return f"{together} of {present}", (
@@ -585,7 +587,7 @@ def _counts(o: Outcomes, field: str) -> tuple[int, int] | None:
     if field == "fig4" and o.fig4_geometry is not None:
         return int(o.fig4_geometry["agrees"].sum()), len(o.fig4_geometry)
     if field == "co_clustered" and "hdbscan_label" in o.clustering:
-        check = report.co_cluster_check(o.clustering)
+        check = measurements.co_cluster_check(o.clustering)
         return int(check.same_cluster.sum()), N_CO_CLUSTERED_PAIRS
     return None
 
@@ -647,7 +649,7 @@ def _walk(index: int):
     def ours(o: Outcomes):
         if o.latent_walks is None:
             return NOT_COMPUTED, "walks not computed"
-        study, label = o.latent_walks, report.WALK_LABELS[index]
+        study, label = o.latent_walks, measurements.WALK_LABELS[index]
         walk = study.walks[index]
         deltas = walk.nominal_deltas
         last, scaled = study.largest_steps().loc[label], study.largest_steps(scaled=True).loc[label]
@@ -745,7 +747,7 @@ REGISTRY: tuple[PaperQuantity, ...] = (
       f"channel {C.LATENT_WALK_CHANNEL + 1}", _walked_channel, ("latent_walks",), ("fig6_latent_space",)),
     *(S("Latent space (Fig. 6)", f"walk {label}: position, Δ range", "LATENT_WALK_SPECS",
         _walk_spec(spec), _walk(i), ("latent_walks",), ("fig6_latent_space",))
-      for i, (label, spec) in enumerate(zip(report.WALK_LABELS, C.LATENT_WALK_SPECS, strict=True))),
+      for i, (label, spec) in enumerate(zip(measurements.WALK_LABELS, C.LATENT_WALK_SPECS, strict=True))),
     Q("Duplicates (Table 1)", "candidate duplicate entries", "PAPER_MAX_DUPLICATES",
       f"up to {C.PAPER_MAX_DUPLICATES}", _duplicate_entries, ("duplicates",), ("table1_duplicates",),
       measure=_duplicates_measure),
@@ -903,15 +905,16 @@ def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS, needs: Iterable[str]
             return None
         maps = {"UMAP": clusters[["umap_x", "umap_y"]].to_numpy(),
                 "t-SNE": tsne[["tsne_x", "tsne_y"]].to_numpy()}
-        return report.embedding_agreement(distances(), maps, clusters["hdbscan_label"].to_numpy(), k)
+        labels = clusters["hdbscan_label"].to_numpy()
+        return embedding_metrics.embedding_agreement(distances(), maps, labels, k)
 
     @functools.cache
     def structural():
-        return report.structural_clusters(p, clusters)
+        return measurements.structural_clusters(p, clusters)
 
     def square_octagon():
         ordered = clusters.set_index("material_id").loc[table["material_id"]].reset_index()
-        return report.square_octagon_survey(ordered, distances(), survey=pipeline.bond_geometry(p))[1]
+        return measurements.square_octagon_survey(ordered, distances(), survey=pipeline.bond_geometry(p))[1]
 
     loaders = {
         "n_pool": lambda: len(pool()),
@@ -924,14 +927,15 @@ def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS, needs: Iterable[str]
         "cnnf_labels": lambda: structural()[0],
         "cnnf_localisation": lambda: structural()[1],
         "embeddings": embeddings,
-        "fig4_geometry": report.fig4_geometry,
+        "fig4_geometry": measurements.fig4_geometry,
         "square_octagon": square_octagon,
         "chemistry": lambda: cluster_chemistry(clusters["hdbscan_label"],
                                                chemistry_table(clusters["formula"]).label, seed=p.seed),
-        "nc4": lambda: report.nc4_check(table, min_samples=p.min_samples, p=p.minkowski_p),
-        "flat_bands": lambda: report.flat_band_clusters(clusters, pipeline.load_dataset(p), seed=p.seed),
+        "nc4": lambda: measurements.nc4_check(table, min_samples=p.min_samples, p=p.minkowski_p),
+        "flat_bands": lambda: measurements.flat_band_clusters(clusters, pipeline.load_dataset(p),
+                                                              seed=p.seed),
         "architecture_study": lambda: pipeline.architecture_study(p),
-        "latent_walks": lambda: report.latent_walk_study(p),
+        "latent_walks": lambda: measurements.latent_walk_study(p),
     }
     for name in OPTIONAL_FIELDS:  # in field order, as the full collection always ran them
         if name in known:

@@ -38,15 +38,3 @@ def scale_table(result: dict):
     return pd.DataFrame(rows)
 
 
-def plot_cost_against_n(table, axes) -> None:
-    """Wall time and peak memory against N, one line per stage and path, on log-log axes (two axes)."""
-    ok = table[table["error"] == ""]
-    for (stage, path), rows in ok.groupby(["stage", "path"], sort=False):
-        rows = rows.sort_values("n")
-        style = "--" if path in ("dense", "exact") else "-"
-        label = f"{stage} ({path})"
-        axes[0].plot(rows["n"], rows["wall_s"], style, marker="o", label=label)
-        axes[1].plot(rows["n"], rows["peak_mb"] / 1024, style, marker="o", label=label)
-    axes[0].set(xscale="log", yscale="log", xlabel="materials N", ylabel="wall time (s)")
-    axes[1].set(xscale="log", yscale="log", xlabel="materials N", ylabel="peak memory (GiB)")
-    axes[0].legend(fontsize=7)

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from elfutils import constants as C
+from elfutils.analysis.parameter_selection import grid_point
+from elfutils.book.wording import counted
+
 FLAT_COUNT = "flat bands near E_F"  # our own count of flat bands (fingerprint_quality.properties)
 FLAT_TASKS = (FLAT_COUNT, "binary_flatness", "flatness_score")
 METRIC = {FLAT_COUNT: "R²", "binary_flatness": "ROC-AUC", "flatness_score": "R²"}
@@ -62,3 +66,32 @@ def ranked_last_sentence(search: pd.DataFrame, column: str, elf_rows, ignore=(),
     else:
         head = f"On {what}, elf leads"
     return f"{head}: {span} for elf's fingerprints against {against} for the baselines."
+
+
+def paper_choice_verdict(judged: pd.DataFrame,
+                         paper=(C.HDBSCAN_MIN_CLUSTER_SIZE, C.HDBSCAN_MIN_SAMPLES)) -> str:
+    """One sentence: how the paper's (Nc, Ns) fares under the rule on this study
+    (:func:`apply_selection_rule` output)."""
+    at = grid_point(judged, *paper)
+    if at is None:
+        return "Our grid does not hold the paper's choice."
+    if bool(at["chosen"]):
+        return "The rule picks the paper's choice on our data too."
+    if bool(at["candidate"]):
+        return (f"The paper's choice passes the rule, as candidate {int(at['order'])} of "
+                f"{int(judged['candidate'].sum())}.")
+    if not bool(at["valid"]):
+        return (f"On our data the paper's choice gives {counted(at['n_clusters'], 'cluster')}, fewer than "
+                "the rule needs for a DBCV.")
+    why = [w for w, ok in (("its DBCV is below the threshold", at["large_dbcv"]),
+                           ("it gives more clusters than the bound", at["bounded"])) if not ok]
+    return "On our data the paper's choice fails the rule: " + " and ".join(why) + "."
+
+
+def chemistry_verdict(chem: dict, alpha: float = 0.05) -> str:
+    """A sentence on :func:`elfutils.analysis.chemistry.cluster_chemistry`'s result: beyond chance or not."""
+    if not chem.get("n_clusters"):
+        return "there are no clusters to judge"
+    if chem["p_value"] < alpha and chem["n_dominated"] > chem["expected_dominated"]:
+        return "more than chance allows, so the clusters carry chemistry the network was never given"
+    return "no more than chance allows, so in this build the clusters do not follow the anion family"

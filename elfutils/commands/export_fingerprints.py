@@ -31,7 +31,7 @@ def profile_model(profile: str = "default") -> Path:
     return path
 
 
-def load_fingerprints(profile: str = "default"):
+def load_fingerprints(profile: str = "default", model: str | None = None):
     """The fingerprint table of a profile's dataset: a DataFrame with ``material_id``, ``formula`` and
     ``f0`` .. ``f97`` (one row per material), as :func:`elfutils.analysis.fingerprints.read_fingerprints`
     returns a table of `elf encode`, so it goes straight into :func:`elfutils.analysis.similar.find_similar`.
@@ -44,13 +44,24 @@ def load_fingerprints(profile: str = "default"):
     committed in ``models/book-results``, else it is encoded once (about a minute for the default dataset on a
     2-core CPU) and cached. Never trains: without a trained model it is a ValueError saying how to get one; a
     profile whose band store is missing is a FileNotFoundError saying how to build it.
+
+    ``model``: None for the profile's own model (the paper's network), or ``"elf2"`` for the same materials
+    encoded by the committed elf-2 (:mod:`elfutils.book.stages.elf2`).
     """
     from elfutils.book import pipeline
+    from elfutils.nn.fingerprinter import ELF2_MODEL
 
-    model = profile_model(profile)
+    if model is not None and str(model) != ELF2_MODEL:
+        raise ValueError(f"a profile's table is encoded by its own model or by {ELF2_MODEL!r}, not {model!r}")
     pipeline.require_store(profile)
-    table = pipeline.fingerprints(profile)
-    table.attrs.update(profile=str(profile), model=str(model))
+    if model is None:
+        path = profile_model(profile)
+        table = pipeline.fingerprints(profile)
+    else:
+        from elfutils.book.stages import elf2
+
+        path, table = elf2.model_path(), elf2.fingerprints(profile)
+    table.attrs.update(profile=str(profile), model=str(path))
     return table
 
 
@@ -64,11 +75,13 @@ def load_windowed_fingerprints(profile: str, window: tuple[float, float], model=
     from elfutils.analysis.figure_window import crop_to_window
     from elfutils.analysis.fingerprints import make_table, read_fingerprints, write_fingerprints
     from elfutils.book import pipeline
+    from elfutils.book.cache import file_hash
     from elfutils.nn.fingerprinter import load_fingerprinter
     from elfutils.paths import cache_dir
 
-    model_path = profile_model(profile)
-    key = pipeline.fingerprints_key(profile)
+    model_path = model.path if model is not None else profile_model(profile)
+    # keyed by the profile's table and the model file too: elf-2 and the paper's network share a profile
+    key = f"{pipeline.fingerprints_key(profile)}-{file_hash(model_path)[:12]}"
     name = f"{profile}-{key}-{window[0]:+.2f}-{window[1]:+.2f}.parquet"
     path = cache_dir() / "windowed-fingerprints" / name
     if path.exists():

@@ -22,6 +22,7 @@ from elfutils.data.bands import BandStructure
 from elfutils.images.settings import RenderSettings
 
 DEFAULT_MODEL = "elf-resnet18"  # the committed model of the paper's network (models/elf-resnet18/)
+ELF2_MODEL = "elf2"  # the committed elf-2 (models/elf2/): an option, not the default (book/elf2.py says why)
 
 
 @dataclass

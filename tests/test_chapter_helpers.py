@@ -1,5 +1,7 @@
-"""elfutils.book.report: the Fig. 7 choice rule, embedding agreement, the similarity-search helpers, and the
-"paper vs this reproduction" table on stubbed stage outputs."""
+"""The chapters' helpers: the Fig. 7 choice rule (analysis.parameter_selection), embedding agreement
+(analysis.embedding_metrics), group closeness (analysis.closeness), the measurements of a profile
+(book.measurements), their figures (book.plots) and the "paper vs this reproduction" table on stubbed stage
+outputs."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ import pytest
 from scipy.spatial.distance import cdist
 
 from elfutils import constants
-from elfutils.book import figures, report
+from elfutils.analysis import closeness, embedding_metrics, parameter_selection
+from elfutils.book import measurements, plots, tables, verdict_text
 from elfutils.book import paper_quantities as pq
 from elfutils.book.profiles import get_profile
 
@@ -37,7 +40,7 @@ def grid():
 
 
 def test_rule_keeps_large_dbcv_and_bounded_counts_then_fewest_unclassified(grid):
-    judged = report.apply_selection_rule(grid)
+    judged = parameter_selection.apply_selection_rule(grid)
     valid = grid.dropna()
     assert judged.attrs["dbcv_threshold"] == pytest.approx(np.median(valid.dbcv))
     assert judged.attrs["cluster_bound"] == pytest.approx(np.median(valid.n_clusters))
@@ -46,52 +49,54 @@ def test_rule_keeps_large_dbcv_and_bounded_counts_then_fewest_unclassified(grid)
     candidates = judged[judged.candidate].sort_values("order")
     assert list(zip(candidates.min_cluster_size, candidates.min_samples, strict=True)) == [(4, 2), (5, 2),
                                                                                            (3, 3), (4, 3)]
-    chosen = report.suggest_parameters(grid)
+    chosen = parameter_selection.suggest_parameters(grid)
     assert (chosen.min_cluster_size, chosen.min_samples) == (4, 2)
     assert "fewest unclassified" in judged.attrs["rule"]
 
 
 def test_rule_ties_go_to_higher_dbcv_then_smaller_parameters():
     tied = study([(2, 2, 3, 10, 0.5, 1), (3, 2, 3, 10, 0.6, 1), (4, 2, 3, 10, 0.6, 1), (5, 2, 3, 50, 0.9, 1)])
-    chosen = report.suggest_parameters(tied, report.SelectionRule(dbcv_quantile=0.0, cluster_quantile=1.0))
+    rule = parameter_selection.SelectionRule(dbcv_quantile=0.0, cluster_quantile=1.0)
+    chosen = parameter_selection.suggest_parameters(tied, rule)
     assert (chosen.min_cluster_size, chosen.min_samples) == (3, 2)
 
 
 def test_rule_without_any_valid_point_suggests_nothing():
     flat = study([(2, 1, 1, 5, np.nan, np.nan), (3, 1, 0, 48, np.nan, np.nan)])
-    judged = report.apply_selection_rule(flat)
+    judged = parameter_selection.apply_selection_rule(flat)
     assert not judged.candidate.any() and math.isnan(judged.attrs["dbcv_threshold"])
-    assert report.suggest_parameters(flat) is None
-    assert report.paper_choice_verdict(judged) == "Our grid does not hold the paper's choice."
+    assert parameter_selection.suggest_parameters(flat) is None
+    assert verdict_text.paper_choice_verdict(judged) == "Our grid does not hold the paper's choice."
 
 
 def test_rule_rejects_bad_settings_and_tables(grid):
     with pytest.raises(ValueError, match=r"dbcv_quantile must lie in \[0, 1\], got 1.5"):
-        report.SelectionRule(dbcv_quantile=1.5)
+        parameter_selection.SelectionRule(dbcv_quantile=1.5)
     with pytest.raises(ValueError, match="min_clusters must be >= 2"):
-        report.SelectionRule(min_clusters=1)
+        parameter_selection.SelectionRule(min_clusters=1)
     with pytest.raises(ValueError, match=r"lacks column\(s\) \['dbcv'\]"):
-        report.apply_selection_rule(grid.drop(columns="dbcv"))
+        parameter_selection.apply_selection_rule(grid.drop(columns="dbcv"))
 
 
 def test_verdict_on_the_papers_choice(grid):
-    assert "candidate 2 of 4" in report.paper_choice_verdict(report.apply_selection_rule(grid))
-    judged = report.apply_selection_rule(grid)
-    assert report.paper_choice_verdict(judged, paper=(4, 2)).startswith("The rule picks")
+    judged = parameter_selection.apply_selection_rule(grid)
+    assert "candidate 2 of 4" in verdict_text.paper_choice_verdict(judged)
+    assert verdict_text.paper_choice_verdict(judged, paper=(4, 2)).startswith("The rule picks")
     few = grid.copy()
     few.loc[(few.min_cluster_size == 5) & (few.min_samples == 2), ["n_clusters", "dbcv"]] = [1, np.nan]
-    assert "gives 1 cluster," in report.paper_choice_verdict(report.apply_selection_rule(few))
-    assert "DBCV is below" in report.paper_choice_verdict(report.apply_selection_rule(grid), paper=(2, 2))
+    few_judged = parameter_selection.apply_selection_rule(few)
+    assert "gives 1 cluster," in verdict_text.paper_choice_verdict(few_judged)
+    assert "DBCV is below" in verdict_text.paper_choice_verdict(judged, paper=(2, 2))
 
 
 def test_extremes_grid_point_and_number_text(grid):
-    ext = report.study_extremes(grid, "dbcv")
+    ext = parameter_selection.study_extremes(grid, "dbcv")
     assert (ext["max"], ext["max_nc"], ext["max_ns"]) == (0.40, 4, 3)
     assert (ext["min"], ext["min_nc"], ext["min_ns"]) == (0.10, 2, 2)
-    assert math.isnan(report.study_extremes(grid.assign(dbcv=np.nan), "dbcv")["min"])
-    assert report.grid_point(grid, 9, 9) is None
-    assert report.number_text(np.nan) == "undefined" and report.number_text(None) == "undefined"
-    assert report.number_text(0.12345, ".2f") == "0.12" and report.number_text(np.int64(3), ".0f") == "3"
+    assert math.isnan(parameter_selection.study_extremes(grid.assign(dbcv=np.nan), "dbcv")["min"])
+    assert parameter_selection.grid_point(grid, 9, 9) is None
+    assert tables.number_text(np.nan) == "undefined" and tables.number_text(None) == "undefined"
+    assert tables.number_text(0.12345, ".2f") == "0.12" and tables.number_text(np.int64(3), ".0f") == "3"
 
 
 def test_readable_shows_missing_cells_as_a_dash_and_leaves_out_empty_columns():
@@ -99,7 +104,7 @@ def test_readable_shows_missing_cells_as_a_dash_and_leaves_out_empty_columns():
                           "at": [pd.NaT, pd.Timestamp("2026-01-01")],
                           "count": pd.array([1, None], dtype="Int64"), "ok": [True, False]},
                          index=pd.Index(["a", None], name="stage"))
-    shown = report.readable(frame)
+    shown = tables.readable(frame)
     html, text = shown._repr_html_(), repr(shown)
     for missing in ("NaN", "nan", "None", "NaT", "&lt;NA&gt;", "empty"):
         assert missing not in html, missing
@@ -107,9 +112,9 @@ def test_readable_shows_missing_cells_as_a_dash_and_leaves_out_empty_columns():
     assert "41.563" in html and "True" in html and html.count("<td>–</td>") == 4
     assert list(shown.frame.columns) == ["seconds", "n_items", "at", "count", "ok"] and len(shown) == 2
     assert frame["empty"].isna().all()  # display only: the table itself is unchanged
-    assert "empty" in report.readable(frame, drop_empty=False).frame
-    assert "–" in repr(report.readable(pd.Series([1.0, None], name="v")))
-    assert len(report.readable(frame.iloc[:0])) == 0
+    assert "empty" in tables.readable(frame, drop_empty=False).frame
+    assert "–" in repr(tables.readable(pd.Series([1.0, None], name="v")))
+    assert len(tables.readable(frame.iloc[:0])) == 0
 
 
 def test_paths_are_shown_relative_to_the_project():
@@ -126,17 +131,17 @@ def test_paths_are_shown_relative_to_the_project():
 
 
 def test_figures_draw_every_panel_with_undefined_cells(grid):
-    judged = report.apply_selection_rule(grid)
-    fig = report.parameter_study_figure(judged)
+    judged = parameter_selection.apply_selection_rule(grid)
+    fig = plots.studies.parameter_study_figure(judged)
     assert len(fig.axes) >= 4
-    ax = report.study_heatmap(judged, "s_dbw", legend=True)
+    ax = plots.studies.study_heatmap(judged, "s_dbw", legend=True)
     assert ax.get_title() == "S_Dbw (lower is better)"
     assert {t.get_text() for t in ax.texts} >= {"0.50", "0.80"}
     assert ax.get_legend() is not None
-    empty = report.study_heatmap(judged.assign(dbcv=np.nan), "dbcv")  # nothing to colour: still a panel
+    empty = plots.studies.study_heatmap(judged.assign(dbcv=np.nan), "dbcv")  # nothing to colour: a panel
     assert not empty.texts
     with pytest.raises(ValueError, match="column must be one of"):
-        report.study_heatmap(judged, "silhouette")
+        plots.studies.study_heatmap(judged, "silhouette")
     plt.close("all")
 
 
@@ -153,7 +158,8 @@ def test_a_faithful_map_scores_one_and_a_shuffled_one_does_not(blobs):
     X, labels = blobs
     D = cdist(X, X)
     shuffled = np.random.default_rng(1).permutation(X)
-    table = report.embedding_agreement(D, {"same": X, "scaled": 3 * X + 7, "shuffled": shuffled}, labels, k=5)
+    table = embedding_metrics.embedding_agreement(D, {"same": X, "scaled": 3 * X + 7, "shuffled": shuffled},
+                                                  labels, k=5)
     assert table.attrs["k"] == 5
     assert list(table.index) == ["fingerprint space", "same", "scaled", "shuffled"]
     for name in ("same", "scaled"):
@@ -167,30 +173,31 @@ def test_a_faithful_map_scores_one_and_a_shuffled_one_does_not(blobs):
 def test_neighbourhood_helpers(blobs):
     X, _labels = blobs
     D = cdist(X, X)
-    assert report.effective_k(45, 100) == 22  # scikit-learn needs k < N / 2
+    assert embedding_metrics.effective_k(45, 100) == 22  # scikit-learn needs k < N / 2
     with pytest.raises(ValueError, match="at least 4 materials"):
-        report.effective_k(3, 2)
-    assert report.knn_indices(np.array([[0, 1, 5], [1, 0, 2], [5, 2, 0]]), 1)[:, 0].tolist() == [1, 0, 1]
-    assert math.isnan(report.same_cluster_neighbour(D, np.full(len(X), -1)))
+        embedding_metrics.effective_k(3, 2)
+    nearest = embedding_metrics.knn_indices(np.array([[0, 1, 5], [1, 0, 2], [5, 2, 0]]), 1)
+    assert nearest[:, 0].tolist() == [1, 0, 1]
+    assert math.isnan(embedding_metrics.same_cluster_neighbour(D, np.full(len(X), -1)))
     with pytest.raises(ValueError, match=r"embedding 'bad' must have shape \(45, 2\)"):
-        report.embedding_agreement(D, {"bad": X[:10]})
+        embedding_metrics.embedding_agreement(D, {"bad": X[:10]})
     with pytest.raises(ValueError, match="square"):
-        report.knn_preserved(D[:5], X)
-    by_k = report.agreement_by_k(D, {"same": X}, ks=(3, 5, 500))
+        embedding_metrics.knn_preserved(D[:5], X)
+    by_k = embedding_metrics.agreement_by_k(D, {"same": X}, ks=(3, 5, 500))
     assert by_k.k.tolist() == [3, 5, 22] and (by_k.trustworthiness > 0.999).all()
 
 
 def test_embeddings_and_band_images_figures(blobs):
     X, labels = blobs
-    fig = report.embeddings_figure(np.r_[labels[:-1], -1], {"a": X, "b": -X})
+    fig = plots.maps.embeddings_figure(np.r_[labels[:-1], -1], {"a": X, "b": -X})
     assert len(fig.axes) == 2
-    colours = report.cluster_colours(np.r_[labels, -1])
-    assert colours[-1] == figures.NOISE_COLOR and len({colours[c] for c in (0, 1, 2)}) == 3
-    assert [colours[c] for c in (0, 1, 2)] == figures.cluster_colors(3)  # one palette across the chapters
-    fig = report.band_images_figure([np.eye(8, dtype=np.uint8)] * 3, ["q", "a", "b"], ncols=2)
+    colours = plots.maps.cluster_colours(np.r_[labels, -1])
+    assert colours[-1] == plots.style.NOISE_COLOR and len({colours[c] for c in (0, 1, 2)}) == 3
+    assert [colours[c] for c in (0, 1, 2)] == plots.style.cluster_colors(3)  # one palette across the chapters
+    fig = plots.bands.band_images_figure([np.eye(8, dtype=np.uint8)] * 3, ["q", "a", "b"], ncols=2)
     assert len(fig.axes) == 4
     with pytest.raises(ValueError, match="3 images but 2 titles"):
-        report.band_images_figure([np.eye(8)] * 3, ["q", "a"])
+        plots.bands.band_images_figure([np.eye(8)] * 3, ["q", "a"])
     plt.close("all")
 
 
@@ -204,20 +211,20 @@ def test_choose_query_prefers_a_twin_from_another_calculation(tmp_path):
         return types.SimpleNamespace(material_id=mid, source=str(source))
 
     gpaw = [rec("2dm-4", files[1]), rec("2dm-21", "gpaw:2dm-21")]
-    chosen = report.choose_query(files, gpaw)
+    chosen = measurements.choose_query(files, gpaw)
     assert chosen["material_id"] == "2dm-21" and chosen["twin_in_dataset"] and not chosen["twin_is_same_file"]
-    same = report.choose_query(files, [rec("2dm-4", files[1])])
+    same = measurements.choose_query(files, [rec("2dm-4", files[1])])
     assert same["material_id"] == "2dm-4" and same["twin_is_same_file"]
-    none = report.choose_query(files, [rec("2dm-99", "gpaw:2dm-99")])
+    none = measurements.choose_query(files, [rec("2dm-99", "gpaw:2dm-99")])
     assert none["material_id"] == "2dm-1" and not none["twin_in_dataset"] and none["twin_source"] == ""
     with pytest.raises(ValueError, match="no band files"):
-        report.choose_query([], gpaw)
+        measurements.choose_query([], gpaw)
 
 
 def test_rank_of():
     result = pd.DataFrame({"rank": [1, 2], "material_id": ["a", "b"], "distance": [0.0, 2.5]})
-    assert report.rank_of(result, "b") == (2, 2.5)
-    rank, distance = report.rank_of(result, "z")
+    assert measurements.rank_of(result, "b") == (2, 2.5)
+    rank, distance = measurements.rank_of(result, "z")
     assert rank is None and math.isnan(distance)
 
 
@@ -258,7 +265,7 @@ def fake_walks(material_id="2dm-1", formula="IrF2", channel=constants.LATENT_WAL
         walks.append(LatentWalk(channel, position, deltas, images, z0=0.1))
         scaled.append(LatentWalk(channel, position, s * deltas, 2 * images.clip(0, 0.5), z0=0.1, scale=s))
     info = {"material_id": material_id, "formula": formula, "split": "in the training set", "source": "x"}
-    return report.LatentWalkStudy(info, walks, scaled, sigma)
+    return measurements.LatentWalkStudy(info, walks, scaled, sigma)
 
 
 def outcomes(profile="default", **changes):
@@ -421,7 +428,7 @@ def test_collect_wires_the_cached_stages(monkeypatch, tmp_path, fixture_records)
     monkeypatch.setattr(pipeline, "load_dataset", lambda p: records)
     monkeypatch.setattr(pipeline, "architecture_study", lambda p: outcomes().architecture_study)
     walks = fake_walks()
-    monkeypatch.setattr(report, "latent_walk_study", lambda p: walks)
+    monkeypatch.setattr(measurements, "latent_walk_study", lambda p: walks)
     got = pq.collect("smoke")
     assert got.n_materials == len(table) and got.clustering is clusters
     assert got.pixel_fraction == pytest.approx(0.25)
@@ -507,7 +514,7 @@ def test_collect_computes_only_what_is_asked(monkeypatch):
     assert got.n_pool > 2000 and got.n_structures <= got.n_pool
     assert got.study is None and got.model_card is None
     # an outcome the caller already has is taken as it is, not computed again
-    monkeypatch.setattr(report, "latent_walk_study", untouchable)
+    monkeypatch.setattr(measurements, "latent_walk_study", untouchable)
     walks = fake_walks()
     assert pq.collect("smoke", needs={"latent_walks"}, known={"latent_walks": walks}).latent_walks is walks
     with pytest.raises(ValueError, match="unknown outcome"):
@@ -529,19 +536,19 @@ def test_group_closeness_finds_a_planted_tight_group_and_not_a_random_one():
     X = rng.normal(size=(120, 5))
     X[:8] = X[0] + 0.05 * rng.normal(size=(8, 5))  # eight near-copies of one point
     D = cdist(X, X)
-    tight = report.group_closeness(D, range(8), n_permutations=200)
+    tight = closeness.group_closeness(D, range(8), n_permutations=200)
     assert tight["n"] == 8 and tight["ratio"] < 0.2 and tight["p_value"] < 0.01
     assert tight["median_within"] < tight["expected_within"]
-    loose = report.group_closeness(D, range(60, 120, 6), n_permutations=200)
+    loose = closeness.group_closeness(D, range(60, 120, 6), n_permutations=200)
     assert loose["ratio"] > 0.7 and loose["p_value"] > 0.05
 
 
 def test_group_closeness_needs_two_members_and_a_square_matrix():
     D = cdist(np.arange(5.0)[:, None], np.arange(5.0)[:, None])
-    single = report.group_closeness(D, [3])
+    single = closeness.group_closeness(D, [3])
     assert single["n"] == 1 and math.isnan(single["ratio"]) and math.isnan(single["p_value"])
     with pytest.raises(ValueError, match="square"):
-        report.group_closeness(D[:3], [0, 1])
+        closeness.group_closeness(D[:3], [0, 1])
 
 
 # --- the paper's Nc = 4 example ----------------------------------------------------------------------------
@@ -553,7 +560,7 @@ def test_nc4_check_refits_at_nc4_and_names_why_the_missing_are_missing():
     centre = rng.uniform(size=98)
     named = list(constants.PAPER_NC4_CLUSTER)
     planted = make_table(named[:3], ["NdF3", "TbF3", "YF3"], centre + 0.01 * rng.normal(size=(3, 98)))
-    checked = report.nc4_check(pd.concat([table, planted], ignore_index=True), min_samples=2)
+    checked = measurements.nc4_check(pd.concat([table, planted], ignore_index=True), min_samples=2)
     assert checked["present"] == named[:3] and set(checked["absent"]) == {named[3]}
     assert "f-element" in checked["absent"][named[3]]  # SmF3: the pool says why it has no structure
     # three near-copies cannot form a cluster of at least 4 on their own: HDBSCAN leaves them out or merges
@@ -561,16 +568,16 @@ def test_nc4_check_refits_at_nc4_and_names_why_the_missing_are_missing():
     assert set(checked["labels"]) == set(named[:3]) and checked["n_clusters"] >= 1
     planted4 = make_table(named, list(constants.PAPER_NC4_CLUSTER.values()),
                           centre + 0.01 * rng.normal(size=(4, 98)))
-    together = report.nc4_check(pd.concat([table, planted4], ignore_index=True), min_samples=2)
+    together = measurements.nc4_check(pd.concat([table, planted4], ignore_index=True), min_samples=2)
     assert together["same_cluster"] is True and together["absent"] == {}
-    alone = report.nc4_check(table.iloc[:5])
+    alone = measurements.nc4_check(table.iloc[:5])
     assert alone["present"] == [] and alone["same_cluster"] is None and alone["labels"] == {}
 
 
 def test_the_square_octagon_survey_reads_the_cached_geometry_as_it_would_compute_it():
     """Fig. 4's survey from the committed bond-geometry stage gives what computing it in the chapter gave."""
+    from elfutils.book.measurements import square_octagon_survey
     from elfutils.analysis.structure import bond_geometry
-    from elfutils.book.report import square_octagon_survey
     from elfutils.data.dataset import structure_records
     from elfutils.dft.recipe import structure_from_record
 
