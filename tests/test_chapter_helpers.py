@@ -576,8 +576,8 @@ def test_nc4_check_refits_at_nc4_and_names_why_the_missing_are_missing():
 
 def test_the_square_octagon_survey_reads_the_cached_geometry_as_it_would_compute_it():
     """Fig. 4's survey from the committed bond-geometry stage gives what computing it in the chapter gave."""
-    from elfutils.book.measurements import square_octagon_survey
     from elfutils.analysis.structure import bond_geometry
+    from elfutils.book.measurements import square_octagon_survey
     from elfutils.data.dataset import structure_records
     from elfutils.dft.recipe import structure_from_record
 

@@ -66,7 +66,7 @@ def test_elf_similar_with_model_elf2_searches_the_profile_encoded_by_elf2(smoke_
     assert "--model elf2" in capsys.readouterr().err
 
 
-def test_elf_encode_model_elf2_from_a_store_draws_with_the_cards_settings(tiny_store, fixture_files, tmp_path):
+def test_elf_encode_model_elf2_from_a_store_draws_with_the_cards_settings(tiny_store, tmp_path):
     """`elf encode --model elf2 --store`: two-plane images drawn with the card's settings, 98 numbers each, as
     the fingerprinter gives for the same records."""
     import numpy as np

@@ -192,10 +192,10 @@ def test_similar_on_the_graph_path_caches_its_index(searchable, fixture_files, c
     assert pd.read_csv(out)["material_id"].tolist() == first["material_id"].tolist()
 
 
-def test_the_tables_distances_are_cached_and_give_the_same_clusters(tmp_path, monkeypatch):
-    """`elf similar` keeps a table's pairwise distances in the cache: the second search fits HDBSCAN from
-    them and gets the same clusters and query memberships as a fit from scratch; a damaged file is
-    recomputed."""
+def test_a_tables_fitted_clusterer_is_cached_and_gives_the_same_clusters(tmp_path, monkeypatch):
+    """`elf similar` keeps the HDBSCAN model fitted on a table in the cache (plain arrays, no pickle): the
+    second search reads it and joins a query to the same cluster with the same probability as a fit from
+    scratch; another table is not mistaken for it; a damaged file is fitted again."""
     import numpy as np
 
     from elfutils.analysis.cluster import FingerprintHDBSCAN
@@ -209,15 +209,26 @@ def test_the_tables_distances_are_cached_and_give_the_same_clusters(tmp_path, mo
     table = make_table([f"m{i}" for i in range(len(X))], ["X"] * len(X), X)
     fresh = FingerprintHDBSCAN().fit(table)
     first, status = _fitted_clusterer(table)
-    assert status.startswith("computed and cached")
+    assert status.startswith("fitted and cached")
     again, status = _fitted_clusterer(table)
     assert status == "read from the cache"
-    query = X[:2] + 0.01
+    query = np.vstack([X[:2] + 0.01, rng.normal(size=(1, 98)) * 20])
     for fitted in (first, again):
         np.testing.assert_array_equal(fitted.labels_, fresh.labels_)
-        np.testing.assert_array_equal(fitted.predict(query)[0], fresh.predict(query)[0])
-    [cached] = (tmp_path / "similar-distances").glob("*.npy")
-    cached.write_bytes(b"not numpy")
+        for got, want in zip(fitted.predict(query), fresh.predict(query), strict=True):
+            np.testing.assert_array_equal(got, want)
+    other = make_table(table.material_id, table.formula, X[::-1])
+    assert _fitted_clusterer(other)[1].startswith("fitted and cached")
+    for cached in (tmp_path / "search-clusterers").glob("*.npz"):
+        cached.write_bytes(b"not numpy")
     damaged, status = _fitted_clusterer(table)
-    assert status.startswith("computed and cached")
+    assert status.startswith("fitted and cached")
     np.testing.assert_array_equal(damaged.labels_, fresh.labels_)
+
+
+def test_a_profiles_search_reads_its_fitted_clusterer_from_the_stage(monkeypatch):
+    from elfutils.book.stages import search_clusterer
+    from elfutils.commands.similar import _fitted_clusterer
+
+    monkeypatch.setattr(search_clusterer, "clusterer", lambda profile: f"fitted on {profile}")
+    assert _fitted_clusterer(None, "atlas")[0] == "fitted on atlas"

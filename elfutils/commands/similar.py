@@ -73,6 +73,8 @@ def run(args) -> int:
 
     check_outputs(args.out)  # before the search: a read-only folder is one line, at once
     try:
+        # the profile's own table (its own model): its fitted HDBSCAN is a book stage
+        own_profile = args.profile if args.fingerprints is None and args.model is None else None
         if args.fingerprints is None:
             table, args.model = _profile_fingerprints(args.profile, args.model)
         else:
@@ -97,8 +99,8 @@ def run(args) -> int:
         notes += index_notes
         clusterer = None
         if not args.no_cluster and index is None and len(queries):
-            clusterer, status = _fitted_clusterer(table)
-            notes.append(f"query cluster: the table's distances {status}")
+            clusterer, status = _fitted_clusterer(table, own_profile)
+            notes.append(f"query cluster: HDBSCAN {status}")
         elif not args.no_cluster and len(queries):
             notes.append("query cluster: not computed on the graph path (fitting HDBSCAN per search would "
                          "cost more than the search)" + ("" if args.clusters else "; --clusters TABLE (from "
@@ -237,43 +239,43 @@ def _with_cluster_labels(table, clusters_path):
     return table.assign(hdbscan_label=ids.map(labels).to_numpy())
 
 
-def _fitted_clusterer(table):
-    """(FingerprintHDBSCAN fitted on the table, where its distances came from). The table's pairwise
-    Minkowski distances are most of the fit (about 2 s for the 1950 materials of the default profile and 13 s
-    for the 4602 of the atlas on a 2-core CPU), so they are kept in the cache under the sha256 of the
-    fingerprints and p, as the condensed upper triangle in float64: the next search of the same table fits
-    from the same numbers in a fraction of a second and joins the query to the same clusters."""
+def _fitted_clusterer(table, profile: str | None = None):
+    """(FingerprintHDBSCAN fitted on the table, where it came from). A profile's own table (``profile``) has
+    its fitted model as a book stage, committed for the default and atlas profiles
+    (:mod:`elfutils.book.stages.search_clusterer`); any other table's is kept in the cache under the sha256 of
+    its fingerprints, so the next search of the same table reads it instead of fitting again (the fit is
+    mostly the table's pairwise distances: about 2 s for 1950 materials, 13 s for 4602, on a 2-core CPU)."""
     import hashlib
 
     import numpy as np
-    from scipy.spatial.distance import squareform
 
-    from elfutils.analysis.cluster import FingerprintHDBSCAN, minkowski_distances
+    from elfutils.analysis.cluster import FingerprintHDBSCAN
     from elfutils.analysis.fingerprints import fingerprint_matrix
-    from elfutils.io import atomic_write
     from elfutils.paths import cache_dir
 
+    if profile is not None:
+        from elfutils.book.stages import search_clusterer
+
+        return search_clusterer.clusterer(profile), f"the {profile} profile's fitted model (a book stage)"
     clusterer = FingerprintHDBSCAN()
     X = np.ascontiguousarray(fingerprint_matrix(table), dtype=np.float64)
-    digest = hashlib.sha256(f"{X.shape} p={clusterer.p!r}\n".encode() + X.tobytes()).hexdigest()[:24]
-    path = cache_dir() / "similar-distances" / f"{digest}.npy"
-    n = len(X)
+    params = {name: getattr(clusterer, name) for name in FingerprintHDBSCAN._SAVED_PARAMS}
+    digest = hashlib.sha256(f"{X.shape} {sorted(params.items())}\n".encode() + X.tobytes()).hexdigest()[:24]
+    path = cache_dir() / "search-clusterers" / f"{digest}.npz"
     if path.exists():
         try:
-            condensed = np.load(path, allow_pickle=False)
-            if condensed.shape == (n * (n - 1) // 2,):
-                D = squareform(condensed, checks=False)
-                return clusterer.fit(table, distances=D), "read from the cache"
-        except (OSError, ValueError):
-            pass  # damaged: computed again below and overwritten
-    D = minkowski_distances(X, p=clusterer.p)
+            fitted = FingerprintHDBSCAN.load(path)
+            if np.array_equal(fitted.X_, X):
+                return fitted, "read from the cache"
+        except ValueError:
+            pass  # damaged: fitted again below and overwritten
+    fitted = clusterer.fit(table)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, lambda fh: np.save(fh, squareform(D, checks=False)))
-        status = f"computed and cached ({path.name})"
+        fitted.save(path)
+        status = f"fitted and cached ({path.name})"
     except OSError as exc:  # a read-only cache: search anyway, say why nothing was kept
-        status = f"computed, not cached ({exc})"
-    return clusterer.fit(table, distances=D), status
+        status = f"fitted, not cached ({exc})"
+    return fitted, status
 
 
 def _search_index(args, table):
