@@ -9,7 +9,7 @@
 # %% [markdown]
 # # elf-2: a fingerprint trained without labels
 #
-# {glue:text}`verdict`
+# {glue:md}`verdict`
 #
 # The fingerprint-quality chapter found that the paper's network does not beat a down-sampled picture of the
 # bands on flat bands. elf-2 is our attempt at a fingerprint that does, trained, like the paper's, without any
@@ -36,10 +36,11 @@
 # {glue:text}`encode_paper:.0f` for the paper's network (two planes of 128 px against one of 224 px, a trunk
 # half as wide; `python benchmarks/bench_encode.py`, both in one run, `benchmarks/results/encode.json`).
 #
-# Training: {glue:text}`train_epochs` epochs in {glue:text}`train_minutes:.0f` min on this project's 2-core
-# CPU ({glue:text}`train_rate:.0f` images/s, median over epochs; device {glue:text}`train_device`), the
-# epoch kept {glue:text}`epoch_kept` (held-out loss {glue:text}`first_loss:.1f` after the first epoch,
-# {glue:text}`kept_loss:.1f` at it). Re-train with one command:
+# Training: {glue:text}`elf2_train_epochs` epochs in {glue:text}`elf2_train_minutes:.0f` min on this
+# project's 2-core CPU ({glue:text}`elf2_train_rate:.0f` images/s, median over epochs; device
+# {glue:text}`elf2_train_device`), the epoch kept {glue:text}`elf2_epoch_kept` (held-out loss
+# {glue:text}`elf2_first_loss:.1f` after the first epoch, {glue:text}`elf2_kept_loss:.1f` at it). Re-train
+# with one command:
 # `python scripts/train_elf2.py --profile atlas --out .cache/elf2-v2 --epochs 10`.
 #
 # Every representation below is scored by one benchmark, the yardstick (`elfutils.analysis.yardstick`,
@@ -70,7 +71,7 @@ from elfutils.book import tables
 from elfutils.book import yardstick_results as ys
 from elfutils.book.pipeline import load_dataset
 from elfutils.book.profiles import atlas_profile, get_profile
-from elfutils.book.sphinx_ext import glue_values
+from elfutils.book.sphinx_ext import glue_markdown, glue_values
 from elfutils.book.stages import elf2 as elf2_stage
 from elfutils.constants import MINKOWSKI_P
 from elfutils.dft.compare import GAP_OUTLIER_EV
@@ -91,10 +92,10 @@ elf2_model = load_fingerprinter(ELF2_MODEL)
 trained = ys.training_summary(elf2_model.card)
 encode_speed = ys.encode_speeds()
 glue_values(dim=dims[candidate], zoom_ev=ZOOM_WINDOW_EV, model_mb=elf2_model.path.stat().st_size / 2**20,
-            train_epochs=trained["epochs"], train_minutes=trained["seconds"] / 60,
-            train_rate=trained["median_images_per_s"], train_device=trained["device"],
-            epoch_kept=trained["epoch_kept"], first_loss=trained["first_held_out_loss"],
-            kept_loss=trained["held_out_loss"], encode_elf2=encode_speed[ELF2_MODEL],
+            elf2_train_epochs=trained["epochs"], elf2_train_minutes=trained["seconds"] / 60,
+            elf2_train_rate=trained["median_images_per_s"], elf2_train_device=trained["device"],
+            elf2_epoch_kept=trained["epoch_kept"], elf2_first_loss=trained["first_held_out_loss"],
+            elf2_kept_loss=trained["held_out_loss"], encode_elf2=encode_speed[ELF2_MODEL],
             encode_paper=encode_speed["elf-resnet18"],
             ys_n_materials=result["n"], ys_n_folds=result["folds"], ys_k=result["k"])
 
@@ -278,9 +279,9 @@ glue_values(ablation_text=" ".join(sentences))
 #
 # ## What is not here
 #
-# elf-2 was trained for {glue:text}`train_epochs` epochs on a 2-core CPU; no GPU was lent to this project
-# for it, so no images/s on a GPU are reported. The ablation has three steps, not one per kind of view: each
-# step is a training run and a yardstick run (about half an hour on this CPU). The second recipe's additions
+# elf-2 was trained for {glue:text}`elf2_train_epochs` epochs on a 2-core CPU; no GPU was lent to this
+# project for it, so no images/s on a GPU are reported. The ablation has three steps, not one per kind of
+# view: each step is a training run and a yardstick run (about half an hour on this CPU). The second recipe's additions
 # answer the first recipe's robustness misses on atlas materials (a reversed segment, the k-distance x axis,
 # a thinner line), which is model selection on the atlas as the project allows; no recipe was tuned on the
 # flat-band rows, and none on the cross-code files, which are test data.
@@ -310,5 +311,5 @@ verdict = (f"{ys.standing_sentence(result, candidate, paper)} Across codes it fi
            + ("It is therefore committed as an option (`--model elf2`), and the paper's network stays the "
               "default of every command." if len(behind) or len(missed) else
               "It is committed as `models/elf2`."))
-glue_values(verdict=verdict)
+glue_markdown(verdict=verdict)
 display(goals)
