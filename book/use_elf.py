@@ -116,6 +116,15 @@ glue_markdown(readers_text=(
 display(Markdown(run_elf("similar", "data/2dmatpedia-dft-bands/2dm-21.json", "--k", "5")))
 
 # %% [markdown]
+# The same search with elf-2 ({doc}`elf2`), the fingerprint trained without labels to be steady under a moved
+# energy zero: an option, not the default, because it does not beat the simple alternatives on every task
+# (its chapter's verdict says where). `--model elf2` searches the same materials encoded by elf-2; where it
+# does not put the file's own material first, the failure cases of its chapter show why:
+
+# %%
+display(Markdown(run_elf("similar", "data/2dmatpedia-dft-bands/2dm-21.json", "--k", "5", "--model", "elf2")))
+
+# %% [markdown]
 # ## From Python, in six names
 #
 # The same search in the library's public names (the README's block, run here as printed):

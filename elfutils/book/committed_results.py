@@ -33,6 +33,7 @@ COMMITTED_STAGES: tuple[tuple[str, str, Callable, Callable], ...] = (
     ("default", "tsne", pl.tsne, pl.tsne_files),  # Supplementary Note 1, ~45 s
     # the HDBSCAN model `elf similar --profile P` joins a query to (its pdist: 2 s here, 13 s for the atlas)
     ("default", "search_clusterer", search_clusterer.clusterer, search_clusterer.clusterer_files),
+    ("default", "elf2_fingerprints", elf2_stage.fingerprints, elf2_stage.fingerprints_files),  # use elf
     ("atlas", "fingerprints", pl.fingerprints, pl.fingerprints_files),
     ("atlas", "clustering", pl.clustering, pl.clustering_files),
     ("atlas", "parameter_study", pl.parameter_study, pl.parameter_study_files),
