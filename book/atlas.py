@@ -338,7 +338,8 @@ glue_values(
 #
 # Four lists of {glue:text}`top` materials outside the pool: the best method's (the representation with the
 # highest precision above, {glue:text}`best_baseline_top`), elf's and elf-2's ({doc}`elf2`, the fingerprint
-# trained without labels to be steady across codes; not in the table above), each ranked by the vote of its
+# trained without labels to give two drawings of one material the same numbers; not in the table above),
+# each ranked by the vote of its
 # {glue:text}`knn_k` nearest labelled neighbours (out of fold for a labelled material, from every labelled
 # material for an unlabelled one: `elfutils.analysis.atlas_discovery.vote_scores`), and elf's nearest to a
 # flat-band exemplar (the top exemplar of each cluster of the paper's profile, Fig. 3). For each list: how many
@@ -384,8 +385,8 @@ glue_values(
 #
 # elf's nearest-exemplar list is the weakest of the lists: of its {glue:text}`exemplar_n_labelled:.0f`
 # labelled candidates only {glue:text}`exemplar_flat_share:.0%` are labelled flat, below elf's own vote
-# ({glue:text}`elf_vote_flat:.0%`, the precision of the table above, recomputed here) and the best method's
-# ({glue:text}`rechecked_best:.0%`), and not far above the {glue:text}`outside_flat_share:.1%` of every
+# ({glue:text}`elf_vote_flat_share:.0%` of its labelled candidates) and the best method's
+# ({glue:text}`best_flat_share:.0%`), and not far above the {glue:text}`outside_flat_share:.1%` of every
 # labelled material outside the pool. Of the list, {glue:text}`exemplar_wide_gap_ionic_share:.0%` are
 # wide-gap ionic insulators (median gap {glue:text}`exemplar_median_gap:.1f` eV; of all materials outside the
 # pool: {glue:text}`outside_wide_gap_ionic_share:.0%`), and only {glue:text}`exemplar_with_flat_band:.0%` have

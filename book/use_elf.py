@@ -116,10 +116,11 @@ glue_markdown(readers_text=(
 display(Markdown(run_elf("similar", "data/2dmatpedia-dft-bands/2dm-21.json", "--k", "5")))
 
 # %% [markdown]
-# The same search with elf-2 ({doc}`elf2`), the fingerprint trained without labels to be steady under a moved
-# energy zero: an option, not the default, because it does not beat the simple alternatives on every task
-# (its chapter's verdict says where). `--model elf2` searches the same materials encoded by elf-2; where it
-# does not put the file's own material first, the failure cases of its chapter show why:
+# The same search with elf-2 ({doc}`elf2`), the fingerprint trained without labels to give two drawings of
+# one material the same numbers. It is an option, not the default: it gains on flat bands and under a moved
+# energy zero but finds a file's own material across codes less often than the paper's network (its
+# chapter's verdict gives the numbers). `--model elf2` searches the same materials encoded by elf-2; when the
+# file's own material is not its first hit, as can happen here, the failure cases of its chapter show why:
 
 # %%
 display(Markdown(run_elf("similar", "data/2dmatpedia-dft-bands/2dm-21.json", "--k", "5", "--model", "elf2")))

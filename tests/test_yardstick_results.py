@@ -69,7 +69,8 @@ def test_the_standing_sentence_opens_on_a_miss_and_goals_are_judged_each_way(res
     task = changed["representations"][name]["tasks"]["binary_flatness"]["spread"]
     task["mean"], task["std"] = 0.2, 0.001
     sentence = ys.standing_sentence(changed, candidate, paper)
-    assert sentence.startswith(f"{candidate.split(' (p = ')[0]} does not beat every simple alternative")
+    assert sentence.startswith(f"{ys.short_name(candidate)} does not beat every simple alternative")
+    assert ys.short_name(candidate) == "elf-2"
     assert "flat-band AUC (binary_flatness)" in sentence.split(";")[0]
     goals = ys.goal_table(changed, candidate)
     assert not goals.loc["flat-band AUC (binary_flatness)", "met"]

@@ -108,10 +108,10 @@ def _spread(task: dict) -> dict:
 
 
 def readable_name(name: str) -> str:
-    """'elf elf2, p = 0.2' -> 'elf-2 (p = 0.2)'; an ablation step's model by its label
+    """'elf elf2, p = 0.2' -> 'elf-2 (Minkowski p = 0.2)'; an ablation step's model by its label
     ('elf .cache/elf2-1plane/export/best.safetensors, p = 0.2' -> 'elf-2, first recipe, ±4 eV plane alone
-    (p = 0.2)')."""
-    distance = f" ({name.rsplit(', ', 1)[1]})" if ", " in name else ""  # "p = 0.2"
+    (Minkowski p = 0.2)')."""
+    distance = f" (Minkowski {name.rsplit(', ', 1)[1]})" if ", " in name else ""  # "p = 0.2"
     step = next((s for s in ABLATION if s.mark in name), None) if ELF2_MARK in name else None
     if step is not None:
         return ("elf-2" if step.label == "elf-2" else f"elf-2, {step.label}") + distance
@@ -190,7 +190,7 @@ def standing(result: dict, candidate: str) -> pd.DataFrame:
         margin = float(max(s.loc[candidate, column], s.loc[best, column]))
         ahead = float(m.loc[candidate, column] - m.loc[best, column])
         rows.append({"task": column, "candidate": m.loc[candidate, column], "best simple rival": best,
-                     "rival's mean": m.loc[best, column], "margin": margin,
+                     "rival's mean": m.loc[best, column], "tie threshold": margin,
                      "verdict": "ahead" if ahead > margin else "behind" if -ahead > margin else "tie"})
     return pd.DataFrame(rows).set_index("task")
 
@@ -225,11 +225,28 @@ def _listed(tasks) -> str:
     return f" ({', '.join(tasks)})" if len(tasks) else ""
 
 
+def short_name(name: str) -> str:
+    """A readable name without its distance: 'elf-2 (Minkowski p = 0.2)' -> 'elf-2'."""
+    return name.split(" (Minkowski p = ")[0]
+
+
+def cross_code_sentence(result: dict, candidate: str, paper: str) -> str:
+    """How often each network finds a file's own material first across codes, with the exact paired test."""
+    from elfutils.analysis.small_samples import paired_exact_p
+
+    mine, theirs = cross_code_ranks(result, candidate), cross_code_ranks(result, paper)
+    files = sorted(mine)
+    test = paired_exact_p([mine[f] == 1 for f in files], [theirs[f] == 1 for f in files])
+    return (f"across codes {short_name(candidate)} finds its own material first for "
+            f"{sum(mine[f] == 1 for f in files)} of the {len(files)} files, the paper's network for "
+            f"{sum(theirs[f] == 1 for f in files)} (exact paired test p = {test['p_value']:.2f})")
+
+
 def standing_sentence(result: dict, candidate: str, paper: str) -> str:
     """Where ``candidate`` stands, the miss first: against the best simple rival task by task, then against
     the paper's network (ahead or behind only beyond the larger fold spread)."""
     table, against = standing(result, candidate), compare(result, candidate, paper)
-    name, n = candidate.split(" (p = ")[0], len(table)  # the distance is the same for all: said elsewhere
+    name, n = short_name(candidate), len(table)
     ahead, behind = table.index[table.verdict == "ahead"], table.index[table.verdict == "behind"]
     gains, losses = against.index[against.verdict == "ahead"], against.index[against.verdict == "behind"]
     if len(behind):
