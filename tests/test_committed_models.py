@@ -84,8 +84,11 @@ def test_atlas_model_keeps_the_default_models_step_budget():
 def test_models_folder_holds_only_what_the_profiles_read():
     if not models_dir().exists():
         return
+    from elfutils.nn.fingerprinter import ELF2_MODEL
+
     known = {pipeline.get_profile("default").committed_model, pipeline.get_profile("atlas").committed_model,
-             pipeline.get_profile("default").committed_architecture_study, pipeline.COMMITTED_RESULTS}
+             pipeline.get_profile("default").committed_architecture_study, pipeline.COMMITTED_RESULTS,
+             ELF2_MODEL}  # elf-2: `--model elf2` and the book's elf-2 stage read it
     extra = {p.name for p in models_dir().iterdir()} - known - {"README.md"}
     assert not extra, f"unexpected entries in {models_dir()}: {sorted(extra)}"
 
