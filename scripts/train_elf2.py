@@ -40,6 +40,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="planes an image has: 2 (default) the ±4 eV window and a ±1 eV zoom, 1 the window "
                         "alone (the ablation of the zoom)")
     p.add_argument("--learning-rate", type=float, default=None, help="AdamW one-cycle peak (2e-3)")
+    p.add_argument("--reconstruction-weight", type=float, default=None,
+                   help="> 0: also redraw each view from its fingerprint, this times the binary "
+                        "cross-entropy joining the VICReg loss (default 0: VICReg alone)")
     p.add_argument("--seed", type=int, default=None, help="the one seed for split, views and weights")
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: ELF_DEVICE, else CUDA if any)")
     p.add_argument("--no-resume", action="store_true", help="start afresh, overwriting --out's checkpoints")
@@ -81,7 +84,7 @@ def main(argv=None) -> int:
         sys.exit(f"records read from the test data ({', '.join(bad[:5])}): refusing to train on them")
     changes = {"epochs": args.epochs, "batch_size": args.batch_size, "image_size": args.image_size,
                "width": args.width, "learning_rate": args.learning_rate, "seed": args.seed,
-               "in_channels": args.in_channels}
+               "in_channels": args.in_channels, "reconstruction_weight": args.reconstruction_weight}
     config = dataclasses.replace(elf2.Elf2Config(), **{k: v for k, v in changes.items() if v is not None})
     try:
         history = elf2.train(records, config, out_dir=args.out, resume=not args.no_resume, device=args.device,

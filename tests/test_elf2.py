@@ -350,3 +350,23 @@ def test_the_command_refuses_test_data(fixture_records, tmp_path):
     assert command["records_from_test_data"](records, ROOT / "data") == [r.material_id for r in records]
     stored = [dataclasses.replace(r, source=f"gpaw:{r.material_id}") for r in records]
     assert command["records_from_test_data"](stored, ROOT / "data") == []
+
+
+def test_a_reconstruction_loss_adds_a_decoder_and_its_term():
+    """reconstruction_weight > 0: a decoder redraws (N, C, S, S) views from the fingerprints and its binary
+    cross-entropy, times the weight, joins VICReg; at 0 there is no decoder and the term is zero."""
+    torch.manual_seed(0)
+    x = (torch.rand(8, TINY.in_channels, TINY.image_size, TINY.image_size) > 0.9).float()
+    plain = elf2.Elf2Net(TINY)
+    assert plain.decoder is None
+    loss, parts, f = elf2.objective(plain, x, TINY, torch.device("cpu"), "fp32")
+    assert float(parts["reconstruction"]) == 0.0 and f.shape == (8, TINY.fingerprint_length)
+    config = dataclasses.replace(TINY, reconstruction_weight=10.0)
+    model = elf2.Elf2Net(config)
+    assert model.decoder(f.detach()).shape == x.shape
+    with_rec, parts, _ = elf2.objective(model, x, config, torch.device("cpu"), "fp32")
+    vicreg, _ = elf2.vicreg_loss(*model(x)[1].split(4), config)
+    assert float(parts["reconstruction"]) > 0
+    assert float(with_rec) == pytest.approx(float(vicreg) + 10.0 * float(parts["reconstruction"]), rel=1e-5)
+    assert elf2.Elf2Config.from_dict({k: v for k, v in TINY.to_dict().items()
+                                      if k != "reconstruction_weight"}).reconstruction_weight == 0.0

@@ -109,6 +109,9 @@ class Elf2Config:
     invariance_weight: float = 25.0  # lambda, mu, nu of Bardes et al. 2022
     variance_weight: float = 25.0
     covariance_weight: float = 1.0
+    # > 0: a decoder redraws each view from its 98 numbers, and its binary cross-entropy times this joins
+    # the VICReg loss (the paper autoencoder's reconstruction, combined with the views' invariance)
+    reconstruction_weight: float = 0.0
     epochs: int = 12
     batch_size: int = 64  # materials a step (two views each: 128 images)
     learning_rate: float = 2e-3  # AdamW peak of a one-cycle schedule (elfutils.nn.training.learning_rate)
@@ -133,7 +136,8 @@ class Elf2Config:
                 count = f"{size}" if size else "one or more"
                 problems.append(f"{name} must be a tuple of {count} whole numbers from {low} to {high}, not "
                                 f"{value!r}")
-        for name in ("invariance_weight", "variance_weight", "covariance_weight", "weight_decay"):
+        for name in ("invariance_weight", "variance_weight", "covariance_weight", "reconstruction_weight",
+                     "weight_decay"):
             if not (_number(getattr(self, name)) and getattr(self, name) >= 0):
                 problems.append(f"{name} must be a number >= 0, not {getattr(self, name)!r}")
         if not (_number(self.learning_rate) and self.learning_rate > 0):
@@ -375,6 +379,19 @@ class Elf2Net(nn.Module):
             if i < len(sizes) - 2:
                 expander += [nn.BatchNorm1d(b), nn.ReLU(inplace=True)]
         self.projector = nn.Sequential(*expander)
+        # the decoder (only with a reconstruction loss): fingerprint -> the trunk's (8w, S/32, S/32) grid,
+        # then five doublings of the size back to (in_channels, S, S) logits, the channels halved at each
+        self.decoder = None
+        if config.reconstruction_weight > 0:
+            side = config.image_size // 32
+            widths = [cin // 2**i for i in range(5)]  # 8w, 4w, 2w, w, w/2
+            up: list[nn.Module] = [nn.Linear(config.fingerprint_length, cin * side * side),
+                                   nn.Unflatten(1, (cin, side, side))]
+            for a, b in itertools.pairwise(widths):
+                up += [nn.ConvTranspose2d(a, b, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(b),
+                       nn.ReLU(inplace=True)]
+            up.append(nn.ConvTranspose2d(widths[-1], config.in_channels, 4, stride=2, padding=1))
+            self.decoder = nn.Sequential(*up)
         for module in self.modules():  # torchvision's initialisation
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
@@ -390,6 +407,25 @@ class Elf2Net(nn.Module):
         """(N, in_channels, S, S) -> (fingerprint (N, 98), embedding (N, projector[-1]))."""
         f = self.fingerprint(x)
         return f, self.projector(f)
+
+
+def objective(model: Elf2Net, x: torch.Tensor, config: Elf2Config, device, precision: str):
+    """The training loss of a batch of view pairs ``x`` (2B, C, S, S), first views then second: VICReg on
+    the two views' embeddings, plus, with a decoder, ``reconstruction_weight`` times the binary
+    cross-entropy of each view redrawn from its fingerprint. Returns (loss, its terms as 0-d tensors,
+    fingerprints (2B, 98))."""
+    b = x.shape[0] // 2
+    with autocast(device, precision):
+        f, z = model(x)
+    loss, parts = vicreg_loss(z[:b], z[b:], config)
+    parts["reconstruction"] = loss.new_zeros(())
+    if model.decoder is not None:
+        with autocast(device, precision):
+            logits = model.decoder(f)
+        parts["reconstruction"] = F.binary_cross_entropy_with_logits(logits.float(), x.float())
+        loss = loss + config.reconstruction_weight * parts["reconstruction"]
+        parts["reconstruction"] = parts["reconstruction"].detach()
+    return loss, parts, f
 
 
 def vicreg_loss(z1: torch.Tensor, z2: torch.Tensor, config: Elf2Config) -> tuple[torch.Tensor, dict]:
@@ -598,19 +634,19 @@ def _evaluate(model: Elf2Net, views: torch.Tensor, config: Elf2Config, device, p
     if m < 2:
         return {"val_loss": None}
     model.eval()
-    sums = {"loss": 0.0, "invariance": 0.0, "variance": 0.0, "covariance": 0.0}
+    sums = {"loss": 0.0, "invariance": 0.0, "variance": 0.0, "covariance": 0.0, "reconstruction": 0.0}
     counted, prints = 0, []
     with torch.inference_mode():
         for start in range(0, m, config.batch_size):
             batch = views[:, start:start + config.batch_size]
             b = batch.shape[1]
             x = to_input(batch.reshape(2 * b, *batch.shape[2:]), device)
-            with autocast(device, precision):
-                f, z = model(x)
-            prints.append(f[:b].float())
             if b < 2:
+                with autocast(device, precision):
+                    prints.append(model(x)[0][:b].float())
                 continue
-            loss, parts = vicreg_loss(z[:b], z[b:], config)
+            loss, parts, f = objective(model, x, config, device, precision)
+            prints.append(f[:b].float())
             for key, value in (("loss", loss), *parts.items()):
                 sums[key] += float(value) * b
             counted += b
@@ -730,7 +766,8 @@ def train(
         started = time.perf_counter()
         model.train()
         order = train_idx[np.random.default_rng([config.seed, epoch, 1]).permutation(len(train_idx))]
-        sums = {k: torch.zeros((), device=device) for k in ("loss", "invariance", "variance", "covariance")}
+        sums = {k: torch.zeros((), device=device)
+                for k in ("loss", "invariance", "variance", "covariance", "reconstruction")}
         drawing = 0.0  # seconds the network waited for views (drawn one batch ahead, in a thread)
 
         def draw(step: int, order=order, epoch=epoch) -> np.ndarray:
@@ -749,9 +786,7 @@ def train(
             lr = learning_rate(epoch * steps + step, total_steps, config)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            with autocast(device, precision):
-                _, z = model(x)
-            loss, parts = vicreg_loss(z[:b], z[b:], config)
+            loss, parts, _ = objective(model, x, config, device, precision)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
