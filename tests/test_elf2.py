@@ -359,7 +359,7 @@ def test_a_reconstruction_loss_adds_a_decoder_and_its_term():
     x = (torch.rand(8, TINY.in_channels, TINY.image_size, TINY.image_size) > 0.9).float()
     plain = elf2.Elf2Net(TINY)
     assert plain.decoder is None
-    loss, parts, f = elf2.objective(plain, x, TINY, torch.device("cpu"), "fp32")
+    _, parts, f = elf2.objective(plain, x, TINY, torch.device("cpu"), "fp32")
     assert float(parts["reconstruction"]) == 0.0 and f.shape == (8, TINY.fingerprint_length)
     config = dataclasses.replace(TINY, reconstruction_weight=10.0)
     model = elf2.Elf2Net(config)
