@@ -185,6 +185,14 @@ def rivals(result: dict) -> list[str]:
             if entry.get("role") == "rival"]
 
 
+def _judge(m: pd.DataFrame, s: pd.DataFrame, name: str, other: str, column: str) -> tuple[float, str]:
+    """(the larger of the two fold spreads, "ahead"/"behind"/"tie"): ``name`` against ``other`` on a task,
+    ahead or behind only beyond that spread."""
+    margin = float(max(s.loc[name, column], s.loc[other, column]))
+    ahead = float(m.loc[name, column] - m.loc[other, column])
+    return margin, "ahead" if ahead > margin else "behind" if -ahead > margin else "tie"
+
+
 def standing(result: dict, candidate: str) -> pd.DataFrame:
     """Per task: the candidate's mean, the best simple rival and its mean, and whether the candidate is ahead
     or behind by more than the larger of the two fold spreads (within the spread is a tie)."""
@@ -193,11 +201,9 @@ def standing(result: dict, candidate: str) -> pd.DataFrame:
     rows = []
     for column, _ in TASKS:
         best = m.loc[others, column].idxmax()
-        margin = float(max(s.loc[candidate, column], s.loc[best, column]))
-        ahead = float(m.loc[candidate, column] - m.loc[best, column])
+        margin, verdict = _judge(m, s, candidate, best, column)
         rows.append({"task": column, "candidate": m.loc[candidate, column], "best simple rival": best,
-                     "rival's mean": m.loc[best, column], "tie threshold": margin,
-                     "verdict": "ahead" if ahead > margin else "behind" if -ahead > margin else "tie"})
+                     "rival's mean": m.loc[best, column], "tie threshold": margin, "verdict": verdict})
     return pd.DataFrame(rows).set_index("task")
 
 
@@ -205,13 +211,8 @@ def compare(result: dict, name: str, other: str) -> pd.DataFrame:
     """Per task: ``name``'s mean against ``other``'s and whether it is ahead, behind or within the larger
     fold spread (a tie), as :func:`standing` judges against the best rival."""
     m, s = means(result), spreads(result)
-    rows = []
-    for column, _ in TASKS:
-        margin = float(max(s.loc[name, column], s.loc[other, column]))
-        ahead = float(m.loc[name, column] - m.loc[other, column])
-        rows.append({"task": column, "verdict": "ahead" if ahead > margin else "behind" if -ahead > margin
-                     else "tie"})
-    return pd.DataFrame(rows).set_index("task")
+    return pd.DataFrame([{"task": column, "verdict": _judge(m, s, name, other, column)[1]}
+                         for column, _ in TASKS]).set_index("task")
 
 
 def beside_rivals(result: dict, names: list[str]) -> pd.DataFrame:
@@ -281,24 +282,28 @@ def ablation(steps: list[tuple[AblationStep, dict]]) -> pd.DataFrame:
     """What each step bought: per task each step's mean (columns by label), and for each step after the first
     the difference from the step before and the larger of the two fold spreads; then cross-code recall@1 and
     the robustness rows (no spread). Every result must come from the same seeded folds."""
-    names = [(step, result, elf2_name(result, step.mark)) for step, result in steps]
+    # each step's row of its own result, read once: (label, means, spreads, robustness)
+    rows = []
+    for step, result in steps:
+        name = elf2_name(result, step.mark)
+        rows.append((step.label, means(result).loc[name], spreads(result).loc[name],
+                     robustness(result).loc[name]))
     table: dict[str, dict] = {}
     for column, _ in TASKS:
         row = table[column] = {}
-        for i, (step, result, name) in enumerate(names):
-            row[step.label] = means(result).loc[name, column]
+        for i, (label, m, s, _) in enumerate(rows):
+            row[label] = m[column]
             if i:
-                before_step, before, before_name = names[i - 1]
-                row[f"{step.label}: change"] = row[step.label] - row[before_step.label]
-                row[f"{step.label}: spread"] = max(spreads(result).loc[name, column],
-                                                   spreads(before).loc[before_name, column])
-    for column, values in [(CROSS_CODE, lambda r, n: means(r).loc[n, CROSS_CODE])] + [
-            (f"{p}: finds itself first", lambda r, n, p=p: robustness(r).loc[n, p]) for p in ROBUSTNESS]:
+                before, _, before_spread, _ = rows[i - 1]
+                row[f"{label}: change"] = row[label] - row[before]
+                row[f"{label}: spread"] = max(s[column], before_spread[column])
+    for column, value in [(CROSS_CODE, lambda m, r: m[CROSS_CODE])] + [
+            (f"{p}: finds itself first", lambda m, r, p=p: r[p]) for p in ROBUSTNESS]:
         row = table[column] = {}
-        for i, (step, result, name) in enumerate(names):
-            row[step.label] = values(result, name)
+        for i, (label, m, _, r) in enumerate(rows):
+            row[label] = value(m, r)
             if i:
-                row[f"{step.label}: change"] = row[step.label] - row[names[i - 1][0].label]
+                row[f"{label}: change"] = row[label] - row[rows[i - 1][0]]
     return pd.DataFrame.from_dict(table, orient="index")
 
 
