@@ -46,14 +46,15 @@ def tiny_store(tmp_path, fixture_files):
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     """An empty pipeline cache (``ELF_CACHE_DIR`` = tmp_path/cache, returned) and no committed models
-    (``pipeline.committed_models_dir`` = tmp_path/models); nothing in the pipeline's memory before or after
+    (the stages' ``committed_models_dir`` = tmp_path/models); nothing in the pipeline's memory before or after
     the test."""
-    from elfutils.book import pipeline
+    from elfutils.book import pipeline, stages  # pipeline loads every stage module
 
     monkeypatch.setenv("ELF_CACHE_DIR", str(tmp_path / "cache"))
     from elfutils.book import cache as engine
 
-    monkeypatch.setattr(pipeline, "committed_models_dir", lambda: tmp_path / "models")
+    for stage in (stages.model, stages.architectures):
+        monkeypatch.setattr(stage, "committed_models_dir", lambda: tmp_path / "models")
     monkeypatch.setattr(engine, "committed_models_dir", lambda: tmp_path / "models")  # the committed results
     pipeline.clear_memory()
     yield tmp_path / "cache"

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from elfutils.book import pipeline
+from elfutils.book import pipeline, stages
 from elfutils.book.profiles import ARCHITECTURE_VARIANTS, Profile, get_profile
 
 SIZE = 32
@@ -51,9 +51,9 @@ def stubs(monkeypatch):
         centres = rng.normal(size=(2, net.out_features))
         return centres[np.arange(len(images)) % 2] + 0.01 * rng.normal(size=(len(images), net.out_features))
 
-    monkeypatch.setattr(pipeline, "_train", train)
-    monkeypatch.setattr(pipeline, "_load_model", load_model)
-    monkeypatch.setattr(pipeline, "_encode", encode)
+    monkeypatch.setattr(stages.model, "_train", train)
+    monkeypatch.setattr(stages.model, "_load_model", load_model)
+    monkeypatch.setattr(stages.fingerprints, "_encode", encode)
     return calls
 
 

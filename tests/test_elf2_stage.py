@@ -8,7 +8,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from elfutils.book import pipeline
+from elfutils.book import stages
 from elfutils.book.stages import elf2 as elf2_stage
 from elfutils.cli import main as elf
 from elfutils.nn.fingerprinter import ELF2_MODEL, load_fingerprinter, read_model_card
@@ -27,7 +27,7 @@ def test_the_committed_elf2_is_small_and_its_card_carries_recipe_data_and_render
 
 
 def test_the_stage_key_follows_the_model_files_bytes(tmp_path, monkeypatch):
-    monkeypatch.setattr(pipeline, "data_key", lambda profile: "same data")
+    monkeypatch.setattr(stages.dataset, "data_key", lambda profile: "same data")
     copy = tmp_path / "elf2.safetensors"
     shutil.copy(elf2_stage.model_path(), copy)
     monkeypatch.setattr(elf2_stage, "model_path", lambda: copy)
@@ -45,9 +45,9 @@ def smoke_records(fixture_records, monkeypatch, tmp_path):
     """The smoke profile's materials stubbed by the 12 real band files, in an empty cache."""
     monkeypatch.setenv("ELF_CACHE_DIR", str(tmp_path / "cache"))
     records = list(fixture_records.values())
-    monkeypatch.setattr(pipeline, "load_dataset", lambda profile: records)
-    monkeypatch.setattr(pipeline, "data_key", lambda profile: "twelve real files")
-    monkeypatch.setattr(pipeline, "require_store", lambda profile: None)
+    monkeypatch.setattr(stages.dataset, "load_dataset", lambda profile: records)
+    monkeypatch.setattr(stages.dataset, "data_key", lambda profile: "twelve real files")
+    monkeypatch.setattr(stages.dataset, "require_store", lambda profile: None)
     return records
 
 

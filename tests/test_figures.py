@@ -21,7 +21,7 @@ from matplotlib.patches import ConnectionPatch, Polygon, Rectangle
 from elfutils.analysis import cluster_statistics
 from elfutils.analysis.cluster import FingerprintHDBSCAN, cluster_tree_table, exemplar_table
 from elfutils.analysis.fingerprints import synthetic_fingerprints
-from elfutils.book import measurements, pipeline, plots
+from elfutils.book import measurements, pipeline, plots, stages
 from elfutils.data.bands import BandStructure, Branch
 
 
@@ -343,10 +343,10 @@ def test_load_clustering_rereads_when_the_key_changes_while_reading(monkeypatch)
 
     keys = iter(["k1", "k2", "k2", "k2"])
     calls = []
-    monkeypatch.setattr(pipeline, "clustering_key", lambda p: next(keys))
-    monkeypatch.setattr(pipeline, "clustering", lambda p: calls.append("t") or "table")
-    monkeypatch.setattr(pipeline, "cluster_tree", lambda p: "tree")
-    monkeypatch.setattr(pipeline, "exemplars", lambda p: "exemplars")
+    monkeypatch.setattr(stages.clustering, "clustering_key", lambda p: next(keys))
+    monkeypatch.setattr(stages.clustering, "clustering", lambda p: calls.append("t") or "table")
+    monkeypatch.setattr(stages.clustering, "cluster_tree", lambda p: "tree")
+    monkeypatch.setattr(stages.clustering, "exemplars", lambda p: "exemplars")
     assert pipeline.load_clustering("smoke") == ("table", "tree", "exemplars")
     assert calls == ["t", "t"]
 

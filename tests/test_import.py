@@ -192,13 +192,14 @@ def test_2dmatpedia_profile_is_the_papers_settings_on_the_imported_store():
 
 @pytest.mark.parametrize("state", ["missing", "empty"])
 def test_the_pipeline_says_how_to_build_a_missing_store(tmp_path, cache, monkeypatch, state):
-    from elfutils.book import pipeline
+    from elfutils.book import pipeline, stages
 
     monkeypatch.setenv("ELF_DATA_DIR", str(tmp_path / "data"))
     store = tmp_path / "data" / "bands" / "2dmatpedia-vasp.elfstore"
     if state == "empty":
         store.mkdir(parents=True)
-    monkeypatch.setattr(pipeline.time, "sleep", lambda s: pytest.fail("a missing store is not read again"))
+    monkeypatch.setattr(stages.dataset.time, "sleep",
+                        lambda s: pytest.fail("a missing store is not read again"))
     with pytest.raises(pipeline.MissingStoreError) as e:
         pipeline.load_dataset("2dmatpedia")
     message = str(e.value)

@@ -149,3 +149,14 @@ def test_figures_are_drawn_only_in_plot_modules():
         if found := draws_figures(path):
             offenders[name] = found
     assert not offenders, offenders
+
+
+def test_the_stages_live_in_their_rooms():
+    """Each stage family is a module of elfutils/book/stages/; pipeline.py only re-exports them (it defines no
+    function or class of its own), so "where is the fingerprints stage" has one answer."""
+    pipeline = PACKAGE / "book" / "pipeline.py"
+    defined = [node.name for node in ast.parse(pipeline.read_text(encoding="utf-8")).body
+               if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)]
+    assert not defined, f"pipeline.py defines {defined}: put them in their stage module"
+    stages = {p.stem for p in (PACKAGE / "book" / "stages").glob("*.py")} - {"__init__"}
+    assert {"dataset", "images", "model", "fingerprints", "clustering"} <= stages

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from elfutils import constants
-from elfutils.book import pipeline
+from elfutils.book import pipeline, stages
 from elfutils.book.cache import write_committed_manifest
 from elfutils.book.profiles import PROFILES, Profile, get_profile
 from elfutils.data.readers import read_band_file
@@ -127,12 +127,12 @@ def stubs(monkeypatch):
         calls["study"] += 1
         return pd.DataFrame({"min_cluster_size": [2], "min_samples": [1], "n_clusters": [1]})
 
-    monkeypatch.setattr(pipeline, "_render", render)
-    monkeypatch.setattr(pipeline, "_train", train)
-    monkeypatch.setattr(pipeline, "_load_model", load_model)
-    monkeypatch.setattr(pipeline, "_encode", encode)
-    monkeypatch.setattr(pipeline, "_fit_clustering", fit)
-    monkeypatch.setattr(pipeline, "_run_parameter_study", study)
+    monkeypatch.setattr(stages.images, "_render", render)
+    monkeypatch.setattr(stages.model, "_train", train)
+    monkeypatch.setattr(stages.model, "_load_model", load_model)
+    monkeypatch.setattr(stages.fingerprints, "_encode", encode)
+    monkeypatch.setattr(stages.clustering, "_fit_clustering", fit)
+    monkeypatch.setattr(stages.parameter_study, "_run_parameter_study", study)
     return calls
 
 
@@ -214,7 +214,7 @@ def test_failed_training_leaves_no_cache_entry(cache, tiny_store, stubs, monkeyp
         raise KeyboardInterrupt
 
     p = profile_for(tiny_store)
-    monkeypatch.setattr(pipeline, "_train", interrupted)
+    monkeypatch.setattr(stages.model, "_train", interrupted)
     with pytest.raises(KeyboardInterrupt):
         pipeline.model_file(p)
     resumed = []
@@ -223,7 +223,7 @@ def test_failed_training_leaves_no_cache_entry(cache, tiny_store, stubs, monkeyp
         resumed.append((out_dir / "last.safetensors").read_bytes())
         (out_dir / "best.safetensors").write_bytes(b"done")
 
-    monkeypatch.setattr(pipeline, "_train", train)
+    monkeypatch.setattr(stages.model, "_train", train)
     _fresh_process()
     path, _ = pipeline.model_file(p)
     assert resumed == [b"partial"], "an interrupted training is resumed in its folder, not taken as finished"
@@ -291,13 +291,13 @@ def test_the_data_key_decodes_the_dataset_once_per_content(cache, tiny_store, mo
     """Before: every process decoded and hashed every record to key its stages (3.6 s for the atlas)."""
     p = profile_for(tiny_store)
     reads = Counter()
-    real = pipeline._read_dataset
+    real = stages.dataset._read_dataset
 
     def counting(profile):
         reads["n"] += 1
         return real(profile)
 
-    monkeypatch.setattr(pipeline, "_read_dataset", counting)
+    monkeypatch.setattr(stages.dataset, "_read_dataset", counting)
     key = pipeline.data_key(p)
     _fresh_process()
     assert pipeline.data_key(p) == key and reads["n"] == 1  # known by the files' signature

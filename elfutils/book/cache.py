@@ -1,7 +1,7 @@
 """The cache engine under the book's stages: keys, the disk cache and its locks, in-process memory, the
 timings log, and the committed results that stand in for a stage on a fresh clone.
 
-A stage (:mod:`elfutils.book.pipeline`, :mod:`elfutils.book.atlas_stage`) names its inputs in a key
+A stage (a module of :mod:`elfutils.book.stages`, :mod:`elfutils.book.atlas_stage`) names its inputs in a key
 (:func:`stage_key`: content hashes of data, settings and the source of the code that computes it) and hands
 :func:`cached_stage` three callables -- is it on disk, load it, compute it. :func:`cached_stage` looks in
 memory, on disk, then in the committed results, and computes under a per-key file lock otherwise, logging

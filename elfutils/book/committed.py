@@ -4,7 +4,8 @@ The trained model, the architecture comparison and the structural fingerprints a
 :class:`CommittedArtefact`: where it lives for a profile, how to read the card that records what made it, what
 a profile needs it to have been made from, and how to make it again. :meth:`CommittedArtefact.status` answers
 the one question every stage asks -- does the committed copy stand in for computing this profile's? -- and
-says why either way; the stages in :mod:`elfutils.book.pipeline` define the three instances.
+says why either way; the stage modules of :mod:`elfutils.book.stages` (``model``, ``architectures``,
+``structural_fingerprints``) define the three instances.
 
 The slow stages' committed *results* (``models/book-results/``) need no card: their cache key is in their
 path (:func:`elfutils.book.cache.copy_committed`).

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from elfutils.book import pipeline as pl
 from elfutils.book.cache import cached_stage, code_hash, file_hash, stage_key
 from elfutils.book.profiles import Profile, get_profile
+from elfutils.book.stages import dataset
 from elfutils.paths import cache_dir
 
 STAGE = "elf2_fingerprints"
@@ -27,7 +27,7 @@ def model_path() -> Path:
 
 def fingerprints_key(profile: str | Profile = "atlas") -> str:
     p = get_profile(profile)
-    return stage_key(STAGE, {"data": pl.data_key(p), "model": file_hash(model_path()),
+    return stage_key(STAGE, {"data": dataset.data_key(p), "model": file_hash(model_path()),
                              "code": [code_hash("nn.fingerprinter"), code_hash("nn.elf2"),
                                       code_hash("analysis.fingerprints")]})
 
@@ -47,7 +47,7 @@ def fingerprints(profile: str | Profile = "atlas") -> pd.DataFrame:
 
     def compute():
         model = load_fingerprinter(model_path())
-        images, ids, formulas = model.render(pl.load_dataset(p), skipped=[])
+        images, ids, formulas = model.render(dataset.load_dataset(p), skipped=[])
         table = make_table(ids, formulas, model.encode(images))
         write_fingerprints(table, path)
         return table

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from elfutils.book import pipeline as pl
 from elfutils.book.cache import cached_stage, code_hash, stage_key
 from elfutils.book.profiles import Profile, get_profile
+from elfutils.book.stages import fingerprints
 from elfutils.paths import cache_dir
 
 STAGE = "search_clusterer"
@@ -27,7 +27,7 @@ def _parameters() -> dict:
 
 def clusterer_key(profile: str | Profile = "default") -> str:
     p = get_profile(profile)
-    return stage_key(STAGE, {"fingerprints": pl.fingerprints_key(p), "params": _parameters(),
+    return stage_key(STAGE, {"fingerprints": fingerprints.fingerprints_key(p), "params": _parameters(),
                              "code": code_hash("analysis.cluster")})
 
 
@@ -43,7 +43,7 @@ def clusterer(profile: str | Profile = "default"):
     [path] = clusterer_files(p)
 
     def compute():
-        fitted = FingerprintHDBSCAN().fit(pl.fingerprints(p))
+        fitted = FingerprintHDBSCAN().fit(fingerprints.fingerprints(p))
         fitted.save(path)
         return fitted
 
