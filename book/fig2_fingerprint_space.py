@@ -295,7 +295,7 @@ HTML(plots.web.csv_download_html(exemplars, f"elf-exemplars-{settings.name}.csv"
 # ## The paper's numbers beside ours
 
 # %%
-paper_quantities.show_chapter(settings, "fig2_fingerprint_space")
+paper_quantities.show_chapter(settings, "fig2_fingerprint_space", chemistry=chem, flat_bands=flat)
 
 # %% [markdown]
 # The paper encodes {glue:text}`paper_n_materials` materials, this profile {glue:text}`n_materials` (the

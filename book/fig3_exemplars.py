@@ -220,4 +220,4 @@ anchors.set_index("material")
 glue_values(paper_n_clusters=constants.PAPER_N_CLUSTERS)
 
 # %%
-paper_quantities.show_chapter(settings, "fig3_exemplars")
+paper_quantities.show_chapter(settings, "fig3_exemplars", nc4=nc4)

@@ -43,7 +43,6 @@ from elfutils.dft.recipe import structure_from_record
 from elfutils.dft.store_coverage import material_gaps
 
 settings = get_profile(profile)
-N_PERMUTATIONS = 1000  # random sets for the closeness test
 
 anchor = "2dm-2474"
 anchor_formula, paper_cluster, partners = constants.PAPER_CO_CLUSTERED[anchor]
@@ -147,10 +146,10 @@ table, _, _ = pipeline.load_clustering(settings)
 fingerprints = pipeline.fingerprints(settings)
 table = table.set_index("material_id").loc[fingerprints.material_id].reset_index()
 distances = minkowski_distances(fingerprint_matrix(fingerprints), p=settings.minkowski_p)
-members, closeness = measurements.square_octagon_survey(table, distances, n_permutations=N_PERMUTATIONS,
+members, closeness = measurements.square_octagon_survey(table, distances, n_permutations=constants.N_PERMUTATIONS,
                                                  survey=pipeline.bond_geometry(settings))
 is_member = table.material_id.isin(members.index).to_numpy()
-glue_values(minkowski_p=settings.minkowski_p, n_permutations=N_PERMUTATIONS, n_materials=len(table),
+glue_values(minkowski_p=settings.minkowski_p, n_permutations=constants.N_PERMUTATIONS, n_materials=len(table),
             n_with_structure=closeness["n_with_structure"], n_square_octagon=closeness["n"],
             n_so_clusters=closeness["n_clusters"], n_so_unclassified=closeness["n_unclassified"],
             n_so_clusters_text=counted(closeness["n_clusters"], "HDBSCAN cluster"),
@@ -215,4 +214,5 @@ else:
 # ## The paper's numbers beside ours
 
 # %%
-paper_quantities.show_chapter(settings, "fig4_square_octagon")
+paper_quantities.show_chapter(settings, "fig4_square_octagon", fig4_geometry=geometry,
+                              square_octagon=closeness)

@@ -29,11 +29,10 @@ import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
 from elfutils import constants
 from elfutils.analysis import structure as st
-from elfutils.book import paper_quantities, pipeline, plots
+from elfutils.book import measurements, paper_quantities, pipeline, plots
 from elfutils.book.profiles import get_profile
 from elfutils.book.sphinx_ext import glue_values
 
@@ -54,12 +53,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="The behavior of DataFrame concatenation with empty or all-NA",
                             category=FutureWarning)
     cnnf = pipeline.structural_fingerprints(settings)
-if len(cnnf) > settings.min_samples:
-    fitted = st.cluster_structures(cnnf, settings.min_cluster_size, settings.min_samples)
-    cnnf_labels = pd.Series(fitted.labels_, index=cnnf.index)
-else:
-    cnnf_labels = pd.Series(-1, index=cnnf.index, dtype=int)
-placed, localisation = st.cnnf_on_elf_map(table, cnnf_labels)
+cnnf_labels, placed, localisation = measurements.structural_clusters(settings, table, cnnf)
 sublattices = {e.material_id: e.structure for e in st.read_sublattice_structures().results}
 motifs = st.motif_table([sublattices[m] for m in cnnf.index], cnnf_labels.to_numpy())
 n_cnnf = int(cnnf_labels.max() + 1) if len(cnnf_labels) else 0
@@ -156,7 +150,8 @@ big.set_index("cnnf_cluster").round(2)
 # ## The paper's numbers beside ours
 
 # %%
-paper_quantities.show_chapter(settings, "fig5_structure")
+paper_quantities.show_chapter(settings, "fig5_structure", cnnf_labels=cnnf_labels,
+                              cnnf_localisation=localisation)
 
 # %% [markdown]
 # The paper's "localised group" is judged from its figure; ours is the computed criterion above, so the two

@@ -129,4 +129,4 @@ glue_values(trust_difference=trust_difference, kept_difference=kept_difference,
             verdict=f"{better} keeps the local neighbourhoods better on these measures")
 
 # %%
-paper_quantities.show_chapter(settings, "supp_tsne")
+paper_quantities.show_chapter(settings, "supp_tsne", embeddings=agreement)

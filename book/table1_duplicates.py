@@ -217,7 +217,7 @@ else:
 # ## The paper's numbers beside ours
 
 # %%
-paper_quantities.show_chapter(settings, "table1_duplicates")
+paper_quantities.show_chapter(settings, "table1_duplicates", duplicates=result)
 
 # %% [markdown]
 # The paper reports up to {glue:text}`paper_max` potential duplicate entries (materials, not pairs); we find

@@ -593,3 +593,22 @@ def test_the_square_octagon_survey_reads_the_cached_geometry_as_it_would_compute
     read = square_octagon_survey(table, distances, n_permutations=20, survey=survey)
     pd.testing.assert_frame_equal(read[0], computed[0])
     assert read[1] == computed[1] and read[1]["n_with_structure"] == len(known)
+
+
+def test_each_chapter_hands_the_registry_what_it_computed():
+    """A measurement is computed once: what a chapter computes for itself (its chemistry, closeness, CNNF
+    clusters, duplicates ...) reaches its closing paper-beside-ours table as the chapter computed it (passed
+    to show_chapter), never computed again there with other arguments. Only what a cached stage holds
+    (the model card, the parameter study ...) is read by the registry itself."""
+    import ast
+    from pathlib import Path
+
+    book = Path(__file__).parents[1] / "book"
+    for chapter in sorted({c for q in pq.REGISTRY for c in q.chapters} - {"paper_vs_reproduction"}):
+        computed = {n for q in pq.entries_of(chapter) for n in q.needs} & set(pq.COMPUTED_BY_CHAPTERS)
+        calls = [node for node in ast.walk(ast.parse((book / f"{chapter}.py").read_text()))
+                 if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "show_chapter"]
+        assert len(calls) == 1, (chapter, "closes with one show_chapter")
+        passed = {k.arg for k in calls[0].keywords}
+        assert computed <= passed, (chapter, sorted(computed - passed))
+    assert set(pq.COMPUTED_BY_CHAPTERS) <= set(pq.OPTIONAL_FIELDS)

@@ -185,21 +185,23 @@ def flat_band_clusters(clusters: pd.DataFrame, records, n_permutations: int = C.
     return out | {"top": {int(c): float(m) for c, m in means.items()}, "counts": counts}
 
 
-def structural_clusters(profile, clusters: pd.DataFrame):
-    """(CNNF cluster per material as a Series indexed by material_id, localisation table) for a profile,
-    clustered with the profile's Nc and Ns; (None, None) when no material has a structural fingerprint."""
+def structural_clusters(profile, clusters: pd.DataFrame, cnnf: pd.DataFrame | None = None):
+    """(CNNF cluster per material as a Series indexed by material_id, the materials placed on the elf map,
+    localisation table) for a profile: its structural fingerprints (``cnnf``, else read from the stage)
+    clustered with the profile's Nc and Ns; every label -1 when too few materials have one to cluster."""
     from elfutils.analysis.structure import cluster_structures, cnnf_on_elf_map
     from elfutils.book import pipeline
     from elfutils.book.profiles import get_profile
 
     p = get_profile(profile)
-    cnnf = pipeline.structural_fingerprints(p)
-    if len(cnnf) <= p.min_samples:
-        return None, None
-    fitted = cluster_structures(cnnf, p.min_cluster_size, p.min_samples)
-    labels = pd.Series(fitted.labels_, index=cnnf.index.astype(str), name="cnnf_cluster")
-    _, localisation = cnnf_on_elf_map(clusters, labels)  # the whole map sets the length scale
-    return labels, localisation
+    cnnf = pipeline.structural_fingerprints(p) if cnnf is None else cnnf
+    if len(cnnf) > p.min_samples:
+        fitted = cluster_structures(cnnf, p.min_cluster_size, p.min_samples)
+        labels = pd.Series(fitted.labels_, index=cnnf.index.astype(str), name="cnnf_cluster")
+    else:
+        labels = pd.Series(-1, index=cnnf.index.astype(str), dtype=int, name="cnnf_cluster")
+    placed, localisation = cnnf_on_elf_map(clusters, labels)  # the whole map sets the length scale
+    return labels, placed, localisation
 
 
 WALK_LABELS = "ab"  # the paper's panel letters of Fig. 6, one per walk of LATENT_WALK_SPECS

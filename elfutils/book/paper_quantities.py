@@ -864,13 +864,19 @@ def show_chapter(profile, chapter: str, **known):
 
 
 OPTIONAL_FIELDS = tuple(f.name for f in fields(Outcomes))[3:]
+# the outcomes a chapter computes for itself and hands to its closing table (show_chapter(..., name=value)),
+# so the table shows what the chapter computed; the others are read from the cached stages by both
+COMPUTED_BY_CHAPTERS = ("duplicates", "cnnf_labels", "cnnf_localisation", "embeddings", "fig4_geometry",
+                        "square_octagon", "chemistry", "nc4", "flat_bands", "latent_walks")
 
 
-def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS, needs: Iterable[str] | None = None,
+def collect(profile="default", needs: Iterable[str] | None = None,
             known: Mapping[str, object] | None = None) -> Outcomes:
     """Run (or load) the cached stages and gather the outcomes the registry compares: all of them, or only
-    the optional fields in ``needs``. ``known`` gives optional fields already computed by the caller; they
-    are taken as they are instead of being computed again."""
+    the optional fields in ``needs``. ``known`` gives optional fields already computed by the caller (a
+    chapter's own measurements, :data:`COMPUTED_BY_CHAPTERS`); they are taken as they are instead of being
+    computed again. What is computed here is computed as the chapters compute it (the same functions, the
+    profile's settings)."""
     from elfutils.analysis.chemistry import chemistry_table, cluster_chemistry
     from elfutils.analysis.cluster import minkowski_distances
     from elfutils.analysis.duplicates import find_duplicates
@@ -906,7 +912,7 @@ def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS, needs: Iterable[str]
         maps = {"UMAP": clusters[["umap_x", "umap_y"]].to_numpy(),
                 "t-SNE": tsne[["tsne_x", "tsne_y"]].to_numpy()}
         labels = clusters["hdbscan_label"].to_numpy()
-        return embedding_metrics.embedding_agreement(distances(), maps, labels, k)
+        return embedding_metrics.embedding_agreement(distances(), maps, labels, k=p.umap_n_neighbors)
 
     @functools.cache
     def structural():
@@ -925,12 +931,13 @@ def collect(profile="default", k: int = C.UMAP_N_NEIGHBORS, needs: Iterable[str]
         "study": lambda: pipeline.parameter_study(p),
         "duplicates": lambda: find_duplicates(table, p=p.minkowski_p, distances=distances()),
         "cnnf_labels": lambda: structural()[0],
-        "cnnf_localisation": lambda: structural()[1],
+        "cnnf_localisation": lambda: structural()[2],
         "embeddings": embeddings,
         "fig4_geometry": measurements.fig4_geometry,
         "square_octagon": square_octagon,
         "chemistry": lambda: cluster_chemistry(clusters["hdbscan_label"],
-                                               chemistry_table(clusters["formula"]).label, seed=p.seed),
+                                               chemistry_table(clusters["formula"]).label,
+                                               n_permutations=C.N_PERMUTATIONS, seed=p.seed),
         "nc4": lambda: measurements.nc4_check(table, min_samples=p.min_samples, p=p.minkowski_p),
         "flat_bands": lambda: measurements.flat_band_clusters(clusters, pipeline.load_dataset(p),
                                                               seed=p.seed),
