@@ -232,3 +232,52 @@ def test_a_profiles_search_reads_its_fitted_clusterer_from_the_stage(monkeypatch
 
     monkeypatch.setattr(search_clusterer, "clusterer", lambda profile: f"fitted on {profile}")
     assert _fitted_clusterer(None, "atlas")[0] == "fitted on atlas"
+
+
+def test_a_query_searched_before_is_read_not_encoded_again(searchable, fixture_files, capsys, tmp_path,
+                                                          monkeypatch):
+    """The query's fingerprint is kept under its file's bytes and the model's: the same search again reads
+    it (same result), a changed file is encoded anew."""
+    monkeypatch.setenv("ELF_CACHE_DIR", str(tmp_path / "cache"))
+    _, model, table = searchable
+    query = shutil.copy(next(p for p in fixture_files if p.stem == "2dm-21"), tmp_path / "mine.json")
+
+    def search(out):
+        capsys.readouterr()
+        assert elf(["similar", str(query), "--fingerprints", str(table), "--model",
+                    str(model / "best.safetensors"), "--k", "3", "--device", "cpu", "--out", str(out)]) == 0
+        return pd.read_csv(out), capsys.readouterr().out
+
+    first, printed = search(tmp_path / "first.csv")
+    kept = "query fingerprints: read from the cache"
+    assert kept not in printed
+    again, printed = search(tmp_path / "again.csv")
+    assert kept in printed
+    pd.testing.assert_frame_equal(first, again)
+    other = next(p for p in fixture_files if p.stem == "2dm-1")
+    shutil.copy(other, query)  # same path, other bytes: encoded again, another material found
+    changed, printed = search(tmp_path / "changed.csv")
+    assert kept not in printed
+    assert changed["material_id"].iloc[0] == "2dm-1"
+
+
+@pytest.mark.slow
+def test_a_repeated_search_of_the_dataset_never_imports_torch(tmp_path, fixture_files):
+    """`elf similar FILE` a second time (the default profile, committed model and results) reads the
+    query's fingerprint, the model's card and identity and the table from the cache: no torch import, which
+    is about 2 s of the search on a 2-core CPU (benchmarks/bench_similar.py times it)."""
+    import os
+    import subprocess
+    import sys
+
+    query = str(next(p for p in fixture_files if p.stem == "2dm-21"))
+    script = ("import sys; from elfutils.cli import main; code = main(['similar', sys.argv[1]]); "
+              "print('torch imported:', 'torch' in sys.modules); sys.exit(code)")
+    env = {**os.environ, "ELF_CACHE_DIR": str(tmp_path / "cache")}
+    runs = [subprocess.run([sys.executable, "-c", script, query], capture_output=True, text=True, env=env,
+                           timeout=600) for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-3000:]
+    assert "torch imported: True" in runs[0].stdout  # the first search encodes the query
+    assert "torch imported: False" in runs[1].stdout
+    assert "query fingerprints: read from the cache" in runs[1].stdout

@@ -49,10 +49,13 @@ def load_fingerprints(profile: str = "default", model: str | None = None):
     encoded by the committed elf-2 (:mod:`elfutils.book.stages.elf2`).
     """
     from elfutils.book import pipeline
-    from elfutils.nn.fingerprinter import ELF2_MODEL
 
-    if model is not None and str(model) != ELF2_MODEL:
-        raise ValueError(f"a profile's table is encoded by its own model or by {ELF2_MODEL!r}, not {model!r}")
+    if model is not None:
+        from elfutils.nn.fingerprinter import ELF2_MODEL  # imports torch: only when a model is named
+
+        if str(model) != ELF2_MODEL:
+            raise ValueError(f"a profile's table is encoded by its own model or by {ELF2_MODEL!r}, "
+                             f"not {model!r}")
     pipeline.require_store(profile)
     if model is None:
         path = profile_model(profile)

@@ -89,12 +89,20 @@ def run(args) -> int:
             query_files = [str(q) for q in args.queries]  # two files of one material: same id, two paths
             if args.model is None:
                 raise ValueError("--model is needed to encode band files")
-            from elfutils.nn.checkpoint import CheckpointError  # imports torch: only when encoding
+            kept = _kept_queries_path(args)
+            if kept is not None and kept.is_file():
+                windowed, queries = [], read_fingerprints(kept)
+                queries.attrs["files"] = query_files
+                notes = ["query fingerprints: read from the cache (these files, this model, encoded before)"]
+            else:
+                from elfutils.nn.checkpoint import CheckpointError  # imports torch: only when encoding
 
-            try:
-                windowed, queries, notes = _encode_queries(args, table)
-            except CheckpointError as exc:
-                raise ValueError(str(exc)) from None
+                try:
+                    windowed, queries, notes = _encode_queries(args, table)
+                except CheckpointError as exc:
+                    raise ValueError(str(exc)) from None
+                if kept is not None and not windowed:
+                    _keep_queries(queries, kept)
         index, index_notes = _search_index(args, table)
         notes += index_notes
         clusterer = None
@@ -169,6 +177,42 @@ def _encode_queries(args, table):
     queries = encode_records([records[i] for i in plain], model, [paths[i] for i in plain])
     queries.attrs["files"] = [paths[i] for i in plain]
     return windowed, queries, notes
+
+
+def _kept_queries_path(args):
+    """Where the query files' fingerprints are kept, so that searching the same files again skips reading,
+    drawing and encoding them (and importing torch: about 2 s of a search on a 2-core CPU): keyed by each
+    file's path and bytes, the model file's bytes, the energy-zero choice and the source of the code that
+    reads, draws and encodes. None when not kept: figures (their reading has options of its own), a model
+    given by name or folder, or a file that cannot be read (the search then says why)."""
+    from elfutils.book.cache import code_hash, file_hash, hash_json
+    from elfutils.data.figure_reader import is_figure
+    from elfutils.paths import cache_dir
+
+    if args.figure is not None or not Path(args.model).is_file():
+        return None
+    files = []
+    try:
+        for path in args.queries:
+            with open(path, "rb") as fh:
+                if is_figure(fh.read(16)):
+                    return None
+            files.append([str(path), file_hash(path)])
+    except OSError:
+        return None
+    code = [code_hash(m) for m in ("nn.fingerprinter", "data.readers", "analysis.similar")]
+    key = hash_json({"files": files, "model": file_hash(args.model), "keep_file_zero": args.keep_file_zero,
+                     "code": code})
+    return cache_dir() / "query-fingerprints" / f"{key[:24]}.parquet"
+
+
+def _keep_queries(queries, path) -> None:
+    from elfutils.analysis.fingerprints import write_fingerprints
+
+    try:
+        write_fingerprints(queries, path)
+    except OSError:
+        pass  # a read-only cache: the search stands, the files are encoded again next time
 
 
 def _in_query_order(results, query_files):
@@ -297,13 +341,17 @@ def _profile_fingerprints(profile: str, model):
     comparable with a query encoded by the same model (:func:`elfutils.commands.export_fingerprints.
     load_fingerprints`). ``model``: None (the profile's own model) or ``elf2``."""
     from elfutils.commands.export_fingerprints import load_fingerprints
-    from elfutils.nn.fingerprinter import ELF2_MODEL
 
-    if model is not None and str(model) != ELF2_MODEL:
-        raise ValueError(f"--model needs --fingerprints made with that model (without --fingerprints the "
-                         f"search uses the dataset's own model, or elf-2's with --model {ELF2_MODEL})")
+    if model is not None:
+        from elfutils.nn.fingerprinter import ELF2_MODEL  # imports torch: only when a model is named
+
+        if str(model) != ELF2_MODEL:
+            raise ValueError(f"--model needs --fingerprints made with that model (without --fingerprints "
+                             f"the search uses the dataset's own model, or elf-2's with --model "
+                             f"{ELF2_MODEL})")
+        model = ELF2_MODEL
     try:
-        table = load_fingerprints(profile, None if model is None else ELF2_MODEL)
+        table = load_fingerprints(profile, model)
     except ValueError as exc:
         raise ValueError(f"{exc}, or pass --fingerprints and --model") from None
     return table, Path(table.attrs["model"])

@@ -4,12 +4,23 @@ its card's data hash is the images' hash, otherwise trained into the cache (resu
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from elfutils.book.cache import cached_stage, code_hash, file_hash, memoised, now, record_timing, stage_key
+from elfutils.book.cache import (
+    cached_stage,
+    code_hash,
+    file_hash,
+    hash_json,
+    memoised,
+    now,
+    record_timing,
+    stage_key,
+)
 from elfutils.book.committed import CommittedArtefact, UnusableArtefact, shown
 from elfutils.book.profiles import Profile, get_profile
 from elfutils.book.stages import images
@@ -26,33 +37,72 @@ def model_profile(profile: str | Profile) -> Profile:
 ARCHITECTURE_FIELDS = ("backbone", "image_size", "in_channels", "latent_channels")
 
 
-def _model_card(folder: Path) -> tuple[Path, dict]:
+def committed_card(folder: Path) -> tuple[Path, dict]:
+    """(model file, card) of a committed model folder. The card is read once per file content and kept in
+    the cache under the file's sha256: reading it imports torch and torchvision (about 2 s on a 2-core CPU),
+    which a search whose query fingerprint is cached (``elf similar``) otherwise never needs.
+    :class:`~elfutils.book.committed.UnusableArtefact` when there is no model or its card is unusable."""
+    path = folder / COMMITTED_MODEL_FILE
+    if path.is_file():
+        try:
+            return path, json.loads(_kept_card(path).read_text())
+        except (OSError, ValueError):
+            pass  # not kept yet, or damaged: read from the model file
     from elfutils.nn.checkpoint import CheckpointError, read_card, resolve_model_path
 
     try:
         path = resolve_model_path(folder)
-        card = read_card(path)
+        card = read_card(path)  # checked as every card is; only a card that passed is kept
     except CheckpointError as exc:
         raise UnusableArtefact(str(exc)) from exc
+    try:
+        atomic_write_json(_kept_card(path), card)
+    except OSError:
+        pass  # a read-only cache: read the card again next time
+    return path, card
+
+
+def _kept_card(model_file: Path) -> Path:
+    return cache_dir() / "model-cards" / f"{file_hash(model_file)}.json"
+
+
+def _model_card(folder: Path) -> tuple[Path, dict]:
+    path, card = committed_card(folder)
     config = card.get("config", {})
     return path, {**card, "architecture": {f: config.get(f) for f in ARCHITECTURE_FIELDS}}
 
 
 def _model_identity_wanted(p: Profile) -> dict:
+    """What the profile's model must be: its architecture and the data hash of its images. Kept in the cache
+    under everything it is worked out from (the profile, the config's code, the images' key, the committed
+    file): building the config imports torch (ElfConfig lives beside the network), which a search that
+    only reads the committed model's fingerprints otherwise never needs."""
+    committed = COMMITTED_MODEL.location(p) / COMMITTED_MODEL_FILE
+    key = hash_json({"profile": dataclasses.asdict(p), "config_code": code_hash("nn.model"),
+                     "images": images.images_key(p),
+                     "committed": file_hash(committed) if committed.is_file() else None})
+    kept = cache_dir() / "model-identity" / f"{key[:24]}.json"
+    try:
+        return json.loads(kept.read_text())
+    except (OSError, ValueError):
+        pass  # not worked out yet, or damaged
     config = p.elf_config().to_dict()
-    return {"architecture": {f: config.get(f) for f in ARCHITECTURE_FIELDS},
-            "data_hash": _wanted_data_hash(p)}
+    wanted = {"architecture": {f: config.get(f) for f in ARCHITECTURE_FIELDS},
+              "data_hash": _wanted_data_hash(p)}
+    try:
+        atomic_write_json(kept, wanted)
+    except OSError:
+        pass  # a read-only cache: worked out again next time
+    return wanted
 
 
 def _wanted_data_hash(p: Profile) -> str:
     """The data hash a model of the profile must have been trained on, without rendering when the committed
     card records the images' key: the same key (the same data, render settings and render code) means the
     same images, whose data hash the card holds. Anything else renders the images and hashes them."""
-    from elfutils.nn.checkpoint import CheckpointError, read_card, resolve_model_path
-
     try:
-        card = read_card(resolve_model_path(COMMITTED_MODEL.location(p)))
-    except CheckpointError:
+        _, card = committed_card(COMMITTED_MODEL.location(p))
+    except UnusableArtefact:
         return images.image_data_hash(p)
     if card.get("images_key") == images.images_key(p) and card.get("data_hash"):
         return card["data_hash"]
@@ -144,14 +194,14 @@ def model_file(profile: str | Profile = "default") -> tuple[Path, str]:
 def trained_model_file(profile: str | Profile = "default") -> tuple[Path | None, str]:
     """(model file, why) like :func:`model_file`, but never trains: the committed model, else a finished
     training run in the cache, else (None, what is missing)."""
-    from elfutils.nn.checkpoint import resolve_model_path
-
     p = model_profile(profile)
     committed, why = COMMITTED_MODEL.status(p)
     if committed is not None:
         return committed, why
     out = cache_dir() / "models" / model_key(p)
     if (out / "COMPLETE.json").exists():
+        from elfutils.nn.checkpoint import resolve_model_path
+
         return resolve_model_path(out), f"trained into the cache ({why})"
     return None, f"no trained model for profile {p.name!r}: {why}, and none trained in {shown(cache_dir())}"
 
