@@ -338,6 +338,39 @@ def test_a_changed_choice_changes_the_code_key_of_every_stage_that_reads_it(tmp_
     assert engine.code_hash("no.such.module") == "missing"
 
 
+def test_kept_module_imports_are_read_and_dropped_when_the_package_changes(tmp_path, monkeypatch):
+    """What each module imports is kept in the cache (a new process reads instead of parsing) under the
+    package's set of module files: a module added or removed can change what an import names, so the kept
+    table is then dropped and the sources parsed again."""
+    import json
+
+    from elfutils.book import cache as engine
+
+    copy = tmp_path / "elfutils"
+    shutil.copytree(engine.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(engine, "PACKAGE", copy)
+    monkeypatch.setenv("ELF_CACHE_DIR", str(tmp_path / "cache"))
+
+    def new_process():
+        engine._kept_imports.cache_clear()
+        engine._imports_of.cache_clear()
+
+    try:
+        new_process()
+        closure = engine.module_closure("analysis.duplicates")
+        assert "elfutils.choices" in closure
+        kept = tmp_path / "cache" / engine.IMPORTS_FILE
+        table = json.loads(kept.read_text())
+        kept.write_text(json.dumps({**table, "imports": {k: [] for k in table["imports"]}}))
+        new_process()  # read, not parsed: the (emptied) kept table is what it goes by
+        assert engine.module_closure("analysis.duplicates") == ["elfutils.analysis.duplicates"]
+        (copy / "newly_added.py").write_text("")
+        new_process()  # another set of modules: the kept table is dropped and the sources parsed again
+        assert engine.module_closure("analysis.duplicates") == closure
+    finally:
+        new_process()  # nothing of the copy's (or the emptied table's) stays in this process
+
+
 # --- fingerprints, clustering, parameter study --------------------------------------------------------------
 def test_fingerprint_and_clustering_chain(cache, tiny_store, stubs):
     p = profile_for(tiny_store)

@@ -59,10 +59,42 @@ def _imports(path: Path) -> set[str]:
     return set(_imports_of(path.read_bytes()))
 
 
+IMPORTS_FILE = "code-imports.json"  # in the cache: what each module text imports (see _imports_of)
+
+
+@functools.cache
+def _kept_imports() -> tuple[Path, str, dict[str, list[str]]]:
+    """(file, package signature, {sha256 of a module text: the modules it imports}) as kept in the cache;
+    empty when the package's set of module files changed since (an import's meaning depends on which
+    modules exist)."""
+    signature = hashlib.sha256("\n".join(sorted(str(f.relative_to(PACKAGE)) for f in PACKAGE.rglob("*.py")))
+                               .encode()).hexdigest()
+    path = cache_dir() / IMPORTS_FILE
+    try:
+        kept = json.loads(path.read_text())
+        table = kept["imports"] if kept.get("package") == signature else {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        table = {}
+    return path, signature, dict(table)
+
+
 @functools.cache
 def _imports_of(source: bytes) -> frozenset[str]:
-    """:func:`_imports` of a source text, parsed once per process for each distinct text (every stage key
-    walks the closure of its modules; parsing them again for each key cost a quarter second a key)."""
+    """:func:`_imports` of a source text: parsed once for each distinct text and kept in the cache, so a
+    new process computing a stage key reads instead of parsing again (every key walks the closure of its
+    modules; parsing them cost a quarter second a process)."""
+    path, signature, table = _kept_imports()
+    digest = hashlib.sha256(source).hexdigest()
+    if digest in table:
+        return frozenset(table[digest])
+    found = _parse_imports(source)
+    table[digest] = sorted(found)
+    with contextlib.suppress(OSError):  # a read-only cache: parsed again next time
+        atomic_write_json(path, {"package": signature, "imports": table})
+    return found
+
+
+def _parse_imports(source: bytes) -> frozenset[str]:
     out = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
