@@ -359,8 +359,10 @@ features = {best_top: atlas_discovery.representation(best_top, records, atlas_st
             result["elf"]: (elf_matrix, atlas.minkowski_p), "elf-2": (elf2_matrix, atlas.minkowski_p)}
 lists, rechecked = atlas_discovery.vote_lists(features, img_flat, img_pool, folds, k=result["k"], n=result["top"])
 lists = {f"{name}, vote": idx for name, idx in lists.items()}
-lists[f"{result['elf']}, nearest exemplar"] = np.array([at_image[m] for m in
-                                                        pd.DataFrame(result["candidates"]).material_id])
+# the stage's list, as a table even when no exemplar of the reference lies in this profile's data (smoke)
+candidates = (pd.DataFrame(result["candidates"]) if result["candidates"]
+              else pd.DataFrame(columns=["material_id", "exemplar_id", "distance"]))
+lists[f"{result['elf']}, nearest exemplar"] = np.array([at_image[m] for m in candidates.material_id], dtype=int)
 lists["every material outside the pool"] = np.flatnonzero(~img_pool)
 profiles = pd.DataFrame({name: atlas_discovery.candidate_profile(idx, gaps, atlas_formulas, img_flat, flat_counts)
                          for name, idx in lists.items()}).T
@@ -417,13 +419,13 @@ best_table = pd.DataFrame({"material_id": best_ids, "formula": [atlas_formulas[i
                            "binary_flatness": img_flat[lists[best_list]], "band_gap_ev": gaps[lists[best_list]],
                            "flat_bands_near_ef": flat_counts[lists[best_list]],
                            "wide_gap_ionic": ionic[lists[best_list]]})
-exemplar_of = pd.DataFrame(result["candidates"]).exemplar_id
-glue_values(exemplar_next_to_ionic=float(np.mean([ionic[at_image[m]] for m in exemplar_of])))
+next_to_ionic = [ionic[at_image[m]] for m in candidates.exemplar_id]
+glue_values(exemplar_next_to_ionic=float(np.mean(next_to_ionic)) if next_to_ionic else float("nan"))
 display(HTML(plots.web.csv_download_html(best_table, "atlas-candidates-best.csv",
                                        f"the {best_top} candidates (CSV)")))
 # closest to an exemplar first; the raw Minkowski distance (~1e10) would mean nothing to a reader: the rank
 # says it
-by_exemplar = pd.DataFrame(result["candidates"]).sort_values("distance", kind="stable")
+by_exemplar = candidates.sort_values("distance", kind="stable")
 by_exemplar.insert(0, "rank", np.arange(1, len(by_exemplar) + 1))
 display(HTML(plots.web.csv_download_html(
     by_exemplar.drop(columns="distance"), "atlas-candidates-elf-exemplars.csv",
