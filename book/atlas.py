@@ -366,7 +366,10 @@ lists[f"{result['elf']}, nearest exemplar"] = np.array([at_image[m] for m in can
 lists["every material outside the pool"] = np.flatnonzero(~img_pool)
 profiles = pd.DataFrame({name: atlas_discovery.candidate_profile(idx, gaps, atlas_formulas, img_flat, flat_counts)
                          for name, idx in lists.items()}).T
-display(profiles.convert_dtypes().round(3))
+shown_profiles = profiles.convert_dtypes().round(3)
+if shown_profiles.isna().any().any():  # an empty list (the smoke book) has nothing to average: a dash
+    shown_profiles = shown_profiles.astype(object).where(shown_profiles.notna(), "–")
+display(shown_profiles)
 best_list, elf_list = f"{best_top}, vote", f"{result['elf']}, nearest exemplar"
 elf_vote_list, elf2_list = f"{result['elf']}, vote", "elf-2, vote"
 glue_values(
