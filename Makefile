@@ -9,7 +9,7 @@ BOOK_JOBS ?= 2  # notebooks executed at once (their shared stages wait on one lo
 NOTEBOOKS := $(sort $(wildcard book/[a-z]*.py))
 EXECUTED := $(patsubst book/%.py,book/_executed/%.ipynb,$(NOTEBOOKS))
 APT_DEPS := build-essential libxc-dev libopenblas-dev libfftw3-dev
-BROWSER_DEPS := chromium
+BROWSER_DEPS := chromium chromium-driver
 OCR_DEPS := tesseract-ocr
 
 .PHONY: help venv gpaw browser ocr lint test test-fast notebooks book book-smoke linkcheck screenshots data card models cnnf tc-setup bench clean FORCE
@@ -37,8 +37,8 @@ $(VENV)/.gpaw: $(VENV)/.installed scripts/gpaw-siteconfig.py
 	GPAW_CONFIG=$(CURDIR)/scripts/gpaw-siteconfig.py $(PIP) install -q -e '.[dft]'
 	touch $@
 
-browser:  ## headless Chromium for the rendered-book checks (Debian package)
-	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_DEPS); }
+browser:  ## headless Chromium and its chromedriver for the rendered-book checks (Debian packages)
+	command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_DEPS); }
 
 ocr:  ## Tesseract, which reads the axes of band-structure figures (Debian package)
 	command -v tesseract >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(OCR_DEPS); }

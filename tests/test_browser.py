@@ -1,4 +1,5 @@
-"""The built book in a real browser: headless Chromium (Debian ``chromium``; ``make browser`` installs it).
+"""The built book in a real browser: headless Chromium driven by Selenium through chromedriver (Debian
+``chromium`` and ``chromium-driver``; ``make browser`` installs them).
 
 Each chapter of ``_toc.yml`` is loaded from a localhost server with every other host unreachable, and must
 render text without console errors, uncaught exceptions or failed requests, with every image loaded; a
@@ -11,11 +12,12 @@ from the current source, elfutils and data, and every page newer than what it wa
 temporary folder (minutes). A stale ``_build/html`` is never what gets checked.
 
 The test of :func:`stale_reason` itself needs neither a browser nor a build, so it carries no ``browser``
-marker and runs in ``make test-fast``.
+marker and runs in ``make test-fast``; so do those of how ``browse`` finds chromedriver and reads its logs.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -26,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from elfutils.book import browser, linkcheck, notebooks, plots, sphinx_ext
+from elfutils.errors import NotebookError
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "screenshots"
@@ -157,12 +160,55 @@ def test_a_stale_build_is_not_the_one_checked(tmp_path, monkeypatch):
     assert stale_reason(html, root) == f"{html} lacks book/intro.html"
 
 
+def test_browse_drives_chromium_through_chromedriver(tmp_path, monkeypatch):
+    """Chromium is driven by Selenium through chromedriver (``ELF_CHROMEDRIVER``, else on PATH), never one
+    that Selenium Manager would download: without a chromedriver, browse stops before starting anything."""
+    (tmp_path / "p.html").write_text("<html><title>p</title><main>text</main></html>")
+    monkeypatch.setenv("ELF_CHROMIUM", str(tmp_path / "chromium"))
+    monkeypatch.setenv("ELF_CHROMEDRIVER", "/opt/driver/chromedriver")
+    assert browser.find_chromedriver() == "/opt/driver/chromedriver"
+    monkeypatch.delenv("ELF_CHROMEDRIVER")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert browser.find_chromedriver() is None
+    with pytest.raises(NotebookError, match="no chromedriver found"):
+        browser.browse(tmp_path, ["p.html"], None)
+
+
+def test_chromedriver_logs_read_as_problems():
+    """chromedriver's browser log (console, exceptions, other errors) and its performance log (failed
+    requests): each error a problem, in the order they happened; warnings and cancelled requests none."""
+    url = "http://127.0.0.1:8000/p.html"
+    console = [
+        {"level": "SEVERE", "source": "console-api", "timestamp": 1,
+         "message": f'{url} 2:16 "boom \\"x\\"" 3'},
+        {"level": "WARNING", "source": "console-api", "timestamp": 2, "message": f'{url} 2:40 "careful"'},
+        {"level": "SEVERE", "source": "javascript", "timestamp": 4,
+         "message": f"{url} 2:60 Uncaught ReferenceError: f is not defined"},
+        {"level": "SEVERE", "source": "network", "timestamp": 5, "message":
+         "http://127.0.0.1:8000/a.js - Failed to load resource: the server responded with a status of 404"},
+    ]
+
+    def failed(canceled: bool, timestamp: int) -> dict:
+        params = {"canceled": canceled, "errorText": "net::ERR_NAME_NOT_RESOLVED", "type": "Script"}
+        return {"timestamp": timestamp,
+                "message": json.dumps({"message": {"method": "Network.loadingFailed", "params": params}})}
+
+    assert browser._log_problems(console, [failed(False, 3), failed(True, 6)]) == [
+        'console.error: boom "x" 3',
+        "request failed: net::ERR_NAME_NOT_RESOLVED (Script)",
+        f"uncaught exception: ReferenceError: f is not defined\n    at {url}:3:61",
+        "network error: Failed to load resource: the server responded with a status of 404 "
+        "http://127.0.0.1:8000/a.js",
+    ]
+
+
 @pytest.fixture(scope="session")
 def chromium():
     found = browser.find_chromium()
-    if found is None:
-        pytest.fail("headless Chromium is needed for the rendered-book checks: run `make browser` "
-                    "(apt-get install chromium) or set ELF_CHROMIUM")
+    if found is None or browser.find_chromedriver() is None:
+        pytest.fail("headless Chromium and chromedriver are needed for the rendered-book checks: run "
+                    "`make browser` (apt-get install chromium chromium-driver) or set ELF_CHROMIUM and "
+                    "ELF_CHROMEDRIVER")
     return found
 
 
@@ -224,6 +270,41 @@ def test_checker_catches_what_it_should(tmp_path, chromium):
     assert "cdn.example.org" in bad or "ERR_NAME_NOT_RESOLVED" in bad, "other hosts must be unreachable"
     assert results["good.html"]["problems"] == []
     assert (tmp_path / "shots" / "good.png").is_file()
+
+
+@pytest.mark.browser
+def test_each_fault_of_a_small_site_is_reported(tmp_path, chromium):
+    """A tiny site: a console.error, a thrown exception, a missing image and a script that fetches a missing
+    file, each reported by browse with where it happened; a warning is not, a sound page has no problem."""
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "app.js").write_text(
+        "console.warn('only a warning');\n"
+        "console.error('chart data', 42);\n"
+        "fetch('data/points.json');\n"
+        "function draw() { throw new TypeError('no axes to draw on'); }\n"
+        "draw();\n")
+    (tmp_path / "faulty.html").write_text(
+        "<html><head><title>faulty</title><link rel='icon' href='data:,'></head>"
+        "<body><main><p>text</p><img src='figures/missing.png'></main>"
+        "<script src='lib/app.js'></script></body></html>")
+    (tmp_path / "sound.html").write_text(
+        "<html><head><title>sound</title><link rel='icon' href='data:,'></head>"
+        "<body><main><p>fine</p></main></body></html>")
+    results = {r["page"]: r for r in browser.browse(tmp_path, ["faulty.html", "sound.html"], None,
+                                                    probe="document.title.toUpperCase()")}
+    faulty = results["faulty.html"]["problems"]
+    base = results["faulty.html"]["url"].removesuffix("faulty.html")
+    assert "console.error: chart data 42" in faulty
+    thrown = [p for p in faulty if p.startswith("uncaught exception: TypeError: no axes to draw on")]
+    assert thrown and f"{base}lib/app.js:4:25" in thrown[0], faulty
+    assert f"broken image: {base}figures/missing.png" in faulty
+    not_found = ("network error: Failed to load resource: the server responded with a status of 404 "
+                 "(File not found)")
+    assert f"{not_found} {base}figures/missing.png" in faulty
+    assert f"{not_found} {base}data/points.json" in faulty
+    assert not any("only a warning" in p for p in faulty)
+    assert results["sound.html"]["problems"] == []
+    assert results["sound.html"]["probe"] == "SOUND" and results["sound.html"]["title"] == "sound"
 
 
 @pytest.mark.browser

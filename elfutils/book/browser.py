@@ -1,20 +1,20 @@
-"""The built book in a real browser: each chapter opened in headless Chromium (Debian ``chromium``) over the
-DevTools protocol from a localhost server, every other host unreachable; console errors, failed requests and
-broken images reported, and a full-page screenshot saved of each."""
+"""The built book in a real browser: each chapter opened in headless Chromium (Debian ``chromium``), driven by
+Selenium through chromedriver (Debian ``chromium-driver``), from a localhost server, every other host
+unreachable; console errors, uncaught exceptions, failed requests and broken images reported, and a
+full-page screenshot saved of each."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import http.server
 import json
 import os
+import re
 import shutil
-import subprocess
-import tempfile
 import threading
 import time
+import warnings
 from functools import partial
 from pathlib import Path
 
@@ -32,6 +32,12 @@ def find_chromium() -> str | None:
         if found:
             return found
     return None
+
+
+def find_chromedriver() -> str | None:
+    """The chromedriver binary: ``ELF_CHROMEDRIVER``, else chromedriver on PATH (Debian ``chromium-driver``,
+    the same version as ``chromium``)."""
+    return os.environ.get("ELF_CHROMEDRIVER") or shutil.which("chromedriver")
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -62,65 +68,12 @@ PAGE_PROBE_JS = """(async () => {
                        .map(i => i.currentSrc || i.src)};
 })()"""
 
-
-class _CDP:
-    """A minimal Chrome DevTools Protocol client on one page target (tornado's websocket client)."""
-
-    def __init__(self, ws):
-        self.ws = ws
-        self.next_id = 0
-        self.events: list[dict] = []
-
-    @classmethod
-    async def connect(cls, url: str):
-        from tornado.websocket import websocket_connect
-
-        return cls(await websocket_connect(url, max_message_size=512 * 1024 * 1024))
-
-    async def _read(self, timeout: float) -> dict:
-        msg = await asyncio.wait_for(self.ws.read_message(), timeout)
-        if msg is None:
-            raise NotebookError("the browser closed the DevTools connection")
-        return json.loads(msg)
-
-    async def call(self, method: str, timeout: float = 60.0, **params) -> dict:
-        self.next_id += 1
-        my_id = self.next_id
-        await self.ws.write_message(json.dumps({"id": my_id, "method": method, "params": params}))
-        deadline = time.monotonic() + timeout
-        while True:
-            msg = await self._read(max(deadline - time.monotonic(), 0.01))
-            if msg.get("id") == my_id:
-                if "error" in msg:
-                    raise NotebookError(f"DevTools {method}: {msg['error']}")
-                return msg.get("result", {})
-            if "method" in msg:
-                self.events.append(msg)
-
-    async def wait_event(self, method: str, timeout: float) -> dict | None:
-        deadline = time.monotonic() + timeout
-        for ev in self.events:
-            if ev["method"] == method:
-                return ev
-        while time.monotonic() < deadline:
-            try:
-                msg = await self._read(max(deadline - time.monotonic(), 0.01))
-            except TimeoutError:
-                return None
-            if "method" in msg:
-                self.events.append(msg)
-                if msg["method"] == method:
-                    return msg
-        return None
-
-    async def drain(self, seconds: float) -> None:
-        """Collect events for ``seconds``."""
-        await self.wait_event("__never__", seconds)
-
-    async def evaluate(self, expression: str):
-        res = await self.call("Runtime.evaluate", expression=expression, returnByValue=True,
-                              awaitPromise=True)
-        return res.get("result", {}).get("value")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",
+    "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # every host but the local server: unknown
+]
 
 
 def screenshot_name(page: str) -> str:
@@ -131,78 +84,105 @@ def screenshot_name(page: str) -> str:
     return name.replace("/", "__")
 
 
-def _console_problems(events: list[dict], base_url: str) -> list[str]:
-    out = []
-    for ev in events:
-        method, params = ev["method"], ev.get("params", {})
-        if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-            text = " ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", []))
-            out.append(f"console.{params['type']}: {text}")
-        elif method == "Runtime.exceptionThrown":
-            details = params.get("exceptionDetails", {})
-            desc = details.get("exception", {}).get("description") or details.get("text", "")
-            out.append(f"uncaught exception: {desc}")
-        elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
-            entry = params["entry"]
-            text = f"{entry.get('source', 'log')} error: {entry.get('text', '')} {entry.get('url', '')}"
-            out.append(text.strip())
-        elif method == "Network.loadingFailed" and not params.get("canceled"):
-            out.append(f"request failed: {params.get('errorText', '')} ({params.get('type', '')})")
-    return out
+# chromedriver's browser log: "<url or source> <line>:<column> <text>", or "<url> - <text>" (0-based place)
+_LOG_ENTRY = re.compile(r"(\S*) (?:(\d+):(\d+)|-) (.*)", re.S)
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
-async def _browse_async(port_file: Path, base_url: str, pages: list[str], out_dir: Path | None,
-                        width: int, max_height: int, settle_s: float, probe: str | None = None) -> list[dict]:
-    import urllib.request
+def _unquote(text: str) -> str:
+    """chromedriver writes a console call's string arguments as JSON strings: shown as the page wrote them."""
+    def plain(m: re.Match) -> str:
+        try:
+            return json.loads(m.group())
+        except ValueError:
+            return m.group()
+    return _JSON_STRING.sub(plain, text)
 
-    deadline = time.monotonic() + 60
-    while not port_file.exists() or len(port_file.read_text().split()) < 2:
-        if time.monotonic() > deadline:
-            raise NotebookError("Chromium did not open its DevTools port within 60 s")
-        await asyncio.sleep(0.1)
-    port = port_file.read_text().split()[0]
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as fh:
-        targets = [t for t in json.load(fh) if t.get("type") == "page"]
-    if not targets:
-        raise NotebookError("Chromium has no page target")
-    cdp = await _CDP.connect(targets[0]["webSocketDebuggerUrl"])
-    for domain in ("Page", "Runtime", "Log", "Network"):
-        await cdp.call(f"{domain}.enable")
-    await cdp.call("Network.setCacheDisabled", cacheDisabled=True)
-    results = []
-    for page in pages:
-        url = base_url + page
-        await cdp.call("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1,
-                       mobile=False)
-        cdp.events.clear()
-        await cdp.call("Page.navigate", url=url)
-        loaded = await cdp.wait_event("Page.loadEventFired", 60)
-        await cdp.evaluate("document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
-        await cdp.drain(settle_s)
-        info = await cdp.evaluate(PAGE_PROBE_JS) or {}
-        probed = await cdp.evaluate(probe) if probe else None
-        problems = _console_problems(cdp.events, base_url)
-        if loaded is None:
-            problems.append("the page did not finish loading within 60 s")
-        if not info.get("text"):
-            problems.append("the page shows no text")
-        problems += [f"broken image: {src}" for src in info.get("broken", [])]
-        shot = None
-        if out_dir is not None:
-            metrics = await cdp.call("Page.getLayoutMetrics")
-            size = metrics.get("cssContentSize") or metrics.get("contentSize", {})
-            height = int(min(max(size.get("height", 900), 600), max_height))
-            await cdp.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
-                           deviceScaleFactor=1, mobile=False)
-            await cdp.drain(0.3)
-            png = await cdp.call("Page.captureScreenshot", format="png", timeout=120)
-            shot = out_dir / (screenshot_name(page) + ".png")
-            shot.write_bytes(base64.b64decode(png["data"]))
-        results.append({"page": page, "url": url, "title": info.get("title", ""),
-                        "images": info.get("images", 0), "plots": info.get("plots", 0), "problems": problems,
-                        "screenshot": str(shot) if shot else None, "probe": probed})
-    cdp.ws.close()
-    return results
+
+def _log_problems(browser_log: list[dict], performance_log: list[dict]) -> list[str]:
+    """The problems in chromedriver's logs of one page, in order: console errors and asserts (chromedriver
+    logs both as console errors), uncaught exceptions, other errors logged (a 404, say) and failed requests
+    (not those cancelled)."""
+    found = []
+    for entry in browser_log:
+        if entry.get("level") != "SEVERE":
+            continue
+        m = _LOG_ENTRY.fullmatch(entry.get("message", ""))
+        origin, line, column, text = m.groups() if m else ("", None, None, entry.get("message", ""))
+        source = entry.get("source", "log")
+        if source == "console-api":
+            problem = f"console.error: {_unquote(text)}"
+        elif source == "javascript":
+            place = f"\n    at {origin}:{int(line) + 1}:{int(column) + 1}" if line else ""
+            problem = f"uncaught exception: {text.removeprefix('Uncaught ')}{place}"
+        else:
+            problem = f"{source} error: {text} {origin}".strip()
+        found.append((entry.get("timestamp", 0), problem))
+    for entry in performance_log:  # Network.* events of the DevTools protocol, as chromedriver saw them
+        event = json.loads(entry["message"])["message"]
+        params = event.get("params", {})
+        if event.get("method") == "Network.loadingFailed" and not params.get("canceled"):
+            problem = f"request failed: {params.get('errorText', '')} ({params.get('type', '')})"
+            found.append((entry.get("timestamp", 0), problem))
+    return [problem for _, problem in sorted(found, key=lambda f: f[0])]
+
+
+def _start(chromium: str, chromedriver: str):
+    """Headless Chromium under chromedriver, from these paths only: Selenium Manager never runs (offline)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in CHROMIUM_ARGS:
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    options.add_experimental_option("perfLoggingPrefs", {"enableNetwork": True, "enablePage": False})
+    with warnings.catch_warnings():  # deprecated for a ClientConfig, which Chrome() does not take yet
+        warnings.simplefilter("ignore", DeprecationWarning)
+        options.ignore_local_proxy_environment_variables()  # chromedriver is on localhost: never via a proxy
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(60)
+    driver.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})
+    return driver
+
+
+def _viewport(driver, width: int, height: int) -> None:
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+
+
+def _visit(driver, url: str, shot: Path | None, width: int, max_height: int, settle_s: float,
+           probe: str | None) -> dict:
+    from selenium.common.exceptions import TimeoutException
+
+    _viewport(driver, width, 900)
+    for log in ("browser", "performance"):  # reading a log empties it: what follows is this page's alone
+        driver.get_log(log)
+    problems = []
+    try:
+        driver.get(url)  # returns once the page's load event fired
+    except TimeoutException:
+        problems.append("the page did not finish loading within 60 s")
+    driver.execute_script("document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
+    time.sleep(settle_s)
+    info = driver.execute_script(f"return {PAGE_PROBE_JS};") or {}  # a returned promise is awaited
+    probed = driver.execute_script(f"return (\n{probe}\n);") if probe else None
+    problems[:0] = _log_problems(driver.get_log("browser"), driver.get_log("performance"))
+    if not info.get("text"):
+        problems.append("the page shows no text")
+    problems += [f"broken image: {src}" for src in info.get("broken", [])]
+    if shot is not None:
+        metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+        size = metrics.get("cssContentSize") or metrics.get("contentSize", {})
+        _viewport(driver, width, int(min(max(size.get("height", 900), 600), max_height)))
+        time.sleep(0.3)
+        png = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+        shot.write_bytes(base64.b64decode(png["data"]))
+    return {"url": url, "title": info.get("title", ""), "images": info.get("images", 0),
+            "plots": info.get("plots", 0), "problems": problems, "screenshot": str(shot) if shot else None,
+            "probe": probed}
 
 
 def browse(
@@ -230,6 +210,10 @@ def browse(
     if chromium is None:
         raise NotebookError("no Chromium found: install the Debian package (make browser) "
                             "or set ELF_CHROMIUM")
+    chromedriver = find_chromedriver()
+    if chromedriver is None:
+        raise NotebookError("no chromedriver found: install the Debian package chromium-driver "
+                            "(make browser) or set ELF_CHROMEDRIVER")
     html_dir = Path(html_dir)
     if pages is None:
         pages = [p + ".html" for p in toc_pages()]
@@ -239,24 +223,12 @@ def browse(
     if out_dir is not None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="elf-chromium-") as profile_dir, serve(html_dir) as base_url:
-        log = open(Path(profile_dir) / "chromium.log", "wb")
-        args = [
-            chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",
-            "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio", f"--user-data-dir={profile_dir}",
-            "--remote-debugging-port=0", "--remote-allow-origins=*",
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "about:blank",
-        ]
-        proc = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    with serve(html_dir) as base_url:
+        driver = _start(chromium, chromedriver)
         try:
-            return asyncio.run(_browse_async(Path(profile_dir) / "DevToolsActivePort", base_url, pages,
-                                             out_dir, width, max_height, settle_s, probe))
+            return [{"page": page, **_visit(driver, base_url + page,
+                                            out_dir / (screenshot_name(page) + ".png") if out_dir else None,
+                                            width, max_height, settle_s, probe)}
+                    for page in pages]
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            log.close()
+            driver.quit()

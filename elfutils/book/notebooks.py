@@ -15,8 +15,9 @@ metadata records what it was executed from (source, profile, code and data signa
 an up-to-date notebook is not executed again.
 
 ``linkcheck`` checks that every internal ``href``/``src`` of every HTML page of a built book exists, anchors
-included (stdlib ``html.parser``). ``browse`` opens each chapter in headless Chromium (Debian ``chromium``)
-over the DevTools protocol from a localhost server, with every other host unreachable, and reports console
+included (stdlib ``html.parser``). ``browse`` opens each chapter in headless Chromium (Debian ``chromium``),
+driven by Selenium through chromedriver (Debian ``chromium-driver``), from a localhost server, with every
+other host unreachable, and reports console
 errors, failed requests, broken images, and saves a full-page screenshot of each.
 
 This module is also a Sphinx extension (``_config.yml``: ``extra_extensions``): pages with an interactive
