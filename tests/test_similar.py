@@ -110,3 +110,18 @@ def test_closer_pairs_percent_is_the_share_of_closer_pairs():
     np.testing.assert_allclose(closer_pairs_percent([0.0, 3.5, 100.0], X, p=1.0), [0.0, 40.0, 100.0])
     big = np.random.default_rng(0).normal(size=(2000, 4))
     assert len(pair_distances(big, p=0.2, n_pairs=5000)) == 5000  # sampled beyond n_pairs
+
+
+def test_a_tables_calibration_is_what_each_search_would_work_out(planted):
+    """The kept calibration (pair distances, own nearest neighbours) gives the search and its footer the
+    numbers they would compute themselves."""
+    from elfutils.analysis.similar import calibrate, nearest_neighbour_percent, pair_distances
+
+    table, _ = planted
+    X = fingerprint_matrix(table)
+    cal = calibrate(X)
+    np.testing.assert_array_equal(cal.reference, pair_distances(X))
+    np.testing.assert_array_equal(cal.own_nearest, nearest_neighbour_percent(X))
+    queries = X[:3] * 1.01
+    pd.testing.assert_frame_equal(find_similar(queries, table, k=4, reference=cal.reference),
+                                  find_similar(queries, table, k=4))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -232,6 +233,24 @@ def test_a_profiles_search_reads_its_fitted_clusterer_from_the_stage(monkeypatch
 
     monkeypatch.setattr(search_clusterer, "clusterer", lambda profile: f"fitted on {profile}")
     assert _fitted_clusterer(None, "atlas")[0] == "fitted on atlas"
+
+
+def test_a_profiles_search_reads_its_calibration_from_the_stage(monkeypatch, tmp_path):
+    """A profile's own table: the committed stage; any other table: worked out once, then read."""
+    from elfutils.analysis import similar as analysis
+    from elfutils.analysis.fingerprints import synthetic_fingerprints
+    from elfutils.book.stages import search_calibration
+    from elfutils.commands.similar import _calibration
+
+    monkeypatch.setattr(search_calibration, "calibration", lambda profile: f"stage of {profile}")
+    assert _calibration(None, None, "atlas") == "stage of atlas"
+    monkeypatch.setenv("ELF_CACHE_DIR", str(tmp_path))
+    table, _ = synthetic_fingerprints(2, 8, seed=1)
+    first = _calibration(table, None)
+    monkeypatch.setattr(analysis, "calibrate", lambda *a, **k: pytest.fail("worked out again"))
+    again = _calibration(table, None)
+    np.testing.assert_array_equal(first.reference, again.reference)
+    np.testing.assert_array_equal(first.own_nearest, again.own_nearest)
 
 
 def test_a_query_searched_before_is_read_not_encoded_again(searchable, fixture_files, capsys, tmp_path,

@@ -7,6 +7,8 @@ query would join (:meth:`elfutils.analysis.cluster.FingerprintHDBSCAN.predict`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -24,6 +26,7 @@ def find_similar(
     exclude_ids: bool = True,
     index=None,
     query_files=None,
+    reference=None,
 ) -> pd.DataFrame:
     """The k nearest materials of each query fingerprint.
 
@@ -44,6 +47,8 @@ def find_similar(
         (approximate, for large tables) instead of comparing each query with every material
     query_files : where each query came from (e.g. its path), optional: a ``query_file`` column beside
         ``query``, which tells apart two queries of one material (same id)
+    reference : the table's :func:`pair_distances` (:attr:`Calibration.reference`) when already at hand, else
+        computed here
 
     Returns
     -------
@@ -73,7 +78,8 @@ def find_similar(
     ids = table["material_id"].astype(str).to_numpy()
     formulas = table["formula"].astype(str).to_numpy()
     nearest, distances = _nearest(Q, X, ids, query_ids, min(k, len(X)), p, exclude_ids, index)
-    reference = pair_distances(X, p)  # once for all queries: the scale of closer_pairs_percent
+    if reference is None:  # once for all queries: the scale of closer_pairs_percent
+        reference = pair_distances(X, p)
     rows = []
     for qi, query in enumerate(query_ids):
         found = nearest[qi] >= 0
@@ -182,6 +188,23 @@ def nearest_neighbour_percent(X: np.ndarray, p: float = MINKOWSKI_P, reference=N
         dist = np.where(found == rows[:, None], np.inf, dist)  # the material itself
         nearest = dist.min(axis=1)
     return closer_pairs_percent(nearest, X, p, reference=reference)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How to read a search of one table: ``reference``, its :func:`pair_distances` (the scale of
+    closer_pairs_percent), and ``own_nearest``, its :func:`nearest_neighbour_percent` (what a good match
+    scores). The same for every search of the table, so worth keeping."""
+
+    reference: np.ndarray
+    own_nearest: np.ndarray
+
+
+def calibrate(X: np.ndarray, p: float = MINKOWSKI_P, index=None) -> Calibration:
+    """The :class:`Calibration` of a fingerprint matrix (through ``index`` as :func:`find_similar` would
+    search it)."""
+    reference = pair_distances(X, p)
+    return Calibration(reference, nearest_neighbour_percent(X, p, reference=reference, index=index))
 
 
 def encode_band_files(paths, model_path, device: str | None = None, zero: str | None = None,

@@ -19,7 +19,7 @@ from elfutils.book import atlas_stage
 from elfutils.book import pipeline as pl
 from elfutils.book.cache import COMMITTED_MANIFEST, write_committed_manifest
 from elfutils.book.stages import elf2 as elf2_stage
-from elfutils.book.stages import search_clusterer
+from elfutils.book.stages import search_calibration, search_clusterer
 from elfutils.io import atomic_write_bytes
 from elfutils.paths import cache_dir
 
@@ -33,12 +33,15 @@ COMMITTED_STAGES: tuple[tuple[str, str, Callable, Callable], ...] = (
     ("default", "tsne", pl.tsne, pl.tsne_files),  # Supplementary Note 1, ~45 s
     # the HDBSCAN model `elf similar --profile P` joins a query to (its pdist: 2 s here, 13 s for the atlas)
     ("default", "search_clusterer", search_clusterer.clusterer, search_clusterer.clusterer_files),
+    # how its results read (pair distances, own nearest neighbours): a second of each search of the atlas
+    ("default", "search_calibration", search_calibration.calibration, search_calibration.calibration_files),
     ("default", "elf2_fingerprints", elf2_stage.fingerprints, elf2_stage.fingerprints_files),  # use elf
     ("atlas", "fingerprints", pl.fingerprints, pl.fingerprints_files),
     ("atlas", "clustering", pl.clustering, pl.clustering_files),
     ("atlas", "parameter_study", pl.parameter_study, pl.parameter_study_files),
     ("atlas", "atlas_search", atlas_stage.atlas_search, atlas_stage.atlas_search_files),
     ("atlas", "search_clusterer", search_clusterer.clusterer, search_clusterer.clusterer_files),
+    ("atlas", "search_calibration", search_calibration.calibration, search_calibration.calibration_files),
     # elf-2's fingerprints of the atlas: its chapter's failure cases, the atlas chapter's candidates
     ("atlas", "elf2_fingerprints", elf2_stage.fingerprints, elf2_stage.fingerprints_files),
     # the atlas images encoded and clustered by the flat-band model (the chapter's generalisation question)

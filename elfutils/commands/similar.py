@@ -113,11 +113,13 @@ def run(args) -> int:
             notes.append("query cluster: not computed on the graph path (fitting HDBSCAN per search would "
                          "cost more than the search)" + ("" if args.clusters else "; --clusters TABLE (from "
                          "`elf cluster`) shows each neighbour's cluster"))
+        calibration = _calibration(table, index, own_profile)
         results = []
         if len(queries):
             results.append(find_similar(queries, table, k=args.k, clusterer=clusterer,
                                         exclude_ids=args.exclude_same_id, index=index,
-                                        query_files=queries.attrs.get("files", query_files)))
+                                        query_files=queries.attrs.get("files", query_files),
+                                        reference=calibration.reference))
         for window_table, window_queries in windowed:  # figures: in the window they show (no cluster)
             results.append(find_similar(window_queries, window_table, k=args.k,
                                         exclude_ids=args.exclude_same_id,
@@ -134,7 +136,7 @@ def run(args) -> int:
         shown = shown.drop(columns="distance")
     with pd.option_context("display.width", 140, "display.max_rows", 500):
         print(shown.to_string(index=False, formatters={"closer_pairs_percent": "{:.3g}".format}))
-    for line in _footer(result, table, index, args):
+    for line in _footer(result, calibration.own_nearest, index, args):
         print(line)
     for note in notes:
         print(note)
@@ -230,13 +232,12 @@ def _in_query_order(results, query_files):
     return result.iloc[np.lexsort((result["rank"].to_numpy(), order.to_numpy()))].reset_index(drop=True)
 
 
-def _footer(result, table, index, args) -> list[str]:
+def _footer(result, own, index, args) -> list[str]:
     """How to read the printed table: what closer_pairs_percent counts as a good match here (the score of
     the dataset's own nearest neighbours), what query_cluster and query_probability mean, where the distance
     is."""
     import numpy as np
 
-    own = _own_nearest_percent(table, index)
     lines = ["closer_pairs_percent: the share of the dataset's own pairs of materials that are closer than "
              "the neighbour is to the query (smaller is closer; 50 is a typical pair of unrelated "
              "materials)."]
@@ -257,33 +258,40 @@ def _footer(result, table, index, args) -> list[str]:
     return lines
 
 
-def _own_nearest_percent(table, index):
-    """:func:`elfutils.analysis.similar.nearest_neighbour_percent` of the table, kept in the cache under the
-    table's fingerprints (sha256 of the matrix) and the search path: the same numbers for every search of the
-    table, worked out once (about a second for the atlas's 4602 materials on a 2-core CPU)."""
+def _calibration(table, index, profile: str | None = None):
+    """The table's :class:`~elfutils.analysis.similar.Calibration` (the pair distances behind
+    closer_pairs_percent, what its own nearest neighbours score): a profile's own table reads its book stage
+    (committed for the default and atlas profiles); any other table's is kept in the cache under its
+    fingerprints (sha256 of the matrix) and the search path, worked out once (about a second for 4602
+    materials on a 2-core CPU)."""
     import hashlib
 
     import numpy as np
 
     from elfutils.analysis.fingerprints import fingerprint_matrix
-    from elfutils.analysis.similar import nearest_neighbour_percent
+    from elfutils.analysis.similar import Calibration, calibrate
     from elfutils.io import atomic_write
     from elfutils.paths import cache_dir
 
+    if profile is not None and index is None:
+        from elfutils.book.stages import search_calibration
+
+        return search_calibration.calibration(profile)
     X = np.ascontiguousarray(fingerprint_matrix(table), dtype=np.float64)
     path_kind = "dense" if index is None else "graph"
     digest = hashlib.sha256(f"{X.shape} {path_kind}\n".encode() + X.tobytes()).hexdigest()[:24]
-    kept = cache_dir() / "nearest-percent" / f"{digest}.npy"
+    kept = cache_dir() / "search-calibrations" / f"{digest}.npz"
     try:
-        return np.load(kept, allow_pickle=False)
-    except (OSError, ValueError):
+        with np.load(kept, allow_pickle=False) as found:
+            return Calibration(found["reference"], found["own_nearest"])
+    except (OSError, ValueError, KeyError):
         pass  # not worked out yet, or damaged
-    own = nearest_neighbour_percent(X, index=index)
+    found = calibrate(X, index=index)
     try:
-        atomic_write(kept, lambda fh: np.save(fh, own, allow_pickle=False))
+        atomic_write(kept, lambda fh: np.savez(fh, reference=found.reference, own_nearest=found.own_nearest))
     except OSError:
         pass  # a read-only cache: worked out again next time
-    return own
+    return found
 
 
 def _with_cluster_labels(table, clusters_path):
