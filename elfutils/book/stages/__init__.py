@@ -3,6 +3,7 @@ depend on. Each declares its cache key and its computation and leaves the cachin
 :func:`elfutils.book.cache.cached_stage`; :mod:`elfutils.book.pipeline` re-exports them for the chapters.
 
     dataset -> images -> model -> fingerprints -> clustering (+ cluster tree, exemplars), search_clusterer
+                                               -> search_calibration (how `elf similar` reads its results)
                                                -> parameter_study, tsne, fingerprint_quality
     dataset -> bond_geometry (Fig. 4's survey), structural_fingerprints (CNNF; independent of the network)
     images -> architectures (Supplementary Note 2: a model per trunk / latent size, trained apart)
