@@ -352,7 +352,7 @@ def test_kept_module_imports_are_read_and_dropped_when_the_package_changes(tmp_p
     monkeypatch.setenv("ELF_CACHE_DIR", str(tmp_path / "cache"))
 
     def new_process():
-        engine._kept_imports.cache_clear()
+        engine._kept_imports_in.cache_clear()
         engine._imports_of.cache_clear()
 
     try:

@@ -125,13 +125,14 @@ def test_without_a_table_the_search_runs_over_the_profiles_dataset(searchable, f
     """`elf similar FILE` alone: the dataset's fingerprints and model come from the pipeline (stubbed with the
     ones built here), never from a new training run."""
     from elfutils.analysis.fingerprints import read_fingerprints
-    from elfutils.book import pipeline
+    from elfutils.book import pipeline, stages
 
     work, model, table = searchable
     asked = []
     monkeypatch.setattr(pipeline, "trained_model_file", lambda profile: (asked.append(profile) or model,
                                                                          "stub"))
-    monkeypatch.setattr(pipeline, "fingerprints", lambda profile: read_fingerprints(table))
+    for module in (pipeline, stages.fingerprints):  # the search, its clusterer and its calibration
+        monkeypatch.setattr(module, "fingerprints", lambda profile: read_fingerprints(table))
     query = shutil.copy(next(p for p in fixture_files if p.stem == "2dm-21"), work / "mine.json")
     capsys.readouterr()
     assert elf(["similar", str(query), "--k", "2", "--device", "cpu", "--profile", "smoke"]) == 0
@@ -300,3 +301,45 @@ def test_a_repeated_search_of_the_dataset_never_imports_torch(tmp_path, fixture_
     assert "torch imported: True" in runs[0].stdout  # the first search encodes the query
     assert "torch imported: False" in runs[1].stdout
     assert "query fingerprints: read from the cache" in runs[1].stdout
+
+
+def test_kept_queries_of_one_material_twice_or_damaged_are_searched_again(searchable, fixture_files, capsys,
+                                                                        tmp_path, monkeypatch):
+    """Two files of one material (one id) are kept and read back as they were written; a damaged kept file
+    is encoded again, never an error."""
+    monkeypatch.setenv("ELF_CACHE_DIR", str(tmp_path / "cache"))
+    _, model, table = searchable
+    original = next(p for p in fixture_files if p.stem == "2dm-21")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    queries = [str(shutil.copy(original, tmp_path / d / "2dm-21.json")) for d in "ab"]
+
+    def search():
+        capsys.readouterr()
+        assert elf(["similar", *queries, "--fingerprints", str(table), "--model",
+                    str(model / "best.safetensors"), "--k", "2", "--device", "cpu"]) == 0
+        return capsys.readouterr().out
+
+    assert "query fingerprints: read from the cache" not in search()
+    assert "query fingerprints: read from the cache" in search()
+    [kept] = (tmp_path / "cache" / "query-fingerprints").glob("*.parquet")
+    kept.write_bytes(b"not a parquet file")
+    assert "query fingerprints: read from the cache" not in search()
+
+
+def test_only_regular_query_files_are_hashed_for_the_cache(tmp_path, searchable):
+    """A device, a folder or a figure is not kept (and /dev/zero is never read to its end)."""
+    import argparse
+
+    from elfutils.commands.similar import _kept_queries_path
+
+    _, model, _ = searchable
+    png = tmp_path / "fig.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 64)
+
+    def args(*queries):
+        return argparse.Namespace(queries=list(queries), model=model / "best.safetensors", figure=None,
+                                  keep_file_zero=False, device=None)
+
+    for query in ("/dev/zero", str(tmp_path), str(png)):
+        assert _kept_queries_path(args(query)) is None, query

@@ -62,14 +62,19 @@ def _imports(path: Path) -> set[str]:
 IMPORTS_FILE = "code-imports.json"  # in the cache: what each module text imports (see _imports_of)
 
 
-@functools.cache
 def _kept_imports() -> tuple[Path, str, dict[str, list[str]]]:
+    """:func:`_kept_imports_in` of this process's cache folder."""
+    return _kept_imports_in(cache_dir())
+
+
+@functools.cache
+def _kept_imports_in(folder: Path) -> tuple[Path, str, dict[str, list[str]]]:
     """(file, package signature, {sha256 of a module text: the modules it imports}) as kept in the cache;
     empty when the package's set of module files changed since (an import's meaning depends on which
     modules exist)."""
     signature = hashlib.sha256("\n".join(sorted(str(f.relative_to(PACKAGE)) for f in PACKAGE.rglob("*.py")))
                                .encode()).hexdigest()
-    path = cache_dir() / IMPORTS_FILE
+    path = folder / IMPORTS_FILE
     try:
         kept = json.loads(path.read_text())
         table = kept["imports"] if kept.get("package") == signature else {}

@@ -90,8 +90,9 @@ def run(args) -> int:
             if args.model is None:
                 raise ValueError("--model is needed to encode band files")
             kept = _kept_queries_path(args)
-            if kept is not None and kept.is_file():
-                windowed, queries = [], read_fingerprints(kept)
+            queries = _read_kept_queries(kept)
+            if queries is not None:
+                windowed = []
                 queries.attrs["files"] = query_files
                 notes = ["query fingerprints: read from the cache (these files, this model, encoded before)"]
             else:
@@ -181,12 +182,20 @@ def _encode_queries(args, table):
     return windowed, queries, notes
 
 
+KEPT_QUERY_MAX_BYTES = 256 * 2**20  # a larger query file is read, not hashed for the cache
+
+
 def _kept_queries_path(args):
     """Where the query files' fingerprints are kept, so that searching the same files again skips reading,
     drawing and encoding them (and importing torch: about 2 s of a search on a 2-core CPU): keyed by each
-    file's path and bytes, the model file's bytes, the energy-zero choice and the source of the code that
-    reads, draws and encodes. None when not kept: figures (their reading has options of its own), a model
-    given by name or folder, or a file that cannot be read (the search then says why)."""
+    file's path and bytes (and a vasprun's KPOINTS beside it, which gives its labels), the model file's
+    bytes, the energy-zero choice, the device asked for, the versions of torch and pymatgen and the source of
+    the code that reads, draws and encodes. None when not kept: figures (their reading has options of their
+    own), a model given by name or folder, or anything but a regular file of sensible size (the reader then
+    says what is wrong with it)."""
+    import os
+    from importlib.metadata import version
+
     from elfutils.book.cache import code_hash, file_hash, hash_json
     from elfutils.data.figure_reader import is_figure
     from elfutils.paths import cache_dir
@@ -195,26 +204,44 @@ def _kept_queries_path(args):
         return None
     files = []
     try:
-        for path in args.queries:
+        for path in map(Path, args.queries):
+            if not path.is_file() or path.stat().st_size > KEPT_QUERY_MAX_BYTES:
+                return None
             with open(path, "rb") as fh:
                 if is_figure(fh.read(16)):
                     return None
-            files.append([str(path), file_hash(path)])
+            beside = path.parent / "KPOINTS"
+            files.append([str(path), file_hash(path), file_hash(beside) if beside.is_file() else None])
     except OSError:
         return None
     code = [code_hash(m) for m in ("nn.fingerprinter", "data.readers", "analysis.similar")]
     key = hash_json({"files": files, "model": file_hash(args.model), "keep_file_zero": args.keep_file_zero,
-                     "code": code})
+                     "device": args.device or os.environ.get("ELF_DEVICE"),
+                     "versions": [version("torch"), version("pymatgen")], "code": code})
     return cache_dir() / "query-fingerprints" / f"{key[:24]}.parquet"
 
 
+def _read_kept_queries(path):
+    """The kept query fingerprints, or None when there are none or they cannot be read (encoded again)."""
+    from elfutils.analysis.fingerprints import fingerprint_matrix, read_table
+
+    if path is None or not path.is_file():
+        return None
+    try:  # read as written (two files of one material share an id, which a fingerprint table refuses)
+        table = read_table(path, dtype={"material_id": str, "formula": str})
+        fingerprint_matrix(table)
+        return table
+    except Exception:  # damaged or foreign: encoding again is always right
+        return None
+
+
 def _keep_queries(queries, path) -> None:
-    from elfutils.analysis.fingerprints import write_fingerprints
+    from elfutils.analysis.fingerprints import write_table
 
     try:
-        write_fingerprints(queries, path)
-    except OSError:
-        pass  # a read-only cache: the search stands, the files are encoded again next time
+        write_table(queries, path)
+    except (OSError, ValueError):
+        pass  # a read-only cache, or nothing a table can hold: the files are encoded again next time
 
 
 def _in_query_order(results, query_files):
@@ -270,6 +297,7 @@ def _calibration(table, index, profile: str | None = None):
 
     from elfutils.analysis.fingerprints import fingerprint_matrix
     from elfutils.analysis.similar import Calibration, calibrate
+    from elfutils.book.cache import code_hash
     from elfutils.io import atomic_write
     from elfutils.paths import cache_dir
 
@@ -279,13 +307,14 @@ def _calibration(table, index, profile: str | None = None):
         return search_calibration.calibration(profile)
     X = np.ascontiguousarray(fingerprint_matrix(table), dtype=np.float64)
     path_kind = "dense" if index is None else "graph"
-    digest = hashlib.sha256(f"{X.shape} {path_kind}\n".encode() + X.tobytes()).hexdigest()[:24]
+    code = [code_hash("analysis.similar")] + ([] if index is None else [code_hash("analysis.neighbors")])
+    digest = hashlib.sha256(f"{X.shape} {path_kind} {code}\n".encode() + X.tobytes()).hexdigest()[:24]
     kept = cache_dir() / "search-calibrations" / f"{digest}.npz"
     try:
         with np.load(kept, allow_pickle=False) as found:
             return Calibration(found["reference"], found["own_nearest"])
-    except (OSError, ValueError, KeyError):
-        pass  # not worked out yet, or damaged
+    except Exception:  # not worked out yet, or damaged: worked out again
+        pass
     found = calibrate(X, index=index)
     try:
         atomic_write(kept, lambda fh: np.savez(fh, reference=found.reference, own_nearest=found.own_nearest))

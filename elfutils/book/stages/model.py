@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from elfutils.book import profiles
 from elfutils.book.cache import (
     cached_stage,
     code_hash,
@@ -63,7 +64,8 @@ def committed_card(folder: Path) -> tuple[Path, dict]:
 
 
 def _kept_card(model_file: Path) -> Path:
-    return cache_dir() / "model-cards" / f"{file_hash(model_file)}.json"
+    # the card reader's code too: a card kept by an older reader has not passed the current checks
+    return cache_dir() / "model-cards" / f"{file_hash(model_file)[:32]}-{code_hash('nn.checkpoint')}.json"
 
 
 def _model_card(folder: Path) -> tuple[Path, dict]:
@@ -77,10 +79,12 @@ def _model_identity_wanted(p: Profile) -> dict:
     under everything it is worked out from (the profile, the config's code, the images' key, the committed
     file): building the config imports torch (ElfConfig lives beside the network), which a search that
     only reads the committed model's fingerprints otherwise never needs."""
-    committed = COMMITTED_MODEL.location(p) / COMMITTED_MODEL_FILE
-    key = hash_json({"profile": dataclasses.asdict(p), "config_code": code_hash("nn.model"),
-                     "images": images.images_key(p),
-                     "committed": file_hash(committed) if committed.is_file() else None})
+    folder = COMMITTED_MODEL.location(p)
+    committed = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
+    key = hash_json({"profile": dataclasses.asdict(p), "images": images.images_key(p),
+                     # ElfConfig (nn.model), how a profile builds it (profiles.py), the files it is read from
+                     "config_code": [code_hash("nn.model"), file_hash(Path(profiles.__file__))],
+                     "committed": [[f.name, file_hash(f)] for f in committed]})
     kept = cache_dir() / "model-identity" / f"{key[:24]}.json"
     try:
         return json.loads(kept.read_text())
