@@ -371,6 +371,22 @@ def test_kept_module_imports_are_read_and_dropped_when_the_package_changes(tmp_p
         new_process()  # nothing of the copy's (or the emptied table's) stays in this process
 
 
+def test_files_are_hashed_once_only_inside_a_short_command(tmp_path):
+    """elf similar hashes each input once (files_hashed_once); everywhere else a changed file is seen."""
+    from elfutils.book import cache as engine
+
+    f = tmp_path / "model.safetensors"
+    f.write_bytes(b"first")
+    with engine.files_hashed_once():
+        before = engine.file_hash(f)
+        f.write_bytes(b"other")
+        assert engine.file_hash(f) == before  # the command's own view: read once
+    after = engine.file_hash(f)
+    assert after != before
+    f.write_bytes(b"third")
+    assert engine.file_hash(f) not in (before, after)
+
+
 # --- fingerprints, clustering, parameter study --------------------------------------------------------------
 def test_fingerprint_and_clustering_chain(cache, tiny_store, stubs):
     p = profile_for(tiny_store)

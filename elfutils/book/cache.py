@@ -142,12 +142,34 @@ def code_hash(module: str) -> str:
     return digest.hexdigest()[:12]
 
 
+_HASHED: dict[str, str] | None = None  # path -> sha256 inside files_hashed_once()
+
+
+@contextlib.contextmanager
+def files_hashed_once() -> Iterator[None]:
+    """Within the block each file is hashed once, by path: for a short command during which the files it
+    reads do not change (``elf similar`` works out several keys from the same model file; each hash of its
+    6 MB costs ~20 ms). Outside it every call reads the file, as a build whose files may change needs."""
+    global _HASHED
+    outer = _HASHED
+    _HASHED = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _HASHED = outer
+
+
 def file_hash(path: str | Path) -> str:
     """sha256 (hex) of a file's bytes."""
+    known = str(Path(path).resolve()) if _HASHED is not None else None
+    if known in (_HASHED or {}):
+        return _HASHED[known]
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
+    if known is not None:
+        _HASHED[known] = digest.hexdigest()
     return digest.hexdigest()
 
 

@@ -68,6 +68,13 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from elfutils.book.cache import files_hashed_once
+
+    with files_hashed_once():  # the model, stores and queries do not change during one search
+        return _run(args)
+
+
+def _run(args) -> int:
     from elfutils.analysis.fingerprints import read_fingerprints, write_table
     from elfutils.analysis.similar import find_similar
 
