@@ -199,6 +199,22 @@ class Calibration:
     reference: np.ndarray
     own_nearest: np.ndarray
 
+    def save(self, path) -> None:
+        """Write both arrays as one npz, atomically."""
+        from elfutils.io import atomic_write
+
+        atomic_write(path, lambda fh: np.savez(fh, reference=self.reference, own_nearest=self.own_nearest))
+
+    @classmethod
+    def load(cls, path) -> Calibration:
+        """A calibration written by :meth:`save` (``allow_pickle=False``); ValueError when the file is not
+        one (missing, damaged or foreign)."""
+        try:
+            with np.load(path, allow_pickle=False) as kept:
+                return cls(kept["reference"], kept["own_nearest"])
+        except Exception as exc:  # a truncated npz raises BadZipFile or EOFError, not only OSError
+            raise ValueError(f"{path}: not a saved search calibration ({exc})") from None
+
 
 def calibrate(X: np.ndarray, p: float = MINKOWSKI_P, index=None) -> Calibration:
     """The :class:`Calibration` of a fingerprint matrix (through ``index`` as :func:`find_similar` would

@@ -298,36 +298,41 @@ def _calibration(table, index, profile: str | None = None):
     (committed for the default and atlas profiles); any other table's is kept in the cache under its
     fingerprints (sha256 of the matrix) and the search path, worked out once (about a second for 4602
     materials on a 2-core CPU)."""
-    import hashlib
-
-    import numpy as np
-
-    from elfutils.analysis.fingerprints import fingerprint_matrix
     from elfutils.analysis.similar import Calibration, calibrate
     from elfutils.book.cache import code_hash
-    from elfutils.io import atomic_write
-    from elfutils.paths import cache_dir
 
     if profile is not None and index is None:
         from elfutils.book.stages import search_calibration
 
         return search_calibration.calibration(profile)
-    X = np.ascontiguousarray(fingerprint_matrix(table), dtype=np.float64)
     path_kind = "dense" if index is None else "graph"
     code = [code_hash("analysis.similar")] + ([] if index is None else [code_hash("analysis.neighbors")])
-    digest = hashlib.sha256(f"{X.shape} {path_kind} {code}\n".encode() + X.tobytes()).hexdigest()[:24]
-    kept = cache_dir() / "search-calibrations" / f"{digest}.npz"
+    X, kept = _kept_for_table(table, "search-calibrations", f"{path_kind} {code}")
     try:
-        with np.load(kept, allow_pickle=False) as found:
-            return Calibration(found["reference"], found["own_nearest"])
-    except Exception:  # not worked out yet, or damaged: worked out again
-        pass
+        return Calibration.load(kept)
+    except ValueError:
+        pass  # not worked out yet, or damaged: worked out again
     found = calibrate(X, index=index)
     try:
-        atomic_write(kept, lambda fh: np.savez(fh, reference=found.reference, own_nearest=found.own_nearest))
+        found.save(kept)
     except OSError:
         pass  # a read-only cache: worked out again next time
     return found
+
+
+def _kept_for_table(table, folder: str, settings: str):
+    """(the table's fingerprint matrix, where something worked out from it is kept): the cache file named by
+    the sha256 of the matrix and of the ``settings`` it was worked out with."""
+    import hashlib
+
+    import numpy as np
+
+    from elfutils.analysis.fingerprints import fingerprint_matrix
+    from elfutils.paths import cache_dir
+
+    X = np.ascontiguousarray(fingerprint_matrix(table), dtype=np.float64)
+    digest = hashlib.sha256(f"{X.shape} {settings}\n".encode() + X.tobytes()).hexdigest()[:24]
+    return X, cache_dir() / folder / f"{digest}.npz"
 
 
 def _with_cluster_labels(table, clusters_path):
@@ -359,23 +364,17 @@ def _fitted_clusterer(table, profile: str | None = None):
     (:mod:`elfutils.book.stages.search_clusterer`); any other table's is kept in the cache under the sha256 of
     its fingerprints, so the next search of the same table reads it instead of fitting again (the fit is
     mostly the table's pairwise distances: about 2 s for 1950 materials, 13 s for 4602, on a 2-core CPU)."""
-    import hashlib
-
     import numpy as np
 
     from elfutils.analysis.cluster import FingerprintHDBSCAN
-    from elfutils.analysis.fingerprints import fingerprint_matrix
-    from elfutils.paths import cache_dir
 
     if profile is not None:
         from elfutils.book.stages import search_clusterer
 
         return search_clusterer.clusterer(profile), f"the {profile} profile's fitted model (a book stage)"
     clusterer = FingerprintHDBSCAN()
-    X = np.ascontiguousarray(fingerprint_matrix(table), dtype=np.float64)
     params = {name: getattr(clusterer, name) for name in FingerprintHDBSCAN._SAVED_PARAMS}
-    digest = hashlib.sha256(f"{X.shape} {sorted(params.items())}\n".encode() + X.tobytes()).hexdigest()[:24]
-    path = cache_dir() / "search-clusterers" / f"{digest}.npz"
+    X, path = _kept_for_table(table, "search-clusterers", str(sorted(params.items())))
     if path.exists():
         try:
             fitted = FingerprintHDBSCAN.load(path)

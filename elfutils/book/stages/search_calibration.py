@@ -7,12 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from elfutils.book.cache import cached_stage, code_hash, stage_key
 from elfutils.book.profiles import Profile, get_profile
 from elfutils.book.stages import fingerprints
-from elfutils.io import atomic_write
 from elfutils.paths import cache_dir
 
 STAGE = "search_calibration"
@@ -40,11 +37,8 @@ def calibration(profile: str | Profile = "default"):
 
     def compute():
         found = calibrate(fingerprint_matrix(fingerprints.fingerprints(p)))
-        atomic_write(path, lambda fh: np.savez(fh, reference=found.reference, own_nearest=found.own_nearest))
+        found.save(path)
         return found
 
-    def load():
-        with np.load(path, allow_pickle=False) as kept:
-            return Calibration(kept["reference"], kept["own_nearest"])
-
-    return cached_stage(STAGE, p, calibration_key(p), path.exists, load, compute, files=[path])
+    return cached_stage(STAGE, p, calibration_key(p), path.exists, lambda: Calibration.load(path), compute,
+                        files=[path])
